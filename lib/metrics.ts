@@ -1,0 +1,68 @@
+/**
+ * Counters for `/metrics`, rendered in the Prometheus text format. Plain numeric fields, so the
+ * per-frame cost is one increment; the `errors` map is touched only when something goes wrong.
+ *
+ * @module
+ */
+
+/** Gauges read at scrape time from whoever owns the state. */
+export interface Gauges {
+  /** Open sessions. */
+  sessions: number;
+  /** Distinct ids with at least one session. */
+  ids: number;
+}
+
+/** Process-wide counters. */
+export class Metrics {
+  /** Frames received from clients. */
+  framesIn = 0;
+  /** Frames sent to clients. */
+  framesOut = 0;
+  /** Alarms accepted by the publish API. */
+  alarmsPublished = 0;
+  /** Sends skipped because the socket was no longer open, or that failed. */
+  sendsDropped = 0;
+  /** Sockets closed because their `bufferedAmount` passed the threshold. */
+  slowConsumerCloses = 0;
+  /** Sessions opened since start. */
+  sessionsOpened = 0;
+  readonly #errors = new Map<string, number>();
+
+  /** Counts one error of `kind` (a stable snake_case code). */
+  error(kind: string): void {
+    this.#errors.set(kind, (this.#errors.get(kind) ?? 0) + 1);
+  }
+
+  /** The count of errors of `kind`. */
+  errorCount(kind: string): number {
+    return this.#errors.get(kind) ?? 0;
+  }
+
+  /** Renders every metric in the Prometheus text exposition format (version 0.0.4). */
+  render(gauges: Gauges): string {
+    const single: [string, string, string, number][] = [
+      ["sessions_open", "gauge", "Open WebSocket sessions.", gauges.sessions],
+      ["ids_online", "gauge", "Ids with at least one open session.", gauges.ids],
+      ["sessions_opened_total", "counter", "Sessions opened since start.", this.sessionsOpened],
+      ["frames_in_total", "counter", "Frames received from clients.", this.framesIn],
+      ["frames_out_total", "counter", "Frames sent to clients.", this.framesOut],
+      ["alarms_published_total", "counter", "Alarms accepted for delivery.", this.alarmsPublished],
+      ["sends_dropped_total", "counter", "Sends skipped or failed.", this.sendsDropped],
+      ["slow_consumer_closes_total", "counter", "Sockets closed as slow.", this.slowConsumerCloses],
+    ];
+    const lines: string[] = [];
+    for (const [name, type, help, value] of single) {
+      lines.push(`# HELP alarmcast_${name} ${help}`, `# TYPE alarmcast_${name} ${type}`);
+      lines.push(`alarmcast_${name} ${value}`);
+    }
+    lines.push(
+      "# HELP alarmcast_errors_total Errors by kind.",
+      "# TYPE alarmcast_errors_total counter",
+    );
+    for (const kind of [...this.#errors.keys()].sort()) {
+      lines.push(`alarmcast_errors_total{kind="${kind}"} ${this.#errors.get(kind)}`);
+    }
+    return lines.join("\n") + "\n";
+  }
+}

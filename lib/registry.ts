@@ -1,0 +1,140 @@
+/**
+ * The session registry and fan-out. Sessions are keyed by id; each id holds a set of sessions
+ * (tabs). Removal is by identity, so a late or repeated close event of an old socket can never
+ * remove a newer session of the same id.
+ *
+ * @module
+ */
+import type { Alarm } from "./alarm.ts";
+import { CLOSE_INTERNAL, CLOSE_SLOW_CONSUMER } from "./close_codes.ts";
+import type { Metrics } from "./metrics.ts";
+import { encodeLegacyAlarm, PROTOCOL_V1, wrapAlarmFrame } from "./protocol.ts";
+import { OPEN, type Session } from "./session.ts";
+
+/** Holds the open sessions of this isolate and sends frames to them. */
+export class Registry {
+  readonly #byId = new Map<string, Set<Session>>();
+  readonly #metrics: Metrics;
+  readonly #slowConsumerBytes: number;
+  #size = 0;
+
+  constructor(metrics: Metrics, slowConsumerBytes: number) {
+    this.#metrics = metrics;
+    this.#slowConsumerBytes = slowConsumerBytes;
+  }
+
+  /** Open sessions. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Ids with at least one session. */
+  get idCount(): number {
+    return this.#byId.size;
+  }
+
+  /** Adds `session`. */
+  add(session: Session): void {
+    let set = this.#byId.get(session.id);
+    if (!set) this.#byId.set(session.id, set = new Set());
+    if (set.has(session)) return;
+    set.add(session);
+    this.#size++;
+  }
+
+  /** Removes exactly `session`; returns whether it was present. Safe to call any number of times. */
+  remove(session: Session): boolean {
+    const set = this.#byId.get(session.id);
+    if (!set?.delete(session)) return false;
+    if (set.size === 0) this.#byId.delete(session.id);
+    this.#size--;
+    return true;
+  }
+
+  /** The sessions of `id` (empty when none). */
+  sessionsOf(id: string): ReadonlySet<Session> {
+    return this.#byId.get(id) ?? EMPTY;
+  }
+
+  /** Every id with at least one session. */
+  ids(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
+
+  /** Every session. */
+  *all(): IterableIterator<Session> {
+    for (const set of this.#byId.values()) yield* set;
+  }
+
+  /**
+   * Hands `alarm` to every session of its target: the flat object to legacy sockets, an envelope
+   * to v1 sockets. Serializes once per protocol. Returns how many sessions it was handed to.
+   */
+  deliverAlarm(alarm: Alarm): number {
+    const set = this.#byId.get(alarm.target);
+    if (!set) return 0;
+    const legacy = encodeLegacyAlarm(alarm);
+    let v1: string | undefined;
+    let delivered = 0;
+    for (const session of set) {
+      const frame = session.protocol === PROTOCOL_V1 ? (v1 ??= wrapAlarmFrame(legacy)) : legacy;
+      if (this.send(session, frame)) delivered++;
+    }
+    return delivered;
+  }
+
+  /** Sends an already-encoded v1 `frame` to every v1 session of `id` except `except`. */
+  deliverV1(id: string, frame: string, except?: Session): number {
+    const set = this.#byId.get(id);
+    if (!set) return 0;
+    let delivered = 0;
+    for (const session of set) {
+      if (session === except || session.protocol !== PROTOCOL_V1) continue;
+      if (this.send(session, frame)) delivered++;
+    }
+    return delivered;
+  }
+
+  /**
+   * Sends one frame to `session`. A socket that is no longer open is skipped and counted; one
+   * whose queue passes the slow-consumer threshold is closed, so a client that doesn't read
+   * can hold at most the threshold plus one frame of memory.
+   */
+  send(session: Session, frame: string): boolean {
+    const socket = session.socket;
+    if (socket.readyState !== OPEN) {
+      this.#metrics.sendsDropped++;
+      return false;
+    }
+    try {
+      socket.send(frame);
+    } catch {
+      this.#metrics.sendsDropped++;
+      this.close(session, CLOSE_INTERNAL, "send failed");
+      return false;
+    }
+    this.#metrics.framesOut++;
+    if (socket.bufferedAmount > this.#slowConsumerBytes) {
+      this.#metrics.slowConsumerCloses++;
+      this.close(session, CLOSE_SLOW_CONSUMER, "slow consumer");
+    }
+    return true;
+  }
+
+  /** Removes `session` and closes its socket with `code` and `reason`. Never throws. */
+  close(session: Session, code: number, reason: string): void {
+    this.remove(session);
+    try {
+      session.socket.close(code, reason);
+    } catch {
+      // Already closing or closed: nothing left to do.
+    }
+  }
+
+  /** Closes every session with `code` and `reason`. */
+  closeAll(code: number, reason: string): void {
+    for (const session of [...this.all()]) this.close(session, code, reason);
+  }
+}
+
+const EMPTY: ReadonlySet<Session> = new Set();

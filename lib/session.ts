@@ -1,0 +1,67 @@
+/**
+ * A session: one WebSocket connection on one id, as the registry and fan-out see it.
+ *
+ * @module
+ */
+import type { Protocol } from "./protocol.ts";
+
+/**
+ * The tiny socket surface the registry needs, satisfied by Deno's `WebSocket` and by test fakes.
+ * Nothing outside `upgrade.ts` touches a real socket.
+ */
+export interface PushSocket {
+  /** Queues a text frame; never blocks. */
+  send(data: string): void;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** `WebSocket.OPEN` (1) while frames may be sent. */
+  readonly readyState: number;
+  /** Bytes queued and not yet written to the network. */
+  readonly bufferedAmount: number;
+}
+
+/** `WebSocket.OPEN`, spelled out so this module doesn't depend on the global. */
+export const OPEN = 1;
+
+/** One connected client. Fields other than `socket` are read by the sessions API. */
+export class Session {
+  /** Unique per connection, so two tabs on one id are told apart. */
+  readonly sessionId: string;
+  /** The id from `/websocket/{id}`. */
+  readonly id: string;
+  /** What the client negotiated. */
+  readonly protocol: Protocol;
+  /** The socket; only the registry sends on it. */
+  readonly socket: PushSocket;
+  /** Epoch ms when the socket opened. */
+  readonly connectedAt: number;
+  /** Epoch ms of the last inbound frame (heartbeat or otherwise). */
+  lastSeen: number;
+  /** Highest seq the client acknowledged (v1 `ack`), 0 if none. */
+  ackedSeq = 0;
+  /** Invalid frames in a row; reset by a valid one. */
+  strikes = 0;
+  /** Set once the session's end has been handled. */
+  ended = false;
+
+  constructor(socket: PushSocket, id: string, protocol: Protocol, now: number) {
+    this.sessionId = crypto.randomUUID();
+    this.socket = socket;
+    this.id = id;
+    this.protocol = protocol;
+    this.connectedAt = now;
+    this.lastSeen = now;
+  }
+
+  /** The JSON the sessions API shows for this session. */
+  toJSON(): Record<string, unknown> {
+    return {
+      sessionId: this.sessionId,
+      id: this.id,
+      protocol: this.protocol,
+      connectedAt: new Date(this.connectedAt).toISOString(),
+      lastHeartbeat: new Date(this.lastSeen).toISOString(),
+      ackedSeq: this.ackedSeq,
+    };
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The one module that touches real WebSockets: validates the handshake (Deno accepts some that
+ * RFC 6455 forbids), calls `Deno.upgradeWebSocket`, and wires socket events to handlers so that
+ * an exception in a handler closes that socket with 1011 instead of killing the process.
+ *
+ * @module
+ */
+import { CLOSE_INTERNAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED_DATA } from "./close_codes.ts";
+import { HttpError } from "./http_error.ts";
+import { type Protocol, PROTOCOL_V1 } from "./protocol.ts";
+import type { PushSocket } from "./session.ts";
+
+/** What the server does with one socket's events. */
+export interface SocketHandlers {
+  /** The socket is open and may be sent to. */
+  onOpen(): void;
+  /** A text message within the size limit arrived. */
+  onText(text: string): void;
+  /** The socket closed (may be called more than once; must be idempotent). */
+  onClose(code: number, reason: string): void;
+  /** Something went wrong; `kind` is a stable metric label. */
+  onFault(kind: string, error?: unknown): void;
+}
+
+/** Options for {@linkcode acceptWebSocket}. */
+export interface AcceptOptions {
+  /** The negotiated protocol. */
+  protocol: Protocol;
+  /** Seconds before an unanswered protocol ping closes the socket; 0 disables. */
+  idleTimeoutSeconds: number;
+  /** Largest inbound message in UTF-8 bytes. */
+  maxMessageBytes: number;
+}
+
+// 16 random bytes in base64 are exactly 22 characters and "==".
+const KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * Checks an upgrade request before anything is upgraded and returns the protocol to speak.
+ * Throws an {@linkcode HttpError}: 426 if it isn't a WebSocket upgrade, 400 for a version other
+ * than 13, a malformed key, or subprotocols offered without `alarms.v1`.
+ */
+export function negotiate(headers: Headers): Protocol {
+  const upgrade = headers.get("upgrade") ?? "";
+  if (!upgrade.split(",").some((token) => token.trim().toLowerCase() === "websocket")) {
+    throw new HttpError(426, "upgrade_required", "This endpoint only accepts WebSocket upgrades", {
+      upgrade: "websocket",
+      connection: "Upgrade",
+    });
+  }
+  if (headers.get("sec-websocket-version") !== "13") {
+    throw new HttpError(400, "bad_handshake", 'Sec-WebSocket-Version must be "13"', {
+      "sec-websocket-version": "13",
+    });
+  }
+  if (!KEY_PATTERN.test(headers.get("sec-websocket-key") ?? "")) {
+    throw new HttpError(400, "bad_handshake", "Sec-WebSocket-Key must be 16 bytes in base64");
+  }
+  const offered = (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
+    .filter((p) => p !== "");
+  if (offered.includes(PROTOCOL_V1)) return PROTOCOL_V1;
+  if (offered.length > 0) {
+    throw new HttpError(400, "unsupported_subprotocol", `Only "${PROTOCOL_V1}" is supported`);
+  }
+  return "legacy";
+}
+
+/**
+ * Upgrades `req` (already checked by {@linkcode negotiate}) and wires its events to the
+ * handlers `attach` returns. Every handler call is guarded.
+ */
+export function acceptWebSocket(
+  req: Request,
+  options: AcceptOptions,
+  attach: (socket: PushSocket) => SocketHandlers,
+): Response {
+  let upgraded: Deno.WebSocketUpgrade;
+  try {
+    upgraded = Deno.upgradeWebSocket(req, {
+      idleTimeout: options.idleTimeoutSeconds,
+      ...(options.protocol === PROTOCOL_V1 ? { protocol: PROTOCOL_V1 } : {}),
+    });
+  } catch {
+    // e.g. a missing `Connection: Upgrade`; Deno throws a TypeError.
+    throw new HttpError(400, "bad_handshake", "Invalid WebSocket upgrade request");
+  }
+  const { socket, response } = upgraded;
+  const handlers = attach(socket);
+  const maxBytes = options.maxMessageBytes;
+
+  function fail(kind: string, code: number, reason: string, error?: unknown): void {
+    try {
+      handlers.onFault(kind, error);
+    } catch {
+      // A failing fault handler must not stop the socket from closing.
+    }
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+    guard(() => handlers.onClose(code, reason));
+  }
+
+  function guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      if (socket.readyState <= WebSocket.OPEN) {
+        fail("socket_handler", CLOSE_INTERNAL, "internal error", error);
+      } else {
+        try {
+          handlers.onFault("socket_handler", error);
+        } catch {
+          // Nothing else to report to.
+        }
+      }
+    }
+  }
+
+  socket.addEventListener("open", () => guard(handlers.onOpen));
+  socket.addEventListener("message", (event: MessageEvent) => {
+    const data: unknown = event.data;
+    if (typeof data !== "string") {
+      fail("binary_message", CLOSE_UNSUPPORTED_DATA, "binary frames are not supported");
+    } else if (exceedsUtf8Bytes(data, maxBytes)) {
+      fail("message_too_big", CLOSE_TOO_BIG, "message too big");
+    } else {
+      guard(() => handlers.onText(data));
+    }
+  });
+  socket.addEventListener("close", (event: CloseEvent) => {
+    guard(() => handlers.onClose(event.code, event.reason));
+  });
+  // An error event is always followed by close; nothing to do but keep it from being unhandled.
+  socket.addEventListener("error", () => {});
+  return response;
+}
+
+/**
+ * Whether `text` is longer than `limit` bytes in UTF-8, counted only when it could matter: each
+ * UTF-16 unit is 1 to 3 bytes, so most strings are decided by their length alone.
+ */
+export function exceedsUtf8Bytes(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4; // a surrogate pair is 4 bytes in UTF-8
+      i++;
+    } else bytes += 3;
+    if (bytes > limit) return true;
+  }
+  return false;
+}
