@@ -9,8 +9,10 @@ import { createApp } from "./lib/app.ts";
 import { ConfigError, parseConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
 
-/** Longest a shutdown may take before the process exits anyway. */
+/** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
+/** Longest to wait for clients to answer the 1012 close before the listener is stopped. */
+const CLOSE_GRACE_MS = 2000;
 
 function main(): void {
   let config;
@@ -46,7 +48,7 @@ function main(): void {
     logger.log("info", "shutting down", { signal });
     setTimeout(() => Deno.exit(0), SHUTDOWN_DEADLINE_MS);
     clearInterval(sweeper);
-    app.close();
+    await app.close(CLOSE_GRACE_MS);
     await server.shutdown();
     // Exit explicitly: anything else still holding the event loop must not keep us alive.
     Deno.exit(0);

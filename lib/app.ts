@@ -39,8 +39,11 @@ export interface App {
   readonly metrics: Metrics;
   /** Closes sessions that stopped heartbeating; call periodically. */
   sweep(): number;
-  /** Refuses new sockets and closes every open one with 1012. */
-  close(): void;
+  /**
+   * Refuses new sockets and closes every open one with 1012; resolves when their closing
+   * handshakes are done or after `graceMs` (default 2000).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Builds the service from its dependencies. Has no side effects until requests arrive. */
@@ -143,9 +146,9 @@ export function createApp(options: AppOptions): App {
     hub,
     metrics,
     sweep: () => hub.sweep(),
-    close() {
+    close(graceMs = 2000) {
       closing = true;
-      hub.shutdown();
+      return hub.shutdown(graceMs);
     },
   };
 }

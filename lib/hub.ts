@@ -97,9 +97,21 @@ export class Hub {
     return closed;
   }
 
-  /** Closes every session with 1012 so clients reconnect elsewhere or after the restart. */
-  shutdown(): void {
+  /**
+   * Closes every session with 1012 so clients reconnect elsewhere or after the restart, and
+   * resolves once each closing handshake finished or `graceMs` passed. Deno's `close()` is
+   * asynchronous: stopping the server before the handshakes finish would replace our 1012 with
+   * its own 1001.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    const sessions = [...this.registry.all()];
+    const ended = sessions.map((session) =>
+      new Promise<void>((resolve) => session.onEnded = resolve)
+    );
     this.registry.closeAll(CLOSE_RESTART, "service restart");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    return Promise.race([Promise.all(ended), timeout]).then(() => clearTimeout(timer));
   }
 
   #open(session: Session): void {
@@ -169,6 +181,7 @@ export class Hub {
     // Deno may fire close twice, and a close the server started fires again later: log once.
     if (session.ended) return;
     session.ended = true;
+    session.onEnded?.();
     this.#options.logger.log("info", "session closed", {
       id: session.id,
       sessionId: session.sessionId,

@@ -43,6 +43,8 @@ export class Session {
   strikes = 0;
   /** Set once the session's end has been handled. */
   ended = false;
+  /** Called once when the session ends; set by whoever waits for it (shutdown). */
+  onEnded: (() => void) | undefined;
 
   constructor(socket: PushSocket, id: string, protocol: Protocol, now: number) {
     this.sessionId = crypto.randomUUID();

@@ -48,6 +48,8 @@ export interface StartOptions {
   config?: Partial<Config>;
   logger?: Logger;
   log?: AlarmLog;
+  /** Replaces the fake clock's function, e.g. with one that fails on purpose. */
+  now?: () => number;
 }
 
 /** Starts the app on a free port. */
@@ -56,7 +58,7 @@ export function startServer(options: StartOptions = {}): TestServer {
   const config: Config = { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...options.config };
   const app = createApp({
     config,
-    now: clock.now,
+    now: options.now ?? clock.now,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
@@ -82,7 +84,7 @@ export function startServer(options: StartOptions = {}): TestServer {
       }),
     get: (path, headers = {}) => request(path, { headers }),
     async [Symbol.asyncDispose]() {
-      app.close();
+      await app.close(100);
       await server.shutdown();
     },
   };

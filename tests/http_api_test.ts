@@ -1,0 +1,337 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { createApp } from "../lib/app.ts";
+import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
+
+const BASE = "http://alarmcast.test";
+const KEY = "k".repeat(32);
+
+function app(config: Partial<Config> = {}) {
+  return createApp({
+    config: { ...DEFAULT_CONFIG, ...config },
+    now: () => Date.parse("2026-03-04T05:06:07.089Z"),
+  });
+}
+
+async function call(
+  handler: { fetch(req: Request): Promise<Response> },
+  method: string,
+  path: string,
+  body?: BodyInit,
+  headers: Record<string, string> = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await handler.fetch(
+    new Request(BASE + path, { method, headers, ...(body === undefined ? {} : { body }) }),
+  );
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    json: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text,
+  };
+}
+
+function postJson(
+  handler: ReturnType<typeof app>,
+  path: string,
+  value: unknown,
+  headers: Record<string, string> = {},
+) {
+  return call(handler, "POST", path, JSON.stringify(value), {
+    "content-type": "application/json",
+    ...headers,
+  });
+}
+
+function assertError(reply: { status: number; json: unknown }, status: number, code: string): void {
+  assertEquals(reply.status, status);
+  const json = reply.json as { error: { code: string; message: string } };
+  assertEquals(Object.keys(json), ["error"]);
+  assertEquals(json.error.code, code);
+  assertEquals(typeof json.error.message, "string");
+  assert(json.error.message.length > 0 && !json.error.message.endsWith("."));
+}
+
+Deno.test("publish: server adds id, seq, target, createTime; seq is per target", async () => {
+  const a = app();
+  const first = await postJson(a, "/api/alarms/room-1", { level: "high" });
+  assertEquals(first.status, 202);
+  assertMatch(
+    first.json.id,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  );
+  assertEquals(first.json, { id: first.json.id, seq: 1, target: "room-1", delivered: 0 });
+  assertEquals((await postJson(a, "/api/alarms/room-1", {})).json.seq, 2);
+  assertEquals((await postJson(a, "/api/alarms/room-2", {})).json.seq, 1);
+  // Publisher-given id and createTime are kept.
+  const given = await postJson(a, "/api/alarms/room-1", {
+    id: "evt-9",
+    createTime: "2025-12-31 23:59:59",
+  });
+  assertEquals([given.json.id, given.json.seq], ["evt-9", 3]);
+  assertEquals(
+    (await postJson(a, "/api/alarms/room-1", { id: 42, createTime: 1767225600000 })).json.id,
+    42,
+  );
+  assertEquals(a.metrics.alarmsPublished, 5);
+});
+
+Deno.test("publish: bad input gets a clear JSON error and nothing is published", async () => {
+  const a = app({ maxBodyBytes: 1024 });
+  const json = { "content-type": "application/json" };
+  assertError(
+    await call(a, "POST", "/api/alarms/x", "{}", { "content-type": "text/plain" }),
+    415,
+    "unsupported_media_type",
+  );
+  assertError(await call(a, "POST", "/api/alarms/x", "{}"), 415, "unsupported_media_type");
+  assertError(
+    await call(a, "POST", "/api/alarms/x", "{}", {
+      "content-type": "application/json; charset=latin1",
+    }),
+    415,
+    "unsupported_media_type",
+  );
+  assertEquals(
+    (await call(a, "POST", "/api/alarms/x", "{}", {
+      "content-type": "Application/JSON; charset=UTF-8",
+    })).status,
+    202,
+  );
+  assertError(await call(a, "POST", "/api/alarms/x", "{", json), 400, "invalid_json");
+  assertError(await call(a, "POST", "/api/alarms/x", "", json), 400, "invalid_json");
+  assertError(
+    await call(a, "POST", "/api/alarms/x", new Uint8Array([0x7b, 0xff, 0x7d]), json),
+    400,
+    "invalid_json",
+  );
+  assertError(await call(a, "POST", "/api/alarms/x", "[1]", json), 400, "not_an_object");
+  assertError(await call(a, "POST", "/api/alarms/x", "null", json), 400, "not_an_object");
+  assertError(
+    await call(a, "POST", "/api/alarms/x", "[".repeat(40) + "]".repeat(40), json),
+    400,
+    "json_too_deep",
+  );
+  assertError(
+    await call(a, "POST", "/api/alarms/x", `{"a":${"[".repeat(33)}${"]".repeat(33)}}`, json),
+    400,
+    "json_too_deep",
+  );
+  assertError(await postJson(a, "/api/alarms/x", { seq: 1 }), 400, "reserved_field");
+  assertError(await postJson(a, "/api/alarms/x", { target: "y" }), 400, "reserved_field");
+  assertError(await postJson(a, "/api/alarms/x", { id: "" }), 400, "invalid_field");
+  assertError(await postJson(a, "/api/alarms/x", { id: "a\nb" }), 400, "invalid_field");
+  assertError(await postJson(a, "/api/alarms/x", { id: -1 }), 400, "invalid_field");
+  assertError(
+    await postJson(a, "/api/alarms/x", { createTime: "yesterday" }),
+    400,
+    "invalid_field",
+  );
+  assertError(
+    await postJson(a, "/api/alarms/x", { createTime: "2026-13-45T99:00:00Z" }),
+    400,
+    "invalid_field",
+  );
+  assertError(await postJson(a, "/api/alarms/x", { createTime: 1.5 }), 400, "invalid_field");
+  assertError(await postJson(a, "/api/alarms/x", { pad: "x".repeat(2000) }), 413, "body_too_large");
+  for (const bad of ["a%20b", "%2e", "a b", "x".repeat(129), "ü", "a%0Ab"]) {
+    assertError(await postJson(a, `/api/alarms/${bad}`, {}), 400, "invalid_id");
+  }
+  // Only the one valid POST above was published; its seq is 1.
+  assertEquals(a.metrics.alarmsPublished, 1);
+  assertEquals((await postJson(a, "/api/alarms/x", {})).json.seq, 2);
+  assertEquals(a.metrics.errorCount("invalid_field"), 6);
+});
+
+Deno.test("publish: a streamed body over the limit is cut off without reading it all", async () => {
+  const a = app({ maxBodyBytes: 1024 });
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new TextEncoder().encode(" ".repeat(512)));
+      if (pulled > 1000) controller.close();
+    },
+  });
+  const res = await a.fetch(
+    new Request(`${BASE}/api/alarms/x`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+    }),
+  );
+  assertEquals(res.status, 413);
+  assertEquals((await res.json()).error.code, "body_too_large");
+  assert(pulled < 10, `read ${pulled} chunks`);
+  // A declared Content-Length over the limit is refused before reading.
+  const declared = await call(a, "POST", "/api/alarms/x", "{}", {
+    "content-type": "application/json",
+    "content-length": "999999",
+  });
+  assertEquals(declared.status, 413);
+});
+
+Deno.test("publish to several ids and broadcast", async () => {
+  const a = app();
+  const many = await postJson(a, "/api/alarms", { targets: ["a", "b", "a"], alarm: { msg: "m" } });
+  assertEquals(many.status, 202);
+  assertEquals(many.json.alarms.map((x: { target: string; seq: number }) => [x.target, x.seq]), [[
+    "a",
+    1,
+  ], ["b", 1]]);
+  assertEquals(many.json.alarms[0].id, many.json.alarms[1].id);
+  assertEquals(many.json.delivered, 0);
+  assertError(await postJson(a, "/api/alarms", { targets: [], alarm: {} }), 400, "invalid_field");
+  assertError(await postJson(a, "/api/alarms", { targets: "a", alarm: {} }), 400, "invalid_field");
+  assertError(
+    await postJson(a, "/api/alarms", { targets: Array(1001).fill("a"), alarm: {} }),
+    400,
+    "invalid_field",
+  );
+  assertError(
+    await postJson(a, "/api/alarms", { targets: ["ok", "no way"], alarm: {} }),
+    400,
+    "invalid_id",
+  );
+  assertError(await postJson(a, "/api/alarms", { targets: [7], alarm: {} }), 400, "invalid_id");
+  assertError(
+    await postJson(a, "/api/alarms", { targets: ["a"], alarm: [] }),
+    400,
+    "invalid_field",
+  );
+  assertError(
+    await postJson(a, "/api/alarms", { targets: ["a"], alarm: { seq: 3 } }),
+    400,
+    "reserved_field",
+  );
+  // Nobody is online: a broadcast reaches no id.
+  assertEquals((await postJson(a, "/api/broadcast", { msg: "all" })).json, {
+    alarms: [],
+    delivered: 0,
+  });
+  assertError(await postJson(a, "/api/broadcast", { target: "x" }), 400, "reserved_field");
+});
+
+Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
+  const a = app();
+  assertError(await call(a, "GET", "/nope"), 404, "not_found");
+  assertError(await call(a, "GET", "/api/nope"), 404, "not_found");
+  assertError(await call(a, "GET", "/api/alarms/x/y"), 404, "not_found");
+  assertError(await call(a, "GET", "/websocket/a/b"), 404, "not_found");
+  const wrong = await call(a, "GET", "/api/alarms/x");
+  assertError(wrong, 405, "method_not_allowed");
+  assertEquals(wrong.headers.get("allow"), "POST");
+  assertEquals((await call(a, "DELETE", "/api/sessions")).headers.get("allow"), "GET");
+  assertEquals((await call(a, "POST", "/websocket/x")).headers.get("allow"), "GET");
+  assertEquals((await call(a, "POST", "/healthz")).status, 405);
+  const health = await call(a, "GET", "/healthz");
+  assertEquals([health.status, health.json], [200, { status: "ok" }]);
+  const metrics = await call(a, "GET", "/metrics");
+  assertEquals(metrics.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (
+    const name of [
+      "sessions_open 0",
+      "ids_online 0",
+      "frames_in_total 0",
+      "frames_out_total 0",
+      "alarms_published_total 0",
+      "sends_dropped_total 0",
+      "slow_consumer_closes_total 0",
+      'errors_total{kind="not_found"} 4',
+      'errors_total{kind="method_not_allowed"} 4',
+    ]
+  ) assertMatch(metrics.json, new RegExp(`^alarmcast_${name.replace(/[{}]/g, "\\$&")}$`, "m"));
+  await a.close();
+  assertEquals((await call(a, "GET", "/healthz")).status, 503);
+});
+
+Deno.test("websocket handshake: refused before upgrade when Deno would accept it", async () => {
+  const a = app();
+  const upgrade = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+  };
+  const plain = await call(a, "GET", "/websocket/x");
+  assertError(plain, 426, "upgrade_required");
+  assertEquals(plain.headers.get("upgrade"), "websocket");
+  assertError(await call(a, "GET", "/websocket/bad%20id", undefined, upgrade), 400, "invalid_id");
+  assertError(await call(a, "GET", "/websocket/", undefined, upgrade), 400, "invalid_id");
+  const v8 = await call(a, "GET", "/websocket/x", undefined, {
+    ...upgrade,
+    "sec-websocket-version": "8",
+  });
+  assertError(v8, 400, "bad_handshake");
+  assertEquals(v8.headers.get("sec-websocket-version"), "13");
+  for (
+    const key of [
+      "",
+      "short",
+      "dGhlIHNhbXBsZSBub25jZQ",
+      "dGhlIHNhbXBsZSBub25jZQ==x",
+      "AAAAAAAAAAAAAAAAAAAAAAAAAA==",
+    ]
+  ) {
+    assertError(
+      await call(a, "GET", "/websocket/x", undefined, { ...upgrade, "sec-websocket-key": key }),
+      400,
+      "bad_handshake",
+    );
+  }
+  assertError(
+    await call(a, "GET", "/websocket/x", undefined, {
+      ...upgrade,
+      "sec-websocket-protocol": "chat, mqtt",
+    }),
+    400,
+    "unsupported_subprotocol",
+  );
+  await a.close();
+  assertError(await call(a, "GET", "/websocket/x", undefined, upgrade), 503, "shutting_down");
+});
+
+Deno.test("auth: with ALARM_API_KEY every /api/ route needs the bearer key", async () => {
+  const a = app({ apiKey: KEY });
+  for (
+    const [method, path] of [
+      ["POST", "/api/alarms/x"],
+      ["POST", "/api/alarms"],
+      ["POST", "/api/broadcast"],
+      ["GET", "/api/sessions"],
+      ["GET", "/api/sessions/x"],
+      ["GET", "/api/nope"],
+    ]
+  ) {
+    const reply = await call(a, method!, path!, method === "POST" ? "{}" : undefined, {
+      "content-type": "application/json",
+    });
+    assertError(reply, 401, "unauthorized");
+    assertEquals(reply.headers.get("www-authenticate"), 'Bearer realm="alarmcast"');
+  }
+  for (
+    const header of [`Bearer ${KEY}x`, `Bearer ${KEY.slice(1)}`, `Basic ${KEY}`, KEY, "Bearer "]
+  ) {
+    assertError(
+      await postJson(a, "/api/alarms/x", {}, { authorization: header }),
+      401,
+      "unauthorized",
+    );
+  }
+  assertEquals(
+    (await postJson(a, "/api/alarms/x", {}, { authorization: `Bearer ${KEY}` })).status,
+    202,
+  );
+  assertEquals(
+    (await postJson(a, "/api/alarms/x", {}, { authorization: `bearer  ${KEY}` })).status,
+    202,
+  );
+  assertEquals(
+    (await call(a, "GET", "/api/sessions", undefined, { authorization: `Bearer ${KEY}` })).json,
+    { sessions: 0, ids: 0, byId: [] },
+  );
+  // Health, metrics and the socket endpoint are not behind the key.
+  assertEquals((await call(a, "GET", "/healthz")).status, 200);
+  assertEquals((await call(a, "GET", "/metrics")).status, 200);
+  assertEquals(a.metrics.alarmsPublished, 2);
+});

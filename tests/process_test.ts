@@ -1,0 +1,83 @@
+import { assert, assertEquals, assertLess, assertMatch, assertNotMatch } from "@std/assert";
+import { TestClient } from "./support/client.ts";
+import { ServerProcess } from "./support/process.ts";
+import { RawSocket } from "./support/raw_ws.ts";
+
+const KEY = "s3cret-api-key-0123456789";
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal}: every socket is closed with 1012 and the process exits within 5 s`, async () => {
+    await using proc = new ServerProcess({});
+    const port = await proc.port();
+    await using legacy = await TestClient.open(`ws://127.0.0.1:${port}/websocket/a`);
+    await using v1 = await TestClient.open(`ws://127.0.0.1:${port}/websocket/b`, "alarms.v1");
+    await v1.next();
+    // A peer that never reads must not hold up the exit.
+    const stuck = await RawSocket.connect(port, "/websocket/c");
+    assertEquals(stuck.status, 101);
+    const started = Date.now();
+    proc.child.kill(signal);
+    assertEquals(await legacy.waitClosed(), { code: 1012, reason: "service restart" });
+    assertEquals(await v1.waitClosed(), { code: 1012, reason: "service restart" });
+    const status = await proc.status;
+    assertLess(Date.now() - started, 5000);
+    assertEquals(status.code, 0);
+    stuck.close();
+    assertEquals((await proc.waitFor("shutting down")).signal, signal);
+  });
+}
+
+Deno.test("logs are one JSON object per line, escaped, with no credential or alarm body", async () => {
+  await using proc = new ServerProcess({ ALARM_API_KEY: KEY, LOG_LEVEL: "debug" });
+  const port = await proc.port();
+  const client = await TestClient.open(`ws://127.0.0.1:${port}/websocket/x`);
+  const res = await fetch(`http://127.0.0.1:${port}/api/alarms/x`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ msg: "BODY-SECRET-42" }),
+  });
+  assertEquals(res.status, 202);
+  await res.body?.cancel();
+  assertMatch(await client.next(), /BODY-SECRET-42/);
+  client.socket.close(4321, "bye\u2028now\n\u001b[31mred");
+  await client.closed;
+  const closed = await proc.waitFor("session closed");
+  assertEquals(closed.reason, "bye\u2028now\n\u001b[31mred");
+  proc.child.kill("SIGTERM");
+  await proc.status;
+  const all = proc.lines.join("\n");
+  assertNotMatch(all, /s3cret|BODY-SECRET/);
+  assert(!all.includes("\u2028") && !all.includes("\u001b"), "raw separators or escapes in logs");
+  for (const record of proc.records()) {
+    assertEquals(typeof record.time, "string");
+    assertEquals(typeof record.msg, "string");
+  }
+  assertEquals(proc.records().filter((r) => r.level === "warn").length, 0);
+});
+
+Deno.test("an open API is announced once at start", async () => {
+  await using proc = new ServerProcess({});
+  await proc.port();
+  const warnings = proc.records().filter((r) => r.level === "warn");
+  assertEquals(warnings.length, 1);
+  assertMatch(warnings[0].msg, /ALARM_API_KEY is not set/);
+});
+
+Deno.test("invalid configuration stops the server at start with every problem listed", async () => {
+  await using proc = new ServerProcess({
+    PORT: "80000",
+    MAX_BODY_BYTES: "lots",
+    ALARM_API_KEY: "short",
+    LOG_LEVEL: "loud",
+  });
+  const status = await proc.status;
+  assertEquals(status.code, 78);
+  const [record] = proc.records();
+  assert(record);
+  assertEquals(record.level, "error");
+  assertMatch(record.msg, /PORT must be an integer from 0 to 65535, got "80000"/);
+  assertMatch(record.msg, /MAX_BODY_BYTES must be an integer/);
+  assertMatch(record.msg, /ALARM_API_KEY must be at least 16 characters/);
+  assertMatch(record.msg, /LOG_LEVEL must be one of/);
+  assertNotMatch(record.msg, /short/);
+});

@@ -1,0 +1,135 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { MAX_STRIKES } from "../lib/hub.ts";
+import { TestClient } from "./support/client.ts";
+import { LegacyPage } from "./support/legacy_page.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+
+async function openV1(server: TestServer, id: string): Promise<TestClient> {
+  const client = await TestClient.open(`${server.ws}/websocket/${id}`, "alarms.v1");
+  assertEquals(client.socket.protocol, "alarms.v1");
+  const welcome = await client.nextJson();
+  assertEquals(welcome.type, "welcome");
+  assertEquals(welcome.id, id);
+  return client;
+}
+
+Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
+  await using server = startServer({ config: { heartbeatTimeoutMs: 60_000 } });
+  await using client = await TestClient.open(`${server.ws}/websocket/dev-1`, ["alarms.v1"]);
+  const welcome = await client.nextJson();
+  assertEquals(welcome, {
+    type: "welcome",
+    sessionId: welcome.sessionId,
+    id: "dev-1",
+    serverTime: "2026-01-01T00:00:00.000Z",
+    heartbeatInterval: 20_000,
+  });
+  assertMatch(welcome.sessionId, /^[0-9a-f-]{36}$/);
+
+  // Publisher fields named like envelope fields stay inside the alarm.
+  const posted = await server.post("/api/alarms/dev-1", { type: "fire", alarm: "x", level: 3 });
+  assertEquals(posted.body.delivered, 1);
+  assertEquals(await client.nextJson(), {
+    type: "alarm",
+    alarm: {
+      type: "fire",
+      alarm: "x",
+      level: 3,
+      id: posted.body.id,
+      createTime: "2026-01-01T00:00:00.000Z",
+      seq: 1,
+      target: "dev-1",
+    },
+  });
+
+  client.send(JSON.stringify({ type: "ping" }));
+  assertEquals(await client.nextJson(), { type: "pong", serverTime: "2026-01-01T00:00:00.000Z" });
+  server.clock.advance(1500);
+  client.send("PING");
+  assertEquals(await client.nextJson(), { type: "pong", serverTime: "2026-01-01T00:00:01.500Z" });
+});
+
+Deno.test("v1: send routes to every v1 session of another id, never to legacy sockets", async () => {
+  await using server = startServer();
+  await using sender = await openV1(server, "operator");
+  await using senderTab2 = await openV1(server, "operator");
+  await using tab1 = await openV1(server, "panel");
+  await using tab2 = await openV1(server, "panel");
+  await using legacy = new LegacyPage(server.ws, ["panel"], 1000);
+  await legacy.opened();
+
+  sender.send(JSON.stringify({ type: "send", to: "panel", data: { text: "hello", n: [1, 2] } }));
+  const expected = { type: "message", from: "operator", data: { text: "hello", n: [1, 2] } };
+  assertEquals(await tab1.nextJson(), expected);
+  assertEquals(await tab2.nextJson(), expected);
+
+  // Sending to one's own id reaches the other tabs of that id, not the sender.
+  sender.send(JSON.stringify({ type: "send", to: "operator", data: null }));
+  assertEquals(await senderTab2.nextJson(), { type: "message", from: "operator", data: null });
+
+  // Then an alarm: it is the first thing the legacy page and the sender see.
+  await server.post("/api/alarms/panel", { msg: "after" });
+  await legacy.until(() => legacy.list.length === 1);
+  assertEquals(legacy.problems, []);
+  assertEquals((await tab1.nextJson()).type, "alarm");
+  await server.post("/api/alarms/operator", { msg: "own" });
+  assertEquals((await sender.nextJson()).alarm.msg, "own");
+});
+
+Deno.test("v1: ack is validated and recorded per session", async () => {
+  await using server = startServer();
+  await using client = await openV1(server, "acker");
+  client.send(JSON.stringify({ type: "ack", seq: 0 }));
+  assertEquals(await client.nextJson(), {
+    type: "error",
+    code: "invalid_message",
+    message: 'Field "seq" must be a positive integer',
+  });
+  client.send(JSON.stringify({ type: "ack", seq: 7 }));
+  client.send(JSON.stringify({ type: "ack", seq: 5 }));
+  client.send(JSON.stringify({ type: "ping" }));
+  assertEquals((await client.nextJson()).type, "pong");
+  const sessions = await server.get("/api/sessions/acker");
+  assertEquals(sessions.body.sessions[0].ackedSeq, 7);
+});
+
+Deno.test("v1: invalid messages get error frames, then 1008 when they keep coming", async () => {
+  await using server = startServer();
+  await using client = await openV1(server, "noisy");
+  const cases: [string, string][] = [
+    ["{not json", "invalid_json"],
+    ["[1,2]", "invalid_message"],
+    [JSON.stringify({ type: "dance" }), "unknown_type"],
+    [JSON.stringify({ type: "send", to: "bad id!", data: 1 }), "invalid_message"],
+  ];
+  for (const [text, code] of cases) {
+    client.send(text);
+    const reply = await client.nextJson();
+    assertEquals([reply.type, reply.code], ["error", code]);
+  }
+  // A valid message resets the count.
+  client.send(JSON.stringify({ type: "ping" }));
+  assertEquals((await client.nextJson()).type, "pong");
+  for (let i = 1; i < MAX_STRIKES; i++) {
+    client.send("nope");
+    assertEquals((await client.nextJson()).code, "invalid_json");
+  }
+  client.send("nope");
+  assertEquals(await client.waitClosed(), { code: 1008, reason: "too many invalid messages" });
+  assertEquals(server.app.metrics.errorCount("invalid_message"), 4 + MAX_STRIKES);
+  assertEquals(server.app.hub.registry.size, 0);
+});
+
+Deno.test("v1: a deeply nested message is refused without parsing", async () => {
+  await using server = startServer();
+  await using client = await openV1(server, "deep");
+  client.send(
+    JSON.stringify({ type: "send", to: "x", data: {} }).replace(
+      "{}",
+      "[".repeat(5000) + "]".repeat(5000),
+    ),
+  );
+  const reply = await client.nextJson();
+  assertEquals([reply.type, reply.code], ["error", "json_too_deep"]);
+  assert(client.socket.readyState === WebSocket.OPEN);
+});

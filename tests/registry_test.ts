@@ -1,0 +1,119 @@
+import { assertEquals } from "@std/assert";
+import { MemoryAlarmLog } from "../lib/alarm_log.ts";
+import { Hub } from "../lib/hub.ts";
+import { SILENT_LOGGER } from "../lib/log.ts";
+import { Metrics } from "../lib/metrics.ts";
+import { FakeSocket } from "./support/fake_socket.ts";
+
+function hub(slowConsumerBytes = 1000) {
+  const metrics = new Metrics();
+  const clock = { t: 0 };
+  const h = new Hub({
+    log: new MemoryAlarmLog(),
+    metrics,
+    logger: SILENT_LOGGER,
+    now: () => clock.t,
+    heartbeatTimeoutMs: 90_000,
+    slowConsumerBytes,
+  });
+  return { hub: h, metrics, clock };
+}
+
+const prepared = { fields: { id: "x", createTime: "2026-01-01T00:00:00Z" } };
+
+Deno.test("a repeated close of an old socket never removes a newer session of the same id", () => {
+  const { hub: h } = hub();
+  const oldSocket = new FakeSocket();
+  const old = h.attach("dev", "legacy")(oldSocket);
+  old.onOpen();
+  old.onClose(1006, "");
+  const fresh = h.attach("dev", "legacy")(new FakeSocket());
+  fresh.onOpen();
+  // Deno fires close again for the old socket after an idle timeout.
+  old.onClose(1006, "");
+  old.onClose(1001, "");
+  assertEquals(h.registry.size, 1);
+  assertEquals(h.registry.sessionsOf("dev").size, 1);
+});
+
+Deno.test("fan-out sends flat alarms to legacy, envelopes to v1, and skips sockets not open", async () => {
+  const { hub: h, metrics } = hub();
+  const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+  h.attach("t", "legacy")(sockets[0]!).onOpen();
+  h.attach("t", "alarms.v1")(sockets[1]!).onOpen();
+  h.attach("t", "legacy")(sockets[2]!).onOpen();
+  sockets[2]!.readyState = 2; // closing: its close event has not arrived yet
+  const { delivered } = await h.publish("t", prepared);
+  assertEquals(delivered, 2);
+  assertEquals(metrics.sendsDropped, 1);
+  assertEquals(JSON.parse(sockets[0]!.sent[0]!), {
+    id: "x",
+    createTime: "2026-01-01T00:00:00Z",
+    seq: 1,
+    target: "t",
+  });
+  // sent[0] of the v1 socket is its welcome.
+  assertEquals(JSON.parse(sockets[1]!.sent[1]!).alarm.seq, 1);
+});
+
+Deno.test("a slow consumer is closed once past the threshold and gets nothing more", async () => {
+  const { hub: h, metrics } = hub(1000);
+  const slow = new FakeSocket();
+  slow.grow = 400;
+  const fast = new FakeSocket();
+  h.attach("t", "legacy")(slow).onOpen();
+  h.attach("t", "legacy")(fast).onOpen();
+  for (let i = 0; i < 5; i++) await h.publish("t", prepared);
+  assertEquals(slow.sent.length, 3); // 1200 bytes buffered after the third
+  assertEquals(slow.closes, [{ code: 4008, reason: "slow consumer" }]);
+  assertEquals(fast.sent.length, 5);
+  assertEquals(metrics.slowConsumerCloses, 1);
+  assertEquals(h.registry.size, 1);
+});
+
+Deno.test("sweep closes only sessions silent past the heartbeat timeout", () => {
+  const { hub: h, clock } = hub();
+  const quiet = new FakeSocket();
+  const chatty = new FakeSocket();
+  h.attach("a", "legacy")(quiet).onOpen();
+  const handlers = h.attach("a", "legacy")(chatty);
+  handlers.onOpen();
+  clock.t = 60_000;
+  handlers.onText("PING");
+  clock.t = 90_000;
+  assertEquals(h.sweep(), 0); // exactly at the timeout is still alive
+  clock.t = 90_001;
+  assertEquals(h.sweep(), 1);
+  assertEquals(quiet.closes, [{ code: 4000, reason: "heartbeat timeout" }]);
+  assertEquals(chatty.closes, []);
+});
+
+Deno.test("shutdown closes every session with 1012 and waits for the handshakes", async () => {
+  const { hub: h } = hub();
+  const a = new FakeSocket();
+  const b = new FakeSocket();
+  const ha = h.attach("a", "legacy")(a);
+  const hb = h.attach("b", "alarms.v1")(b);
+  ha.onOpen();
+  hb.onOpen();
+  let finished = false;
+  const done = h.shutdown(60_000).then(() => finished = true);
+  const restart = [{ code: 1012, reason: "service restart" }];
+  assertEquals([a.closes, b.closes], [restart, restart]);
+  ha.onClose(1012, "service restart");
+  await Promise.resolve();
+  assertEquals(finished, false); // b has not answered yet
+  hb.onClose(1012, "service restart");
+  await done; // resolves without waiting for the 60 s grace period
+  assertEquals(h.registry.size, 0);
+});
+
+Deno.test("shutdown gives up on peers that never answer after the grace period", async () => {
+  const { hub: h } = hub();
+  const stuck = new FakeSocket();
+  h.attach("a", "legacy")(stuck).onOpen();
+  const started = Date.now();
+  await h.shutdown(30);
+  assertEquals(stuck.closes.length, 1);
+  assertEquals(Date.now() - started < 1000, true);
+});

@@ -1,0 +1,91 @@
+import { assertEquals, assertMatch } from "@std/assert";
+import { TestClient } from "./support/client.ts";
+import { LegacyPage } from "./support/legacy_page.ts";
+import { RawSocket } from "./support/raw_ws.ts";
+import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+Deno.test("sessions API lists who is online, per id, with protocol and times", async () => {
+  await using server = startServer();
+  await using page = new LegacyPage(server.ws, ["b", "a"], 1000);
+  await page.opened();
+  await using v1 = await TestClient.open(`${server.ws}/websocket/a`, "alarms.v1");
+  await v1.next();
+  const all = await server.get("/api/sessions");
+  assertEquals(all.status, 200);
+  assertEquals([all.body.sessions, all.body.ids], [3, 2]);
+  assertEquals(all.body.byId.map((e: { id: string }) => e.id), ["a", "b"]);
+  const a = await server.get("/api/sessions/a");
+  assertEquals(a.body.id, "a");
+  assertEquals(a.body.sessions.map((s: { protocol: string }) => s.protocol).sort(), [
+    "alarms.v1",
+    "legacy",
+  ]);
+  for (const session of a.body.sessions) {
+    assertMatch(session.sessionId, /^[0-9a-f-]{36}$/);
+    assertEquals([session.id, session.connectedAt, session.lastHeartbeat, session.ackedSeq], [
+      "a",
+      "2026-01-01T00:00:00.000Z",
+      "2026-01-01T00:00:00.000Z",
+      0,
+    ]);
+  }
+  assertEquals((await server.get("/api/sessions/nobody")).body, { id: "nobody", sessions: [] });
+  assertEquals((await server.get("/api/sessions/bad%20id")).status, 400);
+});
+
+Deno.test("several-id publish and broadcast reach exactly the right sessions", async () => {
+  await using server = startServer();
+  await using page = new LegacyPage(server.ws, ["a", "b", "c"], 1000);
+  await page.opened();
+  await using v1 = await TestClient.open(`${server.ws}/websocket/b`, "alarms.v1");
+  await v1.next();
+  const many = await server.post("/api/alarms", {
+    targets: ["a", "b", "offline"],
+    alarm: { msg: "some" },
+  });
+  assertEquals(many.status, 202);
+  assertEquals(many.body.alarms.map((a: { delivered: number }) => a.delivered), [1, 2, 0]);
+  assertEquals(many.body.delivered, 3);
+  const all = await server.post("/api/broadcast", { msg: "everyone" });
+  assertEquals(
+    all.body.alarms.map((a: { target: string; seq: number }) => [a.target, a.seq]).sort(),
+    [["a", 2], ["b", 2], ["c", 1]],
+  );
+  assertEquals(all.body.delivered, 4);
+  await page.until(() => page.list.length === 5);
+  assertEquals(page.list.filter((a) => a.msg === "everyone").map((a) => a.target).sort(), [
+    "a",
+    "b",
+    "c",
+  ]);
+  assertEquals(page.problems, []);
+  assertEquals((await v1.nextJson()).alarm.msg, "some");
+  assertEquals((await v1.nextJson()).alarm, {
+    msg: "everyone",
+    id: all.body.alarms[0].id,
+    createTime: "2026-01-01T00:00:00.000Z",
+    seq: 2,
+    target: "b",
+  });
+});
+
+Deno.test("a raw handshake Deno would accept is refused with 400 on the wire", async () => {
+  await using server = startServer();
+  for (
+    const headers of [{ "sec-websocket-version": "8" }, { "sec-websocket-key": "not-a-key" }, {
+      "sec-websocket-key": undefined,
+    }]
+  ) {
+    const raw = await RawSocket.connect(server.port, "/websocket/x", headers);
+    assertEquals(raw.status, 400);
+    raw.close();
+  }
+  const ok = await RawSocket.connect(server.port, "/websocket/x");
+  assertEquals(ok.status, 101);
+  assertMatch(ok.head, /sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
+  await waitFor(() => server.app.hub.registry.size === 1);
+  ok.close();
+  await waitFor(() => server.app.hub.registry.size === 0);
+  assertEquals(server.app.metrics.sessionsOpened, 1);
+});

@@ -1,0 +1,27 @@
+/**
+ * A fake {@linkcode PushSocket} for unit tests of the registry and hub.
+ *
+ * @module
+ */
+import type { PushSocket } from "../../lib/session.ts";
+
+/** Records what the registry does to a socket. */
+export class FakeSocket implements PushSocket {
+  readyState = 1;
+  bufferedAmount = 0;
+  /** Bytes added to `bufferedAmount` per send; 0 means the peer reads everything at once. */
+  grow = 0;
+  readonly sent: string[] = [];
+  readonly closes: { code: number | undefined; reason: string | undefined }[] = [];
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error("Not open");
+    this.sent.push(data);
+    this.bufferedAmount += this.grow;
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closes.push({ code, reason });
+    this.readyState = 2;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Runs `main.ts` as a real process, the way `deno task start` does, and reads its JSON logs.
+ *
+ * @module
+ */
+import { WAIT_MS } from "./client.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** A running server process. */
+export class ServerProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  /** Every log line so far (stdout and stderr), in arrival order. */
+  readonly lines: string[] = [];
+  /** Resolves with the exit status. */
+  readonly status: Promise<Deno.CommandStatus>;
+  #onLine: (() => void) | undefined;
+  readonly #pumps: Promise<void>[];
+
+  constructor(env: Record<string, string>) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", MAIN],
+      env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#pumps = [this.#pump(this.child.stdout), this.#pump(this.child.stderr)];
+    this.status = this.child.status;
+  }
+
+  /** The parsed records; throws if any line is not one JSON object. */
+  // deno-lint-ignore no-explicit-any
+  records(): any[] {
+    return this.lines.map((line) => JSON.parse(line));
+  }
+
+  /** Waits for a record whose `msg` is `msg` and returns it. */
+  // deno-lint-ignore no-explicit-any
+  async waitFor(msg: string, ms = WAIT_MS): Promise<any> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.lines.find((line) => line.includes(`"msg":${JSON.stringify(msg)}`));
+      if (found) return JSON.parse(found);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`No "${msg}" log within ${ms} ms: ${this.lines.join("\n")}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#onLine = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Waits until the process logs that it listens, and returns the port. */
+  async port(): Promise<number> {
+    return (await this.waitFor("listening")).port;
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      this.lines.push(...parts);
+      this.#onLine?.();
+    }
+    if (rest) this.lines.push(rest);
+    this.#onLine?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.status;
+    await Promise.all(this.#pumps);
+  }
+}
