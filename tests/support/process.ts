@@ -12,7 +12,7 @@ export class ServerProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   /** Every log line so far (stdout and stderr), in arrival order. */
   readonly lines: string[] = [];
-  /** Resolves with the exit status. */
+  /** Resolves with the exit status, once all output has been read. */
   readonly status: Promise<Deno.CommandStatus>;
   #onLine: (() => void) | undefined;
   readonly #pumps: Promise<void>[];
@@ -26,7 +26,7 @@ export class ServerProcess implements AsyncDisposable {
       stderr: "piped",
     }).spawn();
     this.#pumps = [this.#pump(this.child.stdout), this.#pump(this.child.stderr)];
-    this.status = this.child.status;
+    this.status = Promise.all([this.child.status, ...this.#pumps]).then(([status]) => status);
   }
 
   /** The parsed records; throws if any line is not one JSON object. */
@@ -78,6 +78,5 @@ export class ServerProcess implements AsyncDisposable {
       // Already exited.
     }
     await this.status;
-    await Promise.all(this.#pumps);
   }
 }
