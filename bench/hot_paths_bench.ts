@@ -1,0 +1,75 @@
+/**
+ * Micro-benchmarks of the pure hot paths, each against a baseline in the same group so results
+ * read as ratios: `deno task bench`.
+ *
+ * @module
+ */
+import { MemoryAlarmLog } from "../lib/alarm_log.ts";
+import { Hub } from "../lib/hub.ts";
+import { isValidId } from "../lib/ids.ts";
+import { SILENT_LOGGER } from "../lib/log.ts";
+import { Metrics } from "../lib/metrics.ts";
+import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
+import type { PushSocket } from "../lib/session.ts";
+
+const alarm = {
+  level: "critical",
+  device: "boiler-7",
+  message: "Pressure above limit",
+  value: 12.5,
+  id: "7f1c0a7e-3f4b-4a7e-9a59-0d6b1e9c2f10",
+  seq: 1234,
+  target: "plant-3",
+  createTime: "2026-01-01T00:00:00.000Z",
+};
+
+Deno.bench("JSON.stringify (baseline)", { group: "encode", baseline: true }, () => {
+  JSON.stringify(alarm);
+});
+Deno.bench("legacy frame + v1 frame", { group: "encode" }, () => {
+  wrapAlarmFrame(encodeLegacyAlarm(alarm));
+});
+
+const pingText = JSON.stringify({ type: "ping" });
+Deno.bench("JSON.parse (baseline)", { group: "decode", baseline: true }, () => {
+  JSON.parse(pingText);
+});
+Deno.bench("decodeClientMessage", { group: "decode" }, () => {
+  decodeClientMessage(pingText);
+});
+Deno.bench("decodeClientMessage PING", { group: "decode" }, () => {
+  decodeClientMessage("PING");
+});
+
+Deno.bench("string length check (baseline)", { group: "id", baseline: true }, () => {
+  "device:42-a".length <= 128;
+});
+Deno.bench("isValidId", { group: "id" }, () => {
+  isValidId("device:42-a");
+});
+
+// Fan-out to 1,000 sockets that accept everything: what the registry adds over a bare loop.
+const SOCKETS = 1000;
+const sink: PushSocket = { send() {}, close() {}, readyState: 1, bufferedAmount: 0 };
+const bare = Array.from({ length: SOCKETS }, () => sink);
+const hub = new Hub({
+  log: new MemoryAlarmLog(),
+  metrics: new Metrics(),
+  logger: SILENT_LOGGER,
+  now: Date.now,
+  heartbeatTimeoutMs: 90_000,
+  slowConsumerBytes: 1 << 20,
+});
+for (let i = 0; i < SOCKETS; i++) hub.attach("plant-3", "legacy")(sink).onOpen();
+
+Deno.bench(
+  "bare loop: stringify + send x1000 (baseline)",
+  { group: "fan-out", baseline: true },
+  () => {
+    const frame = JSON.stringify(alarm);
+    for (const socket of bare) socket.send(frame);
+  },
+);
+Deno.bench("registry.deliverAlarm x1000", { group: "fan-out" }, () => {
+  hub.registry.deliverAlarm(alarm);
+});
