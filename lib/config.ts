@@ -69,7 +69,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     host: env.HOST || DEFAULT_CONFIG.host,
     apiKey: env.ALARM_API_KEY || undefined,
     idleTimeoutSeconds: int("IDLE_TIMEOUT_SECONDS", DEFAULT_CONFIG.idleTimeoutSeconds, 0, 3600),
-    heartbeatTimeoutMs: int("HEARTBEAT_TIMEOUT_SECONDS", 90, 5, 86_400) * 1000,
+    heartbeatTimeoutMs:
+      int("HEARTBEAT_TIMEOUT_SECONDS", DEFAULT_CONFIG.heartbeatTimeoutMs / 1000, 5, 86_400) * 1000,
     maxMessageBytes: int("MAX_MESSAGE_BYTES", DEFAULT_CONFIG.maxMessageBytes, 256, 16 * MIB),
     maxBodyBytes: int("MAX_BODY_BYTES", DEFAULT_CONFIG.maxBodyBytes, 1024, 16 * MIB),
     slowConsumerBytes: int(

@@ -6,23 +6,14 @@
  */
 import type { Alarm, PreparedAlarm } from "./alarm.ts";
 import type { AlarmLog } from "./alarm_log.ts";
-import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_POLICY, CLOSE_RESTART } from "./close_codes.ts";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_RESTART } from "./close_codes.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import {
-  decodeClientMessage,
-  encodeServerMessage,
-  LEGACY_PING,
-  type Protocol,
-  PROTOCOL_V1,
-  type ServerMessage,
-} from "./protocol.ts";
+import { receiveText } from "./inbound.ts";
+import { encodeServerMessage, type Protocol, PROTOCOL_V1, type ServerMessage } from "./protocol.ts";
 import { Registry } from "./registry.ts";
 import { type PushSocket, Session } from "./session.ts";
 import type { SocketHandlers } from "./upgrade.ts";
-
-/** Invalid v1 messages in a row before the socket is closed with 1008. */
-export const MAX_STRIKES = 5;
 
 /** Dependencies and settings of a {@linkcode Hub}. */
 export interface HubOptions {
@@ -134,46 +125,9 @@ export class Hub {
   }
 
   #receive(session: Session, text: string): void {
-    const metrics = this.#options.metrics;
-    metrics.framesIn++;
+    this.#options.metrics.framesIn++;
     session.lastSeen = this.#options.now();
-    if (session.protocol !== PROTOCOL_V1) {
-      // The old page sends only PING and must never get anything but alarms back.
-      if (text !== LEGACY_PING) metrics.error("legacy_ignored");
-      return;
-    }
-    const decoded = decodeClientMessage(text);
-    if (!decoded.ok) {
-      metrics.error("invalid_message");
-      if (++session.strikes >= MAX_STRIKES) {
-        this.registry.close(session, CLOSE_POLICY, "too many invalid messages");
-      } else {
-        this.#sendV1(session, { type: "error", code: decoded.code, message: decoded.message });
-      }
-      return;
-    }
-    session.strikes = 0;
-    const message = decoded.message;
-    switch (message.type) {
-      case "ping":
-        this.#sendV1(session, {
-          type: "pong",
-          serverTime: new Date(session.lastSeen).toISOString(),
-        });
-        break;
-      case "send": {
-        const frame = encodeServerMessage({
-          type: "message",
-          from: session.id,
-          data: message.data,
-        });
-        this.registry.deliverV1(message.to, frame, session);
-        break;
-      }
-      case "ack":
-        session.ackedSeq = Math.max(session.ackedSeq, message.seq);
-        break;
-    }
+    receiveText(this.registry, this.#options.metrics, session, text);
   }
 
   #closed(session: Session, code: number, reason: string): void {
