@@ -1,61 +1,87 @@
 /**
- * Entry point: reads the configuration, builds the app, serves it, and shuts down cleanly on
- * SIGINT/SIGTERM (sockets closed with 1012 so clients reconnect; exit within 5 s, as Deno
- * Deploy kills 5 s after SIGINT).
+ * Entry point: reads the configuration, opens the store, builds the app and serves it; shuts
+ * down cleanly on SIGINT/SIGTERM (sockets closed with 1012 so clients reconnect; exit within
+ * 5 s, as Deno Deploy kills 5 s after SIGINT).
+ *
+ * Works under `deno run` (and Deno Deploy), where it calls `Deno.serve` itself, and under
+ * `deno serve` with `SERVE_MODE=export`, where it only default-exports `{ fetch }`. Deno gives a
+ * module no way to tell the two apart (denoland/deno#25179), so the mode is stated explicitly.
  *
  * @module
  */
 import { createApp } from "./lib/app.ts";
-import { ConfigError, parseConfig } from "./lib/config.ts";
+import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
+import { describeStore, openStore } from "./lib/kv_open.ts";
 import { createLogger } from "./lib/log.ts";
+import { AlarmStore } from "./lib/store.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
 /** Longest to wait for clients to answer the 1012 close before the listener is stopped. */
 const CLOSE_GRACE_MS = 2000;
 
-function main(): void {
-  let config;
+function readConfig(): Config {
   try {
-    config = parseConfig(Deno.env.toObject());
+    return parseConfig(Deno.env.toObject());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     createLogger().log("error", error.message);
     Deno.exit(78); // EX_CONFIG
   }
-  const logger = createLogger({ level: config.logLevel });
-  if (config.apiKey === undefined) {
-    logger.log("warn", "ALARM_API_KEY is not set: anyone who can reach /api/ can publish");
-  }
-  const app = createApp({ config, logger });
-  const server = Deno.serve({
+}
+
+const config = readConfig();
+const logger = createLogger({ level: config.logLevel });
+if (config.apiKey === undefined) {
+  logger.log("warn", "ALARM_API_KEY is not set: anyone who can reach /api/ can publish");
+}
+let kv: Deno.Kv;
+try {
+  kv = await openStore(config.kvPath);
+} catch (error) {
+  logger.log("error", "cannot open the store", {
+    ...describeStore(config.kvPath),
+    error: error instanceof Error ? error.message : String(error),
+  });
+  Deno.exit(1);
+}
+logger.log("info", "store opened", describeStore(config.kvPath));
+const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.retentionMs });
+const app = createApp({ config, logger, store });
+app.start();
+
+const server = config.serveMode === "listen"
+  ? Deno.serve({
     port: config.port,
     hostname: config.host,
     onListen: ({ hostname, port }) => logger.log("info", "listening", { host: hostname, port }),
-  }, app.fetch);
-  const sweeper = setInterval(app.sweep, Math.min(5000, config.heartbeatTimeoutMs / 4));
+  }, app.fetch)
+  : undefined;
 
-  // Last line of defence: a stray rejection is logged, never fatal.
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    logger.log("error", "unhandled rejection", { error: String(event.reason) });
-  });
+// Last line of defence: a stray rejection is logged, never fatal.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  logger.log("error", "unhandled rejection", { error: String(event.reason) });
+});
 
-  let stopping = false;
-  async function shutdown(signal: Deno.Signal): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    logger.log("info", "shutting down", { signal });
-    setTimeout(() => Deno.exit(0), SHUTDOWN_DEADLINE_MS);
-    clearInterval(sweeper);
-    await app.close(CLOSE_GRACE_MS);
-    await server.shutdown();
-    // Exit explicitly: anything else still holding the event loop must not keep us alive.
-    Deno.exit(0);
-  }
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => void shutdown(signal));
-  }
+let stopping = false;
+async function shutdown(signal: Deno.Signal): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.log("info", "shutting down", { signal });
+  setTimeout(() => Deno.exit(0), SHUTDOWN_DEADLINE_MS);
+  await app.close(CLOSE_GRACE_MS);
+  if (server) await server.shutdown();
+  // Under `deno serve --parallel` every isolate closes its own sockets and the first to exit
+  // ends the process: give each the whole grace period first.
+  else await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
+  kv.close();
+  // Exit explicitly: anything else still holding the event loop must not keep us alive.
+  Deno.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => void shutdown(signal));
 }
 
-if (import.meta.main) main();
+/** For `deno serve`: the handler, only in `export` mode (so `deno run` doesn't warn about it). */
+export default (config.serveMode === "export" ? { fetch: app.fetch } : {});

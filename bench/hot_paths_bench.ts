@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { MemoryAlarmLog } from "../lib/alarm_log.ts";
 import { Hub } from "../lib/hub.ts";
 import { isValidId } from "../lib/ids.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { Metrics } from "../lib/metrics.ts";
 import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
-import type { PushSocket } from "../lib/session.ts";
+import { type PushSocket, Session } from "../lib/session.ts";
+import { AlarmStore } from "../lib/store.ts";
 
 const alarm = {
   level: "critical",
@@ -53,14 +53,15 @@ const SOCKETS = 1000;
 const sink: PushSocket = { send() {}, close() {}, readyState: 1, bufferedAmount: 0 };
 const bare = Array.from({ length: SOCKETS }, () => sink);
 const hub = new Hub({
-  log: new MemoryAlarmLog(),
+  // Delivery never touches the store; an in-memory one satisfies the constructor.
+  store: new AlarmStore(await Deno.openKv(":memory:"), { count: 1, ageMs: 60_000 }),
   metrics: new Metrics(),
   logger: SILENT_LOGGER,
   now: Date.now,
   heartbeatTimeoutMs: 90_000,
   slowConsumerBytes: 1 << 20,
 });
-for (let i = 0; i < SOCKETS; i++) hub.attach("plant-3", "legacy")(sink).onOpen();
+for (let i = 0; i < SOCKETS; i++) hub.registry.add(new Session(sink, "plant-3", "legacy", 0));
 
 Deno.bench(
   "bare loop: stringify + send x1000 (baseline)",

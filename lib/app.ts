@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { type AlarmLog, MemoryAlarmLog } from "./alarm_log.ts";
 import { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import type { Config } from "./config.ts";
@@ -13,8 +12,8 @@ import { Hub } from "./hub.ts";
 import { isValidId, quote } from "./ids.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { publishBroadcast, publishMany, publishOne } from "./publish.ts";
-import type { Session } from "./session.ts";
+import { history, intParam, publishBroadcast, publishMany, publishOne } from "./publish.ts";
+import { type AlarmStore, StoreError } from "./store.ts";
 import { acceptWebSocket, negotiate } from "./upgrade.ts";
 
 /** Dependencies of {@linkcode createApp}. */
@@ -25,8 +24,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Clock in epoch ms, injectable for tests. */
   now?: () => number;
-  /** Where alarms get their seq; in memory by default. */
-  log?: AlarmLog;
+  /** The durable alarm log (Deno KV). */
+  store: AlarmStore;
 }
 
 /** The service: a fetch handler plus the handles `main.ts` and tests need. */
@@ -37,8 +36,10 @@ export interface App {
   readonly hub: Hub;
   /** Counters for `/metrics`. */
   readonly metrics: Metrics;
-  /** Closes sessions that stopped heartbeating; call periodically. */
+  /** Closes sessions that stopped heartbeating; `start()` calls it periodically. */
   sweep(): number;
+  /** Starts the timers: heartbeat sweep and presence refresh. */
+  start(): void;
   /**
    * Refuses new sockets and closes every open one with 1012; resolves when their closing
    * handshakes are done or after `graceMs` (default 2000).
@@ -53,7 +54,7 @@ export function createApp(options: AppOptions): App {
   const now = options.now ?? Date.now;
   const metrics = new Metrics();
   const hub = new Hub({
-    log: options.log ?? new MemoryAlarmLog(),
+    store: options.store,
     metrics,
     logger,
     now,
@@ -62,9 +63,11 @@ export function createApp(options: AppOptions): App {
   });
   const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
   let closing = false;
+  let sweeper: ReturnType<typeof setInterval> | undefined;
 
   async function route(req: Request): Promise<Response> {
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
     const [, first = "", second, third, ...rest] = path.split("/");
     if (path === "/healthz") {
       allow(req, "GET");
@@ -80,39 +83,83 @@ export function createApp(options: AppOptions): App {
       );
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second);
+      return upgrade(req, second, url.searchParams);
     }
     if (first !== "api") throw notFound(path);
     await auth?.check(req.headers);
     if (rest.length > 0) throw notFound(path);
+    const body = () => readJsonObject(req, config.maxBodyBytes);
     if (second === "alarms" && third === undefined) {
       allow(req, "POST");
-      return publishMany(hub, await readJsonObject(req, config.maxBodyBytes), now());
+      return publishMany(hub, await body(), req.headers, now());
     }
     if (second === "alarms" && third !== undefined) {
-      allow(req, "POST");
       const target = checkId(third);
-      return publishOne(hub, target, await readJsonObject(req, config.maxBodyBytes), now());
+      if (req.method === "GET") return history(hub, target, url.searchParams);
+      allow(req, "POST", "GET, POST");
+      return publishOne(hub, target, await body(), req.headers, now());
     }
     if (second === "broadcast" && third === undefined) {
       allow(req, "POST");
-      return publishBroadcast(hub, await readJsonObject(req, config.maxBodyBytes), now());
+      return publishBroadcast(hub, await body(), req.headers, now());
     }
     if (second === "sessions" && third === undefined) {
       allow(req, "GET");
-      const ids = [...hub.registry.ids()].sort().map((id) => sessionsJson(id));
-      return jsonResponse({ sessions: hub.registry.size, ids: ids.length, byId: ids });
+      const counts = await hub.presence.counts();
+      const byId = [...counts].filter(([, n]) => n > 0).sort(([a], [b]) => a < b ? -1 : 1)
+        .map(([id, count]) => ({ id, count, sessions: [...hub.registry.sessionsOf(id)] }));
+      const sessions = byId.reduce((sum, entry) => sum + entry.count, 0);
+      return jsonResponse({ sessions, ids: byId.length, byId });
     }
     if (second === "sessions" && third !== undefined) {
       allow(req, "GET");
-      return jsonResponse(sessionsJson(checkId(third)));
+      const id = checkId(third);
+      const [counts, seq, acked] = await Promise.all([
+        hub.presence.counts(),
+        hub.store.head(id),
+        hub.store.acked(id),
+      ]);
+      return jsonResponse({
+        id,
+        count: counts.get(id) ?? 0,
+        sessions: [...hub.registry.sessionsOf(id)],
+        seq,
+        acked,
+        unacknowledged: Math.max(0, seq - acked),
+      });
     }
     throw notFound(path);
   }
 
-  function upgrade(req: Request, rawId: string): Response {
+  async function handle(req: Request): Promise<Response> {
+    try {
+      return await route(req);
+    } catch (thrown) {
+      const error = thrown instanceof StoreError
+        ? new HttpError(503, "store_unavailable", "The alarm store is unavailable", {
+          "retry-after": "1",
+        })
+        : thrown;
+      if (thrown instanceof StoreError) {
+        logger.log("error", "store failure", { error: thrown.message });
+      }
+      if (error instanceof HttpError) metrics.error(error.code);
+      else {
+        metrics.error("internal");
+        logger.log("error", "request failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      return errorResponse(error);
+    }
+  }
+
+  function upgrade(req: Request, rawId: string, params: URLSearchParams): Response {
     allow(req, "GET");
     const id = checkId(rawId);
+    const since = params.has("since")
+      ? intParam(params, "since", 0, 0, Number.MAX_SAFE_INTEGER)
+      : undefined;
     if (closing) {
       throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
     }
@@ -121,42 +168,35 @@ export function createApp(options: AppOptions): App {
       protocol,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
       maxMessageBytes: config.maxMessageBytes,
-    }, hub.attach(id, protocol));
-  }
-
-  function sessionsJson(id: string): { id: string; sessions: Session[] } {
-    return { id, sessions: [...hub.registry.sessionsOf(id)] };
+    }, hub.attach(id, protocol, since));
   }
 
   return {
     async fetch(req) {
-      try {
-        return await route(req);
-      } catch (error) {
-        if (error instanceof HttpError) metrics.error(error.code);
-        else {
-          metrics.error("internal");
-          logger.log("error", "request failed", {
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }
-        return errorResponse(error);
-      }
+      const res = await handle(req);
+      // Which isolate answered: lets operators (and tests) see load balancing across isolates.
+      res.headers.set("x-served-by", hub.instance);
+      return res;
     },
     hub,
     metrics,
     sweep: () => hub.sweep(),
+    start() {
+      hub.presence.start();
+      sweeper ??= setInterval(() => hub.sweep(), Math.min(5000, config.heartbeatTimeoutMs / 4));
+    },
     close(graceMs = 2000) {
       closing = true;
+      clearInterval(sweeper);
       return hub.shutdown(graceMs);
     },
   };
 }
 
-function allow(req: Request, method: string): void {
+function allow(req: Request, method: string, allowed = method): void {
   if (req.method !== method) {
     throw new HttpError(405, "method_not_allowed", `Method ${quote(req.method)} is not allowed`, {
-      allow: method,
+      allow: allowed,
     });
   }
 }

@@ -26,6 +26,20 @@ export interface Config {
   slowConsumerBytes: number;
   /** Minimum log level (`LOG_LEVEL`). */
   logLevel: LogLevel;
+  /**
+   * Where the KV store is (`KV_PATH`): a file, `:memory:`, a KV Connect URL, or `undefined` for
+   * `Deno.openKv()`'s default (the managed KV on Deno Deploy).
+   */
+  kvPath: string | undefined;
+  /** Alarms kept per id (`RETENTION_COUNT`). */
+  retentionCount: number;
+  /** Milliseconds an alarm is kept at least (`RETENTION_SECONDS`). */
+  retentionMs: number;
+  /**
+   * `listen`: `main.ts` calls `Deno.serve` on `HOST:PORT` (`deno run`, Deno Deploy). `export`:
+   * it only default-exports `{ fetch }`, for `deno serve` (`SERVE_MODE`).
+   */
+  serveMode: "listen" | "export";
 }
 
 /** Thrown by {@linkcode parseConfig} with one line per invalid variable. */
@@ -44,6 +58,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxBodyBytes: 64 * 1024,
   slowConsumerBytes: 1024 * 1024,
   logLevel: "info",
+  kvPath: "data/alarmcast.sqlite3",
+  retentionCount: 1000,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  serveMode: "listen",
 };
 
 const MIB = 1024 * 1024;
@@ -72,7 +90,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     heartbeatTimeoutMs:
       int("HEARTBEAT_TIMEOUT_SECONDS", DEFAULT_CONFIG.heartbeatTimeoutMs / 1000, 5, 86_400) * 1000,
     maxMessageBytes: int("MAX_MESSAGE_BYTES", DEFAULT_CONFIG.maxMessageBytes, 256, 16 * MIB),
-    maxBodyBytes: int("MAX_BODY_BYTES", DEFAULT_CONFIG.maxBodyBytes, 1024, 16 * MIB),
+    // 64 KiB at most: an alarm is stored in at most two KV values.
+    maxBodyBytes: int("MAX_BODY_BYTES", DEFAULT_CONFIG.maxBodyBytes, 1024, 64 * 1024),
     slowConsumerBytes: int(
       "SLOW_CONSUMER_BYTES",
       DEFAULT_CONFIG.slowConsumerBytes,
@@ -80,6 +99,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       1024 * MIB,
     ),
     logLevel: DEFAULT_CONFIG.logLevel,
+    // On Deno Deploy the default is the app's managed KV database.
+    kvPath: env.KV_PATH || (env.DENO_DEPLOY ? undefined : DEFAULT_CONFIG.kvPath),
+    retentionCount: int("RETENTION_COUNT", DEFAULT_CONFIG.retentionCount, 1, 100_000),
+    retentionMs: int("RETENTION_SECONDS", DEFAULT_CONFIG.retentionMs / 1000, 60, 365 * 86_400) *
+      1000,
+    serveMode: DEFAULT_CONFIG.serveMode,
   };
 
   if (/[\s/]/.test(config.host)) {
@@ -95,6 +120,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     else {problems.push(
         `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`,
       );}
+  }
+  const mode = env.SERVE_MODE;
+  if (mode === "export" || mode === "listen") config.serveMode = mode;
+  else if (mode) {
+    problems.push(`SERVE_MODE must be "listen" or "export", got ${JSON.stringify(mode)}`);
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   return config;

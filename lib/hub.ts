@@ -1,24 +1,28 @@
 /**
- * The hub ties sessions to the registry: it opens and closes sessions, handles what clients
- * send, publishes alarms, and closes sessions that stopped heartbeating.
+ * The hub ties sessions to the registry, the durable store and cross-isolate fan-out: it opens
+ * and closes sessions, publishes alarms, routes what clients send, and closes sessions that
+ * stopped heartbeating.
  *
  * @module
  */
-import type { Alarm, PreparedAlarm } from "./alarm.ts";
-import type { AlarmLog } from "./alarm_log.ts";
-import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_RESTART } from "./close_codes.ts";
+import type { PreparedAlarm } from "./alarm.ts";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_INTERNAL, CLOSE_RESTART } from "./close_codes.ts";
+import { Fanout } from "./fanout.ts";
+import { receiveText } from "./inbound.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { receiveText } from "./inbound.ts";
+import { Presence } from "./presence.ts";
 import { encodeServerMessage, type Protocol, PROTOCOL_V1, type ServerMessage } from "./protocol.ts";
 import { Registry } from "./registry.ts";
+import { appendMessage } from "./relay.ts";
 import { type PushSocket, Session } from "./session.ts";
+import type { AlarmStore } from "./store.ts";
 import type { SocketHandlers } from "./upgrade.ts";
 
 /** Dependencies and settings of a {@linkcode Hub}. */
 export interface HubOptions {
-  /** Assigns seqs (and, with a durable log, stores alarms). */
-  log: AlarmLog;
+  /** The durable alarm log. */
+  store: AlarmStore;
   /** Counters for `/metrics`. */
   metrics: Metrics;
   /** Structured logger. */
@@ -31,23 +35,45 @@ export interface HubOptions {
   slowConsumerBytes: number;
 }
 
-/** The result of publishing one alarm. */
+/** The result of publishing one alarm to one target. */
 export interface Published {
-  /** The alarm as clients receive it. */
-  alarm: Alarm;
-  /** Sessions it was handed to. */
+  id: string | number;
+  seq: number;
+  target: string;
+  /** Sessions on this isolate it was handed to (other isolates get it through KV). */
   delivered: number;
+  /** Present and true when the idempotency key was seen before: nothing was delivered. */
+  duplicate?: true;
 }
 
 /** Session lifecycle, inbound routing and fan-out for one isolate. */
 export class Hub {
   /** The sessions of this isolate. */
   readonly registry: Registry;
+  /** Sessions per id across isolates. */
+  readonly presence: Presence;
+  /** This isolate's id, unique per process start. */
+  readonly instance: string = crypto.randomUUID();
   readonly #options: HubOptions;
+  readonly #fanout: Fanout;
 
   constructor(options: HubOptions) {
     this.#options = options;
     this.registry = new Registry(options.metrics, options.slowConsumerBytes);
+    const onError = (error: unknown, id?: string) => this.#storeFault(error, id);
+    this.#fanout = new Fanout(options.store, this.registry, onError);
+    this.presence = new Presence(
+      options.store.kv,
+      this.registry,
+      this.instance,
+      options.now,
+      onError,
+    );
+  }
+
+  /** The durable alarm log. */
+  get store(): AlarmStore {
+    return this.#options.store;
   }
 
   /** Interval at which clients are told to heartbeat: a third of the timeout. */
@@ -55,12 +81,12 @@ export class Hub {
     return Math.floor(this.#options.heartbeatTimeoutMs / 3);
   }
 
-  /** Creates the handlers for a socket of `id` speaking `protocol`. */
-  attach(id: string, protocol: Protocol): (socket: PushSocket) => SocketHandlers {
+  /** Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`. */
+  attach(id: string, protocol: Protocol, since?: number): (socket: PushSocket) => SocketHandlers {
     return (socket) => {
       const session = new Session(socket, id, protocol, this.#options.now());
       return {
-        onOpen: () => this.#open(session),
+        onOpen: () => this.#open(session, since),
         onText: (text) => this.#receive(session, text),
         onClose: (code, reason) => this.#closed(session, code, reason),
         onFault: (kind, error) => this.#fault(session, kind, error),
@@ -68,11 +94,20 @@ export class Hub {
     };
   }
 
-  /** Records `prepared` for `target` and hands it to the target's sessions. */
-  async publish(target: string, prepared: PreparedAlarm): Promise<Published> {
-    const alarm = await this.#options.log.append(target, prepared);
+  /** Stores `prepared` for `target` (unless `idempotencyKey` was used) and delivers it. */
+  async publish(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+  ): Promise<Published> {
+    const appended = await this.#options.store.append(target, prepared, idempotencyKey);
+    if (appended.duplicate) {
+      return { id: appended.id, seq: appended.seq, target, delivered: 0, duplicate: true };
+    }
+    const { alarm } = appended;
     this.#options.metrics.alarmsPublished++;
-    return { alarm, delivered: this.registry.deliverAlarm(alarm) };
+    const delivered = await this.#fanout.published(alarm);
+    return { id: alarm.id, seq: alarm.seq, target, delivered };
   }
 
   /** Closes sessions that sent nothing within the heartbeat timeout. Returns how many. */
@@ -89,53 +124,93 @@ export class Hub {
   }
 
   /**
-   * Closes every session with 1012 so clients reconnect elsewhere or after the restart, and
-   * resolves once each closing handshake finished or `graceMs` passed. Deno's `close()` is
-   * asynchronous: stopping the server before the handshakes finish would replace our 1012 with
-   * its own 1001.
+   * Closes every session with 1012 so clients reconnect, and resolves once each closing
+   * handshake finished or `graceMs` passed. Deno's `close()` is asynchronous: stopping the
+   * server before the handshakes finish would replace our 1012 with its own 1001.
    */
-  shutdown(graceMs: number): Promise<void> {
-    const sessions = [...this.registry.all()];
-    const ended = sessions.map((session) =>
+  async shutdown(graceMs: number): Promise<void> {
+    const ended = [...this.registry.all()].map((session) =>
       new Promise<void>((resolve) => session.onEnded = resolve)
     );
     this.registry.closeAll(CLOSE_RESTART, "service restart");
+    this.#fanout.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-    return Promise.race([Promise.all(ended), timeout]).then(() => clearTimeout(timer));
+    await Promise.race([Promise.all(ended), timeout]);
+    clearTimeout(timer);
+    await this.presence.stop();
   }
 
-  #open(session: Session): void {
+  #open(session: Session, since: number | undefined): void {
     this.registry.add(session);
+    this.presence.changed();
     this.#options.metrics.sessionsOpened++;
     this.#options.logger.log("info", "session opened", {
       id: session.id,
       sessionId: session.sessionId,
       protocol: session.protocol,
+      ...(since === undefined ? {} : { since }),
     });
     if (session.protocol === PROTOCOL_V1) {
       this.#sendV1(session, {
         type: "welcome",
         sessionId: session.sessionId,
         id: session.id,
+        instance: this.instance,
         serverTime: new Date(this.#options.now()).toISOString(),
         heartbeatInterval: this.heartbeatIntervalMs,
       });
     }
+    const onGap = session.protocol === PROTOCOL_V1
+      ? (firstAvailable: number) =>
+        this.#sendV1(session, { type: "gap", since: since ?? 0, firstAvailable })
+      : undefined;
+    this.#fanout.join(session, since, onGap).catch((error) => {
+      this.#storeFault(error, session.id);
+      this.registry.close(session, CLOSE_INTERNAL, "store unavailable");
+    });
   }
 
   #receive(session: Session, text: string): void {
     this.#options.metrics.framesIn++;
     session.lastSeen = this.#options.now();
-    receiveText(this.registry, this.#options.metrics, session, text);
+    receiveText(
+      {
+        registry: this.registry,
+        metrics: this.#options.metrics,
+        send: (to, frame) => this.#relay(session, to, frame),
+        ack: (seq) => {
+          session.ackedSeq = Math.max(session.ackedSeq, seq);
+          this.#options.store.ack(session.id, seq).catch((e) => this.#storeFault(e, session.id));
+        },
+      },
+      session,
+      text,
+    );
+  }
+
+  async #relay(session: Session, to: string, frame: string): Promise<void> {
+    try {
+      const message = await appendMessage(this.#options.store.kv, to, frame, session.sessionId);
+      await this.#fanout.sent(to, message);
+    } catch (error) {
+      this.#storeFault(error, to);
+      this.#sendV1(session, {
+        type: "error",
+        code: "store_unavailable",
+        message: "Message not sent",
+      });
+    }
   }
 
   #closed(session: Session, code: number, reason: string): void {
     this.registry.remove(session);
-    // Deno may fire close twice, and a close the server started fires again later: log once.
+    // Deno may fire close twice, and a close the server started fires again later: handle once.
     if (session.ended) return;
     session.ended = true;
     session.onEnded?.();
+    this.#fanout.leave(session.id);
+    this.presence.changed();
     this.#options.logger.log("info", "session closed", {
       id: session.id,
       sessionId: session.sessionId,
@@ -151,6 +226,14 @@ export class Hub {
       sessionId: session.sessionId,
       kind,
       ...(error instanceof Error ? { error: error.message } : {}),
+    });
+  }
+
+  #storeFault(error: unknown, id?: string): void {
+    this.#options.metrics.error("store_unavailable");
+    this.#options.logger.log("error", "store failure", {
+      ...(id === undefined ? {} : { id }),
+      error: error instanceof Error ? error.message : String(error),
     });
   }
 

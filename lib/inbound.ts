@@ -9,16 +9,22 @@ import { decodeClientMessage, encodeServerMessage, LEGACY_PING, PROTOCOL_V1 } fr
 import type { Registry } from "./registry.ts";
 import type { Session } from "./session.ts";
 
+/** What inbound handling may do besides replying. */
+export interface InboundContext {
+  registry: Registry;
+  metrics: Metrics;
+  /** Routes an encoded `message` frame to every v1 session of `to`. */
+  send(to: string, frame: string): void;
+  /** Records an acknowledgement up to `seq`. */
+  ack(seq: number): void;
+}
+
 /** Invalid v1 messages in a row before the socket is closed with 1008. */
 export const MAX_STRIKES = 5;
 
 /** Handles one text frame of `session`: legacy heartbeats, or v1 `ping`, `send` and `ack`. */
-export function receiveText(
-  registry: Registry,
-  metrics: Metrics,
-  session: Session,
-  text: string,
-): void {
+export function receiveText(context: InboundContext, session: Session, text: string): void {
+  const { registry, metrics } = context;
   if (session.protocol !== PROTOCOL_V1) {
     // The old page sends only PING and must never get anything but alarms back.
     if (text !== LEGACY_PING) metrics.error("legacy_ignored");
@@ -45,15 +51,16 @@ export function receiveText(
     }
     case "send": {
       const { to, data } = message;
-      registry.deliverV1(
-        to,
-        encodeServerMessage({ type: "message", from: session.id, data }),
-        session,
-      );
+      context.send(to, encodeServerMessage({ type: "message", from: session.id, data }));
       break;
     }
     case "ack":
-      session.ackedSeq = Math.max(session.ackedSeq, message.seq);
+      if (message.seq > session.lastSeq) {
+        const code = "invalid_ack";
+        const text =
+          `Cannot acknowledge seq ${message.seq}: the session has received up to ${session.lastSeq}`;
+        registry.send(session, encodeServerMessage({ type: "error", code, message: text }));
+      } else context.ack(message.seq);
       break;
   }
 }

@@ -25,12 +25,14 @@ export type ServerMessage =
     type: "welcome";
     sessionId: string;
     id: string;
+    instance: string;
     serverTime: string;
     heartbeatInterval: number;
   }
   | { type: "alarm"; alarm: Alarm }
   | { type: "message"; from: string; data: unknown }
   | { type: "pong"; serverTime: string }
+  | { type: "gap"; since: number; firstAvailable: number }
   | { type: "error"; code: string; message: string };
 
 /** Messages an `alarms.v1` socket sends. The text `PING` decodes as a `ping`. */

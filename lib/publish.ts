@@ -1,9 +1,9 @@
 /**
- * The publish routes: one id, several ids, or every id online.
+ * The publish routes: one id, several ids, or every id online; and the history of an id.
  *
  * @module
  */
-import { prepareAlarm } from "./alarm.ts";
+import { prepareAlarm, type PreparedAlarm } from "./alarm.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import type { Hub, Published } from "./hub.ts";
 import { isValidId, quote } from "./ids.ts";
@@ -11,20 +11,30 @@ import { isJsonObject, type JsonObject } from "./json.ts";
 
 /** Most targets one multi-target POST may name. */
 export const MAX_TARGETS = 1000;
+/** Most alarms one history request returns. */
+export const MAX_HISTORY = 1000;
+const MAX_IDEMPOTENCY_KEY = 256;
 
 /** `POST /api/alarms/{id}`: the body is the alarm. */
 export async function publishOne(
   hub: Hub,
   target: string,
   body: JsonObject,
+  headers: Headers,
   now: number,
 ): Promise<Response> {
-  const { alarm, delivered } = await hub.publish(target, prepareAlarm(body, now));
-  return jsonResponse({ id: alarm.id, seq: alarm.seq, target, delivered }, 202);
+  const prepared = prepareAlarm(body, now);
+  const published = await hub.publish(target, prepared, idempotencyKey(headers, body));
+  return jsonResponse(published, published.duplicate ? 200 : 202);
 }
 
 /** `POST /api/alarms`: `{"targets": ["a", "b"], "alarm": {...}}`. */
-export function publishMany(hub: Hub, body: JsonObject, now: number): Promise<Response> {
+export function publishMany(
+  hub: Hub,
+  body: JsonObject,
+  headers: Headers,
+  now: number,
+): Promise<Response> {
   const { targets, alarm } = body;
   if (!Array.isArray(targets) || targets.length === 0 || targets.length > MAX_TARGETS) {
     throw new HttpError(
@@ -45,31 +55,94 @@ export function publishMany(hub: Hub, body: JsonObject, now: number): Promise<Re
   if (!isJsonObject(alarm)) {
     throw new HttpError(400, "invalid_field", `Field "alarm" must be a JSON object`);
   }
-  return publishTo(hub, new Set(targets), alarm, now);
+  return publishTo(hub, new Set(targets), alarm, idempotencyKey(headers, alarm), now);
 }
 
-/** `POST /api/broadcast`: the body is the alarm; it goes to every id online now. */
-export function publishBroadcast(hub: Hub, body: JsonObject, now: number): Promise<Response> {
-  return publishTo(hub, new Set(hub.registry.ids()), body, now);
+/** `POST /api/broadcast`: the body is the alarm; it goes to every id online now, anywhere. */
+export async function publishBroadcast(
+  hub: Hub,
+  body: JsonObject,
+  headers: Headers,
+  now: number,
+): Promise<Response> {
+  const prepared = prepareAlarm(body, now); // validate before looking up who is online
+  const online = await hub.presence.counts();
+  return publishPrepared(hub, new Set(online.keys()), prepared, idempotencyKey(headers, body));
 }
 
-// One alarm, validated once, appended to each target's log in turn so each gets its own seq.
-async function publishTo(
+/** `GET /api/alarms/{id}?after=<seq>&limit=<n>`: stored alarms after a seq, oldest first. */
+export async function history(
+  hub: Hub,
+  target: string,
+  params: URLSearchParams,
+): Promise<Response> {
+  const after = intParam(params, "after", 0, 0, Number.MAX_SAFE_INTEGER);
+  const limit = intParam(params, "limit", 100, 1, MAX_HISTORY);
+  const alarms = await hub.store.read(target, after, limit);
+  return jsonResponse({ target, seq: await hub.store.head(target), alarms });
+}
+
+/** Reads an optional non-negative integer query parameter, or throws a 400. */
+export function intParam(
+  params: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new HttpError(
+      400,
+      "invalid_parameter",
+      `Parameter ${quote(name)} must be an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+function publishTo(
   hub: Hub,
   targets: ReadonlySet<string>,
   body: JsonObject,
+  key: string | undefined,
   now: number,
 ): Promise<Response> {
-  const prepared = prepareAlarm(body, now);
-  const results: Published[] = [];
-  for (const target of targets) results.push(await hub.publish(target, prepared));
-  return jsonResponse({
-    alarms: results.map(({ alarm, delivered }) => ({
-      id: alarm.id,
-      seq: alarm.seq,
-      target: alarm.target,
-      delivered,
-    })),
-    delivered: results.reduce((sum, r) => sum + r.delivered, 0),
-  }, 202);
+  return publishPrepared(hub, targets, prepareAlarm(body, now), key);
+}
+
+// One alarm, validated once, appended to each target's log in turn so each gets its own seq.
+async function publishPrepared(
+  hub: Hub,
+  targets: ReadonlySet<string>,
+  prepared: PreparedAlarm,
+  key: string | undefined,
+): Promise<Response> {
+  const alarms: Published[] = [];
+  for (const target of targets) alarms.push(await hub.publish(target, prepared, key));
+  return jsonResponse({ alarms, delivered: alarms.reduce((sum, r) => sum + r.delivered, 0) }, 202);
+}
+
+/**
+ * The idempotency key of a publish: the `Idempotency-Key` header, else the publisher's own
+ * alarm `id`. Prefixed so a header value can never collide with an alarm id.
+ */
+function idempotencyKey(headers: Headers, alarm: JsonObject): string | undefined {
+  const header = headers.get("idempotency-key");
+  if (header !== null) {
+    if (
+      header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY || !/^[\x21-\x7e]+$/.test(header)
+    ) {
+      throw new HttpError(
+        400,
+        "invalid_header",
+        `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} printable ASCII characters`,
+      );
+    }
+    return `key:${header}`;
+  }
+  const id = alarm.id;
+  return typeof id === "string" || typeof id === "number" ? `id:${JSON.stringify(id)}` : undefined;
 }

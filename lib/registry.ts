@@ -51,6 +51,11 @@ export class Registry {
     return true;
   }
 
+  /** Whether `session` is registered. */
+  has(session: Session): boolean {
+    return this.#byId.get(session.id)?.has(session) ?? false;
+  }
+
   /** The sessions of `id` (empty when none). */
   sessionsOf(id: string): ReadonlySet<Session> {
     return this.#byId.get(id) ?? EMPTY;
@@ -67,8 +72,10 @@ export class Registry {
   }
 
   /**
-   * Hands `alarm` to every session of its target: the flat object to legacy sockets, an envelope
-   * to v1 sockets. Serializes once per protocol. Returns how many sessions it was handed to.
+   * Hands `alarm` to every live session of its target that hasn't had it: the flat object to
+   * legacy sockets, an envelope to v1 sockets. Serializes once per protocol. Sessions that are
+   * replaying stored alarms are skipped; they read this one from the log. Returns how many
+   * sessions it was handed to.
    */
   deliverAlarm(alarm: Alarm): number {
     const set = this.#byId.get(alarm.target);
@@ -77,19 +84,29 @@ export class Registry {
     let v1: string | undefined;
     let delivered = 0;
     for (const session of set) {
+      if (session.replaying || session.lastSeq >= alarm.seq) continue;
+      session.lastSeq = alarm.seq;
       const frame = session.protocol === PROTOCOL_V1 ? (v1 ??= wrapAlarmFrame(legacy)) : legacy;
       if (this.send(session, frame)) delivered++;
     }
     return delivered;
   }
 
-  /** Sends an already-encoded v1 `frame` to every v1 session of `id` except `except`. */
-  deliverV1(id: string, frame: string, except?: Session): number {
+  /** Sends one stored alarm to one session (replay), unless it already had it. */
+  sendAlarm(session: Session, alarm: Alarm): void {
+    if (session.lastSeq >= alarm.seq) return;
+    session.lastSeq = alarm.seq;
+    const legacy = encodeLegacyAlarm(alarm);
+    this.send(session, session.protocol === PROTOCOL_V1 ? wrapAlarmFrame(legacy) : legacy);
+  }
+
+  /** Sends an encoded v1 `frame` to every v1 session of `id` but the one with id `except`. */
+  deliverV1(id: string, frame: string, except?: string): number {
     const set = this.#byId.get(id);
     if (!set) return 0;
     let delivered = 0;
     for (const session of set) {
-      if (session === except || session.protocol !== PROTOCOL_V1) continue;
+      if (session.sessionId === except || session.protocol !== PROTOCOL_V1) continue;
       if (this.send(session, frame)) delivered++;
     }
     return delivered;

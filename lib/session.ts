@@ -39,6 +39,10 @@ export class Session {
   lastSeen: number;
   /** Highest seq the client acknowledged (v1 `ack`), 0 if none. */
   ackedSeq = 0;
+  /** Highest alarm seq handed to this session; nothing at or below it is sent again. */
+  lastSeq = 0;
+  /** True while stored alarms are replayed (`since`); live deliveries skip the session then. */
+  replaying = false;
   /** Invalid frames in a row; reset by a valid one. */
   strikes = 0;
   /** Set once the session's end has been handled. */

@@ -1,15 +1,13 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { createApp } from "../lib/app.ts";
-import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
+import type { App } from "../lib/app.ts";
+import type { Config } from "../lib/config.ts";
+import { testApp } from "./support/server.ts";
 
 const BASE = "http://alarmcast.test";
 const KEY = "k".repeat(32);
 
 function app(config: Partial<Config> = {}) {
-  return createApp({
-    config: { ...DEFAULT_CONFIG, ...config },
-    now: () => Date.parse("2026-03-04T05:06:07.089Z"),
-  });
+  return testApp(config, { now: () => Date.parse("2026-03-04T05:06:07.089Z") });
 }
 
 async function call(
@@ -32,7 +30,7 @@ async function call(
 }
 
 function postJson(
-  handler: ReturnType<typeof app>,
+  handler: App,
   path: string,
   value: unknown,
   headers: Record<string, string> = {},
@@ -53,7 +51,7 @@ function assertError(reply: { status: number; json: unknown }, status: number, c
 }
 
 Deno.test("publish: server adds id, seq, target, createTime; seq is per target", async () => {
-  const a = app();
+  await using a = await app();
   const first = await postJson(a, "/api/alarms/room-1", { level: "high" });
   assertEquals(first.status, 202);
   assertMatch(
@@ -77,7 +75,7 @@ Deno.test("publish: server adds id, seq, target, createTime; seq is per target",
 });
 
 Deno.test("publish: bad input gets a clear JSON error and nothing is published", async () => {
-  const a = app({ maxBodyBytes: 1024 });
+  await using a = await app({ maxBodyBytes: 1024 });
   const json = { "content-type": "application/json" };
   assertError(
     await call(a, "POST", "/api/alarms/x", "{}", { "content-type": "text/plain" }),
@@ -144,7 +142,7 @@ Deno.test("publish: bad input gets a clear JSON error and nothing is published",
 });
 
 Deno.test("publish: a streamed body over the limit is cut off without reading it all", async () => {
-  const a = app({ maxBodyBytes: 1024 });
+  await using a = await app({ maxBodyBytes: 1024 });
   let pulled = 0;
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -172,7 +170,7 @@ Deno.test("publish: a streamed body over the limit is cut off without reading it
 });
 
 Deno.test("publish to several ids and broadcast", async () => {
-  const a = app();
+  await using a = await app();
   const many = await postJson(a, "/api/alarms", { targets: ["a", "b", "a"], alarm: { msg: "m" } });
   assertEquals(many.status, 202);
   assertEquals(many.json.alarms.map((x: { target: string; seq: number }) => [x.target, x.seq]), [[
@@ -213,14 +211,14 @@ Deno.test("publish to several ids and broadcast", async () => {
 });
 
 Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
-  const a = app();
+  await using a = await app();
   assertError(await call(a, "GET", "/nope"), 404, "not_found");
   assertError(await call(a, "GET", "/api/nope"), 404, "not_found");
   assertError(await call(a, "GET", "/api/alarms/x/y"), 404, "not_found");
   assertError(await call(a, "GET", "/websocket/a/b"), 404, "not_found");
-  const wrong = await call(a, "GET", "/api/alarms/x");
+  const wrong = await call(a, "DELETE", "/api/alarms/x");
   assertError(wrong, 405, "method_not_allowed");
-  assertEquals(wrong.headers.get("allow"), "POST");
+  assertEquals(wrong.headers.get("allow"), "GET, POST");
   assertEquals((await call(a, "DELETE", "/api/sessions")).headers.get("allow"), "GET");
   assertEquals((await call(a, "POST", "/websocket/x")).headers.get("allow"), "GET");
   assertEquals((await call(a, "POST", "/healthz")).status, 405);
@@ -246,7 +244,7 @@ Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
 });
 
 Deno.test("websocket handshake: refused before upgrade when Deno would accept it", async () => {
-  const a = app();
+  await using a = await app();
   const upgrade = {
     upgrade: "websocket",
     connection: "Upgrade",
@@ -292,7 +290,7 @@ Deno.test("websocket handshake: refused before upgrade when Deno would accept it
 });
 
 Deno.test("auth: with ALARM_API_KEY every /api/ route needs the bearer key", async () => {
-  const a = app({ apiKey: KEY });
+  await using a = await app({ apiKey: KEY });
   for (
     const [method, path] of [
       ["POST", "/api/alarms/x"],

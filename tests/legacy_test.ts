@@ -3,7 +3,7 @@ import { LegacyPage } from "./support/legacy_page.ts";
 import { startServer } from "./support/server.ts";
 
 Deno.test("the old page gets only alarms, across several ids and tabs, newest first", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   // Two tabs of the old page: one watching ids 1 and 2, one watching id 1 only.
   await using tab1 = new LegacyPage(server.ws, ["1", "2"], 20);
   await using tab2 = new LegacyPage(server.ws, ["1"], 20);
@@ -52,7 +52,7 @@ Deno.test("the old page gets only alarms, across several ids and tabs, newest fi
 });
 
 Deno.test("ids are isolated: an alarm reaches only its own id", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using a = new LegacyPage(server.ws, ["a"], 1000);
   await using ab = new LegacyPage(server.ws, ["ab", "a.b"], 1000);
   await a.opened();

@@ -3,6 +3,7 @@ import { MAX_STRIKES } from "../lib/inbound.ts";
 import { TestClient } from "./support/client.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { startServer, type TestServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 async function openV1(server: TestServer, id: string): Promise<TestClient> {
   const client = await TestClient.open(`${server.ws}/websocket/${id}`, "alarms.v1");
@@ -14,13 +15,14 @@ async function openV1(server: TestServer, id: string): Promise<TestClient> {
 }
 
 Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
-  await using server = startServer({ config: { heartbeatTimeoutMs: 60_000 } });
+  await using server = await startServer({ config: { heartbeatTimeoutMs: 60_000 } });
   await using client = await TestClient.open(`${server.ws}/websocket/dev-1`, ["alarms.v1"]);
   const welcome = await client.nextJson();
   assertEquals(welcome, {
     type: "welcome",
     sessionId: welcome.sessionId,
     id: "dev-1",
+    instance: server.app.hub.instance,
     serverTime: "2026-01-01T00:00:00.000Z",
     heartbeatInterval: 20_000,
   });
@@ -50,7 +52,7 @@ Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
 });
 
 Deno.test("v1: send routes to every v1 session of another id, never to legacy sockets", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using sender = await openV1(server, "operator");
   await using senderTab2 = await openV1(server, "operator");
   await using tab1 = await openV1(server, "panel");
@@ -76,25 +78,36 @@ Deno.test("v1: send routes to every v1 session of another id, never to legacy so
   assertEquals((await sender.nextJson()).alarm.msg, "own");
 });
 
-Deno.test("v1: ack is validated and recorded per session", async () => {
-  await using server = startServer();
+Deno.test("v1: acks are validated and recorded; the sessions API shows what is unacknowledged", async () => {
+  await using server = await startServer();
   await using client = await openV1(server, "acker");
+  for (let i = 1; i <= 7; i++) await server.post("/api/alarms/acker", { i });
+  for (let i = 1; i <= 7; i++) assertEquals((await client.nextJson()).alarm.seq, i);
   client.send(JSON.stringify({ type: "ack", seq: 0 }));
   assertEquals(await client.nextJson(), {
     type: "error",
     code: "invalid_message",
     message: 'Field "seq" must be a positive integer',
   });
-  client.send(JSON.stringify({ type: "ack", seq: 7 }));
+  client.send(JSON.stringify({ type: "ack", seq: 8 }));
+  assertEquals(await client.nextJson(), {
+    type: "error",
+    code: "invalid_ack",
+    message: "Cannot acknowledge seq 8: the session has received up to 7",
+  });
   client.send(JSON.stringify({ type: "ack", seq: 5 }));
+  client.send(JSON.stringify({ type: "ack", seq: 3 })); // lower: changes nothing
   client.send(JSON.stringify({ type: "ping" }));
   assertEquals((await client.nextJson()).type, "pong");
+  // The id-level ack is written to KV in the background.
+  await waitFor(async () => (await server.get("/api/sessions/acker")).body.acked === 5);
   const sessions = await server.get("/api/sessions/acker");
-  assertEquals(sessions.body.sessions[0].ackedSeq, 7);
+  assertEquals(sessions.body.sessions[0].ackedSeq, 5);
+  assertEquals([sessions.body.seq, sessions.body.acked, sessions.body.unacknowledged], [7, 5, 2]);
 });
 
 Deno.test("v1: invalid messages get error frames, then 1008 when they keep coming", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using client = await openV1(server, "noisy");
   const cases: [string, string][] = [
     ["{not json", "invalid_json"],
@@ -121,7 +134,7 @@ Deno.test("v1: invalid messages get error frames, then 1008 when they keep comin
 });
 
 Deno.test("v1: a deeply nested message is refused without parsing", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using client = await openV1(server, "deep");
   client.send(
     JSON.stringify({ type: "send", to: "x", data: {} }).replace(

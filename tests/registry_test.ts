@@ -1,28 +1,38 @@
 import { assertEquals } from "@std/assert";
-import { MemoryAlarmLog } from "../lib/alarm_log.ts";
 import { Hub } from "../lib/hub.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { Metrics } from "../lib/metrics.ts";
+import { AlarmStore } from "../lib/store.ts";
 import { FakeSocket } from "./support/fake_socket.ts";
 
-function hub(slowConsumerBytes = 1000) {
+async function hub(slowConsumerBytes = 1000) {
   const metrics = new Metrics();
   const clock = { t: 0 };
+  const kv = await Deno.openKv(":memory:");
   const h = new Hub({
-    log: new MemoryAlarmLog(),
+    store: new AlarmStore(kv, { count: 100, ageMs: 60_000 }),
     metrics,
     logger: SILENT_LOGGER,
     now: () => clock.t,
     heartbeatTimeoutMs: 90_000,
     slowConsumerBytes,
   });
-  return { hub: h, metrics, clock };
+  return {
+    hub: h,
+    metrics,
+    clock,
+    async [Symbol.asyncDispose]() {
+      await h.shutdown(0);
+      kv.close();
+    },
+  };
 }
 
 const prepared = { fields: { id: "x", createTime: "2026-01-01T00:00:00Z" } };
 
-Deno.test("a repeated close of an old socket never removes a newer session of the same id", () => {
-  const { hub: h } = hub();
+Deno.test("a repeated close of an old socket never removes a newer session of the same id", async () => {
+  await using t = await hub();
+  const { hub: h } = t;
   const oldSocket = new FakeSocket();
   const old = h.attach("dev", "legacy")(oldSocket);
   old.onOpen();
@@ -37,7 +47,8 @@ Deno.test("a repeated close of an old socket never removes a newer session of th
 });
 
 Deno.test("fan-out sends flat alarms to legacy, envelopes to v1, and skips sockets not open", async () => {
-  const { hub: h, metrics } = hub();
+  await using t = await hub();
+  const { hub: h, metrics } = t;
   const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
   h.attach("t", "legacy")(sockets[0]!).onOpen();
   h.attach("t", "alarms.v1")(sockets[1]!).onOpen();
@@ -57,7 +68,8 @@ Deno.test("fan-out sends flat alarms to legacy, envelopes to v1, and skips socke
 });
 
 Deno.test("a slow consumer is closed once past the threshold and gets nothing more", async () => {
-  const { hub: h, metrics } = hub(1000);
+  await using t = await hub(1000);
+  const { hub: h, metrics } = t;
   const slow = new FakeSocket();
   slow.grow = 400;
   const fast = new FakeSocket();
@@ -71,8 +83,9 @@ Deno.test("a slow consumer is closed once past the threshold and gets nothing mo
   assertEquals(h.registry.size, 1);
 });
 
-Deno.test("sweep closes only sessions silent past the heartbeat timeout", () => {
-  const { hub: h, clock } = hub();
+Deno.test("sweep closes only sessions silent past the heartbeat timeout", async () => {
+  await using t = await hub();
+  const { hub: h, clock } = t;
   const quiet = new FakeSocket();
   const chatty = new FakeSocket();
   h.attach("a", "legacy")(quiet).onOpen();
@@ -89,7 +102,8 @@ Deno.test("sweep closes only sessions silent past the heartbeat timeout", () => 
 });
 
 Deno.test("shutdown closes every session with 1012 and waits for the handshakes", async () => {
-  const { hub: h } = hub();
+  await using t = await hub();
+  const { hub: h } = t;
   const a = new FakeSocket();
   const b = new FakeSocket();
   const ha = h.attach("a", "legacy")(a);
@@ -109,7 +123,8 @@ Deno.test("shutdown closes every session with 1012 and waits for the handshakes"
 });
 
 Deno.test("shutdown gives up on peers that never answer after the grace period", async () => {
-  const { hub: h } = hub();
+  await using t = await hub();
+  const { hub: h } = t;
   const stuck = new FakeSocket();
   h.attach("a", "legacy")(stuck).onOpen();
   const started = Date.now();

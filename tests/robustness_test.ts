@@ -9,7 +9,7 @@ const TEXT = 0x1;
 const CONTINUATION = 0x0;
 
 Deno.test("a binary frame closes only that socket with 1003", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using bystander = new LegacyPage(server.ws, ["x"], 1000);
   await bystander.opened();
   await using client = await TestClient.open(`${server.ws}/websocket/x`);
@@ -24,7 +24,7 @@ Deno.test("a binary frame closes only that socket with 1003", async () => {
 });
 
 Deno.test("a message over the limit closes with 1009, also when sent in fragments", async () => {
-  await using server = startServer({ config: { maxMessageBytes: 1024 } });
+  await using server = await startServer({ config: { maxMessageBytes: 1024 } });
   await using v1 = await TestClient.open(`${server.ws}/websocket/big`, "alarms.v1");
   await v1.next();
   // 342 three-byte characters: 1026 bytes in UTF-8 but only 342 UTF-16 units.
@@ -52,7 +52,7 @@ Deno.test("a message over the limit closes with 1009, also when sent in fragment
 Deno.test("an exception in a socket handler closes that socket with 1011, not the process", async () => {
   let explode = false;
   const clock = { time: Date.parse("2026-01-01T00:00:00Z") };
-  await using server = startServer({
+  await using server = await startServer({
     now: () => {
       if (explode) {
         explode = false;
@@ -75,7 +75,7 @@ Deno.test("an exception in a socket handler closes that socket with 1011, not th
 
 Deno.test("a slow consumer is closed with 4008 while others keep receiving", async () => {
   const threshold = 256 * 1024;
-  await using server = startServer({ config: { slowConsumerBytes: threshold } });
+  await using server = await startServer({ config: { slowConsumerBytes: threshold } });
   await using reader = new LegacyPage(server.ws, ["slow"], 1000);
   await reader.opened();
   // A peer that completes the handshake and then never reads.
@@ -101,7 +101,7 @@ Deno.test("a slow consumer is closed with 4008 while others keep receiving", asy
 });
 
 Deno.test("heartbeats keep sessions alive; silent ones are closed with 4000", async () => {
-  await using server = startServer({ config: { heartbeatTimeoutMs: 90_000 } });
+  await using server = await startServer({ config: { heartbeatTimeoutMs: 90_000 } });
   await using pinger = await TestClient.open(`${server.ws}/websocket/hb`);
   await using silent = await TestClient.open(`${server.ws}/websocket/hb`);
   await using v1 = await TestClient.open(`${server.ws}/websocket/hb`, "alarms.v1");
@@ -123,7 +123,7 @@ Deno.test("heartbeats keep sessions alive; silent ones are closed with 4000", as
 });
 
 Deno.test("a peer that stops answering protocol pings is dropped by the idle timeout", async () => {
-  await using server = startServer({ config: { idleTimeoutSeconds: 1 } });
+  await using server = await startServer({ config: { idleTimeoutSeconds: 1 } });
   const raw = await RawSocket.connect(server.port, "/websocket/dead");
   assertEquals(raw.status, 101);
   const frame = await raw.readFrame();

@@ -6,7 +6,7 @@ import { startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("sessions API lists who is online, per id, with protocol and times", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using page = new LegacyPage(server.ws, ["b", "a"], 1000);
   await page.opened();
   await using v1 = await TestClient.open(`${server.ws}/websocket/a`, "alarms.v1");
@@ -14,7 +14,10 @@ Deno.test("sessions API lists who is online, per id, with protocol and times", a
   const all = await server.get("/api/sessions");
   assertEquals(all.status, 200);
   assertEquals([all.body.sessions, all.body.ids], [3, 2]);
-  assertEquals(all.body.byId.map((e: { id: string }) => e.id), ["a", "b"]);
+  assertEquals(all.body.byId.map((e: { id: string; count: number }) => [e.id, e.count]), [
+    ["a", 2],
+    ["b", 1],
+  ]);
   const a = await server.get("/api/sessions/a");
   assertEquals(a.body.id, "a");
   assertEquals(a.body.sessions.map((s: { protocol: string }) => s.protocol).sort(), [
@@ -30,12 +33,20 @@ Deno.test("sessions API lists who is online, per id, with protocol and times", a
       0,
     ]);
   }
-  assertEquals((await server.get("/api/sessions/nobody")).body, { id: "nobody", sessions: [] });
+  assertEquals([a.body.count, a.body.seq, a.body.acked, a.body.unacknowledged], [2, 0, 0, 0]);
+  assertEquals((await server.get("/api/sessions/nobody")).body, {
+    id: "nobody",
+    count: 0,
+    sessions: [],
+    seq: 0,
+    acked: 0,
+    unacknowledged: 0,
+  });
   assertEquals((await server.get("/api/sessions/bad%20id")).status, 400);
 });
 
 Deno.test("several-id publish and broadcast reach exactly the right sessions", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   await using page = new LegacyPage(server.ws, ["a", "b", "c"], 1000);
   await page.opened();
   await using v1 = await TestClient.open(`${server.ws}/websocket/b`, "alarms.v1");
@@ -71,7 +82,7 @@ Deno.test("several-id publish and broadcast reach exactly the right sessions", a
 });
 
 Deno.test("a raw handshake Deno would accept is refused with 400 on the wire", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   for (
     const headers of [{ "sec-websocket-version": "8" }, { "sec-websocket-key": "not-a-key" }, {
       "sec-websocket-key": undefined,

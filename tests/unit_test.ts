@@ -22,6 +22,10 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     SLOW_CONSUMER_BYTES: "65536",
     LOG_LEVEL: "warn",
     HOSTNAME: "container-name", // containers set this; it must be ignored
+    KV_PATH: ":memory:",
+    RETENTION_COUNT: "50",
+    RETENTION_SECONDS: "3600",
+    SERVE_MODE: "export",
   });
   assertEquals(config, {
     port: 9000,
@@ -33,7 +37,20 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     maxBodyBytes: 2048,
     slowConsumerBytes: 65536,
     logLevel: "warn",
+    kvPath: ":memory:",
+    retentionCount: 50,
+    retentionMs: 3_600_000,
+    serveMode: "export",
   });
+  // On Deno Deploy the default store is the app's managed KV.
+  assertEquals(parseConfig({ DENO_DEPLOY: "1" }).kvPath, undefined);
+  assertEquals(parseConfig({}).kvPath, "data/alarmcast.sqlite3");
+  assertThrows(
+    () => parseConfig({ SERVE_MODE: "serve" }),
+    ConfigError,
+    'SERVE_MODE must be "listen" or "export"',
+  );
+  assertThrows(() => parseConfig({ MAX_BODY_BYTES: "65537" }), ConfigError, "MAX_BODY_BYTES");
   const error = assertThrows(
     () =>
       parseConfig({

@@ -17,10 +17,11 @@ export class ServerProcess implements AsyncDisposable {
   #onLine: (() => void) | undefined;
   readonly #pumps: Promise<void>[];
 
-  constructor(env: Record<string, string>) {
+  /** Starts `deno <args> main.ts` (by default `deno run` with the start task's permissions). */
+  constructor(env: Record<string, string>, args = ["run"]) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", MAIN],
-      env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+      args: [...args, "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
+      env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", KV_PATH: ":memory:", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -4,7 +4,7 @@
  * @module
  */
 import { type App, createApp } from "../../lib/app.ts";
-import type { AlarmLog } from "../../lib/alarm_log.ts";
+import { AlarmStore, type Retention } from "../../lib/store.ts";
 import { type Config, DEFAULT_CONFIG } from "../../lib/config.ts";
 import type { Logger } from "../../lib/log.ts";
 
@@ -22,7 +22,7 @@ export class FakeClock {
 
 /** A running test server. Dispose it with `await using`. */
 export interface TestServer extends AsyncDisposable {
-  app: App;
+  app: App & { kv: Deno.Kv };
   /** `http://127.0.0.1:<port>` */
   http: string;
   /** `ws://127.0.0.1:<port>` */
@@ -47,21 +47,40 @@ export interface JsonReply {
 export interface StartOptions {
   config?: Partial<Config>;
   logger?: Logger;
-  log?: AlarmLog;
+  /** Retention of the test store (in memory). */
+  retention?: Retention;
+  /** A KV database to use instead of a fresh in-memory one; the caller closes it. */
+  kv?: Deno.Kv;
   /** Replaces the fake clock's function, e.g. with one that fails on purpose. */
   now?: () => number;
 }
 
-/** Starts the app on a free port. */
-export function startServer(options: StartOptions = {}): TestServer {
-  const clock = new FakeClock();
-  const config: Config = { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...options.config };
+/** An app on a fresh in-memory store, without a network. Dispose it with `await using`. */
+export async function testApp(
+  config: Partial<Config> = {},
+  options: StartOptions = {},
+): Promise<App & AsyncDisposable & { kv: Deno.Kv }> {
+  const kv = options.kv ?? await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, options.retention ?? { count: 1000, ageMs: 3600_000 });
   const app = createApp({
-    config,
-    now: options.now ?? clock.now,
+    config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...config },
+    store,
+    ...(options.now ? { now: options.now } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.log ? { log: options.log } : {}),
   });
+  return Object.assign(app, {
+    kv,
+    async [Symbol.asyncDispose]() {
+      await app.close(100);
+      if (!options.kv) kv.close();
+    },
+  });
+}
+
+/** Starts the app on a free port. */
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const clock = new FakeClock();
+  const app = await testApp(options.config, { ...options, now: options.now ?? clock.now });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const http = `http://127.0.0.1:${port}`;
@@ -84,7 +103,7 @@ export function startServer(options: StartOptions = {}): TestServer {
       }),
     get: (path, headers = {}) => request(path, { headers }),
     async [Symbol.asyncDispose]() {
-      await app.close(100);
+      await app[Symbol.asyncDispose]();
       await server.shutdown();
     },
   };

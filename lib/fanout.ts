@@ -1,0 +1,233 @@
+/**
+ * Delivery of alarms and messages to this isolate's sessions, whoever published them. For each
+ * id with local sessions there is a cursor (the last seq delivered here) and a KV watch on the
+ * id's head keys. KV watch coalesces, so a change only says "read from your cursor": delivery
+ * always reads the log from the cursor, in order, and never trusts the watched value alone. An
+ * alarm published through this isolate is handed over directly when it is the next one.
+ *
+ * @module
+ */
+import type { Alarm } from "./alarm.ts";
+import { messageHead, messageHeadKey, readMessages, type StoredMessage } from "./relay.ts";
+import type { Registry } from "./registry.ts";
+import type { Session } from "./session.ts";
+import { type AlarmStore, headKey } from "./store.ts";
+
+/** Alarms read from the log per page during catch-up and replay. */
+const PAGE = 200;
+/** Pause before a failed watch is started again. */
+const WATCH_RETRY_MS = 1000;
+
+interface Target {
+  id: string;
+  /** Last alarm seq delivered to this isolate's sessions of the id. */
+  cursor: number;
+  /** Last message seq delivered. */
+  messageCursor: number;
+  /** Resolves once the cursors are initialized. */
+  ready: Promise<void>;
+  /** Serializes catch-ups, so alarms go out in seq order. */
+  chain: Promise<unknown>;
+  watch: ReadableStreamDefaultReader<unknown> | undefined;
+}
+
+/** What a joining session learned about its id. */
+export interface Joined {
+  /** The id's last seq when the session went live. */
+  head: number;
+  /** Set when `since` was older than the oldest retained alarm: the first seq it got. */
+  gapFirstAvailable?: number;
+}
+
+/** Moves alarms and messages from the store to local sessions. */
+export class Fanout {
+  readonly #store: AlarmStore;
+  readonly #registry: Registry;
+  readonly #onError: (error: unknown, id: string) => void;
+  readonly #targets = new Map<string, Target>();
+
+  constructor(
+    store: AlarmStore,
+    registry: Registry,
+    onError: (error: unknown, id: string) => void,
+  ) {
+    this.#store = store;
+    this.#registry = registry;
+    this.#onError = onError;
+  }
+
+  /**
+   * Brings a newly registered `session` up to date: with `since`, every stored alarm after it,
+   * in order, then live ones with no gap and no duplicate; without, live ones from now.
+   */
+  async join(
+    session: Session,
+    since: number | undefined,
+    onGap?: (firstAvailable: number) => void,
+  ): Promise<Joined> {
+    const target = this.#target(session.id);
+    if (since === undefined) {
+      await target.ready;
+      return { head: target.cursor };
+    }
+    session.replaying = true;
+    await target.ready;
+    // A since beyond the head (e.g. a wiped store) is treated as "from the head".
+    session.lastSeq = Math.min(since, target.cursor);
+    let gapFirstAvailable: number | undefined;
+    // While replaying, live deliveries skip this session; it catches up from the log until it
+    // reaches the live cursor, then goes live in the same tick, so nothing falls in between.
+    while (session.lastSeq < target.cursor) {
+      if (!this.#registry.has(session)) return { head: target.cursor };
+      const upTo = target.cursor;
+      const page = await this.#store.read(
+        session.id,
+        session.lastSeq,
+        Math.min(PAGE, upTo - session.lastSeq),
+      );
+      const first = page[0];
+      if (!first || first.seq > session.lastSeq + 1) {
+        if (gapFirstAvailable === undefined) {
+          gapFirstAvailable = first?.seq ?? upTo + 1;
+          onGap?.(gapFirstAvailable);
+        }
+        if (!first) {
+          session.lastSeq = upTo;
+          continue;
+        }
+      }
+      for (const alarm of page) {
+        if (alarm.seq > upTo) break;
+        this.#registry.sendAlarm(session, alarm);
+      }
+    }
+    session.replaying = false;
+    return gapFirstAvailable === undefined
+      ? { head: target.cursor }
+      : { head: target.cursor, gapFirstAvailable };
+  }
+
+  /** Call when a session of `id` left; stops watching the id once none is left here. */
+  leave(id: string): void {
+    if (this.#registry.sessionsOf(id).size > 0) return;
+    const target = this.#targets.get(id);
+    if (!target) return;
+    this.#targets.delete(id);
+    target.watch?.cancel().catch(() => {});
+  }
+
+  /**
+   * Hands an alarm this isolate just stored to local sessions (after any earlier ones this
+   * isolate hasn't seen yet). Returns how many sessions got it.
+   */
+  async published(alarm: Alarm): Promise<number> {
+    const target = this.#targets.get(alarm.target);
+    if (!target) return 0;
+    let delivered = 0;
+    await this.#advance(target, alarm.seq, (a, n) => {
+      if (a.seq === alarm.seq) delivered = n;
+    }, alarm);
+    return delivered;
+  }
+
+  /** Hands a message this isolate just stored to local sessions. */
+  async sent(target: string, message: StoredMessage): Promise<void> {
+    const t = this.#targets.get(target);
+    if (t) await this.#advanceMessages(t, message.seq, message);
+  }
+
+  /** Stops every watch. */
+  close(): void {
+    for (const id of [...this.#targets.keys()]) {
+      this.#targets.get(id)?.watch?.cancel().catch(() => {});
+      this.#targets.delete(id);
+    }
+  }
+
+  #target(id: string): Target {
+    let target = this.#targets.get(id);
+    if (target) return target;
+    const t: Target = {
+      id,
+      cursor: 0,
+      messageCursor: 0,
+      ready: Promise.resolve(),
+      chain: Promise.resolve(),
+      watch: undefined,
+    };
+    t.ready = (async () => {
+      [t.cursor, t.messageCursor] = await Promise.all([
+        this.#store.head(id),
+        messageHead(this.#store.kv, id),
+      ]);
+      this.#watch(t);
+    })();
+    // Catch-ups wait for the cursors: one starting from 0 would deliver the whole log.
+    t.chain = t.ready.catch(() => this.#targets.get(id) === t && this.#targets.delete(id));
+    this.#targets.set(id, target = t);
+    return target;
+  }
+
+  #watch(t: Target): void {
+    if (this.#targets.get(t.id) !== t) return;
+    const reader = this.#store.kv.watch([headKey(t.id), messageHeadKey(t.id)]).getReader();
+    t.watch = reader;
+    (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        const [head, messages] = value;
+        if (typeof head?.value === "number") {
+          this.#advance(t, head.value).catch((e) => this.#onError(e, t.id));
+        }
+        if (typeof messages?.value === "number") {
+          this.#advanceMessages(t, messages.value).catch((e) => this.#onError(e, t.id));
+        }
+      }
+    })().catch((error) => {
+      this.#onError(error, t.id);
+      setTimeout(() => this.#watch(t), WATCH_RETRY_MS);
+    });
+  }
+
+  // Delivers every alarm after the cursor up to `upTo`, in order, once per isolate.
+  #advance(
+    t: Target,
+    upTo: number,
+    onDelivered?: (a: Alarm, n: number) => void,
+    known?: Alarm,
+  ): Promise<unknown> {
+    const run = t.chain.then(async () => {
+      while (t.cursor < upTo && this.#targets.get(t.id) === t) {
+        const page = known?.seq === t.cursor + 1
+          ? [known]
+          : await this.#store.read(t.id, t.cursor, Math.min(PAGE, upTo - t.cursor));
+        if (page.length === 0) {
+          t.cursor = upTo; // trimmed by retention before we read it: nothing left to deliver
+          break;
+        }
+        for (const alarm of page) {
+          if (alarm.seq > upTo) break;
+          const n = this.#registry.deliverAlarm(alarm);
+          t.cursor = alarm.seq;
+          onDelivered?.(alarm, n);
+        }
+      }
+    });
+    t.chain = run.catch(() => {});
+    return run;
+  }
+
+  #advanceMessages(t: Target, upTo: number, known?: StoredMessage): Promise<unknown> {
+    const run = t.chain.then(async () => {
+      if (t.messageCursor >= upTo) return;
+      const messages = known?.seq === t.messageCursor + 1
+        ? [known]
+        : await readMessages(this.#store.kv, t.id, t.messageCursor, upTo);
+      for (const m of messages) this.#registry.deliverV1(t.id, m.frame, m.except);
+      t.messageCursor = upTo;
+    });
+    t.chain = run.catch(() => {});
+    return run;
+  }
+}
