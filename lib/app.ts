@@ -71,7 +71,10 @@ export function createApp(options: AppOptions): App {
     const [, first = "", second, third, ...rest] = path.split("/");
     if (path === "/healthz") {
       allow(req, "GET");
-      return jsonResponse({ status: closing ? "stopping" : "ok" }, closing ? 503 : 200);
+      if (closing) return jsonResponse({ status: "stopping" }, 503);
+      // Reads the store, so a broken store makes the instance unhealthy (StoreError: 503).
+      const { instances } = await hub.presence.snapshot();
+      return jsonResponse({ status: "ok", instance: hub.instance, instances });
     }
     if (path === "/metrics") {
       allow(req, "GET");

@@ -47,8 +47,9 @@ export class Presence {
     this.#onError = onError;
   }
 
-  /** Starts the periodic refresh. */
+  /** Publishes a first snapshot now and starts the periodic refresh. */
   start(): void {
+    this.#flushSoon(0);
     this.#refresh ??= setInterval(() => this.#flushSoon(0), PRESENCE_REFRESH_MS);
   }
 
@@ -59,17 +60,27 @@ export class Presence {
 
   /** Sessions per id over every fresh snapshot, with this isolate's counts live. */
   async counts(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
-    for (const id of this.#registry.ids()) counts.set(id, this.#registry.sessionsOf(id).size);
+    return (await this.snapshot()).counts;
+  }
+
+  /**
+   * Sessions per id, and how many isolates (this one included) have a fresh snapshot. With
+   * one shared KV database every isolate sees the others; with a store per instance (a Deno
+   * Deploy app without a KV database assigned) each one only ever sees itself.
+   */
+  async snapshot(): Promise<{ counts: Map<string, number>; instances: number }> {
     const fresh = this.#now() - PRESENCE_TTL_MS;
-    const entries = this.#kv.list<Snapshot>({ prefix: ["presence"] });
-    await guard(async () => {
-      for await (const { key, value } of entries) {
+    return await guard(async () => {
+      const counts = new Map<string, number>();
+      const instances = new Set([this.#instance]);
+      for (const id of this.#registry.ids()) counts.set(id, this.#registry.sessionsOf(id).size);
+      for await (const { key, value } of this.#kv.list<Snapshot>({ prefix: ["presence"] })) {
         if (key[1] === this.#instance || !(value.at >= fresh)) continue;
+        instances.add(String(key[1]));
         for (const [id, n] of value.ids) counts.set(id, (counts.get(id) ?? 0) + n);
       }
+      return { counts, instances: instances.size };
     });
-    return counts;
   }
 
   /** Stops publishing and removes this isolate's snapshot. */
@@ -98,17 +109,19 @@ export class Presence {
     const chunks = Math.max(1, Math.ceil(ids.length / IDS_PER_CHUNK));
     const at = this.#now();
     // One write per chunk: all of them together could pass an atomic operation's size limit.
-    const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < chunks; i++) {
-      const value: Snapshot = { at, ids: ids.slice(i * IDS_PER_CHUNK, (i + 1) * IDS_PER_CHUNK) };
-      writes.push(
-        this.#kv.set(["presence", this.#instance, i], value, { expireIn: PRESENCE_TTL_MS }),
-      );
-    }
-    for (let i = chunks; i < this.#chunks; i++) {
-      writes.push(this.#kv.delete(["presence", this.#instance, i]));
-    }
-    await guard(() => Promise.all(writes));
+    await guard(() => {
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < chunks; i++) {
+        const value: Snapshot = { at, ids: ids.slice(i * IDS_PER_CHUNK, (i + 1) * IDS_PER_CHUNK) };
+        writes.push(
+          this.#kv.set(["presence", this.#instance, i], value, { expireIn: PRESENCE_TTL_MS }),
+        );
+      }
+      for (let i = chunks; i < this.#chunks; i++) {
+        writes.push(this.#kv.delete(["presence", this.#instance, i]));
+      }
+      return Promise.all(writes);
+    });
     this.#chunks = chunks;
   }
 }

@@ -96,13 +96,14 @@ export class AlarmStore {
 
   /** Up to `limit` alarms of `target` with seq greater than `after`, in order. */
   async read(target: string, after: number, limit: number): Promise<Alarm[]> {
-    const entries = this.kv.list<Uint8Array>({
-      start: ["alarm", target, after + 1],
-      end: ["alarm", target, MAX_SEQ],
-    }, { limit: limit * 2 });
-    const alarms: Alarm[] = [];
-    let pending: Uint8Array[] = [];
-    await guard(async () => {
+    // Everything inside the guard: a retried attempt starts over.
+    return await guard(async () => {
+      const entries = this.kv.list<Uint8Array>({
+        start: ["alarm", target, after + 1],
+        end: ["alarm", target, MAX_SEQ],
+      }, { limit: limit * 2 });
+      const alarms: Alarm[] = [];
+      let pending: Uint8Array[] = [];
       for await (const { key, value } of entries) {
         const [, , , part, parts] = key;
         if (part === 0) pending = [];
@@ -112,8 +113,8 @@ export class AlarmStore {
           if (alarms.length === limit) break;
         }
       }
+      return alarms;
     });
-    return alarms;
   }
 
   /** The last seq of `target` (0 before its first alarm). */
@@ -144,11 +145,36 @@ function decode(parts: Uint8Array[]): Alarm {
   return JSON.parse(new TextDecoder().decode(bytes));
 }
 
-/** Runs a KV operation, turning any failure into a {@linkcode StoreError}. */
+/** Attempts at an operation that SQLite reports as busy, before giving up. */
+const BUSY_ATTEMPTS = 12;
+
+/**
+ * Whether `error` is SQLite saying another isolate holds the write lock: a local store shared
+ * by several isolates answers "database is locked" while another one writes.
+ */
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && /database is (locked|busy)/i.test(error.message);
+}
+
+/** Waits a jittered, exponentially growing time before attempt `attempt` (about 1.5 s in all). */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(400, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms / 2 + Math.random() * ms / 2));
+}
+
+/**
+ * Runs a KV operation (built inside `fn`, so a retry starts over), turning any failure into a
+ * {@linkcode StoreError}. Busy errors are retried with backoff before they count as failures.
+ */
 export async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw new StoreError(error instanceof Error ? error.message : String(error));
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= BUSY_ATTEMPTS || !isBusy(error)) {
+        throw new StoreError(error instanceof Error ? error.message : String(error));
+      }
+      await backoff(attempt);
+    }
   }
 }

@@ -223,7 +223,11 @@ Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
   assertEquals((await call(a, "POST", "/websocket/x")).headers.get("allow"), "GET");
   assertEquals((await call(a, "POST", "/healthz")).status, 405);
   const health = await call(a, "GET", "/healthz");
-  assertEquals([health.status, health.json], [200, { status: "ok" }]);
+  assertEquals([health.status, health.json], [200, {
+    status: "ok",
+    instance: a.hub.instance,
+    instances: 1,
+  }]);
   const metrics = await call(a, "GET", "/metrics");
   assertEquals(metrics.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   for (

@@ -81,3 +81,39 @@ Deno.test("invalid configuration stops the server at start with every problem li
   assertMatch(record.msg, /LOG_LEVEL must be one of/);
   assertNotMatch(record.msg, /short/);
 });
+
+Deno.test("an accepted alarm survives SIGKILL: after a restart a client with since receives it", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { KV_PATH: `${dir}/data/kv.sqlite3` };
+  try {
+    let accepted;
+    {
+      await using first = new ServerProcess(env);
+      const port = await first.port();
+      const res = await fetch(`http://127.0.0.1:${port}/api/alarms/plant`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ level: "critical" }),
+      });
+      assertEquals(res.status, 202);
+      accepted = await res.json();
+      first.child.kill("SIGKILL");
+      assertEquals((await first.status).signal, "SIGKILL");
+    }
+    await using second = new ServerProcess(env);
+    const port = await second.port();
+    await using client = await TestClient.open(`ws://127.0.0.1:${port}/websocket/plant?since=0`);
+    const alarm = JSON.parse(await client.next());
+    assertEquals([alarm.id, alarm.seq, alarm.level], [accepted.id, 1, "critical"]);
+    // The sequence continues where it was.
+    const next = await fetch(`http://127.0.0.1:${port}/api/alarms/plant`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assertEquals((await next.json()).seq, 2);
+    assertEquals((await second.waitFor("store opened")).kind, "sqlite");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

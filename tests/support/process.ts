@@ -30,6 +30,29 @@ export class ServerProcess implements AsyncDisposable {
     this.status = Promise.all([this.child.status, ...this.#pumps]).then(([status]) => status);
   }
 
+  /**
+   * Waits for a raw output line matching `pattern` (e.g. Deno's own "Listening on" line under
+   * `deno serve`, whose workers' lines Deno prefixes with `[serve-worker-N ]`).
+   */
+  async waitForLine(pattern: RegExp, ms = WAIT_MS): Promise<string> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.lines.find((line) => pattern.test(line));
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`No line matching ${pattern} within ${ms} ms: ${this.lines.join("\n")}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#onLine = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
   /** The parsed records; throws if any line is not one JSON object. */
   // deno-lint-ignore no-explicit-any
   records(): any[] {

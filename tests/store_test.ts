@@ -1,0 +1,96 @@
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { prepareAlarm } from "../lib/alarm.ts";
+import { AlarmStore, StoreError } from "../lib/store.ts";
+
+const NOW = Date.parse("2026-01-01T00:00:00Z");
+const RETENTION = { count: 1000, ageMs: 3600_000 };
+
+function alarm(fields: Record<string, unknown> = {}) {
+  return prepareAlarm(fields, NOW);
+}
+
+async function withFile<T>(fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await fn(`${dir}/kv.sqlite3`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("seq is strictly increasing and gap-free under concurrent writers on one file", async () => {
+  await withFile(async (path) => {
+    // Two handles on one SQLite file stand in for two isolates.
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const a = new AlarmStore(kvA, RETENTION);
+    const b = new AlarmStore(kvB, RETENTION);
+    const results = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => (i % 2 ? a : b).append("hot", alarm({ i }))),
+    );
+    const seqs = results.map((r) => r.duplicate ? -1 : r.alarm.seq).sort((x, y) => x - y);
+    assertEquals(seqs, Array.from({ length: 120 }, (_, i) => i + 1));
+    const stored = await a.read("hot", 0, 1000);
+    assertEquals(stored.map((x) => x.seq), seqs);
+    assertEquals(await b.head("hot"), 120);
+  });
+});
+
+Deno.test("retention keeps the newest alarms per target", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, { count: 3, ageMs: 60_000 });
+  for (let i = 1; i <= 5; i++) await store.append("t", alarm({ i }));
+  await store.append("other", alarm());
+  assertEquals((await store.read("t", 0, 100)).map((a) => a.i), [3, 4, 5]);
+  assertEquals((await store.read("t", 3, 100)).map((a) => a.seq), [4, 5]);
+  assertEquals((await store.read("t", 0, 2)).map((a) => a.seq), [3, 4]);
+  assertEquals(await store.head("t"), 5);
+  assertEquals((await store.read("other", 0, 100)).length, 1);
+});
+
+Deno.test("an idempotency key returns the original alarm and stores nothing", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  const first = await store.append("t", alarm({ id: "e1" }), "key:k1");
+  assert(!first.duplicate);
+  const again = await store.append("t", alarm({ id: "e2" }), "key:k1");
+  assertEquals(again, { duplicate: true, id: "e1", seq: 1 });
+  // The same key on another target is another alarm.
+  const elsewhere = await store.append("u", alarm({ id: "e1" }), "key:k1");
+  assertEquals(elsewhere.duplicate, false);
+  // Concurrent duplicates: exactly one is stored.
+  const racing = await Promise.all([1, 2, 3, 4].map(() => store.append("t", alarm(), "key:k2")));
+  assertEquals(racing.filter((r) => !r.duplicate).length, 1);
+  assertEquals(await store.head("t"), 2);
+});
+
+Deno.test("an alarm larger than one KV value is split and read back whole", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  const big = "€".repeat(21_000); // 63,000 bytes of UTF-8
+  await store.append("t", alarm({ big }));
+  await store.append("t", alarm({ small: 1 }));
+  const [first, second] = await store.read("t", 0, 10);
+  assertEquals(first?.big, big);
+  assertEquals(second?.small, 1);
+  // A page cut in the middle of a split alarm returns only whole alarms.
+  assertEquals((await store.read("t", 0, 1)).map((a) => a.seq), [1]);
+});
+
+Deno.test("acks keep the highest seq", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  assertEquals(await store.acked("t"), 0);
+  await store.ack("t", 5);
+  await store.ack("t", 3);
+  assertEquals(await store.acked("t"), 5);
+});
+
+Deno.test("a failing store raises StoreError", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  kv.close();
+  await assertRejects(() => store.append("t", alarm()), StoreError);
+  await assertRejects(() => store.read("t", 0, 1), StoreError);
+  await assertRejects(() => store.head("t"), StoreError);
+});
