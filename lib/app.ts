@@ -7,12 +7,14 @@
 import { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import type { Config } from "./config.ts";
-import { errorResponse, HttpError, jsonResponse } from "./http_error.ts";
+import { reportStoreFault } from "./faults.ts";
+import { errorResponse, HttpError } from "./http_error.ts";
 import { Hub } from "./hub.ts";
 import { isValidId, quote } from "./ids.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { history, intParam, publishBroadcast, publishMany, publishOne } from "./publish.ts";
+import { allSessions, health, metricsText, sessionsOf } from "./status_api.ts";
 import { type AlarmStore, StoreError } from "./store.ts";
 import { acceptWebSocket, negotiate } from "./upgrade.ts";
 
@@ -71,19 +73,11 @@ export function createApp(options: AppOptions): App {
     const [, first = "", second, third, ...rest] = path.split("/");
     if (path === "/healthz") {
       allow(req, "GET");
-      if (closing) return jsonResponse({ status: "stopping" }, 503);
-      // Reads the store, so a broken store makes the instance unhealthy (StoreError: 503).
-      const { instances } = await hub.presence.snapshot();
-      return jsonResponse({ status: "ok", instance: hub.instance, instances });
+      return health(hub, closing);
     }
     if (path === "/metrics") {
       allow(req, "GET");
-      return new Response(
-        metrics.render({ sessions: hub.registry.size, ids: hub.registry.idCount }),
-        {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-        },
-      );
+      return metricsText(hub, metrics);
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
       return upgrade(req, second, url.searchParams);
@@ -106,30 +100,9 @@ export function createApp(options: AppOptions): App {
       allow(req, "POST");
       return publishBroadcast(hub, await body(), req.headers, now());
     }
-    if (second === "sessions" && third === undefined) {
+    if (second === "sessions") {
       allow(req, "GET");
-      const counts = await hub.presence.counts();
-      const byId = [...counts].filter(([, n]) => n > 0).sort(([a], [b]) => a < b ? -1 : 1)
-        .map(([id, count]) => ({ id, count, sessions: [...hub.registry.sessionsOf(id)] }));
-      const sessions = byId.reduce((sum, entry) => sum + entry.count, 0);
-      return jsonResponse({ sessions, ids: byId.length, byId });
-    }
-    if (second === "sessions" && third !== undefined) {
-      allow(req, "GET");
-      const id = checkId(third);
-      const [counts, seq, acked] = await Promise.all([
-        hub.presence.counts(),
-        hub.store.head(id),
-        hub.store.acked(id),
-      ]);
-      return jsonResponse({
-        id,
-        count: counts.get(id) ?? 0,
-        sessions: [...hub.registry.sessionsOf(id)],
-        seq,
-        acked,
-        unacknowledged: Math.max(0, seq - acked),
-      });
+      return third === undefined ? allSessions(hub) : sessionsOf(hub, checkId(third));
     }
     throw notFound(path);
   }
@@ -137,14 +110,10 @@ export function createApp(options: AppOptions): App {
   async function handle(req: Request): Promise<Response> {
     try {
       return await route(req);
-    } catch (thrown) {
-      const error = thrown instanceof StoreError
-        ? new HttpError(503, "store_unavailable", "The alarm store is unavailable", {
-          "retry-after": "1",
-        })
-        : thrown;
-      if (thrown instanceof StoreError) {
-        logger.log("error", "store failure", { error: thrown.message });
+    } catch (error) {
+      if (error instanceof StoreError) {
+        reportStoreFault(metrics, logger, error); // counted as store_unavailable
+        return errorResponse(STORE_UNAVAILABLE);
       }
       if (error instanceof HttpError) metrics.error(error.code);
       else {
@@ -195,6 +164,15 @@ export function createApp(options: AppOptions): App {
     },
   };
 }
+
+const STORE_UNAVAILABLE = new HttpError(
+  503,
+  "store_unavailable",
+  "The alarm store is unavailable",
+  {
+    "retry-after": "1",
+  },
+);
 
 function allow(req: Request, method: string, allowed = method): void {
   if (req.method !== method) {

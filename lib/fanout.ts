@@ -8,13 +8,18 @@
  * @module
  */
 import type { Alarm } from "./alarm.ts";
-import { messageHead, messageHeadKey, readMessages, type StoredMessage } from "./relay.ts";
+import {
+  appendMessage,
+  messageHead,
+  messageHeadKey,
+  readMessages,
+  type StoredMessage,
+} from "./relay.ts";
 import type { Registry } from "./registry.ts";
+import { PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
 import { type AlarmStore, headKey } from "./store.ts";
 
-/** Alarms read from the log per page during catch-up and replay. */
-const PAGE = 200;
 /** Pause before a failed watch is started again. */
 const WATCH_RETRY_MS = 1000;
 
@@ -29,14 +34,6 @@ interface Target {
   /** Serializes catch-ups, so alarms go out in seq order. */
   chain: Promise<unknown>;
   watch: ReadableStreamDefaultReader<unknown> | undefined;
-}
-
-/** What a joining session learned about its id. */
-export interface Joined {
-  /** The id's last seq when the session went live. */
-  head: number;
-  /** Set when `since` was older than the oldest retained alarm: the first seq it got. */
-  gapFirstAvailable?: number;
 }
 
 /** Moves alarms and messages from the store to local sessions. */
@@ -64,47 +61,14 @@ export class Fanout {
     session: Session,
     since: number | undefined,
     onGap?: (firstAvailable: number) => void,
-  ): Promise<Joined> {
+  ): Promise<void> {
     const target = this.#target(session.id);
-    if (since === undefined) {
-      await target.ready;
-      return { head: target.cursor };
-    }
-    session.replaying = true;
+    // Set before any await: live deliveries must skip the session until its replay is done.
+    if (since !== undefined) session.replaying = true;
     await target.ready;
-    // A since beyond the head (e.g. a wiped store) is treated as "from the head".
-    session.lastSeq = Math.min(since, target.cursor);
-    let gapFirstAvailable: number | undefined;
-    // While replaying, live deliveries skip this session; it catches up from the log until it
-    // reaches the live cursor, then goes live in the same tick, so nothing falls in between.
-    while (session.lastSeq < target.cursor) {
-      if (!this.#registry.has(session)) return { head: target.cursor };
-      const upTo = target.cursor;
-      const page = await this.#store.read(
-        session.id,
-        session.lastSeq,
-        Math.min(PAGE, upTo - session.lastSeq),
-      );
-      const first = page[0];
-      if (!first || first.seq > session.lastSeq + 1) {
-        if (gapFirstAvailable === undefined) {
-          gapFirstAvailable = first?.seq ?? upTo + 1;
-          onGap?.(gapFirstAvailable);
-        }
-        if (!first) {
-          session.lastSeq = upTo;
-          continue;
-        }
-      }
-      for (const alarm of page) {
-        if (alarm.seq > upTo) break;
-        this.#registry.sendAlarm(session, alarm);
-      }
+    if (since !== undefined) {
+      await replay(this.#store, this.#registry, session, target, since, onGap);
     }
-    session.replaying = false;
-    return gapFirstAvailable === undefined
-      ? { head: target.cursor }
-      : { head: target.cursor, gapFirstAvailable };
   }
 
   /** Call when a session of `id` left; stops watching the id once none is left here. */
@@ -130,18 +94,20 @@ export class Fanout {
     return delivered;
   }
 
-  /** Hands a message this isolate just stored to local sessions. */
-  async sent(target: string, message: StoredMessage): Promise<void> {
-    const t = this.#targets.get(target);
+  /**
+   * Stores a `message` frame for the sessions of `to` (all but `except`) on every isolate, and
+   * hands it to this isolate's at once.
+   */
+  async relay(to: string, frame: string, except: string): Promise<void> {
+    const message = await appendMessage(this.#store.kv, to, frame, except);
+    const t = this.#targets.get(to);
     if (t) await this.#advanceMessages(t, message.seq, message);
   }
 
   /** Stops every watch. */
   close(): void {
-    for (const id of [...this.#targets.keys()]) {
-      this.#targets.get(id)?.watch?.cancel().catch(() => {});
-      this.#targets.delete(id);
-    }
+    for (const target of this.#targets.values()) target.watch?.cancel().catch(() => {});
+    this.#targets.clear();
   }
 
   #target(id: string): Target {

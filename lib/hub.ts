@@ -6,15 +6,16 @@
  * @module
  */
 import type { PreparedAlarm } from "./alarm.ts";
-import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_INTERNAL, CLOSE_RESTART } from "./close_codes.ts";
+import { CLOSE_INTERNAL } from "./close_codes.ts";
+import { drain, sweepSilent } from "./drain.ts";
 import { Fanout } from "./fanout.ts";
+import { reportSocketFault, reportStoreFault } from "./faults.ts";
 import { receiveText } from "./inbound.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { Presence } from "./presence.ts";
 import { encodeServerMessage, type Protocol, PROTOCOL_V1, type ServerMessage } from "./protocol.ts";
 import { Registry } from "./registry.ts";
-import { appendMessage } from "./relay.ts";
 import { type PushSocket, Session } from "./session.ts";
 import type { AlarmStore } from "./store.ts";
 import type { SocketHandlers } from "./upgrade.ts";
@@ -61,14 +62,9 @@ export class Hub {
     this.#options = options;
     this.registry = new Registry(options.metrics, options.slowConsumerBytes);
     const onError = (error: unknown, id?: string) => this.#storeFault(error, id);
-    this.#fanout = new Fanout(options.store, this.registry, onError);
-    this.presence = new Presence(
-      options.store.kv,
-      this.registry,
-      this.instance,
-      options.now,
-      onError,
-    );
+    const { store, now } = options;
+    this.#fanout = new Fanout(store, this.registry, onError);
+    this.presence = new Presence(store.kv, this.registry, this.instance, now, onError);
   }
 
   /** The durable alarm log. */
@@ -89,7 +85,8 @@ export class Hub {
         onOpen: () => this.#open(session, since),
         onText: (text) => this.#receive(session, text),
         onClose: (code, reason) => this.#closed(session, code, reason),
-        onFault: (kind, error) => this.#fault(session, kind, error),
+        onFault: (kind, error) =>
+          reportSocketFault(this.#options.metrics, this.#options.logger, session, kind, error),
       };
     };
   }
@@ -112,32 +109,13 @@ export class Hub {
 
   /** Closes sessions that sent nothing within the heartbeat timeout. Returns how many. */
   sweep(): number {
-    const deadline = this.#options.now() - this.#options.heartbeatTimeoutMs;
-    let closed = 0;
-    for (const session of [...this.registry.all()]) {
-      if (session.lastSeen < deadline) {
-        this.registry.close(session, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
-        closed++;
-      }
-    }
-    return closed;
+    return sweepSilent(this.registry, this.#options.now() - this.#options.heartbeatTimeoutMs);
   }
 
-  /**
-   * Closes every session with 1012 so clients reconnect, and resolves once each closing
-   * handshake finished or `graceMs` passed. Deno's `close()` is asynchronous: stopping the
-   * server before the handshakes finish would replace our 1012 with its own 1001.
-   */
+  /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
   async shutdown(graceMs: number): Promise<void> {
-    const ended = [...this.registry.all()].map((session) =>
-      new Promise<void>((resolve) => session.onEnded = resolve)
-    );
-    this.registry.closeAll(CLOSE_RESTART, "service restart");
     this.#fanout.close();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-    await Promise.race([Promise.all(ended), timeout]);
-    clearTimeout(timer);
+    await drain(this.registry, graceMs);
     await this.presence.stop();
   }
 
@@ -178,7 +156,12 @@ export class Hub {
       {
         registry: this.registry,
         metrics: this.#options.metrics,
-        send: (to, frame) => this.#relay(session, to, frame),
+        send: (to, frame) =>
+          this.#fanout.relay(to, frame, session.sessionId).catch((error) => {
+            this.#storeFault(error, to);
+            const message = "Message not sent";
+            this.#sendV1(session, { type: "error", code: "store_unavailable", message });
+          }),
         ack: (seq) => {
           session.ackedSeq = Math.max(session.ackedSeq, seq);
           this.#options.store.ack(session.id, seq).catch((e) => this.#storeFault(e, session.id));
@@ -187,20 +170,6 @@ export class Hub {
       session,
       text,
     );
-  }
-
-  async #relay(session: Session, to: string, frame: string): Promise<void> {
-    try {
-      const message = await appendMessage(this.#options.store.kv, to, frame, session.sessionId);
-      await this.#fanout.sent(to, message);
-    } catch (error) {
-      this.#storeFault(error, to);
-      this.#sendV1(session, {
-        type: "error",
-        code: "store_unavailable",
-        message: "Message not sent",
-      });
-    }
   }
 
   #closed(session: Session, code: number, reason: string): void {
@@ -219,22 +188,8 @@ export class Hub {
     });
   }
 
-  #fault(session: Session, kind: string, error: unknown): void {
-    this.#options.metrics.error(kind);
-    this.#options.logger.log(kind === "socket_handler" ? "error" : "warn", "socket fault", {
-      id: session.id,
-      sessionId: session.sessionId,
-      kind,
-      ...(error instanceof Error ? { error: error.message } : {}),
-    });
-  }
-
   #storeFault(error: unknown, id?: string): void {
-    this.#options.metrics.error("store_unavailable");
-    this.#options.logger.log("error", "store failure", {
-      ...(id === undefined ? {} : { id }),
-      error: error instanceof Error ? error.message : String(error),
-    });
+    reportStoreFault(this.#options.metrics, this.#options.logger, error, id);
   }
 
   #sendV1(session: Session, message: ServerMessage): void {

@@ -1,0 +1,39 @@
+/**
+ * How failures are counted and logged, in one place, so every path reports them alike.
+ *
+ * @module
+ */
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Session } from "./session.ts";
+
+/** Counts and logs a failure of the KV store (affecting `id`, if known). */
+export function reportStoreFault(
+  metrics: Metrics,
+  logger: Logger,
+  error: unknown,
+  id?: string,
+): void {
+  metrics.error("store_unavailable");
+  logger.log("error", "store failure", {
+    ...(id === undefined ? {} : { id }),
+    error: error instanceof Error ? error.message : String(error),
+  });
+}
+
+/** Counts and logs a fault of one socket; `kind` is a stable metric label. */
+export function reportSocketFault(
+  metrics: Metrics,
+  logger: Logger,
+  session: Session,
+  kind: string,
+  error: unknown,
+): void {
+  metrics.error(kind);
+  logger.log(kind === "socket_handler" ? "error" : "warn", "socket fault", {
+    id: session.id,
+    sessionId: session.sessionId,
+    kind,
+    ...(error instanceof Error ? { error: error.message } : {}),
+  });
+}
