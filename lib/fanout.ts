@@ -34,7 +34,12 @@ interface Target {
   /** Serializes catch-ups, so alarms go out in seq order. */
   chain: Promise<unknown>;
   watch: ReadableStreamDefaultReader<unknown> | undefined;
+  /** Sessions each recent seq was handed to, for the publisher's `delivered`. */
+  delivered: Map<number, number>;
 }
+
+/** Recent seqs whose delivery counts are remembered per id. */
+const RECENT = 256;
 
 /** Moves alarms and messages from the store to local sessions. */
 export class Fanout {
@@ -86,12 +91,9 @@ export class Fanout {
    */
   async published(alarm: Alarm): Promise<number> {
     const target = this.#targets.get(alarm.target);
-    if (!target) return 0;
-    let delivered = 0;
-    await this.#advance(target, alarm.seq, (a, n) => {
-      if (a.seq === alarm.seq) delivered = n;
-    }, alarm);
-    return delivered;
+    if (target) await this.#advance(target, alarm.seq, alarm);
+    // Another catch-up (a concurrent publish, or the watch) may have delivered it first.
+    return target?.delivered.get(alarm.seq) ?? 0;
   }
 
   /**
@@ -120,6 +122,7 @@ export class Fanout {
       ready: Promise.resolve(),
       chain: Promise.resolve(),
       watch: undefined,
+      delivered: new Map(),
     };
     t.ready = (async () => {
       [t.cursor, t.messageCursor] = await Promise.all([
@@ -157,12 +160,7 @@ export class Fanout {
   }
 
   // Delivers every alarm after the cursor up to `upTo`, in order, once per isolate.
-  #advance(
-    t: Target,
-    upTo: number,
-    onDelivered?: (a: Alarm, n: number) => void,
-    known?: Alarm,
-  ): Promise<unknown> {
+  #advance(t: Target, upTo: number, known?: Alarm): Promise<unknown> {
     const run = t.chain.then(async () => {
       while (t.cursor < upTo && this.#targets.get(t.id) === t) {
         const page = known?.seq === t.cursor + 1
@@ -174,9 +172,12 @@ export class Fanout {
         }
         for (const alarm of page) {
           if (alarm.seq > upTo) break;
-          const n = this.#registry.deliverAlarm(alarm);
+          t.delivered.set(alarm.seq, this.#registry.deliverAlarm(alarm));
           t.cursor = alarm.seq;
-          onDelivered?.(alarm, n);
+        }
+        for (const seq of t.delivered.keys()) {
+          if (t.delivered.size <= RECENT) break;
+          t.delivered.delete(seq); // oldest first: Map keeps insertion order
         }
       }
     });

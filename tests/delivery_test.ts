@@ -166,3 +166,14 @@ Deno.test("a store failure answers 503 with Retry-After, never 2xx, and closes j
   assertEquals(before.pending, 0);
   assert(server.app.metrics.errorCount("store_unavailable") >= 4);
 });
+
+Deno.test("concurrent publishes to one id each report their own delivery", async () => {
+  await using server = await startServer();
+  await using client = await TestClient.open(`${server.ws}/websocket/c`);
+  await waitFor(() => server.app.hub.registry.size === 1);
+  const replies = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => server.post("/api/alarms/c", { i })),
+  );
+  assertEquals(replies.map((r) => r.body.delivered), Array(40).fill(1));
+  assertEquals((await seqs(client, 40)).join(), range(1, 40).join());
+});
