@@ -32,8 +32,12 @@ function readConfig(): Config {
 
 const config = readConfig();
 const logger = createLogger({ level: config.logLevel });
+// Locally, with no secrets, the server runs open: say so.
 if (config.apiKey === undefined) {
   logger.log("warn", "ALARM_API_KEY is not set: anyone who can reach /api/ can publish");
+}
+if (config.tokenSecrets.length === 0) {
+  logger.log("warn", "WS_TOKEN_SECRET is not set: anyone who knows an id can listen to its alarms");
 }
 let kv: Deno.Kv;
 try {

@@ -58,8 +58,12 @@ const hub = new Hub({
   metrics: new Metrics(),
   logger: SILENT_LOGGER,
   now: Date.now,
-  heartbeatTimeoutMs: 90_000,
-  slowConsumerBytes: 1 << 20,
+  limits: {
+    heartbeatTimeoutMs: 90_000,
+    slowConsumerBytes: 1 << 20,
+    messageRate: 1,
+    messageBurst: 1,
+  },
 });
 for (let i = 0; i < SOCKETS; i++) hub.registry.add(new Session(sink, "plant-3", "legacy", 0));
 

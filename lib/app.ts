@@ -5,16 +5,17 @@
  * @module
  */
 import { ApiKeyAuth } from "./auth.ts";
-import { readJsonObject } from "./body.ts";
 import type { Config } from "./config.ts";
 import { reportStoreFault } from "./faults.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { Hub } from "./hub.ts";
-import { isValidId, quote } from "./ids.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { history, intParam, publishBroadcast, publishMany, publishOne } from "./publish.ts";
-import { allSessions, health, metricsText, sessionsOf } from "./status_api.ts";
+import { Gate } from "./access.ts";
+import { apiRoute } from "./api_routes.ts";
+import { intParam } from "./publish.ts";
+import { allow, checkId, notFound } from "./route_util.ts";
+import { health, metricsText } from "./status_api.ts";
 import { type AlarmStore, StoreError } from "./store.ts";
 import { acceptWebSocket, negotiate } from "./upgrade.ts";
 
@@ -32,8 +33,8 @@ export interface AppOptions {
 
 /** The service: a fetch handler plus the handles `main.ts` and tests need. */
 export interface App {
-  /** Handles one HTTP request (including WebSocket upgrades). */
-  fetch(req: Request): Promise<Response>;
+  /** Handles one HTTP request (including WebSocket upgrades); `info` gives the client address. */
+  fetch(req: Request, info?: { remoteAddr: Deno.Addr }): Promise<Response>;
   /** Sessions, fan-out and publishing. */
   readonly hub: Hub;
   /** Counters for `/metrics`. */
@@ -60,17 +61,17 @@ export function createApp(options: AppOptions): App {
     metrics,
     logger,
     now,
-    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-    slowConsumerBytes: config.slowConsumerBytes,
+    limits: config,
   });
+  const gate = new Gate(config);
   const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
   let closing = false;
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
-  async function route(req: Request): Promise<Response> {
+  async function route(req: Request, address: string): Promise<Response> {
     const url = new URL(req.url);
     const path = url.pathname;
-    const [, first = "", second, third, ...rest] = path.split("/");
+    const [, first = "", second, third] = path.split("/");
     if (path === "/healthz") {
       allow(req, "GET");
       return health(hub, closing);
@@ -80,36 +81,16 @@ export function createApp(options: AppOptions): App {
       return metricsText(hub, metrics);
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second, url.searchParams);
+      return upgrade(req, second, url.searchParams, address);
     }
     if (first !== "api") throw notFound(path);
     await auth?.check(req.headers);
-    if (rest.length > 0) throw notFound(path);
-    const body = () => readJsonObject(req, config.maxBodyBytes);
-    if (second === "alarms" && third === undefined) {
-      allow(req, "POST");
-      return publishMany(hub, await body(), req.headers, now());
-    }
-    if (second === "alarms" && third !== undefined) {
-      const target = checkId(third);
-      if (req.method === "GET") return history(hub, target, url.searchParams);
-      allow(req, "POST", "GET, POST");
-      return publishOne(hub, target, await body(), req.headers, now());
-    }
-    if (second === "broadcast" && third === undefined) {
-      allow(req, "POST");
-      return publishBroadcast(hub, await body(), req.headers, now());
-    }
-    if (second === "sessions") {
-      allow(req, "GET");
-      return third === undefined ? allSessions(hub) : sessionsOf(hub, checkId(third));
-    }
-    throw notFound(path);
+    return apiRoute(req, url, { hub, gate, config, now });
   }
 
-  async function handle(req: Request): Promise<Response> {
+  async function handle(req: Request, address: string): Promise<Response> {
     try {
-      return await route(req);
+      return await route(req, address);
     } catch (error) {
       if (error instanceof StoreError) {
         reportStoreFault(metrics, logger, error); // counted as store_unavailable
@@ -126,7 +107,12 @@ export function createApp(options: AppOptions): App {
     }
   }
 
-  function upgrade(req: Request, rawId: string, params: URLSearchParams): Response {
+  async function upgrade(
+    req: Request,
+    rawId: string,
+    params: URLSearchParams,
+    address: string,
+  ): Promise<Response> {
     allow(req, "GET");
     const id = checkId(rawId);
     const since = params.has("since")
@@ -136,26 +122,33 @@ export function createApp(options: AppOptions): App {
       throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
     }
     const protocol = negotiate(req.headers);
+    const grant = await gate.admit(req, params, id, address, hub.registry, now());
     return acceptWebSocket(req, {
       protocol,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
       maxMessageBytes: config.maxMessageBytes,
-    }, hub.attach(id, protocol, since));
+    }, hub.attach(id, protocol, since, grant));
+  }
+
+  function sweep(): number {
+    gate.prune(now());
+    return hub.sweep();
   }
 
   return {
-    async fetch(req) {
-      const res = await handle(req);
+    async fetch(req, info) {
+      const addr = info?.remoteAddr;
+      const res = await handle(req, addr && "hostname" in addr ? addr.hostname : "unknown");
       // Which isolate answered: lets operators (and tests) see load balancing across isolates.
       res.headers.set("x-served-by", hub.instance);
       return res;
     },
     hub,
     metrics,
-    sweep: () => hub.sweep(),
+    sweep,
     start() {
       hub.presence.start();
-      sweeper ??= setInterval(() => hub.sweep(), Math.min(5000, config.heartbeatTimeoutMs / 4));
+      sweeper ??= setInterval(sweep, Math.min(5000, config.heartbeatTimeoutMs / 4));
     },
     close(graceMs = 2000) {
       closing = true;
@@ -173,26 +166,3 @@ const STORE_UNAVAILABLE = new HttpError(
     "retry-after": "1",
   },
 );
-
-function allow(req: Request, method: string, allowed = method): void {
-  if (req.method !== method) {
-    throw new HttpError(405, "method_not_allowed", `Method ${quote(req.method)} is not allowed`, {
-      allow: allowed,
-    });
-  }
-}
-
-function checkId(raw: string): string {
-  if (!isValidId(raw)) {
-    throw new HttpError(
-      400,
-      "invalid_id",
-      `Id ${quote(raw)} must be 1 to 128 characters from A-Z a-z 0-9 _ . : -`,
-    );
-  }
-  return raw;
-}
-
-function notFound(path: string): HttpError {
-  return new HttpError(404, "not_found", `No route for ${quote(path)}`);
-}

@@ -40,6 +40,20 @@ export interface Config {
    * it only default-exports `{ fetch }`, for `deno serve` (`SERVE_MODE`).
    */
   serveMode: "listen" | "export";
+  /** Secrets for connection tokens, current first (`WS_TOKEN_SECRET`, `WS_TOKEN_SECRET_PREVIOUS`); empty: no tokens. */
+  tokenSecrets: string[];
+  /** Exact origins allowed to open sockets (`ALLOWED_ORIGINS`); empty: any. */
+  allowedOrigins: string[];
+  /** Messages per second a socket may send, sustained (`MESSAGE_RATE`). */
+  messageRate: number;
+  /** Messages a socket may send in a burst (`MESSAGE_BURST`). */
+  messageBurst: number;
+  /** Upgrades per client address per minute (`UPGRADES_PER_MINUTE`); 0: no limit. */
+  upgradesPerMinute: number;
+  /** Sessions per id on one isolate (`MAX_SESSIONS_PER_ID`). */
+  maxSessionsPerId: number;
+  /** Sessions on one isolate (`MAX_SESSIONS`). */
+  maxSessions: number;
 }
 
 /** Thrown by {@linkcode parseConfig} with one line per invalid variable. */
@@ -62,11 +76,20 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   retentionCount: 1000,
   retentionMs: 7 * 24 * 3600 * 1000,
   serveMode: "listen",
+  tokenSecrets: [],
+  allowedOrigins: [],
+  messageRate: 20,
+  messageBurst: 40,
+  upgradesPerMinute: 120,
+  maxSessionsPerId: 100,
+  maxSessions: 100_000,
 };
 
 const MIB = 1024 * 1024;
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MIN_API_KEY_LENGTH = 16;
+const MIN_TOKEN_SECRET_LENGTH = 32;
+const ORIGIN = /^(?:null|https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
 
 /** Reads the configuration from `env`; throws {@linkcode ConfigError} listing every problem. */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -105,6 +128,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     retentionMs: int("RETENTION_SECONDS", DEFAULT_CONFIG.retentionMs / 1000, 60, 365 * 86_400) *
       1000,
     serveMode: DEFAULT_CONFIG.serveMode,
+    tokenSecrets: [env.WS_TOKEN_SECRET, env.WS_TOKEN_SECRET_PREVIOUS].filter((s) => !!s).map(
+      String,
+    ),
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter((o) => o),
+    messageRate: int("MESSAGE_RATE", DEFAULT_CONFIG.messageRate, 1, 10_000),
+    messageBurst: int("MESSAGE_BURST", DEFAULT_CONFIG.messageBurst, 1, 100_000),
+    upgradesPerMinute: int("UPGRADES_PER_MINUTE", DEFAULT_CONFIG.upgradesPerMinute, 0, 1_000_000),
+    maxSessionsPerId: int("MAX_SESSIONS_PER_ID", DEFAULT_CONFIG.maxSessionsPerId, 1, 1_000_000),
+    maxSessions: int("MAX_SESSIONS", DEFAULT_CONFIG.maxSessions, 1, 10_000_000),
   };
 
   if (/[\s/]/.test(config.host)) {
@@ -120,6 +152,33 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     else {problems.push(
         `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`,
       );}
+  }
+  if (env.WS_TOKEN_SECRET_PREVIOUS && !env.WS_TOKEN_SECRET) {
+    problems.push("WS_TOKEN_SECRET_PREVIOUS needs WS_TOKEN_SECRET");
+  }
+  if (config.tokenSecrets.some((secret) => secret.length < MIN_TOKEN_SECRET_LENGTH)) {
+    problems.push(
+      `WS_TOKEN_SECRET and WS_TOKEN_SECRET_PREVIOUS must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`,
+    );
+  }
+  for (const origin of config.allowedOrigins) {
+    if (!ORIGIN.test(origin)) {
+      problems.push(
+        `ALLOWED_ORIGINS entries must be origins like "https://ops.example.com", got ${
+          JSON.stringify(origin)
+        }`,
+      );
+    }
+  }
+  // Fail closed where exposure is the norm: Deno Deploy, or when asked to.
+  const required = env.REQUIRE_AUTH ?? "";
+  if (!["", "0", "1"].includes(required)) {
+    problems.push(`REQUIRE_AUTH must be "0" or "1", got ${JSON.stringify(required)}`);
+  }
+  if (required === "1" || (env.DENO_DEPLOY && required !== "0")) {
+    const why = required === "1" ? "REQUIRE_AUTH=1" : "on Deno Deploy";
+    if (!config.apiKey) problems.push(`ALARM_API_KEY is required ${why}`);
+    if (config.tokenSecrets.length === 0) problems.push(`WS_TOKEN_SECRET is required ${why}`);
   }
   const mode = env.SERVE_MODE;
   if (mode === "export" || mode === "listen") config.serveMode = mode;

@@ -3,17 +3,22 @@
  *
  * @module
  */
-import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_RESTART } from "./close_codes.ts";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_RESTART, CLOSE_TOKEN_EXPIRED } from "./close_codes.ts";
 import type { Registry } from "./registry.ts";
 
-/** Closes sessions whose last inbound frame is older than `deadline`. Returns how many. */
-export function sweepSilent(registry: Registry, deadline: number): number {
+/**
+ * Closes sessions whose last inbound frame is older than `deadline` (4000) and those whose
+ * token expired by `now` (4001). Returns how many.
+ */
+export function sweepSessions(registry: Registry, deadline: number, now: number): number {
   let closed = 0;
   for (const session of [...registry.all()]) {
-    if (session.lastSeen < deadline) {
+    if (session.grant && session.grant.expiresAt <= now) {
+      registry.close(session, CLOSE_TOKEN_EXPIRED, "token expired");
+    } else if (session.lastSeen < deadline) {
       registry.close(session, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
-      closed++;
-    }
+    } else continue;
+    closed++;
   }
   return closed;
 }

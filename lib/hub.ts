@@ -6,18 +6,19 @@
  * @module
  */
 import type { PreparedAlarm } from "./alarm.ts";
-import { CLOSE_INTERNAL } from "./close_codes.ts";
-import { drain, sweepSilent } from "./drain.ts";
+import { drain, sweepSessions } from "./drain.ts";
 import { Fanout } from "./fanout.ts";
-import { reportSocketFault, reportStoreFault } from "./faults.ts";
-import { receiveText } from "./inbound.ts";
+import { reportStoreFault } from "./faults.ts";
+import { type SessionContext, sessionHandlers } from "./session_handlers.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { Presence } from "./presence.ts";
-import { encodeServerMessage, type Protocol, PROTOCOL_V1, type ServerMessage } from "./protocol.ts";
+import type { Protocol } from "./protocol.ts";
 import { Registry } from "./registry.ts";
 import { type PushSocket, Session } from "./session.ts";
 import type { AlarmStore } from "./store.ts";
+import type { Config } from "./config.ts";
+import type { Grant } from "./token.ts";
 import type { SocketHandlers } from "./upgrade.ts";
 
 /** Dependencies and settings of a {@linkcode Hub}. */
@@ -30,10 +31,8 @@ export interface HubOptions {
   logger: Logger;
   /** Clock, injectable for tests. */
   now: () => number;
-  /** Milliseconds without an inbound frame before a session is closed. */
-  heartbeatTimeoutMs: number;
-  /** `bufferedAmount` that marks a slow consumer. */
-  slowConsumerBytes: number;
+  /** Heartbeat timeout, slow-consumer threshold and inbound message rate (see `Config`). */
+  limits: Pick<Config, "heartbeatTimeoutMs" | "slowConsumerBytes" | "messageRate" | "messageBurst">;
 }
 
 /** The result of publishing one alarm to one target. */
@@ -57,14 +56,24 @@ export class Hub {
   readonly instance: string = crypto.randomUUID();
   readonly #options: HubOptions;
   readonly #fanout: Fanout;
+  readonly #context: SessionContext;
 
   constructor(options: HubOptions) {
     this.#options = options;
-    this.registry = new Registry(options.metrics, options.slowConsumerBytes);
-    const onError = (error: unknown, id?: string) => this.#storeFault(error, id);
+    this.registry = new Registry(options.metrics, options.limits.slowConsumerBytes);
+    const onError = (error: unknown, id?: string) =>
+      reportStoreFault(options.metrics, options.logger, error, id);
     const { store, now } = options;
     this.#fanout = new Fanout(store, this.registry, onError);
     this.presence = new Presence(store.kv, this.registry, this.instance, now, onError);
+    const { registry, presence, instance } = this;
+    const { metrics, logger } = options;
+    const heartbeatIntervalMs = this.heartbeatIntervalMs;
+    const fanout = this.#fanout;
+    this.#context = {
+      ...{ registry, fanout, presence, store, metrics, logger, now },
+      ...{ instance, heartbeatIntervalMs },
+    };
   }
 
   /** The durable alarm log. */
@@ -74,20 +83,24 @@ export class Hub {
 
   /** Interval at which clients are told to heartbeat: a third of the timeout. */
   get heartbeatIntervalMs(): number {
-    return Math.floor(this.#options.heartbeatTimeoutMs / 3);
+    return Math.floor(this.#options.limits.heartbeatTimeoutMs / 3);
   }
 
-  /** Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`. */
-  attach(id: string, protocol: Protocol, since?: number): (socket: PushSocket) => SocketHandlers {
+  /**
+   * Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`,
+   * with what its token grants.
+   */
+  attach(
+    id: string,
+    protocol: Protocol,
+    since?: number,
+    grant?: Grant,
+  ): (socket: PushSocket) => SocketHandlers {
     return (socket) => {
-      const session = new Session(socket, id, protocol, this.#options.now());
-      return {
-        onOpen: () => this.#open(session, since),
-        onText: (text) => this.#receive(session, text),
-        onClose: (code, reason) => this.#closed(session, code, reason),
-        onFault: (kind, error) =>
-          reportSocketFault(this.#options.metrics, this.#options.logger, session, kind, error),
-      };
+      const { messageRate: rate, messageBurst: burst } = this.#options.limits;
+      const now = this.#options.now();
+      const session = new Session(socket, id, protocol, now, grant, { rate, burst });
+      return sessionHandlers(this.#context, session, since);
     };
   }
 
@@ -107,9 +120,10 @@ export class Hub {
     return { id: alarm.id, seq: alarm.seq, target, delivered };
   }
 
-  /** Closes sessions that sent nothing within the heartbeat timeout. Returns how many. */
+  /** Closes sessions silent past the heartbeat timeout or with an expired token. */
   sweep(): number {
-    return sweepSilent(this.registry, this.#options.now() - this.#options.heartbeatTimeoutMs);
+    const now = this.#options.now();
+    return sweepSessions(this.registry, now - this.#options.limits.heartbeatTimeoutMs, now);
   }
 
   /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
@@ -117,82 +131,5 @@ export class Hub {
     this.#fanout.close();
     await drain(this.registry, graceMs);
     await this.presence.stop();
-  }
-
-  #open(session: Session, since: number | undefined): void {
-    this.registry.add(session);
-    this.presence.changed();
-    this.#options.metrics.sessionsOpened++;
-    this.#options.logger.log("info", "session opened", {
-      id: session.id,
-      sessionId: session.sessionId,
-      protocol: session.protocol,
-      ...(since === undefined ? {} : { since }),
-    });
-    if (session.protocol === PROTOCOL_V1) {
-      this.#sendV1(session, {
-        type: "welcome",
-        sessionId: session.sessionId,
-        id: session.id,
-        instance: this.instance,
-        serverTime: new Date(this.#options.now()).toISOString(),
-        heartbeatInterval: this.heartbeatIntervalMs,
-      });
-    }
-    const onGap = session.protocol === PROTOCOL_V1
-      ? (firstAvailable: number) =>
-        this.#sendV1(session, { type: "gap", since: since ?? 0, firstAvailable })
-      : undefined;
-    this.#fanout.join(session, since, onGap).catch((error) => {
-      this.#storeFault(error, session.id);
-      this.registry.close(session, CLOSE_INTERNAL, "store unavailable");
-    });
-  }
-
-  #receive(session: Session, text: string): void {
-    this.#options.metrics.framesIn++;
-    session.lastSeen = this.#options.now();
-    receiveText(
-      {
-        registry: this.registry,
-        metrics: this.#options.metrics,
-        send: (to, frame) =>
-          this.#fanout.relay(to, frame, session.sessionId).catch((error) => {
-            this.#storeFault(error, to);
-            const message = "Message not sent";
-            this.#sendV1(session, { type: "error", code: "store_unavailable", message });
-          }),
-        ack: (seq) => {
-          session.ackedSeq = Math.max(session.ackedSeq, seq);
-          this.#options.store.ack(session.id, seq).catch((e) => this.#storeFault(e, session.id));
-        },
-      },
-      session,
-      text,
-    );
-  }
-
-  #closed(session: Session, code: number, reason: string): void {
-    this.registry.remove(session);
-    // Deno may fire close twice, and a close the server started fires again later: handle once.
-    if (session.ended) return;
-    session.ended = true;
-    session.onEnded?.();
-    this.#fanout.leave(session.id);
-    this.presence.changed();
-    this.#options.logger.log("info", "session closed", {
-      id: session.id,
-      sessionId: session.sessionId,
-      code,
-      reason,
-    });
-  }
-
-  #storeFault(error: unknown, id?: string): void {
-    reportStoreFault(this.#options.metrics, this.#options.logger, error, id);
-  }
-
-  #sendV1(session: Session, message: ServerMessage): void {
-    this.registry.send(session, encodeServerMessage(message));
   }
 }

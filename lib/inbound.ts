@@ -8,6 +8,8 @@ import type { Metrics } from "./metrics.ts";
 import { decodeClientMessage, encodeServerMessage, LEGACY_PING, PROTOCOL_V1 } from "./protocol.ts";
 import type { Registry } from "./registry.ts";
 import type { Session } from "./session.ts";
+import { idMatches } from "./token.ts";
+import { quote } from "./ids.ts";
 
 /** What inbound handling may do besides replying. */
 export interface InboundContext {
@@ -25,6 +27,11 @@ export const MAX_STRIKES = 5;
 /** Handles one text frame of `session`: legacy heartbeats, or v1 `ping`, `send` and `ack`. */
 export function receiveText(context: InboundContext, session: Session, text: string): void {
   const { registry, metrics } = context;
+  if (!session.bucket.take(session.lastSeen)) {
+    metrics.error("rate_limited");
+    registry.close(session, CLOSE_POLICY, "rate limit exceeded");
+    return;
+  }
   if (session.protocol !== PROTOCOL_V1) {
     // The old page sends only PING and must never get anything but alarms back.
     if (text !== LEGACY_PING) metrics.error("legacy_ignored");
@@ -51,7 +58,15 @@ export function receiveText(context: InboundContext, session: Session, text: str
     }
     case "send": {
       const { to, data } = message;
-      context.send(to, encodeServerMessage({ type: "message", from: session.id, data }));
+      // With tokens in use, a session may send only where its token's `send` claim allows.
+      if (session.grant && !session.grant.send.some((pattern) => idMatches(pattern, to))) {
+        metrics.error("forbidden");
+        const text = `The connection token does not allow sending to ${quote(to)}`;
+        registry.send(
+          session,
+          encodeServerMessage({ type: "error", code: "forbidden", message: text }),
+        );
+      } else context.send(to, encodeServerMessage({ type: "message", from: session.id, data }));
       break;
     }
     case "ack":

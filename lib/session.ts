@@ -4,6 +4,8 @@
  * @module
  */
 import type { Protocol } from "./protocol.ts";
+import { TokenBucket } from "./rate_limit.ts";
+import type { Grant } from "./token.ts";
 
 /**
  * The tiny socket surface the registry needs, satisfied by Deno's `WebSocket` and by test fakes.
@@ -47,11 +49,24 @@ export class Session {
   strikes = 0;
   /** Set once the session's end has been handled. */
   ended = false;
+  /** What the connection token grants; `undefined` when tokens are not in use. */
+  readonly grant: Grant | undefined;
+  /** Inbound message budget. */
+  readonly bucket: TokenBucket;
   /** Called once when the session ends; set by whoever waits for it (shutdown). */
   onEnded: (() => void) | undefined;
 
-  constructor(socket: PushSocket, id: string, protocol: Protocol, now: number) {
+  constructor(
+    socket: PushSocket,
+    id: string,
+    protocol: Protocol,
+    now: number,
+    grant?: Grant,
+    limits: { rate: number; burst: number } = { rate: 1, burst: 1 },
+  ) {
     this.sessionId = crypto.randomUUID();
+    this.grant = grant;
+    this.bucket = new TokenBucket(limits.rate, limits.burst, now);
     this.socket = socket;
     this.id = id;
     this.protocol = protocol;
@@ -68,6 +83,7 @@ export class Session {
       connectedAt: new Date(this.connectedAt).toISOString(),
       lastHeartbeat: new Date(this.lastSeen).toISOString(),
       ackedSeq: this.ackedSeq,
+      ...(this.grant ? { tokenExpiresAt: new Date(this.grant.expiresAt).toISOString() } : {}),
     };
   }
 }

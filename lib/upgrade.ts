@@ -6,6 +6,7 @@
  * @module
  */
 import { CLOSE_INTERNAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED_DATA } from "./close_codes.ts";
+import { TOKEN_PROTOCOL_PREFIX } from "./access.ts";
 import { HttpError } from "./http_error.ts";
 import { type Protocol, PROTOCOL_V1 } from "./protocol.ts";
 import type { PushSocket } from "./session.ts";
@@ -59,6 +60,14 @@ export function negotiate(headers: Headers): Protocol {
   const offered = (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
     .filter((p) => p !== "");
   if (offered.includes(PROTOCOL_V1)) return PROTOCOL_V1;
+  if (offered.some((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))) {
+    // The server may only echo a protocol the client offered, and a token is never echoed.
+    throw new HttpError(
+      400,
+      "unsupported_subprotocol",
+      `A token subprotocol must be offered next to "${PROTOCOL_V1}"; legacy clients pass ?token=`,
+    );
+  }
   if (offered.length > 0) {
     throw new HttpError(400, "unsupported_subprotocol", `Only "${PROTOCOL_V1}" is supported`);
   }

@@ -14,8 +14,7 @@ async function hub(slowConsumerBytes = 1000) {
     metrics,
     logger: SILENT_LOGGER,
     now: () => clock.t,
-    heartbeatTimeoutMs: 90_000,
-    slowConsumerBytes,
+    limits: { heartbeatTimeoutMs: 90_000, slowConsumerBytes, messageRate: 100, messageBurst: 100 },
   });
   return {
     hub: h,

@@ -1,0 +1,57 @@
+/**
+ * `deno task token --id <id|prefix*|*> [--ttl <seconds>] [--send <pattern,...>]`: mints a
+ * connection token with `WS_TOKEN_SECRET`, the same as `POST /api/tokens`, and prints
+ * `{"token","expiresAt"}`.
+ *
+ * @module
+ */
+import { HttpError } from "../lib/http_error.ts";
+import { issueToken } from "../lib/tokens_api.ts";
+import { TokenKeys } from "../lib/token.ts";
+
+/** Parses `--name value` pairs. */
+function flags(args: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i];
+    const value = args[i + 1];
+    if (!name?.startsWith("--") || value === undefined) {
+      throw new Error(
+        `Expected "--name value" pairs, got ${JSON.stringify(args.slice(i).join(" "))}`,
+      );
+    }
+    out.set(name.slice(2), value);
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const secret = Deno.env.get("WS_TOKEN_SECRET");
+  const opts = flags(Deno.args);
+  const ttl = opts.get("ttl");
+  const send = opts.get("send");
+  const body = {
+    id: opts.get("id"),
+    ...(ttl === undefined ? {} : { ttl: Number(ttl) }),
+    ...(send === undefined ? {} : { send: send.split(",").map((p) => p.trim()) }),
+  };
+  const res = await issueToken(secret ? new TokenKeys([secret]) : undefined, body, Date.now());
+  // deno-lint-ignore no-console -- a CLI's output is its console
+  console.log(await res.text());
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // deno-lint-ignore no-console -- a CLI's errors go to stderr
+    console.error(
+      JSON.stringify({
+        error: { code: error instanceof HttpError ? error.code : "usage", message },
+      }),
+    );
+    Deno.exit(2);
+  }
+}
