@@ -6,7 +6,7 @@
  * @module
  */
 import { HttpError } from "./http_error.ts";
-import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, parseJson } from "./json.ts";
+import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
 
 /** Reads and validates the body of `req` as one JSON object of at most `maxBytes` bytes. */
 export async function readJsonObject(req: Request, maxBytes: number): Promise<JsonObject> {
@@ -21,16 +21,22 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Js
     throw new HttpError(400, "invalid_json", "Body is not valid UTF-8");
   }
   const parsed = parseJson(text);
-  if (!parsed.ok) {
-    throw parsed.reason === "too_deep"
-      ? new HttpError(400, "json_too_deep", `Body nests deeper than ${MAX_JSON_DEPTH} levels`)
-      : new HttpError(400, "invalid_json", "Body is not valid JSON");
-  }
+  if (!parsed.ok) throw JSON_ERRORS[parsed.reason];
   if (!isJsonObject(parsed.value)) {
     throw new HttpError(400, "not_an_object", "Body must be a JSON object");
   }
   return parsed.value;
 }
+
+const JSON_ERRORS = {
+  invalid_json: new HttpError(400, "invalid_json", "Body is not valid JSON"),
+  too_deep: new HttpError(400, "json_too_deep", `Body nests deeper than ${MAX_JSON_DEPTH} levels`),
+  too_many_keys: new HttpError(
+    400,
+    "json_too_many_keys",
+    `Body has more than ${MAX_JSON_KEYS} keys`,
+  ),
+};
 
 function checkContentType(header: string | null): void {
   const [type = "", ...params] = (header ?? "").split(";");

@@ -8,10 +8,20 @@
 
 /** Deepest nesting of objects and arrays accepted in any inbound JSON. */
 export const MAX_JSON_DEPTH = 32;
+/** Most object keys accepted in any inbound JSON (real alarms have tens). */
+export const MAX_JSON_KEYS = 1000;
 
-/** Whether the JSON `text` nests objects/arrays deeper than `max`. Ignores brackets in strings. */
-export function exceedsDepth(text: string, max = MAX_JSON_DEPTH): boolean {
+/**
+ * Checks the shape of JSON `text` before parsing: `too_deep` past `maxDepth` nested
+ * objects/arrays, `too_many_keys` past `maxKeys` object keys (a key is a `:` outside strings).
+ */
+export function checkShape(
+  text: string,
+  maxDepth = MAX_JSON_DEPTH,
+  maxKeys = MAX_JSON_KEYS,
+): "too_deep" | "too_many_keys" | undefined {
   let depth = 0;
+  let keys = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -20,20 +30,22 @@ export function exceedsDepth(text: string, max = MAX_JSON_DEPTH): boolean {
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
+      if (++depth > maxDepth) return "too_deep";
     } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x3a && ++keys > maxKeys) return "too_many_keys";
   }
-  return false;
+  return undefined;
 }
 
 /** The outcome of {@linkcode parseJson}. */
 export type JsonResult =
   | { ok: true; value: unknown }
-  | { ok: false; reason: "invalid_json" | "too_deep" };
+  | { ok: false; reason: "invalid_json" | "too_deep" | "too_many_keys" };
 
 /** Parses untrusted JSON text without throwing. */
-export function parseJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonResult {
-  if (exceedsDepth(text, maxDepth)) return { ok: false, reason: "too_deep" };
+export function parseJson(text: string): JsonResult {
+  const shape = checkShape(text);
+  if (shape) return { ok: false, reason: shape };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {

@@ -8,7 +8,7 @@
  */
 import type { Alarm } from "./alarm.ts";
 import { isValidId, quote } from "./ids.ts";
-import { isJsonObject, MAX_JSON_DEPTH, parseJson } from "./json.ts";
+import { isJsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
 
 /** The subprotocol of typed envelopes. */
 export const PROTOCOL_V1 = "alarms.v1";
@@ -69,8 +69,11 @@ export function decodeClientMessage(text: string): DecodeResult {
   if (text === LEGACY_PING) return { ok: true, message: { type: "ping" } };
   const parsed = parseJson(text);
   if (!parsed.ok) {
-    return parsed.reason === "too_deep"
-      ? invalid("json_too_deep", `Message nests deeper than ${MAX_JSON_DEPTH} levels`)
+    if (parsed.reason === "too_deep") {
+      return invalid("json_too_deep", `Message nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    return parsed.reason === "too_many_keys"
+      ? invalid("json_too_many_keys", `Message has more than ${MAX_JSON_KEYS} keys`)
       : invalid("invalid_json", "Message is not valid JSON");
   }
   const value = parsed.value;

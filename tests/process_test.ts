@@ -52,15 +52,19 @@ Deno.test("logs are one JSON object per line, escaped, with no credential or ala
     assertEquals(typeof record.time, "string");
     assertEquals(typeof record.msg, "string");
   }
-  assertEquals(proc.records().filter((r) => r.level === "warn").length, 0);
+  // The API key is set; only the open sockets are announced.
+  const warnings = proc.records().filter((r) => r.level === "warn").map((r) => r.msg);
+  assertEquals(warnings.length, 1);
+  assertMatch(warnings[0], /^WS_TOKEN_SECRET is not set/);
 });
 
-Deno.test("an open API is announced once at start", async () => {
+Deno.test("running open is announced once at start, one warning per missing secret", async () => {
   await using proc = new ServerProcess({});
   await proc.port();
-  const warnings = proc.records().filter((r) => r.level === "warn");
-  assertEquals(warnings.length, 1);
-  assertMatch(warnings[0].msg, /ALARM_API_KEY is not set/);
+  const warnings = proc.records().filter((r) => r.level === "warn").map((r) => r.msg);
+  assertEquals(warnings.length, 2);
+  assertMatch(warnings[0], /^ALARM_API_KEY is not set: anyone who can reach \/api\/ can publish$/);
+  assertMatch(warnings[1], /^WS_TOKEN_SECRET is not set: anyone who knows an id can listen/);
 });
 
 Deno.test("invalid configuration stops the server at start with every problem listed", async () => {

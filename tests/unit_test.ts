@@ -3,7 +3,7 @@ import { isValidCreateTime, prepareAlarm } from "../lib/alarm.ts";
 import { ConfigError, DEFAULT_CONFIG, parseConfig } from "../lib/config.ts";
 import { HttpError } from "../lib/http_error.ts";
 import { isValidId } from "../lib/ids.ts";
-import { exceedsDepth, parseJson } from "../lib/json.ts";
+import { checkShape, parseJson } from "../lib/json.ts";
 import { createLogger, formatRecord } from "../lib/log.ts";
 import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
 import { exceedsUtf8Bytes } from "../lib/upgrade.ts";
@@ -124,10 +124,13 @@ Deno.test("ids: allowed characters and length", () => {
 });
 
 Deno.test("json: depth is checked on the text, ignoring brackets in strings", () => {
-  assertEquals(exceedsDepth("[[[]]]", 3), false);
-  assertEquals(exceedsDepth("[[[[]]]]", 3), true);
-  assertEquals(exceedsDepth(`{"a":"[[[[[[[[\\"[[[["}`, 2), false);
-  assertEquals(exceedsDepth(`["\\\\", [[[]]]]`, 3), true);
+  assertEquals(checkShape("[[[]]]", 3), undefined);
+  assertEquals(checkShape("[[[[]]]]", 3), "too_deep");
+  assertEquals(checkShape(`{"a":"[[[[[[[[\\"[[[["}`, 2), undefined);
+  assertEquals(checkShape(`["\\\\", [[[]]]]`, 3), "too_deep");
+  assertEquals(checkShape(`{"a":1,"b":{"c":2}}`, 32, 3), undefined);
+  assertEquals(checkShape(`{"a":1,"b":{"c":2,"d":3}}`, 32, 3), "too_many_keys");
+  assertEquals(checkShape(`{"a":"x:y:z:w"}`, 32, 1), undefined);
   assertEquals(parseJson("[".repeat(100_000)), { ok: false, reason: "too_deep" });
   assertEquals(parseJson("{"), { ok: false, reason: "invalid_json" });
   assertEquals(parseJson(`{"a":[1]}`), { ok: true, value: { a: [1] } });

@@ -1,0 +1,205 @@
+import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
+import { TokenKeys } from "../lib/token.ts";
+import { TestClient } from "./support/client.ts";
+import { LegacyPage } from "./support/legacy_page.ts";
+import { ServerProcess } from "./support/process.ts";
+import { RawSocket } from "./support/raw_ws.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+const SECRET = "s".repeat(32);
+const PREVIOUS = "p".repeat(32);
+const KEY = "k".repeat(24);
+const keys = new TokenKeys([SECRET]);
+
+function secured(config = {}) {
+  return startServer({ config: { tokenSecrets: [SECRET, PREVIOUS], apiKey: KEY, ...config } });
+}
+
+function mint(server: TestServer, sub: string, ttlMs = 60_000, send: string[] = [], signer = keys) {
+  return signer.sign(sub, server.clock.time + ttlMs, send);
+}
+
+async function status(server: TestServer, path: string, headers: Record<string, string> = {}) {
+  const raw = await RawSocket.connect(server.port, path, headers);
+  raw.close();
+  return { status: raw.status, head: raw.head };
+}
+
+Deno.test("tokens: missing, forged, expired or wrong-id tokens get 401/403 before any upgrade", async () => {
+  await using server = await secured();
+  const forged = await mint(server, "plant-3", 60_000, [], new TokenKeys(["f".repeat(32)]));
+  const expired = await mint(server, "plant-3", -1000);
+  const other = await mint(server, "plant-4");
+  const cases: [string, number][] = [
+    ["/websocket/plant-3", 401],
+    [`/websocket/plant-3?token=${forged}`, 401],
+    [`/websocket/plant-3?token=${expired}`, 401],
+    [`/websocket/plant-3?token=garbage`, 401],
+    [`/websocket/plant-3?token=${other}`, 403],
+  ];
+  for (const [path, expected] of cases) {
+    assertEquals((await status(server, path)).status, expected, path);
+  }
+  const codes = ["token_required", "invalid_token", "token_expired", "forbidden"];
+  for (const code of codes) assert(server.app.metrics.errorCount(code) >= 1, code);
+  assertEquals(server.app.metrics.sessionsOpened, 0);
+});
+
+Deno.test("tokens: ?token= for legacy pages, token.<t> next to alarms.v1 (never echoed)", async () => {
+  await using server = await secured();
+  await using page = new LegacyPage(
+    server.ws,
+    [`plant-3?token=${await mint(server, "plant-3")}`],
+    1000,
+  );
+  await page.opened();
+  const token = await mint(server, "plant-*");
+  const raw = await RawSocket.connect(server.port, "/websocket/plant-9", {
+    "sec-websocket-protocol": `alarms.v1, token.${token}`,
+  });
+  assertEquals(raw.status, 101);
+  assertMatch(raw.head, /^sec-websocket-protocol: alarms\.v1\r?$/im);
+  assertNotMatch(raw.head, /token\./);
+  raw.close();
+  await using v1 = await TestClient.open(`${server.ws}/websocket/plant-7`, [
+    "alarms.v1",
+    `token.${token}`,
+  ]);
+  assertEquals(v1.socket.protocol, "alarms.v1");
+  assertEquals((await v1.nextJson()).type, "welcome");
+  const res = await server.post("/api/alarms/plant-3", { msg: "ok" }, {
+    authorization: `Bearer ${KEY}`,
+  });
+  assertEquals(res.status, 202);
+  await page.until(() => page.list.length === 1);
+  // A token subprotocol alone can't be answered (we never echo it): 400 with the way out.
+  const alone = await RawSocket.connect(server.port, "/websocket/plant-3", {
+    "sec-websocket-protocol": `token.${token}`,
+  });
+  assertEquals(alone.status, 400);
+  alone.close();
+  // A token signed with the previous secret still works during rotation.
+  const old = await mint(server, "plant-3", 60_000, [], new TokenKeys([PREVIOUS]));
+  assertEquals((await status(server, `/websocket/plant-3?token=${old}`)).status, 101);
+});
+
+Deno.test("tokens: a session is closed with 4001 when its token expires", async () => {
+  await using server = await secured();
+  await using client = await TestClient.open(
+    `${server.ws}/websocket/a?token=${await mint(server, "a", 30_000)}`,
+  );
+  await using lasting = await TestClient.open(
+    `${server.ws}/websocket/a?token=${await mint(server, "a", 120_000)}`,
+  );
+  await waitFor(() => server.app.hub.registry.size === 2);
+  server.clock.advance(29_000);
+  assertEquals(server.app.sweep(), 0);
+  server.clock.advance(1_000);
+  assertEquals(server.app.sweep(), 1);
+  assertEquals(await client.waitClosed(), { code: 4001, reason: "token expired" });
+  assertEquals(server.app.hub.registry.size, 1);
+  assertEquals(lasting.socket.readyState, WebSocket.OPEN);
+});
+
+Deno.test("tokens: send is allowed only to ids the token grants", async () => {
+  await using server = await secured();
+  await using ops = await TestClient.open(
+    `${server.ws}/websocket/ops?token=${await mint(server, "ops")}`,
+    "alarms.v1",
+  );
+  await ops.next();
+  const sender = await mint(server, "panel-1", 60_000, ["ops"]);
+  await using panel = await TestClient.open(
+    `${server.ws}/websocket/panel-1?token=${sender}`,
+    "alarms.v1",
+  );
+  await panel.next();
+  panel.send(JSON.stringify({ type: "send", to: "ops", data: "hi" }));
+  assertEquals(await ops.nextJson(), { type: "message", from: "panel-1", data: "hi" });
+  panel.send(JSON.stringify({ type: "send", to: "other", data: "hi" }));
+  const reply = await panel.nextJson();
+  assertEquals([reply.type, reply.code], ["error", "forbidden"]);
+  // ops has no send grant at all.
+  ops.send(JSON.stringify({ type: "send", to: "panel-1", data: "back" }));
+  assertEquals((await ops.nextJson()).code, "forbidden");
+});
+
+Deno.test("POST /api/tokens mints tokens that open sockets; it needs the API key", async () => {
+  await using server = await secured();
+  const auth = { authorization: `Bearer ${KEY}` };
+  assertEquals((await server.post("/api/tokens", { id: "plant-3" })).status, 401);
+  const issued = await server.post("/api/tokens", { id: "plant-*", ttl: 600, send: ["ops"] }, auth);
+  assertEquals(issued.status, 201);
+  assertEquals(issued.body.expiresAt, "2026-01-01T00:10:00.000Z");
+  assertEquals(
+    (await status(server, `/websocket/plant-42?token=${issued.body.token}`)).status,
+    101,
+  );
+  for (
+    const bad of [
+      { id: "a b" },
+      { id: "x", ttl: 0 },
+      { id: "x", ttl: 86_401 },
+      { id: "x", ttl: 1.5 },
+      { id: "x", send: "ops" },
+      {},
+    ]
+  ) {
+    const res = await server.post("/api/tokens", bad, auth);
+    assertEquals([res.status, res.body.error.code], [400, "invalid_field"], JSON.stringify(bad));
+  }
+  await using open = await startServer();
+  const disabled = await open.post("/api/tokens", { id: "x" });
+  assertEquals([disabled.status, disabled.body.error.code], [501, "tokens_disabled"]);
+});
+
+Deno.test("origin allowlist: other origins get 403 before the upgrade; no Origin is judged by token", async () => {
+  await using server = await startServer({
+    config: { allowedOrigins: ["https://ops.example.com"] },
+  });
+  assertEquals(
+    (await status(server, "/websocket/a", { origin: "https://evil.example" })).status,
+    403,
+  );
+  assertEquals(
+    (await status(server, "/websocket/a", { origin: "https://ops.example.com.evil" })).status,
+    403,
+  );
+  assertEquals((await status(server, "/websocket/a", { origin: "null" })).status, 403);
+  assertEquals(
+    (await status(server, "/websocket/a", { origin: "https://ops.example.com" })).status,
+    101,
+  );
+  assertEquals((await status(server, "/websocket/a")).status, 101);
+  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 3);
+});
+
+Deno.test("fail closed: REQUIRE_AUTH=1 or Deno Deploy without secrets stops at start", async () => {
+  for (const env of [{ REQUIRE_AUTH: "1" }, { DENO_DEPLOY: "1" }]) {
+    await using proc = new ServerProcess(env);
+    assertEquals((await proc.status).code, 78);
+    const [record] = proc.records();
+    assertMatch(record.msg, /ALARM_API_KEY is required.*WS_TOKEN_SECRET is required/);
+  }
+});
+
+Deno.test("tokens in URLs never reach the logs", async () => {
+  await using proc = new ServerProcess({ WS_TOKEN_SECRET: SECRET, LOG_LEVEL: "debug" });
+  const port = await proc.port();
+  const token = await keys.sign("x", Date.now() + 60_000);
+  const client = await TestClient.open(`ws://127.0.0.1:${port}/websocket/x?since=0&token=${token}`);
+  client.socket.close();
+  await client.closed;
+  await proc.waitFor("session closed");
+  const bad = await RawSocket.connect(port, `/websocket/x?token=${token}x`);
+  assertEquals(bad.status, 401);
+  bad.close();
+  proc.child.kill("SIGTERM");
+  await proc.status;
+  const all = proc.lines.join("\n");
+  assert(!all.includes(token.split(".")[2]!), "the token's signature appears in the logs");
+  const warnings = proc.records().filter((r) => r.level === "warn").map((r) => r.msg);
+  assertEquals(warnings.length, 1);
+  assertMatch(warnings[0], /^ALARM_API_KEY is not set/); // the sockets are not open
+});

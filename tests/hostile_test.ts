@@ -1,0 +1,191 @@
+import { assert, assertEquals } from "@std/assert";
+import { createLogger } from "../lib/log.ts";
+import { TestClient } from "./support/client.ts";
+import { LegacyPage } from "./support/legacy_page.ts";
+import { RawSocket } from "./support/raw_ws.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+/** A server whose log lines are kept, and an old page on "bystander" that must keep working. */
+async function setup() {
+  const lines: string[] = [];
+  const server = await startServer({
+    logger: createLogger({ level: "debug", write: (l) => lines.push(l) }),
+  });
+  const bystander = new LegacyPage(server.ws, ["bystander"], 60_000);
+  await bystander.opened();
+  let expected = 0;
+  return {
+    server,
+    lines,
+    /** The server still answers and the bystander still receives. */
+    async stillFine() {
+      assertEquals((await server.post("/api/alarms/bystander", { n: ++expected })).status, 202);
+      await bystander.until(() => bystander.list.length === expected);
+      assertEquals(bystander.problems, []);
+      for (const line of lines) {
+        assert(!/[\n\r\u2028\u2029]/.test(line), `a log record spans lines: ${line}`);
+        JSON.parse(line);
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      await bystander[Symbol.asyncDispose]();
+      await server[Symbol.asyncDispose]();
+    },
+  };
+}
+
+function post(server: TestServer, path: string, body: string) {
+  return fetch(server.http + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  })
+    .then(async (res) => ({ status: res.status, body: await res.json() }));
+}
+
+Deno.test("hostile: JSON bombs on POST are refused with 400 before they cost anything", async () => {
+  await using t = await setup();
+  const bombs: [string, string][] = [
+    ["[".repeat(60_000), "json_too_deep"],
+    [`{"a":${"[".repeat(33)}${"]".repeat(33)}}`, "json_too_deep"],
+    [`{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(",")}}`, "json_too_many_keys"],
+    [
+      `{"a":[${Array.from({ length: 600 }, () => `{"x":1,"y":2}`).join(",")}]}`,
+      "json_too_many_keys",
+    ],
+  ];
+  for (const [body, code] of bombs) {
+    const res = await post(t.server, "/api/alarms/x", body);
+    assertEquals([res.status, res.body.error.code], [400, code]);
+  }
+  // Big but legitimate shapes are fine: a long flat array, a long string of escapes.
+  assertEquals(
+    (await post(t.server, "/api/alarms/x", `{"a":[${"0,".repeat(20_000)}0]}`)).status,
+    202,
+  );
+  assertEquals(
+    (await post(t.server, "/api/alarms/x", `{"s":"${"\\u0000".repeat(5000)}"}`)).status,
+    202,
+  );
+  await t.stillFine();
+});
+
+Deno.test("hostile: JSON bombs on the socket get error frames; the legacy socket ignores them", async () => {
+  await using t = await setup();
+  await using v1 = await TestClient.open(`${t.server.ws}/websocket/x`, "alarms.v1");
+  await v1.next();
+  v1.send("[".repeat(15_000));
+  assertEquals((await v1.nextJson()).code, "json_too_deep");
+  v1.send(
+    `{"type":"send","to":"y","data":{${
+      Array.from({ length: 1100 }, (_, i) => `"${i}":0`).join(",")
+    }}}`,
+  );
+  assertEquals((await v1.nextJson()).code, "json_too_many_keys");
+  await using legacy = await TestClient.open(`${t.server.ws}/websocket/bystander`);
+  legacy.send("[".repeat(15_000));
+  await t.stillFine(); // the legacy socket gets the alarm and nothing else
+  assertEquals(JSON.parse(await legacy.next()).target, "bystander");
+  assertEquals(legacy.pending, 0);
+});
+
+Deno.test("hostile: control characters, U+2028, escapes and percent tricks in ids are refused", async () => {
+  await using t = await setup();
+  const ids = [
+    "a%00b",
+    "a%0Ab",
+    "a%0D%0Ab",
+    "a%E2%80%A8b",
+    "%1B%5B31m",
+    "..%2F..%2Fetc",
+    "a%2Fb",
+    "%C3%A9",
+    "a%25",
+  ];
+  for (const id of ids) {
+    assertEquals((await post(t.server, `/api/alarms/${id}`, "{}")).status, 400, id);
+    const raw = await RawSocket.connect(t.server.port, `/websocket/${id}`);
+    assertEquals(raw.status, 400, id);
+    raw.close();
+  }
+  // URL parsing turns "\" into "/" and resolves dot segments: these are other paths, not ids.
+  for (const path of ["/api/alarms/a\\b", "/api/alarms/..", "/api/alarms/%2e%2e"]) {
+    assertEquals((await post(t.server, path, "{}")).status, 404, path);
+  }
+  await t.stillFine();
+});
+
+Deno.test("hostile: payloads and close reasons with control characters pass through intact, logs stay one line", async () => {
+  await using t = await setup();
+  const nasty =
+    'line\nbreak\r\u2028sep\u2029sep\u0000nul\u001b[31mred\u0007bell\\"quote\ud83d\ude00';
+  await using page = new LegacyPage(t.server.ws, ["n"], 60_000);
+  await page.opened();
+  const res = await t.server.post("/api/alarms/n", { msg: nasty, [nasty]: 1 });
+  assertEquals(res.status, 202);
+  await page.until(() => page.list.length === 1);
+  assertEquals(page.list[0]!.msg, nasty);
+  assertEquals(page.list[0]![nasty], 1);
+  const closer = await TestClient.open(`${t.server.ws}/websocket/n`);
+  await waitFor(() => t.server.app.hub.registry.size === 3);
+  closer.socket.close(4000, "bye\n\u2028\u001b[2J".slice(0, 20));
+  await closer.closed;
+  await waitFor(() => t.lines.some((l) => l.includes('"session closed"') && l.includes("bye")));
+  assert(
+    !t.lines.some((l) => l.includes("nul") || l.includes("bell")),
+    "an alarm body reached the logs",
+  );
+  await t.stillFine();
+});
+
+// Opcodes and the codes RFC 6455 calls for; Deno may also just drop the connection.
+const TEXT = 0x1, CONTINUATION = 0x0, PING = 0x9;
+
+Deno.test("hostile: malformed frames over raw TCP close only that connection", async () => {
+  await using t = await setup();
+  const cases: [string, (raw: RawSocket) => Promise<void>, number[]][] = [
+    ["reserved bits", (raw) => raw.writeFrame(TEXT, "hi", { rsv: 0b100 }), [1002]],
+    ["unknown opcode", (raw) => raw.writeFrame(0x3, "hi"), [1002]],
+    ["oversized control frame", (raw) => raw.writeFrame(PING, "p".repeat(126)), [1002]],
+    ["fragmented control frame", (raw) => raw.writeFrame(PING, "p", { fin: false }), [1002]],
+    ["continuation without start", (raw) => raw.writeFrame(CONTINUATION, "x"), [1002]],
+    ["invalid UTF-8", (raw) => raw.writeFrame(TEXT, new Uint8Array([0xc3, 0x28, 0xff])), [1007]],
+    ["fragments past the limit", async (raw) => {
+      for (let i = 0; i < 20; i++) {
+        await raw.writeFrame(i ? CONTINUATION : TEXT, "x".repeat(1024), { fin: false });
+      }
+      await raw.writeFrame(CONTINUATION, "x", { fin: true });
+    }, [1009]],
+  ];
+  for (const [name, attack, codes] of cases) {
+    const raw = await RawSocket.connect(t.server.port, "/websocket/raw");
+    assertEquals(raw.status, 101, name);
+    await attack(raw);
+    // Deno drops the TCP connection on protocol errors without a close frame (null); we send
+    // the close code ourselves where the check is ours.
+    const closed = await raw.readClose();
+    raw.close();
+    assert(
+      closed === null || codes.includes(closed.code),
+      `${name}: closed with ${JSON.stringify(closed)}`,
+    );
+    await t.stillFine();
+  }
+  await waitFor(() => t.server.app.hub.registry.size === 1);
+  assertEquals(t.server.app.metrics.framesIn, 0); // none of them reached a handler
+});
+
+Deno.test("hostile: an unmasked client frame is accepted by Deno and handled like any other", async () => {
+  await using t = await setup();
+  // RFC 6455 says a server must close on an unmasked client frame; Deno's WebSocket accepts it
+  // and userland can't see masking. What matters here: it gets the same checks as any frame.
+  const raw = await RawSocket.connect(t.server.port, "/websocket/raw");
+  assertEquals(raw.status, 101);
+  await raw.writeFrame(TEXT, "PING", { mask: false });
+  await waitFor(() => t.server.app.metrics.framesIn === 1);
+  await raw.writeFrame(0x2, new Uint8Array([1]), { mask: false });
+  assertEquals((await raw.readClose())?.code, 1003);
+  raw.close();
+  await t.stillFine();
+});
