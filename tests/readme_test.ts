@@ -19,3 +19,31 @@ Deno.test("README: every environment variable the config reads is documented", a
     assert(new RegExp(`^\\| +\`${name}\` +\\|`, "m").test(readme), `${name} missing from README`);
   }
 });
+
+// The token recipes in the README's Security section, run as written by their own interpreters.
+const SECRET = "r".repeat(32);
+const recipes: [string, string, (code: string) => string[]][] = [
+  ["js", "node", (code) => ["--input-type=module", "-e", `${code}\nconsole.log(token);`]],
+  ["python", "python3", (code) => ["-c", `${code}\nprint(token)`]],
+  ["sh", "bash", (code) => ["-c", `${code}\necho "$token"`]],
+];
+for (const [lang, command, args] of recipes) {
+  const blocks = [...readme.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))];
+  const code = blocks.map((m) => m[1]).find((block) => block?.includes("WS_TOKEN_SECRET"));
+  Deno.test(`README: the ${lang} token recipe mints a token the server accepts`, async () => {
+    assert(code, `no ${lang} block in the README`);
+    const { TokenKeys } = await import("../lib/token.ts");
+    const out = await new Deno.Command(command, {
+      args: args(code),
+      env: { WS_TOKEN_SECRET: SECRET },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assertEquals(out.code, 0);
+    const token = new TextDecoder().decode(out.stdout).trim();
+    const verified = await new TokenKeys([SECRET]).verify(token, Date.now());
+    assert(verified.ok, `${lang}: ${JSON.stringify(verified)}`);
+    assertEquals(verified.grant.sub, "plant-3");
+  });
+}
