@@ -203,3 +203,36 @@ Deno.test("tokens in URLs never reach the logs", async () => {
   assertEquals(warnings.length, 1);
   assertMatch(warnings[0], /^ALARM_API_KEY is not set/); // the sockets are not open
 });
+
+Deno.test("deno task token mints the same tokens from a shell, and explains misuse", async () => {
+  const cli = new URL("../bin/token.ts", import.meta.url).pathname;
+  const run = (args: string[], env: Record<string, string>) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-env=WS_TOKEN_SECRET", cli, ...args],
+      env: { NO_COLOR: "1", ...env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const ok = await run(["--id", "plant-*", "--ttl", "600", "--send", "ops, panel-1"], {
+    WS_TOKEN_SECRET: SECRET,
+  });
+  assertEquals(ok.code, 0);
+  const { token, expiresAt } = JSON.parse(new TextDecoder().decode(ok.stdout));
+  const verified = await keys.verify(token, Date.now());
+  assert(verified.ok);
+  assertEquals([verified.grant.sub, verified.grant.send], ["plant-*", ["ops", "panel-1"]]);
+  assertEquals(Date.parse(expiresAt), verified.grant.expiresAt);
+  for (
+    const [args, env, code] of [
+      [["--id", "x"], {}, "tokens_disabled"],
+      [["--id", "a b"], { WS_TOKEN_SECRET: SECRET }, "invalid_field"],
+      [["--id"], { WS_TOKEN_SECRET: SECRET }, "usage"],
+    ] as const
+  ) {
+    const out = await run([...args], env);
+    assertEquals(out.code, 2);
+    assertEquals(JSON.parse(new TextDecoder().decode(out.stderr)).error.code, code);
+  }
+});
