@@ -16,12 +16,14 @@ import {
   type StoredMessage,
 } from "./relay.ts";
 import type { Registry } from "./registry.ts";
-import { PAGE, replay } from "./replay.ts";
+import { type JoinHooks, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
 import { type AlarmStore, headKey } from "./store.ts";
 
 /** Pause before a failed watch is started again. */
 const WATCH_RETRY_MS = 1000;
+/** Recent seqs whose delivery counts are remembered per id. */
+const RECENT = 256;
 
 interface Target {
   id: string;
@@ -37,9 +39,6 @@ interface Target {
   /** Sessions each recent seq was handed to, for the publisher's `delivered`. */
   delivered: Map<number, number>;
 }
-
-/** Recent seqs whose delivery counts are remembered per id. */
-const RECENT = 256;
 
 /** Moves alarms and messages from the store to local sessions. */
 export class Fanout {
@@ -61,18 +60,20 @@ export class Fanout {
   /**
    * Brings a newly registered `session` up to date: with `since`, every stored alarm after it,
    * in order, then live ones with no gap and no duplicate; without, live ones from now.
+   * `onReady` (v1 sessions) gets the id's head once it is known, before any alarm is sent.
    */
-  async join(
-    session: Session,
-    since: number | undefined,
-    onGap?: (firstAvailable: number) => void,
-  ): Promise<void> {
+  async join(session: Session, since: number | undefined, hooks: JoinHooks = {}): Promise<void> {
     const target = this.#target(session.id);
-    // Set before any await: live deliveries must skip the session until its replay is done.
-    if (since !== undefined) session.replaying = true;
+    // Set before any await: live deliveries skip the session until it is positioned.
+    const held = since !== undefined || hooks.onReady !== undefined;
+    if (held) session.replaying = true;
     await target.ready;
+    hooks.onReady?.(target.cursor);
     if (since !== undefined) {
-      await replay(this.#store, this.#registry, session, target, since, onGap);
+      await replay(this.#store, this.#registry, session, target, since, hooks.onGap);
+    } else if (held) {
+      session.lastSeq = target.cursor; // live from the head it was told
+      session.replaying = false;
     }
   }
 

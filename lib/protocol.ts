@@ -26,6 +26,8 @@ export type ServerMessage =
     sessionId: string;
     id: string;
     instance: string;
+    /** The id's last seq when the session went live: resume from here with `since`. */
+    seq: number;
     serverTime: string;
     heartbeatInterval: number;
   }

@@ -8,6 +8,14 @@ import type { Registry } from "./registry.ts";
 import type { Session } from "./session.ts";
 import type { AlarmStore } from "./store.ts";
 
+/** Callbacks of `Fanout.join`. */
+export interface JoinHooks {
+  /** The id's head, once known; nothing has been sent yet. */
+  onReady?: (head: number) => void;
+  /** `since` was older than retention: the first seq available. */
+  onGap?: (firstAvailable: number) => void;
+}
+
 /** Alarms read from the log per page during catch-up and replay. */
 export const PAGE = 200;
 

@@ -53,23 +53,17 @@ export function sessionHandlers(
         protocol,
         ...(since === undefined ? {} : { since }),
       });
-      const v1 = protocol === PROTOCOL_V1;
-      if (v1) {
-        const serverTime = new Date(ctx.now()).toISOString();
-        const heartbeatInterval = ctx.heartbeatIntervalMs;
-        sendV1({
-          type: "welcome",
-          sessionId,
-          id,
-          instance: ctx.instance,
-          serverTime,
-          heartbeatInterval,
-        });
-      }
-      const onGap = v1
-        ? (firstAvailable: number) => sendV1({ type: "gap", since: since ?? 0, firstAvailable })
-        : undefined;
-      ctx.fanout.join(session, since, onGap).catch((error) => {
+      // v1: the welcome goes out once the id's head is known, before any alarm.
+      const hooks = protocol !== PROTOCOL_V1 ? {} : {
+        onReady: (seq: number) => {
+          const serverTime = new Date(ctx.now()).toISOString();
+          const { instance, heartbeatIntervalMs: heartbeatInterval } = ctx;
+          sendV1({ type: "welcome", sessionId, id, instance, seq, serverTime, heartbeatInterval });
+        },
+        onGap: (firstAvailable: number) =>
+          sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
+      };
+      ctx.fanout.join(session, since, hooks).catch((error) => {
         storeFault(error, id);
         registry.close(session, CLOSE_INTERNAL, "store unavailable");
       });

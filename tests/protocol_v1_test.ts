@@ -23,6 +23,7 @@ Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
     sessionId: welcome.sessionId,
     id: "dev-1",
     instance: server.app.hub.instance,
+    seq: 0,
     serverTime: "2026-01-01T00:00:00.000Z",
     heartbeatInterval: 20_000,
   });
@@ -49,6 +50,22 @@ Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
   server.clock.advance(1500);
   client.send("PING");
   assertEquals(await client.nextJson(), { type: "pong", serverTime: "2026-01-01T00:00:01.500Z" });
+});
+
+Deno.test("v1: the welcome tells the id's head; a client that saw nothing resumes from it", async () => {
+  await using server = await startServer();
+  for (let i = 0; i < 3; i++) await server.post("/api/alarms/h", { i });
+  await using first = await openV1(server, "h");
+  await server.post("/api/alarms/h", { i: 3 });
+  assertEquals((await first.nextJson()).alarm.seq, 4); // live from the head it was told (3)
+  const again = await TestClient.open(`${server.ws}/websocket/h`, "alarms.v1");
+  assertEquals((await again.nextJson()).seq, 4);
+  await again[Symbol.asyncDispose]();
+  // Published while that client was away: resuming from the welcome's seq gets it.
+  await server.post("/api/alarms/h", { i: 4 });
+  await using resumed = await TestClient.open(`${server.ws}/websocket/h?since=4`, "alarms.v1");
+  assertEquals((await resumed.nextJson()).seq, 5);
+  assertEquals((await resumed.nextJson()).alarm.seq, 5);
 });
 
 Deno.test("v1: send routes to every v1 session of another id, never to legacy sockets", async () => {
