@@ -80,10 +80,8 @@ export class Fanout {
   /** Call when a session of `id` left; stops watching the id once none is left here. */
   leave(id: string): void {
     if (this.#registry.sessionsOf(id).size > 0) return;
-    const target = this.#targets.get(id);
-    if (!target) return;
+    this.#targets.get(id)?.watch?.cancel().catch(() => {});
     this.#targets.delete(id);
-    target.watch?.cancel().catch(() => {});
   }
 
   /**

@@ -1,0 +1,262 @@
+// @ts-check
+/**
+ * The alarmcast client, for browsers and Deno: one reconnecting `alarms.v1` connection to one id.
+ * It heartbeats, reconnects with exponential backoff and full jitter, resumes with `since` from
+ * the last seq it saw, drops duplicates by seq, fetches a new token when the old one expired or
+ * was refused, and stops on policy violations.
+ *
+ * ```js
+ * import { AlarmClient } from "https://alarms.example.com/client.js";
+ * const client = new AlarmClient({ url: "https://alarms.example.com", id: "plant-3" });
+ * client.addEventListener("alarm", (e) => show(e.detail));
+ * client.addEventListener("status", (e) => badge(e.detail.status));
+ * client.start();
+ * ```
+ *
+ * @module
+ */
+
+/** @typedef {"connecting" | "online" | "reconnecting" | "offline"} Status */
+
+/**
+ * An alarm as published, plus the fields the server adds.
+ * @typedef {{ id: string | number, seq: number, target: string, createTime: string | number, [field: string]: unknown }} Alarm
+ */
+
+/**
+ * @typedef {object} ClientOptions
+ * @property {string} url Base URL of the service (`https://…`, `http://…`, `wss://…` or `ws://…`).
+ * @property {string} id The id to receive alarms for.
+ * @property {string} [token] A connection token, when the server requires one.
+ * @property {() => Promise<string>} [getToken] Called for a new token when the current one is
+ *   about to expire, expired while connected (4001), or the connection was refused.
+ * @property {number} [since] Resume after this seq on the first connection (0: everything
+ *   retained). Without it the first connection starts live.
+ * @property {number} [minDelayMs] First reconnect delay cap; default 500.
+ * @property {number} [maxDelayMs] Largest reconnect delay cap; default 30000.
+ * @property {typeof WebSocket} [WebSocket] WebSocket implementation; default the global one.
+ * @property {() => number} [random] Jitter source in [0, 1); default `Math.random` (tests pin it).
+ */
+
+/** Close codes after which retrying can't help: stop and report. */
+const FATAL = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
+/** Close code of an expired token: fetch a new one, then reconnect. */
+const TOKEN_EXPIRED = 4001;
+/** Refresh a token this long before it expires. */
+const TOKEN_MARGIN_MS = 10_000;
+
+/**
+ * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
+ * order), `status` (detail: `{ status, code?, reason? }`), `error` (detail: `{ code, message }`),
+ * `message` (detail: `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`).
+ */
+export class AlarmClient extends EventTarget {
+  /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
+  #options;
+  /** @type {Status} */
+  #status = "offline";
+  /** @type {WebSocket | undefined} */
+  #socket;
+  /** @type {number | undefined} */
+  #lastSeq;
+  /** @type {string | undefined} */
+  #token;
+  #attempt = 0;
+  #stopped = true;
+  #everOnline = false;
+  #needToken = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #retryTimer;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #pingTimer;
+
+  /** @param {ClientOptions} options */
+  constructor(options) {
+    super();
+    this.#options = { minDelayMs: 500, maxDelayMs: 30_000, ...options };
+    this.#lastSeq = options.since;
+    this.#token = options.token;
+  }
+
+  /** The connection state. @returns {Status} */
+  get status() {
+    return this.#status;
+  }
+
+  /** The highest seq received (what a reconnect resumes after). @returns {number | undefined} */
+  get lastSeq() {
+    return this.#lastSeq;
+  }
+
+  /** Connects, and keeps reconnecting until {@linkcode AlarmClient.stop}. */
+  start() {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#attempt = 0;
+    void this.#connect();
+  }
+
+  /** Closes the connection for good. */
+  stop() {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#pingTimer);
+    this.#socket?.close(1000, "client stop");
+    this.#socket = undefined;
+    this.#setStatus("offline");
+  }
+
+  /** Acknowledges every alarm up to `seq`. @param {number} seq @returns {boolean} sent */
+  ack(seq) {
+    return this.#sendJson({ type: "ack", seq });
+  }
+
+  /**
+   * Sends `data` to every v1 session of `to` (where the token allows).
+   * @param {string} to @param {unknown} data @returns {boolean} sent
+   */
+  send(to, data) {
+    return this.#sendJson({ type: "send", to, data });
+  }
+
+  async #connect() {
+    this.#setStatus(this.#everOnline || this.#attempt > 0 ? "reconnecting" : "connecting");
+    const { getToken } = this.#options;
+    if (getToken && (this.#needToken || !this.#token || expiresSoon(this.#token))) {
+      try {
+        this.#token = await getToken();
+        this.#needToken = false;
+      } catch (error) {
+        this.#emit("error", { code: "token_unavailable", message: String(error) });
+        return this.#retry();
+      }
+    }
+    if (this.#stopped) return;
+    const protocols = ["alarms.v1", ...(this.#token ? [`token.${this.#token}`] : [])];
+    const Socket = this.#options.WebSocket ?? WebSocket;
+    const socket = new Socket(this.#socketUrl(), protocols);
+    this.#socket = socket;
+    let opened = false;
+    socket.onopen = () => opened = true;
+    socket.onmessage = (event) => this.#onFrame(event.data);
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#onClose(event.code, event.reason, opened);
+    };
+  }
+
+  /** @param {number} code @param {string} reason @param {boolean} opened */
+  #onClose(code, reason, opened) {
+    clearInterval(this.#pingTimer);
+    this.#socket = undefined;
+    if (this.#stopped) return;
+    if (FATAL.has(code)) {
+      this.#stopped = true;
+      this.#emit("error", { code: "closed", message: `Closed by the server: ${code} ${reason}` });
+      this.#setStatus("offline", code, reason);
+      return;
+    }
+    // Refused before opening (a browser can't see the 401/403) or expired: ask for a new token.
+    if (code === TOKEN_EXPIRED || (!opened && this.#options.getToken)) this.#needToken = true;
+    this.#retry(code, reason);
+  }
+
+  /** @param {number} [code] @param {string} [reason] */
+  #retry(code, reason) {
+    if (this.#stopped) return;
+    this.#setStatus("reconnecting", code, reason);
+    // Full jitter: a random delay up to a cap that doubles per attempt, so a restarted server
+    // is not hit by every client at once, and a refused one never in a hot loop.
+    const { minDelayMs, maxDelayMs } = this.#options;
+    const cap = Math.min(maxDelayMs, minDelayMs * 2 ** this.#attempt++);
+    const random = this.#options.random ?? Math.random;
+    this.#retryTimer = setTimeout(() => void this.#connect(), random() * cap);
+  }
+
+  /** @param {unknown} data */
+  #onFrame(data) {
+    let message;
+    try {
+      message = JSON.parse(String(data));
+    } catch {
+      return this.#emit("error", {
+        code: "invalid_frame",
+        message: "The server sent invalid JSON",
+      });
+    }
+    switch (message?.type) {
+      case "welcome":
+        this.#attempt = 0;
+        this.#everOnline = true;
+        // First connection without `since`: from now on, resume after the head we were told.
+        if (this.#lastSeq === undefined && typeof message.seq === "number") {
+          this.#lastSeq = message.seq;
+        }
+        this.#startPings(message.heartbeatInterval);
+        this.#setStatus("online");
+        break;
+      case "alarm": {
+        const alarm = message.alarm;
+        if (typeof alarm?.seq !== "number" || alarm.seq <= (this.#lastSeq ?? 0)) return; // duplicate
+        this.#lastSeq = alarm.seq;
+        this.#emit("alarm", alarm);
+        break;
+      }
+      case "gap":
+        this.#emit("gap", { since: message.since, firstAvailable: message.firstAvailable });
+        break;
+      case "message":
+        this.#emit("message", { from: message.from, data: message.data });
+        break;
+      case "error":
+        this.#emit("error", { code: message.code, message: message.message });
+        break;
+    }
+  }
+
+  /** @param {unknown} interval */
+  #startPings(interval) {
+    clearInterval(this.#pingTimer);
+    const ms = typeof interval === "number" && interval > 0 ? interval : 30_000;
+    this.#pingTimer = setInterval(() => this.#sendJson({ type: "ping" }), ms);
+  }
+
+  /** @param {unknown} value */
+  #sendJson(value) {
+    if (this.#socket?.readyState !== 1) return false;
+    this.#socket.send(JSON.stringify(value));
+    return true;
+  }
+
+  #socketUrl() {
+    const url = new URL(`/websocket/${encodeURIComponent(this.#options.id)}`, this.#options.url);
+    url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
+    if (this.#lastSeq !== undefined) url.searchParams.set("since", String(this.#lastSeq));
+    return url.href;
+  }
+
+  /** @param {Status} status @param {number} [code] @param {string} [reason] */
+  #setStatus(status, code, reason) {
+    if (status === this.#status && code === undefined) return;
+    this.#status = status;
+    this.#emit("status", { status, ...(code === undefined ? {} : { code, reason }) });
+  }
+
+  /** @param {string} type @param {unknown} detail */
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/**
+ * Whether a JWT expires within the refresh margin (unreadable tokens are left to the server).
+ * @param {string} token
+ */
+function expiresSoon(token) {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof claims.exp === "number" && claims.exp * 1000 - Date.now() < TOKEN_MARGIN_MS;
+  } catch {
+    return false;
+  }
+}

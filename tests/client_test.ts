@@ -1,0 +1,189 @@
+import { assert, assertEquals, assertLess } from "@std/assert";
+import { type Alarm, AlarmClient, type Status } from "../lib/client.js";
+import { TokenKeys } from "../lib/token.ts";
+import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+/** Collects what a client emits. */
+function watch(client: AlarmClient) {
+  const seen = {
+    alarms: [] as Alarm[],
+    statuses: [] as Status[],
+    errors: [] as string[],
+    codes: [] as number[],
+  };
+  client.addEventListener("alarm", (e) => seen.alarms.push((e as CustomEvent<Alarm>).detail));
+  client.addEventListener("status", (e) => {
+    const { status, code } = (e as CustomEvent<{ status: Status; code?: number }>).detail;
+    seen.statuses.push(status);
+    if (code !== undefined) seen.codes.push(code);
+  });
+  client.addEventListener(
+    "error",
+    (e) => seen.errors.push((e as CustomEvent<{ code: string }>).detail.code),
+  );
+  return seen;
+}
+
+Deno.test("client: connects, receives alarms in order, and reports its status", async () => {
+  await using server = await startServer();
+  const client = new AlarmClient({ url: server.http, id: "c1" });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    for (let i = 1; i <= 3; i++) await server.post("/api/alarms/c1", { i });
+    await waitFor(() => seen.alarms.length === 3);
+    assertEquals(seen.alarms.map((a) => a.seq), [1, 2, 3]);
+    assertEquals(seen.statuses, ["connecting", "online"]);
+    assertEquals(client.lastSeq, 3);
+    assert(client.ack(3));
+    await waitFor(async () => (await server.get("/api/sessions/c1")).body.acked === 3);
+  } finally {
+    client.stop();
+  }
+  assertEquals(client.status, "offline");
+});
+
+Deno.test("client: after a server restart close it reconnects and gets what it missed, once, in order", async () => {
+  await using server = await startServer();
+  const client = new AlarmClient({ url: server.ws, id: "c2", minDelayMs: 50 });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    await server.post("/api/alarms/c2", { n: 1 });
+    await waitFor(() => seen.alarms.length === 1);
+    // The server drops every session (as on restart), alarms arrive while the client is away.
+    server.app.hub.registry.closeAll(1012, "service restart");
+    await waitFor(() => client.status === "reconnecting");
+    for (let n = 2; n <= 4; n++) await server.post("/api/alarms/c2", { n });
+    await waitFor(() => seen.alarms.length === 4);
+    assertEquals(seen.alarms.map((a) => a.n), [1, 2, 3, 4]);
+    assertEquals(seen.codes, [1012]);
+    await waitFor(() => client.status === "online");
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: a drop before its first alarm still resumes from the welcome's seq", async () => {
+  await using server = await startServer();
+  await server.post("/api/alarms/c3", { old: true });
+  const client = new AlarmClient({ url: server.http, id: "c3", minDelayMs: 50 });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    assertEquals(client.lastSeq, 1);
+    server.app.hub.registry.closeAll(4008, "slow consumer");
+    await waitFor(() => client.status === "reconnecting");
+    await server.post("/api/alarms/c3", { missed: true });
+    await waitFor(() => seen.alarms.length === 1);
+    assertEquals(seen.alarms[0]!.missed, true); // not the old one, not lost
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: an expired token is replaced through getToken", async () => {
+  const keys = new TokenKeys(["s".repeat(32)]);
+  await using server = await startServer({ config: { tokenSecrets: ["s".repeat(32)] } });
+  let minted = 0;
+  const client = new AlarmClient({
+    url: server.http,
+    id: "c4",
+    minDelayMs: 20,
+    getToken: () => (minted++, keys.sign("c4", server.clock.time + 60_000)),
+  });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    assertEquals(minted, 1);
+    server.clock.advance(60_000);
+    server.app.sweep(); // closes with 4001
+    await waitFor(() => minted === 2 && client.status === "online");
+    assertEquals(seen.codes, [4001]);
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: a refused connection asks for a new token each time, with growing backoff", async () => {
+  await using server = await startServer({ config: { tokenSecrets: ["s".repeat(32)] } });
+  const asked: number[] = [];
+  const client = new AlarmClient({
+    url: server.http,
+    id: "c5",
+    minDelayMs: 20,
+    maxDelayMs: 100,
+    random: () => 0.999, // the top of each jitter range: delays of 20, 40, 80, 100, 100 ms
+    getToken: () => Promise.resolve(`bad-token-${asked.push(Date.now())}`),
+  });
+  client.start();
+  try {
+    await waitFor(() => asked.length >= 6, 10_000);
+    const gaps = asked.slice(1).map((t, i) => t - asked[i]!);
+    const expected = [20, 40, 80, 100, 100];
+    gaps.slice(0, 5).forEach((gap, i) => assert(gap >= expected[i]! * 0.95, `gap ${i}: ${gap} ms`));
+    assertLess(gaps[4]!, 1000);
+    assertEquals(client.status, "reconnecting");
+  } finally {
+    client.stop();
+  }
+  assert(server.app.metrics.errorCount("invalid_token") >= 5);
+});
+
+/** A scripted socket: frames are pushed by the test. */
+class ScriptedSocket extends EventTarget {
+  static last: ScriptedSocket | undefined;
+  readyState = 0;
+  onopen: (() => void) | null = null;
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: ((e: { code: number; reason: string }) => void) | null = null;
+  sent: string[] = [];
+  constructor(readonly url: string) {
+    super();
+    ScriptedSocket.last = this;
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  frame(value: unknown) {
+    this.onmessage?.({ data: JSON.stringify(value) });
+  }
+  send(data: string) {
+    this.sent.push(data);
+  }
+  close(code = 1000, reason = "") {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+}
+
+Deno.test("client: duplicates are dropped by seq; a policy close stops it for good", async () => {
+  const client = new AlarmClient({
+    url: "ws://example.test",
+    id: "d",
+    since: 5,
+    minDelayMs: 1,
+    WebSocket: ScriptedSocket as unknown as typeof WebSocket,
+  });
+  const seen = watch(client);
+  client.start();
+  const socket = ScriptedSocket.last!;
+  assertEquals(socket.url, "ws://example.test/websocket/d?since=5");
+  socket.open();
+  socket.frame({ type: "welcome", seq: 9, heartbeatInterval: 60_000 });
+  for (const seq of [4, 5, 6, 6, 7, 5, 8]) {
+    socket.frame({ type: "alarm", alarm: { seq, target: "d" } });
+  }
+  assertEquals(seen.alarms.map((a) => a.seq), [6, 7, 8]);
+  socket.close(1008, "too many invalid messages");
+  assertEquals(client.status, "offline");
+  assertEquals(seen.errors, ["closed"]);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(ScriptedSocket.last, socket, "no reconnect after a policy violation");
+});
