@@ -15,6 +15,7 @@ import { Gate } from "./access.ts";
 import { apiRoute } from "./api_routes.ts";
 import { intParam } from "./publish.ts";
 import { allow, checkId, notFound } from "./route_util.ts";
+import { isAsset, StaticFiles } from "./static.ts";
 import { health, metricsText } from "./status_api.ts";
 import { type AlarmStore, StoreError } from "./store.ts";
 import { acceptWebSocket, negotiate } from "./upgrade.ts";
@@ -64,6 +65,7 @@ export function createApp(options: AppOptions): App {
     limits: config,
   });
   const gate = new Gate(config);
+  const statics = new StaticFiles();
   const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
   let closing = false;
   let sweeper: ReturnType<typeof setInterval> | undefined;
@@ -72,6 +74,10 @@ export function createApp(options: AppOptions): App {
     const url = new URL(req.url);
     const path = url.pathname;
     const [, first = "", second, third] = path.split("/");
+    if (isAsset(path)) {
+      allow(req, "GET");
+      return statics.serve(req, path);
+    }
     if (path === "/healthz") {
       allow(req, "GET");
       return health(hub, closing);
