@@ -8,7 +8,11 @@ import { Hub } from "../lib/hub.ts";
 import { isValidId } from "../lib/ids.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { Metrics } from "../lib/metrics.ts";
-import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
+import {
+  decodeClientMessage,
+  encodeLegacyAlarm,
+  wrapAlarmFrame,
+} from "../lib/protocol.ts";
 import { type PushSocket, Session } from "../lib/session.ts";
 import { AlarmStore } from "../lib/store.ts";
 
@@ -23,9 +27,13 @@ const alarm = {
   createTime: "2026-01-01T00:00:00.000Z",
 };
 
-Deno.bench("JSON.stringify (baseline)", { group: "encode", baseline: true }, () => {
-  JSON.stringify(alarm);
-});
+Deno.bench(
+  "JSON.stringify (baseline)",
+  { group: "encode", baseline: true },
+  () => {
+    JSON.stringify(alarm);
+  },
+);
 Deno.bench("legacy frame + v1 frame", { group: "encode" }, () => {
   wrapAlarmFrame(encodeLegacyAlarm(alarm));
 });
@@ -41,20 +49,32 @@ Deno.bench("decodeClientMessage PING", { group: "decode" }, () => {
   decodeClientMessage("PING");
 });
 
-Deno.bench("string length check (baseline)", { group: "id", baseline: true }, () => {
-  "device:42-a".length <= 128;
-});
+Deno.bench(
+  "string length check (baseline)",
+  { group: "id", baseline: true },
+  () => {
+    "device:42-a".length <= 128;
+  },
+);
 Deno.bench("isValidId", { group: "id" }, () => {
   isValidId("device:42-a");
 });
 
 // Fan-out to 1,000 sockets that accept everything: what the registry adds over a bare loop.
 const SOCKETS = 1000;
-const sink: PushSocket = { send() {}, close() {}, readyState: 1, bufferedAmount: 0 };
+const sink: PushSocket = {
+  send() {},
+  close() {},
+  readyState: 1,
+  bufferedAmount: 0,
+};
 const bare = Array.from({ length: SOCKETS }, () => sink);
 const hub = new Hub({
   // Delivery never touches the store; an in-memory one satisfies the constructor.
-  store: new AlarmStore(await Deno.openKv(":memory:"), { count: 1, ageMs: 60_000 }),
+  store: new AlarmStore(await Deno.openKv(":memory:"), {
+    count: 1,
+    ageMs: 60_000,
+  }),
   metrics: new Metrics(),
   logger: SILENT_LOGGER,
   now: Date.now,
@@ -65,7 +85,9 @@ const hub = new Hub({
     messageBurst: 1,
   },
 });
-for (let i = 0; i < SOCKETS; i++) hub.registry.add(new Session(sink, "plant-3", "legacy", 0));
+for (let i = 0; i < SOCKETS; i++) {
+  hub.registry.add(new Session(sink, "plant-3", "legacy", 0));
+}
 
 Deno.bench(
   "bare loop: stringify + send x1000 (baseline)",

@@ -1,0 +1,159 @@
+// Load generator for bench/run.ts, in Node + ws because ws can pick the local address: sockets
+// are spread over 127.0.0.2… so 50k connections fit in the ephemeral port range.
+// Usage: node load.mjs '<json job>'; prints JSON lines: {"event":"ready"|"measuring"|"result",…}.
+import { WebSocket } from "ws";
+
+const job = JSON.parse(process.argv[2]);
+const emit = (event, fields = {}) =>
+  process.stdout.write(JSON.stringify({ event, ...fields }) + "\n");
+const SOURCES = 8; // 127.0.0.2 … 127.0.0.9, ~28k ports each
+
+/** Opens `count` sockets spread over `ids`; resolves with a shared receipt counter. */
+async function connect(count, ids, onMessage) {
+  const sockets = [];
+  const batch = 500; // connect in waves so the accept queue never overflows
+  for (let start = 0; start < count; start += batch) {
+    const wave = [];
+    for (let i = start; i < Math.min(count, start + batch); i++) {
+      const id = ids[i % ids.length];
+      const ws = new WebSocket(`${job.ws}/websocket/${id}`, {
+        localAddress: `127.0.0.${2 + (i % SOURCES)}`,
+        perMessageDeflate: false,
+      });
+      ws.on("message", onMessage);
+      ws.on(
+        "error",
+        (error) => emit("socket_error", { message: String(error) }),
+      );
+      wave.push(
+        new Promise((resolve, reject) => {
+          ws.once("open", resolve);
+          ws.once("error", reject);
+        }),
+      );
+      sockets.push(ws);
+    }
+    await Promise.all(wave);
+  }
+  return sockets;
+}
+
+async function post(id, body) {
+  const res = await fetch(`${job.http}/api/alarms/${id}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await res.arrayBuffer();
+  if (res.status !== 202) throw new Error(`POST answered ${res.status}`);
+}
+
+function percentiles(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+}
+
+const ALARM = JSON.stringify({
+  level: "critical",
+  device: "boiler-7",
+  message: "Pressure above limit",
+  value: 12.5,
+});
+
+if (job.kind === "idle") {
+  await connect(job.sockets, ["idle"], () => {});
+  emit("ready");
+  await new Promise(() => {}); // held until the runner kills us
+}
+
+if (job.kind === "fanout") {
+  // Closed loop: POST one alarm to a random id, wait until every socket of that id got it.
+  const ids = Array.from({ length: job.ids }, (_, i) => `fan-${i}`);
+  let received = 0;
+  await connect(job.ids * job.perId, ids, () => received++);
+  emit("ready");
+  const latencies = [];
+  let deliveries = 0;
+  emit("measuring");
+  const started = performance.now();
+  const deadline = started + job.seconds * 1000;
+  while (performance.now() < deadline) {
+    const target = received + job.perId;
+    const t0 = performance.now();
+    await post(ids[Math.floor(Math.random() * ids.length)], ALARM);
+    while (received < target) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    latencies.push(performance.now() - t0);
+    deliveries += job.perId;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  emit("result", {
+    deliveries,
+    seconds: elapsed,
+    alarms: latencies.length,
+    ...percentiles(latencies),
+  });
+  process.exit(0);
+}
+
+if (job.kind === "publish") {
+  // Open loop at full speed: `concurrency` POSTs in flight to ids spread over `ids`.
+  const latencies = [];
+  emit("measuring");
+  const started = performance.now();
+  const deadline = started + job.seconds * 1000;
+  let errors = 0;
+  await Promise.all(Array.from({ length: job.concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        await post(`pub-${Math.floor(Math.random() * job.ids)}`, ALARM);
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  emit("result", {
+    accepted: latencies.length,
+    errors,
+    seconds: elapsed,
+    ...percentiles(latencies),
+  });
+  process.exit(0);
+}
+
+if (job.kind === "soak") {
+  // Open loop at `rate` alarms/s over `ids` × `perId` sockets, then every client leaves.
+  const ids = Array.from({ length: job.ids }, (_, i) => `soak-${i}`);
+  let received = 0;
+  const sockets = await connect(job.ids * job.perId, ids, () => received++);
+  emit("measuring");
+  const started = performance.now();
+  const latencies = [];
+  let sent = 0;
+  while (performance.now() - started < job.seconds * 1000) {
+    const due = started + (sent * 1000) / job.rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    sent++;
+    const t0 = performance.now();
+    post(ids[sent % ids.length], ALARM).then(
+      () => latencies.push(performance.now() - t0),
+      () => {},
+    );
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  for (const ws of sockets) ws.close();
+  emit("result", {
+    deliveries: received,
+    seconds: elapsed,
+    alarms: sent,
+    ...percentiles(latencies),
+  });
+  process.exit(0);
+}

@@ -1,0 +1,43 @@
+/**
+ * The floor: bare Deno on the same contract. `Deno.serve`, `Deno.upgradeWebSocket`, a `Map` of
+ * sockets per id, no checks, no store. `POST /api/alarms/{id}` stamps a seq and sends the alarm
+ * to every socket of the id; `GET /websocket/{id}` upgrades.
+ *
+ * @module
+ */
+const sockets = new Map<string, Set<WebSocket>>();
+const seqs = new Map<string, number>();
+
+Deno.serve({
+  hostname: "127.0.0.1",
+  port: Number(Deno.env.get("PORT") ?? 8090),
+  onListen() {},
+}, async (req) => {
+  const [, kind, , id = ""] = new URL(req.url).pathname.split("/");
+  if (kind === "websocket") {
+    const wsId = new URL(req.url).pathname.split("/")[2] ?? "";
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      let set = sockets.get(wsId);
+      if (!set) sockets.set(wsId, set = new Set());
+      set.add(socket);
+    };
+    socket.onclose = () => sockets.get(wsId)?.delete(socket);
+    return response;
+  }
+  const alarm = await req.json();
+  const seq = (seqs.get(id) ?? 0) + 1;
+  seqs.set(id, seq);
+  const frame = JSON.stringify({
+    ...alarm,
+    seq,
+    target: id,
+    createTime: new Date().toISOString(),
+  });
+  let delivered = 0;
+  for (const socket of sockets.get(id) ?? []) {
+    socket.send(frame);
+    delivered++;
+  }
+  return Response.json({ seq, target: id, delivered }, { status: 202 });
+});

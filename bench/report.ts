@@ -1,0 +1,152 @@
+/**
+ * Formats benchmark rows: one table of raw figures, one of alarmcast's figures as ratios to each
+ * peer measured in the same run.
+ *
+ * @module
+ */
+
+/** One measurement of one server in one scenario. */
+export interface Row {
+  scenario: string;
+  server: string;
+  deliveriesPerSecond?: number;
+  deliveriesPerCpuSecond?: number;
+  acceptedPerSecond?: number;
+  /** Server CPU time over wall time while measured; below 0.9 the load generator was the limit. */
+  serverCpuShare?: number;
+  bytesPerSocket?: number;
+  p50?: number;
+  p99?: number;
+  max?: number;
+  rssDriftBytes?: number;
+  rssAfterLeaveBytes?: number;
+}
+
+const METRICS: [
+  keyof Row,
+  string,
+  (n: number) => string,
+  "higher" | "lower",
+][] = [
+  [
+    "deliveriesPerSecond",
+    "deliveries/s",
+    (n) => Math.round(n).toLocaleString("en"),
+    "higher",
+  ],
+  [
+    "deliveriesPerCpuSecond",
+    "deliveries/CPU-s",
+    (n) => Math.round(n).toLocaleString("en"),
+    "higher",
+  ],
+  [
+    "acceptedPerSecond",
+    "accepted/s",
+    (n) => Math.round(n).toLocaleString("en"),
+    "higher",
+  ],
+  [
+    "bytesPerSocket",
+    "RSS/socket",
+    (n) => `${(n / 1024).toFixed(1)} KB`,
+    "lower",
+  ],
+  ["p50", "p50", (n) => `${n.toFixed(2)} ms`, "lower"],
+  ["p99", "p99", (n) => `${n.toFixed(2)} ms`, "lower"],
+  ["max", "max", (n) => `${n.toFixed(1)} ms`, "lower"],
+  ["serverCpuShare", "server CPU", (n) => `${Math.round(n * 100)}%`, "lower"],
+  [
+    "rssDriftBytes",
+    "RSS drift",
+    (n) => `${(n / 2 ** 20).toFixed(1)} MiB`,
+    "lower",
+  ],
+  [
+    "rssAfterLeaveBytes",
+    "RSS after leave",
+    (n) => `${(n / 2 ** 20).toFixed(1)} MiB`,
+    "lower",
+  ],
+];
+
+/** Markdown tables of `rows`, with ratios of "alarmcast" rows to each of `peers`. */
+export function formatTables(
+  machine: Record<string, string>,
+  rows: Row[],
+  peers: string[],
+): string {
+  const out: string[] = [];
+  out.push(
+    Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(" · "),
+    "",
+  );
+  const used = METRICS.filter(([key]) =>
+    rows.some((r) => r[key] !== undefined)
+  );
+  out.push(
+    `| scenario | server | ${
+      used.map(([, label]) => label).join(" | ")
+    } | limited by |`,
+  );
+  out.push(`| --- | --- | ${used.map(() => "---:").join(" | ")} | --- |`);
+  for (const row of rows) {
+    const cells = used.map((
+      [key, , fmt],
+    ) => (row[key] === undefined ? "" : fmt(row[key] as number)));
+    const limit = row.serverCpuShare === undefined
+      ? ""
+      : row.serverCpuShare < 0.9
+      ? "load generator"
+      : "server";
+    out.push(
+      `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} | ${limit} |`,
+    );
+  }
+  out.push(
+    "",
+    `Ratios of alarmcast to each peer (same run; above 1.0 is better for throughput, below 1.0 for memory and latency):`,
+    "",
+  );
+  out.push(
+    `| scenario | metric | ${peers.map((p) => `vs ${p}`).join(" | ")} |`,
+  );
+  out.push(`| --- | --- | ${peers.map(() => "---:").join(" | ")} |`);
+  for (const scenario of new Set(rows.map((r) => r.scenario))) {
+    for (
+      const ours of rows.filter((r) =>
+        r.scenario === scenario && r.server.startsWith("alarmcast")
+      )
+    ) {
+      for (const [key, label] of used) {
+        if (key === "serverCpuShare" || ours[key] === undefined) continue;
+        const ratios = peers.map((peer) => {
+          const theirs = rows.find((r) =>
+            r.scenario === scenario && r.server === peer
+          )?.[key];
+          return typeof theirs === "number" && theirs > 0
+            ? `${((ours[key] as number) / theirs).toFixed(2)}x`
+            : "";
+        });
+        if (ratios.some((r) => r)) {
+          out.push(
+            `| ${scenario} (${ours.server}) | ${label} | ${
+              ratios.join(" | ")
+            } |`,
+          );
+        }
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+/** Prints {@linkcode formatTables}. */
+export function printTable(
+  machine: Record<string, string>,
+  rows: Row[],
+  peers: string[],
+): void {
+  // deno-lint-ignore no-console -- the benchmark's output
+  console.log(formatTables(machine, rows, peers));
+}

@@ -1,0 +1,315 @@
+/**
+ * `deno task bench`: alarmcast against bare Deno, Node + ws and Bun on the same contract. Each
+ * server runs alone, pinned to core 0 (`taskset`); the load generator (bench/load.mjs) runs on
+ * core 1. Server CPU and RSS come from /proc. Prints one table with every figure of ours as a
+ * ratio to each peer from the same run, and writes it as JSON to bench/results/.
+ *
+ * Flags: `--quick` (small sizes, a sanity run), `--only <scenario>` (idle, fanout, publish, soak),
+ * `--soak-minutes <n>` (default 10; the soak runs only when asked with `--only soak`).
+ *
+ * @module
+ */
+import { printTable, type Row } from "./report.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const BUN = `${ROOT}bench/node_modules/bun/bin/bun.exe`;
+const CLK_TCK = 100;
+const args = Deno.args;
+const quick = args.includes("--quick");
+const flag = (
+  name: string,
+) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const only = flag("--only");
+const soakMinutes = Number(flag("--soak-minutes") ?? 10) || 10;
+
+/** How to start each server; all read PORT. */
+const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
+  {
+    alarmcast: {
+      cmd: [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-write",
+        `${ROOT}main.ts`,
+      ],
+      env: {
+        HOST: "127.0.0.1",
+        KV_PATH: ":memory:",
+        UPGRADES_PER_MINUTE: "0",
+        MAX_SESSIONS_PER_ID: "1000000",
+        MAX_SESSIONS: "1000000",
+      },
+    },
+    "deno-bare": {
+      cmd: [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-env",
+        `${ROOT}bench/peers/deno_bare.ts`,
+      ],
+    },
+    "node-ws": { cmd: ["node", `${ROOT}bench/peers/node_ws.mjs`] },
+    bun: { cmd: [BUN, `${ROOT}bench/peers/bun.mjs`] },
+  };
+const PEERS = ["deno-bare", "node-ws", "bun"];
+
+interface Server {
+  name: string;
+  pid: number;
+  port: number;
+  child: Deno.ChildProcess;
+}
+
+async function start(
+  name: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Server> {
+  const spec = SERVERS[name]!;
+  const port = freePort();
+  const child = new Deno.Command("taskset", {
+    args: ["-c", "0", ...spec.cmd],
+    env: { ...spec.env, ...extraEnv, PORT: String(port) },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 200; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return { name, pid: child.pid, port, child };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`${name} did not start`);
+}
+
+async function stop(server: Server): Promise<void> {
+  try {
+    server.child.kill("SIGKILL");
+  } catch { /* gone */ }
+  await server.child.status;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** CPU seconds (user + system) the process has used. */
+function cpu(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!
+    .split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Resident memory in bytes. */
+function rss(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))
+    ?.[1];
+  return Number(kb) * 1024;
+}
+
+interface Generated {
+  result: Record<string, number>;
+  serverCpu: number;
+  wall: number;
+}
+
+/** Runs one load job on core 1; measures the server between "measuring" and "result". */
+async function generate(
+  server: Server,
+  job: Record<string, unknown>,
+  onReady?: () => Promise<void>,
+): Promise<Generated> {
+  const gen = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      "1",
+      "node",
+      `${ROOT}bench/load.mjs`,
+      JSON.stringify({
+        ws: `ws://127.0.0.1:${server.port}`,
+        http: `http://127.0.0.1:${server.port}`,
+        ...job,
+      }),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let cpu0 = 0;
+  let wall0 = 0;
+  let buffer = "";
+  for await (const chunk of gen.stdout.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = JSON.parse(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+      if (line.event === "ready" && onReady) {
+        await onReady();
+        gen.kill("SIGKILL");
+      } else if (line.event === "measuring") {
+        cpu0 = cpu(server.pid);
+        wall0 = performance.now();
+      } else if (line.event === "result") {
+        const serverCpu = cpu(server.pid) - cpu0;
+        const wall = (performance.now() - wall0) / 1000;
+        await gen.status;
+        return { result: line, serverCpu, wall };
+      }
+    }
+  }
+  await gen.status;
+  return { result: {}, serverCpu: 0, wall: 0 };
+}
+
+const settle = (ms: number) =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+const rows: Row[] = [];
+
+async function idle(sockets: number): Promise<void> {
+  for (const name of ["alarmcast", ...PEERS]) {
+    const server = await start(name);
+    await settle(500);
+    const before = rss(server.pid);
+    let after = 0;
+    await generate(server, { kind: "idle", sockets }, async () => {
+      await settle(2000); // let allocations settle
+      after = rss(server.pid);
+    });
+    await stop(server);
+    rows.push({
+      scenario: `idle ${sockets / 1000}k`,
+      server: name,
+      bytesPerSocket: (after - before) / sockets,
+    });
+  }
+}
+
+async function fanout(
+  label: string,
+  ids: number,
+  perId: number,
+  seconds: number,
+): Promise<void> {
+  for (const name of ["alarmcast", ...PEERS]) {
+    const server = await start(name);
+    const { result, serverCpu, wall } = await generate(server, {
+      kind: "fanout",
+      ids,
+      perId,
+      seconds,
+    });
+    await stop(server);
+    rows.push({
+      scenario: `fanout ${label}`,
+      server: name,
+      deliveriesPerSecond: result.deliveries! / result.seconds!,
+      deliveriesPerCpuSecond: result.deliveries! / serverCpu,
+      serverCpuShare: serverCpu / wall,
+      p50: result.p50!,
+      p99: result.p99!,
+      max: result.max!,
+    });
+  }
+}
+
+async function publish(seconds: number): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const variants: [string, string, Record<string, string>][] = [
+    ["alarmcast", "alarmcast (KV in memory)", {}],
+    ["alarmcast", "alarmcast (KV on disk)", { KV_PATH: `${dir}/kv.sqlite3` }],
+    ...PEERS.map((p): [string, string, Record<string, string>] => [p, p, {}]),
+  ];
+  for (const [name, label, env] of variants) {
+    const server = await start(name, env);
+    const { result, serverCpu, wall } = await generate(server, {
+      kind: "publish",
+      ids: 1000,
+      concurrency: 64,
+      seconds,
+    });
+    await stop(server);
+    rows.push({
+      scenario: "publish 1k ids",
+      server: label,
+      acceptedPerSecond: result.accepted! / result.seconds!,
+      serverCpuShare: serverCpu / wall,
+      p50: result.p50!,
+      p99: result.p99!,
+      max: result.max!,
+    });
+  }
+  await Deno.remove(dir, { recursive: true });
+}
+
+async function machine(): Promise<Record<string, string>> {
+  const version = async (cmd: string, arg = "--version") =>
+    new TextDecoder().decode(
+      (await new Deno.Command(cmd, { args: [arg] }).output()).stdout,
+    ).split("\n")[0]!.trim();
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  return {
+    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown",
+    cores: String(navigator.hardwareConcurrency),
+    memory: `${Math.round(Deno.systemMemoryInfo().total / 2 ** 30)} GiB`,
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    node: await version("node"),
+    bun: await version(BUN),
+  };
+}
+
+// The peers' and load generator's npm packages (ws, bun), pinned in bench/package-lock.json.
+try {
+  Deno.statSync(BUN);
+} catch {
+  const npm = await new Deno.Command("npm", {
+    args: ["ci", "--prefix", `${ROOT}bench`, "--no-audit", "--no-fund"],
+  }).output();
+  if (!npm.success) throw new Error("npm ci in bench/ failed");
+}
+const info = await machine();
+const seconds = quick ? 3 : 10;
+if (!only || only === "idle") {
+  for (
+    const n of quick ? [2000] : [10_000, 50_000]
+  ) await idle(n);
+}
+if (!only || only === "fanout") {
+  await fanout("1 id × 1k", 1, 1000, seconds);
+  if (!quick) await fanout("1 id × 10k", 1, 10_000, seconds);
+  await fanout("1k ids × 10", quick ? 100 : 1000, 10, seconds);
+}
+if (!only || only === "publish") await publish(seconds);
+if (only === "soak") {
+  const { soak } = await import("./soak.ts");
+  rows.push(
+    ...await soak({
+      start: () => start("alarmcast"),
+      stop,
+      generate,
+      rss,
+      minutes: soakMinutes,
+    }),
+  );
+}
+
+printTable(info, rows, PEERS);
+await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+const file = `${ROOT}bench/results/${
+  new Date().toISOString().replace(/[:.]/g, "-")
+}.json`;
+await Deno.writeTextFile(
+  file,
+  JSON.stringify({ machine: info, rows }, null, 2) + "\n",
+);
+// deno-lint-ignore no-console -- a CLI's output
+console.log(`\nWritten to ${file}`);

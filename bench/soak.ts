@@ -1,0 +1,57 @@
+/**
+ * The soak: clients held at half the measured maximum alarm rate for a while, then every client
+ * leaves. Reports RSS drift over the run and RSS once the clients are gone.
+ *
+ * @module
+ */
+import type { Row } from "./report.ts";
+
+// deno-lint-ignore no-explicit-any -- the runner's own types, passed in to avoid a cycle
+type Any = any;
+
+/** Runs the soak against a fresh alarmcast server. */
+export async function soak(deps: {
+  start: () => Promise<Any>;
+  stop: (server: Any) => Promise<void>;
+  generate: (
+    server: Any,
+    job: Record<string, unknown>,
+  ) => Promise<{ result: Record<string, number> }>;
+  rss: (pid: number) => number;
+  minutes: number;
+}): Promise<Row[]> {
+  const server = await deps.start();
+  // Half of the closed-loop maximum with 1k sockets on one id.
+  const probe = await deps.generate(server, {
+    kind: "fanout",
+    ids: 1,
+    perId: 1000,
+    seconds: 5,
+  });
+  const rate = Math.max(
+    1,
+    Math.floor(probe.result.alarms! / probe.result.seconds! / 2),
+  );
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(deps.rss(server.pid)), 10_000);
+  const { result } = await deps.generate(server, {
+    kind: "soak",
+    ids: 10,
+    perId: 100,
+    rate,
+    seconds: deps.minutes * 60,
+  });
+  clearInterval(sampler);
+  await new Promise((resolve) => setTimeout(resolve, 10_000)); // clients gone: let memory return
+  const after = deps.rss(server.pid);
+  await deps.stop(server);
+  const first = samples[1] ?? samples[0] ?? after; // skip the warm-up sample
+  return [{
+    scenario: `soak ${deps.minutes} min at ${rate} alarms/s`,
+    server: "alarmcast",
+    deliveriesPerSecond: result.deliveries! / result.seconds!,
+    rssDriftBytes: (samples[samples.length - 1] ?? first) - first,
+    rssAfterLeaveBytes: after,
+    p99: result.p99!,
+  }];
+}
