@@ -35,6 +35,8 @@ export class StoreError extends Error {
 const PART_BYTES = 60_000;
 const MAX_ATTEMPTS = 100;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** Ids whose head entries are remembered. */
+const HEAD_CACHE = 10_000;
 
 /** Key of the last seq of `target`; watched for cross-isolate fan-out. */
 export function headKey(target: string): Deno.KvKey {
@@ -45,6 +47,8 @@ export function headKey(target: string): Deno.KvKey {
 export class AlarmStore {
   readonly kv: Deno.Kv;
   readonly #retention: Retention;
+  /** The head entry of each recently written id, as our own last commit left it. */
+  readonly #heads = new Map<string, Deno.KvEntry<number>>();
 
   constructor(kv: Deno.Kv, retention: Retention) {
     this.kv = kv;
@@ -62,9 +66,14 @@ export class AlarmStore {
   ): Promise<Appended> {
     const idemKey = idempotencyKey === undefined ? undefined : ["idem", target, idempotencyKey];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const [head, idem] = await guard(() =>
-        this.kv.getMany<[number, unknown]>([headKey(target), idemKey ?? headKey(target)])
-      );
+      // Our own last commit to this head, when we have it, saves a read. If another writer
+      // moved the head since, the check below fails and the retry reads it fresh.
+      const cached = idemKey || attempt > 0 ? undefined : this.#heads.get(target);
+      const [head, idem] = cached
+        ? [cached, cached]
+        : await guard(() =>
+          this.kv.getMany<[number, unknown]>([headKey(target), idemKey ?? headKey(target)])
+        );
       if (idemKey && isJsonObject(idem.value)) {
         const { id, seq } = idem.value;
         if ((typeof id === "string" || typeof id === "number") && typeof seq === "number") {
@@ -88,7 +97,17 @@ export class AlarmStore {
       }
       if (idemKey) op.check(idem).set(idemKey, { id: alarm.id, seq }, { expireIn });
       const result = await guard(() => op.commit());
-      if (result.ok) return { duplicate: false, alarm };
+      this.#heads.delete(target);
+      if (result.ok) {
+        this.#heads.set(target, {
+          key: headKey(target),
+          value: seq,
+          versionstamp: result.versionstamp,
+        });
+        // Oldest first (insertion order): forget the least recently written ids.
+        if (this.#heads.size > HEAD_CACHE) this.#heads.delete(this.#heads.keys().next().value!);
+        return { duplicate: false, alarm };
+      }
       // Another writer took this seq (or the idempotency key) first: read again and retry.
     }
     throw new StoreError(`Too much contention appending to ${JSON.stringify(target)}`);
