@@ -94,3 +94,37 @@ Deno.test("a failing store raises StoreError", async () => {
   await assertRejects(() => store.read("t", 0, 1), StoreError);
   await assertRejects(() => store.head("t"), StoreError);
 });
+
+Deno.test("group commit: concurrent appends to many ids are batched and stay gap-free per id", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  // 25 ids × 8 alarms, all at once: more ids than one atomic operation may check (10).
+  const ids = Array.from({ length: 25 }, (_, i) => `t${i}`);
+  const results = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => store.append(ids[i % 25]!, alarm({ i }))),
+  );
+  for (const id of ids) {
+    const seqs = results.flatMap((
+      r,
+    ) => (!r.duplicate && r.alarm.target === id ? [r.alarm.seq] : []));
+    assertEquals(seqs.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8], id);
+    assertEquals(
+      (await store.read(id, 0, 100)).map((a) => a.i),
+      results.flatMap((r) => !r.duplicate && r.alarm.target === id ? [r.alarm.i] : []),
+    );
+  }
+});
+
+Deno.test("group commit: the same idempotency key twice in one batch stores one alarm", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  const [a, b, c] = await Promise.all([
+    store.append("t", alarm({ n: 1 }), "key:same"),
+    store.append("t", alarm({ n: 2 }), "key:same"),
+    store.append("t", alarm({ n: 3 })),
+  ]);
+  assert(!a!.duplicate);
+  assertEquals(b, { duplicate: true, id: a!.alarm.id, seq: 1 });
+  assertEquals(c!.duplicate ? 0 : c!.alarm.seq, 2);
+  assertEquals((await store.read("t", 0, 10)).map((x) => x.n), [1, 3]);
+});
