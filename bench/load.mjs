@@ -9,7 +9,10 @@ const emit = (event, fields = {}) =>
   process.stdout.write(JSON.stringify({ event, ...fields }) + "\n");
 const SOURCES = 8; // 127.0.0.2 … 127.0.0.9, ~28k ports each
 
-/** Opens `count` sockets spread over `ids`; resolves with a shared receipt counter. */
+/**
+ * Opens `count` sockets spread over `ids`, calling `onMessage(index)` per frame, and heartbeats
+ * them like the old page (PING every 30 s) so the server's liveness sweep keeps them.
+ */
 async function connect(count, ids, onMessage) {
   const sockets = [];
   const batch = 500; // connect in waves so the accept queue never overflows
@@ -21,7 +24,7 @@ async function connect(count, ids, onMessage) {
         localAddress: `127.0.0.${2 + (i % SOURCES)}`,
         perMessageDeflate: false,
       });
-      ws.on("message", onMessage);
+      ws.on("message", () => onMessage(i));
       ws.on(
         "error",
         (error) => emit("socket_error", { message: String(error) }),
@@ -36,7 +39,26 @@ async function connect(count, ids, onMessage) {
     }
     await Promise.all(wave);
   }
+  setInterval(() => {
+    for (const ws of sockets) if (ws.readyState === 1) ws.send("PING");
+  }, 30_000).unref();
   return sockets;
+}
+
+/**
+ * A client sees "open" before the server has registered the socket. Publish warm-up alarms to
+ * every id until every socket has received one, so the measurement starts with all registered.
+ */
+async function warmUp(ids, counts) {
+  for (let round = 0; round < 100; round++) {
+    await Promise.all(ids.map((id) => post(id, ALARM)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (counts.every((n) => n > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // let the last round drain
+      return;
+    }
+  }
+  throw new Error("Some sockets never received an alarm");
 }
 
 // Keep-alive connections: Node's fetch costs more CPU than the servers spend on a POST.
@@ -71,7 +93,8 @@ function post(id, body) {
 
 function percentiles(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const at = (q) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
@@ -92,8 +115,14 @@ if (job.kind === "fanout") {
   // Closed loop: POST one alarm to a random id, wait until every socket of that id got it.
   const ids = Array.from({ length: job.ids }, (_, i) => `fan-${i}`);
   let received = 0;
-  await connect(job.ids * job.perId, ids, () => received++);
+  const counts = new Array(job.ids * job.perId).fill(0);
+  await connect(job.ids * job.perId, ids, (i) => {
+    received++;
+    counts[i]++;
+  });
+  await warmUp(ids, counts);
   emit("ready");
+  received = 0;
   const latencies = [];
   let deliveries = 0;
   emit("measuring");
@@ -105,6 +134,9 @@ if (job.kind === "fanout") {
     await post(ids[Math.floor(Math.random() * ids.length)], ALARM);
     while (received < target) {
       await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() - t0 > 10_000) {
+        throw new Error("Receipts stopped arriving");
+      }
     }
     latencies.push(performance.now() - t0);
     deliveries += job.perId;
