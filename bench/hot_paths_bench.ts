@@ -8,11 +8,7 @@ import { Hub } from "../lib/hub.ts";
 import { isValidId } from "../lib/ids.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { Metrics } from "../lib/metrics.ts";
-import {
-  decodeClientMessage,
-  encodeLegacyAlarm,
-  wrapAlarmFrame,
-} from "../lib/protocol.ts";
+import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
 import { type PushSocket, Session } from "../lib/session.ts";
 import { AlarmStore } from "../lib/store.ts";
 

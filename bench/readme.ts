@@ -7,9 +7,7 @@
 import { formatTables } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const files = [...Deno.readDirSync(new URL("bench/results/", ROOT))].map((e) =>
-  e.name
-).filter((
+const files = [...Deno.readDirSync(new URL("bench/results/", ROOT))].map((e) => e.name).filter((
   n,
 ) => n.endsWith(".json")).sort();
 const newest = files.at(-1);

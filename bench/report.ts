@@ -81,13 +81,9 @@ export function formatTables(
     Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(" · "),
     "",
   );
-  const used = METRICS.filter(([key]) =>
-    rows.some((r) => r[key] !== undefined)
-  );
+  const used = METRICS.filter(([key]) => rows.some((r) => r[key] !== undefined));
   out.push(
-    `| scenario | server | ${
-      used.map(([, label]) => label).join(" | ")
-    } | limited by |`,
+    `| scenario | server | ${used.map(([, label]) => label).join(" | ")} | limited by |`,
   );
   out.push(`| --- | --- | ${used.map(() => "---:").join(" | ")} | --- |`);
   for (const row of rows) {
@@ -114,25 +110,19 @@ export function formatTables(
   out.push(`| --- | --- | ${peers.map(() => "---:").join(" | ")} |`);
   for (const scenario of new Set(rows.map((r) => r.scenario))) {
     for (
-      const ours of rows.filter((r) =>
-        r.scenario === scenario && r.server.startsWith("alarmcast")
-      )
+      const ours of rows.filter((r) => r.scenario === scenario && r.server.startsWith("alarmcast"))
     ) {
       for (const [key, label] of used) {
         if (key === "serverCpuShare" || ours[key] === undefined) continue;
         const ratios = peers.map((peer) => {
-          const theirs = rows.find((r) =>
-            r.scenario === scenario && r.server === peer
-          )?.[key];
+          const theirs = rows.find((r) => r.scenario === scenario && r.server === peer)?.[key];
           return typeof theirs === "number" && theirs > 0
             ? `${((ours[key] as number) / theirs).toFixed(2)}x`
             : "";
         });
         if (ratios.some((r) => r)) {
           out.push(
-            `| ${scenario} (${ours.server}) | ${label} | ${
-              ratios.join(" | ")
-            } |`,
+            `| ${scenario} (${ours.server}) | ${label} | ${ratios.join(" | ")} |`,
           );
         }
       }
