@@ -18,6 +18,7 @@ export interface Row {
   p50?: number;
   p99?: number;
   max?: number;
+  rssBeforeBytes?: number;
   rssDriftBytes?: number;
   rssAfterLeaveBytes?: number;
 }

@@ -21,6 +21,9 @@ export async function soak(deps: {
   minutes: number;
 }): Promise<Row[]> {
   const server = await deps.start();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const baseline = deps.rss(server.pid); // before any client
+
   // Half of the closed-loop maximum with 1k sockets on one id.
   const probe = await deps.generate(server, {
     kind: "fanout",
@@ -51,6 +54,7 @@ export async function soak(deps: {
     server: "alarmcast",
     deliveriesPerSecond: result.deliveries! / result.seconds!,
     rssDriftBytes: (samples[samples.length - 1] ?? first) - first,
+    rssBeforeBytes: baseline,
     rssAfterLeaveBytes: after,
     p99: result.p99!,
   }];
