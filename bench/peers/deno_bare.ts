@@ -13,9 +13,10 @@ Deno.serve({
   port: Number(Deno.env.get("PORT") ?? 8090),
   onListen() {},
 }, async (req) => {
-  const [, kind, , id = ""] = new URL(req.url).pathname.split("/");
-  if (kind === "websocket") {
-    const wsId = new URL(req.url).pathname.split("/")[2] ?? "";
+  // "/websocket/{id}" or "/api/alarms/{id}"
+  const parts = new URL(req.url).pathname.split("/");
+  if (parts[1] === "websocket") {
+    const wsId = parts[2] ?? "";
     const { socket, response } = Deno.upgradeWebSocket(req);
     socket.onopen = () => {
       let set = sockets.get(wsId);
@@ -25,6 +26,7 @@ Deno.serve({
     socket.onclose = () => sockets.get(wsId)?.delete(socket);
     return response;
   }
+  const id = parts[3] ?? "";
   const alarm = await req.json();
   const seq = (seqs.get(id) ?? 0) + 1;
   seqs.set(id, seq);
