@@ -57,6 +57,7 @@ const METRICS: [
   ["p99", "p99", (n) => `${n.toFixed(2)} ms`, "lower"],
   ["max", "max", (n) => `${n.toFixed(1)} ms`, "lower"],
   ["serverCpuShare", "server CPU", (n) => `${Math.round(n * 100)}%`, "lower"],
+  ["rssBeforeBytes", "RSS before", (n) => `${(n / 2 ** 20).toFixed(1)} MiB`, "lower"],
   [
     "rssDriftBytes",
     "RSS drift",
