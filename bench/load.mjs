@@ -91,6 +91,26 @@ function post(id, body) {
   });
 }
 
+/** POSTs and resolves with the answer's JSON (the seq the server gave the alarm). */
+function postJson(id, body) {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      agent,
+      host: target.hostname,
+      port: target.port,
+      method: "POST",
+      path: `/api/alarms/${id}`,
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 function percentiles(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -204,6 +224,51 @@ if (job.kind === "soak") {
     deliveries: received,
     seconds: elapsed,
     alarms: sent,
+    ...percentiles(latencies),
+  });
+  process.exit(0);
+}
+
+if (job.kind === "halfload") {
+  // Open loop at `rate` alarms/s to one id with `perId` sockets; each alarm's latency runs from
+  // its POST to the moment the last socket has it (sockets match alarms by seq).
+  const pending = new Map(); // seq -> { t0, left }
+  const latencies = [];
+  const counts = new Array(job.perId).fill(0);
+  const early = new Map(); // receipts that beat the POST's answer: seq -> count
+  const sockets = await connect(job.perId, ["half"], (i) => counts[i]++);
+  await warmUp(["half"], counts);
+  // Receipts carry the seq; the POST's answer tells us which seq it was.
+  const onReceipt = (data) => {
+    const seq = JSON.parse(data).seq;
+    const entry = pending.get(seq);
+    if (!entry) return void early.set(seq, (early.get(seq) ?? 0) + 1);
+    if (--entry.left === 0) {
+      latencies.push(performance.now() - entry.t0);
+      pending.delete(seq);
+    }
+  };
+  for (const ws of sockets) ws.on("message", onReceipt);
+  emit("measuring");
+  const started = performance.now();
+  let sent = 0;
+  while (performance.now() - started < job.seconds * 1000) {
+    const wait = started + (sent * 1000) / job.rate - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    sent++;
+    const t0 = performance.now();
+    postJson("half", ALARM).then(({ seq }) => {
+      const left = job.perId - (early.get(seq) ?? 0);
+      early.delete(seq);
+      if (left === 0) latencies.push(performance.now() - t0);
+      else pending.set(seq, { t0, left });
+    });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // the last alarms arrive
+  emit("result", {
+    alarms: sent,
+    seconds: (performance.now() - started) / 1000,
+    unfinished: pending.size,
     ...percentiles(latencies),
   });
   process.exit(0);

@@ -248,6 +248,33 @@ async function publish(seconds: number): Promise<void> {
   await Deno.remove(dir, { recursive: true });
 }
 
+/**
+ * POST-to-last-receipt latency at half load: 1k sockets on one id, alarms at half the
+ * closed-loop rate each server reached in the fan-out scenario (or a probe), in an open loop.
+ */
+async function halfLoad(seconds: number): Promise<void> {
+  for (const name of ["alarmcast", ...PEERS]) {
+    const server = await start(name);
+    const probe = await generate(server, { kind: "fanout", ids: 1, perId: 1000, seconds: 3 });
+    const rate = Math.max(1, Math.floor(probe.result.alarms! / probe.result.seconds! / 2));
+    const { result, serverCpu, wall } = await generate(server, {
+      kind: "halfload",
+      perId: 1000,
+      rate,
+      seconds,
+    });
+    await stop(server);
+    rows.push({
+      scenario: "half load, 1 id × 1k",
+      server: `${name} @ ${rate}/s`,
+      serverCpuShare: serverCpu / wall,
+      p50: result.p50!,
+      p99: result.p99!,
+      max: result.max!,
+    });
+  }
+}
+
 async function machine(): Promise<Record<string, string>> {
   const version = async (cmd: string, arg = "--version") =>
     new TextDecoder().decode(
@@ -288,6 +315,7 @@ if (!only || only === "fanout") {
   await fanout("1k ids × 10", quick ? 100 : 1000, 10, seconds);
 }
 if (!only || only === "publish") await publish(seconds);
+if (!only || only === "halfload") await halfLoad(seconds);
 if (only === "soak") {
   const { soak } = await import("./soak.ts");
   rows.push(
