@@ -66,13 +66,16 @@ export class Hub {
     const { store, now } = options;
     this.#fanout = new Fanout(store, this.registry, onError);
     this.presence = new Presence(store.kv, this.registry, this.instance, now, onError);
-    const { registry, presence, instance } = this;
-    const { metrics, logger } = options;
-    const heartbeatIntervalMs = this.heartbeatIntervalMs;
-    const fanout = this.#fanout;
     this.#context = {
-      ...{ registry, fanout, presence, store, metrics, logger, now },
-      ...{ instance, heartbeatIntervalMs },
+      registry: this.registry,
+      fanout: this.#fanout,
+      presence: this.presence,
+      store,
+      metrics: options.metrics,
+      logger: options.logger,
+      now,
+      instance: this.instance,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
     };
   }
 

@@ -7,6 +7,7 @@ import { prepareAlarm, type PreparedAlarm } from "./alarm.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import type { Hub, Published } from "./hub.ts";
 import { isValidId, quote } from "./ids.ts";
+import { intParam } from "./route_util.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
 
 /** Most targets one multi-target POST may name. */
@@ -55,7 +56,8 @@ export function publishMany(
   if (!isJsonObject(alarm)) {
     throw new HttpError(400, "invalid_field", `Field "alarm" must be a JSON object`);
   }
-  return publishTo(hub, new Set(targets), alarm, idempotencyKey(headers, alarm), now);
+  const key = idempotencyKey(headers, alarm);
+  return publishPrepared(hub, new Set(targets), prepareAlarm(alarm, now), key);
 }
 
 /** `POST /api/broadcast`: the body is the alarm; it goes to every id online now, anywhere. */
@@ -78,39 +80,11 @@ export async function history(
 ): Promise<Response> {
   const after = intParam(params, "after", 0, 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(params, "limit", 100, 1, MAX_HISTORY);
-  const alarms = await hub.store.read(target, after, limit);
-  return jsonResponse({ target, seq: await hub.store.head(target), alarms });
-}
-
-/** Reads an optional non-negative integer query parameter, or throws a 400. */
-export function intParam(
-  params: URLSearchParams,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = params.get(name);
-  if (raw === null) return fallback;
-  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= min && value <= max)) {
-    throw new HttpError(
-      400,
-      "invalid_parameter",
-      `Parameter ${quote(name)} must be an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
-function publishTo(
-  hub: Hub,
-  targets: ReadonlySet<string>,
-  body: JsonObject,
-  key: string | undefined,
-  now: number,
-): Promise<Response> {
-  return publishPrepared(hub, targets, prepareAlarm(body, now), key);
+  const [alarms, seq] = await Promise.all([
+    hub.store.read(target, after, limit),
+    hub.store.head(target),
+  ]);
+  return jsonResponse({ target, seq, alarms });
 }
 
 // One alarm, validated once, appended to each target's log in turn so each gets its own seq.

@@ -31,3 +31,24 @@ export function checkId(raw: string): string {
 export function notFound(path: string): HttpError {
   return new HttpError(404, "not_found", `No route for ${quote(path)}`);
 }
+
+/** Reads an optional non-negative integer query parameter, or throws a 400. */
+export function intParam(
+  params: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new HttpError(
+      400,
+      "invalid_parameter",
+      `Parameter ${quote(name)} must be an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
