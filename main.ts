@@ -11,7 +11,7 @@
  */
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
-import { describeStore, openStore } from "./lib/kv_open.ts";
+import { describeStore, openStore, storeKind } from "./lib/kv_open.ts";
 import { createLogger } from "./lib/log.ts";
 import { AlarmStore } from "./lib/store.ts";
 
@@ -50,7 +50,11 @@ try {
   Deno.exit(1);
 }
 logger.log("info", "store opened", describeStore(config.kvPath));
-const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.retentionMs });
+// An in-memory KV database is private to this isolate and lost on restart: the log may as well
+// be plain memory, sparing each publish a SQLite transaction.
+const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.retentionMs }, {
+  log: storeKind(config.kvPath) === "memory" ? "memory" : "kv",
+});
 const app = createApp({ config, logger, store });
 app.start();
 

@@ -56,15 +56,15 @@ export function prepareAlarm(
       `Field "id" must be a string of 1 to ${MAX_ALARM_ID_LENGTH} printable characters or a non-negative integer`,
     );
   }
-  const createTime = body.createTime ?? new Date(now).toISOString();
-  if (!isValidCreateTime(createTime)) {
+  const given = body.createTime ?? undefined; // null asks for the server's time, like absent
+  if (given !== undefined && !isValidCreateTime(given)) {
     throw new HttpError(
       400,
       "invalid_field",
       `Field "createTime" must be an ISO-8601 date-time or epoch milliseconds`,
     );
   }
-  return { fields: { ...body, id, createTime } };
+  return { fields: { ...body, id, createTime: given ?? new Date(now).toISOString() } };
 }
 
 /** Completes a prepared alarm with its `seq` and `target`. */

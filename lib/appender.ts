@@ -112,7 +112,9 @@ export class Appender {
       // check fails and the retry reads every head fresh.
       const unknown = targets.filter((t) => attempt > 0 || !this.#heads.has(t));
       const idemKeys = batch.flatMap((p) => (p.idemKey ? [p.idemKey] : []));
-      const read = await guard(() => this.#kv.getMany([...unknown.map(headKey), ...idemKeys]));
+      const keys = [...unknown.map(headKey), ...idemKeys];
+      // Nothing to read is the common case (every head cached): skip the round trip.
+      const read = keys.length === 0 ? [] : await guard(() => this.#kv.getMany(keys));
       const heads = new Map<string, Deno.KvEntryMaybe<unknown> | undefined>(
         targets.map((t) => [t, this.#heads.get(t)]),
       );

@@ -13,10 +13,15 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Js
   checkContentType(req.headers.get("content-type"));
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  const bytes = await readLimited(req.body, maxBytes);
+  // With a declared length the HTTP layer delivers exactly that many bytes (checked above), so
+  // the body can be taken in one piece; a chunked body is counted as it streams.
+  const bytes = declared !== null
+    ? new Uint8Array(await req.arrayBuffer())
+    : await readLimited(req.body, maxBytes);
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes); // a Request built in-process may lie
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new HttpError(400, "invalid_json", "Body is not valid UTF-8");
   }
@@ -27,6 +32,9 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Js
   }
   return parsed.value;
 }
+
+// Stateless between calls (no streaming), so one decoder serves every request.
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 const JSON_ERRORS = {
   invalid_json: new HttpError(400, "invalid_json", "Body is not valid JSON"),

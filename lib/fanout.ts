@@ -36,6 +36,10 @@ interface Target {
   /** Serializes catch-ups, so alarms go out in seq order. */
   chain: Promise<unknown>;
   watch: ReadableStreamDefaultReader<unknown> | undefined;
+  /** The cursors are initialized. */
+  live: boolean;
+  /** Catch-ups queued on `chain` and not finished. */
+  pending: number;
   /** Sessions each recent seq was handed to, for the publisher's `delivered`. */
   delivered: Map<number, number>;
 }
@@ -90,6 +94,11 @@ export class Fanout {
    */
   async published(alarm: Alarm): Promise<number> {
     const target = this.#targets.get(alarm.target);
+    // The common case, the next alarm with nothing queued: hand it over now, without a hop
+    // through the promise chain.
+    if (target?.live && target.pending === 0 && target.cursor === alarm.seq - 1) {
+      return this.#deliver(target, alarm);
+    }
     if (target) await this.#advance(target, alarm.seq, alarm);
     // Another catch-up (a concurrent publish, or the watch) may have delivered it first.
     return target?.delivered.get(alarm.seq) ?? 0;
@@ -121,6 +130,8 @@ export class Fanout {
       ready: Promise.resolve(),
       chain: Promise.resolve(),
       watch: undefined,
+      live: false,
+      pending: 0,
       delivered: new Map(),
     };
     t.ready = (async () => {
@@ -128,6 +139,7 @@ export class Fanout {
         this.#store.head(id),
         messageHead(this.#store.kv, id),
       ]);
+      t.live = true;
       this.#watch(t);
     })();
     // Catch-ups wait for the cursors: one starting from 0 would deliver the whole log.
@@ -171,16 +183,27 @@ export class Fanout {
         }
         for (const alarm of page) {
           if (alarm.seq > upTo) break;
-          t.delivered.set(alarm.seq, this.#registry.deliverAlarm(alarm));
-          t.cursor = alarm.seq;
-        }
-        for (const seq of t.delivered.keys()) {
-          if (t.delivered.size <= RECENT) break;
-          t.delivered.delete(seq); // oldest first: Map keeps insertion order
+          this.#deliver(t, alarm);
         }
       }
     });
-    t.chain = run.catch(() => {});
+    return this.#queue(t, run);
+  }
+
+  // Sends the alarm after the cursor to the id's sessions; returns how many got it.
+  #deliver(t: Target, alarm: Alarm): number {
+    const delivered = this.#registry.deliverAlarm(alarm);
+    t.cursor = alarm.seq;
+    t.delivered.set(alarm.seq, delivered);
+    // Oldest first (Map keeps insertion order).
+    if (t.delivered.size > RECENT) t.delivered.delete(t.delivered.keys().next().value!);
+    return delivered;
+  }
+
+  // Makes `run` the tail of the id's chain, counted in `pending` until it settles.
+  #queue(t: Target, run: Promise<unknown>): Promise<unknown> {
+    t.pending++;
+    t.chain = run.catch(() => {}).finally(() => t.pending--);
     return run;
   }
 
@@ -193,7 +216,6 @@ export class Fanout {
       for (const m of messages) this.#registry.deliverV1(t.id, m.frame, m.except);
       t.messageCursor = upTo;
     });
-    t.chain = run.catch(() => {});
-    return run;
+    return this.#queue(t, run);
   }
 }

@@ -1,28 +1,41 @@
 /**
- * The durable alarm log on Deno KV. Per target: a head key holding the last seq, the alarms
- * under `["alarm", target, seq, part, parts]` (split because a KV value holds at most 64 KiB),
- * idempotency records, and the highest acknowledged seq. Appends go through the group-commit
- * {@linkcode Appender}.
+ * The alarm store: the log of every target (on Deno KV, or in memory when the KV database is
+ * `:memory:` anyway), plus the highest acknowledged seq per target, which is always in KV.
  *
  * @module
  */
 import type { Alarm, PreparedAlarm } from "./alarm.ts";
-import { type Appended, Appender, type Retention } from "./appender.ts";
-import { guard, headKey } from "./kv_util.ts";
+import type { Appended, Retention } from "./appender.ts";
+import { KvLog } from "./kv_log.ts";
+import { guard } from "./kv_util.ts";
+import { MemoryLog } from "./memory_log.ts";
 
 export type { Appended, Retention } from "./appender.ts";
 export { guard, headKey, StoreError } from "./kv_util.ts";
 
-const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** Options of {@linkcode AlarmStore}. */
+export interface StoreOptions {
+  /**
+   * Where the log lives: `"kv"` (default; shared by every isolate on the same database) or
+   * `"memory"` (this isolate only, gone on restart: what a `:memory:` KV database gives anyway).
+   */
+  log?: "kv" | "memory";
+  /** Clock for age retention of the memory log, injectable for tests. */
+  now?: () => number;
+}
 
-/** The alarm log of every target, in one KV database. */
+/** The alarm log of every target. */
 export class AlarmStore {
+  /** The KV database: acknowledgements, relayed messages and presence live here. */
   readonly kv: Deno.Kv;
-  readonly #appender: Appender;
+  /** Whether the log is in this isolate's memory (then no other isolate writes it). */
+  readonly inMemory: boolean;
+  readonly #log: KvLog | MemoryLog;
 
-  constructor(kv: Deno.Kv, retention: Retention) {
+  constructor(kv: Deno.Kv, retention: Retention, options: StoreOptions = {}) {
     this.kv = kv;
-    this.#appender = new Appender(kv, retention);
+    this.inMemory = options.log === "memory";
+    this.#log = this.inMemory ? new MemoryLog(retention, options.now) : new KvLog(kv, retention);
   }
 
   /**
@@ -30,35 +43,17 @@ export class AlarmStore {
    * this target within retention, returns the original alarm and stores nothing.
    */
   append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
-    return this.#appender.append(target, prepared, idempotencyKey);
+    return this.#log.append(target, prepared, idempotencyKey);
   }
 
   /** Up to `limit` alarms of `target` with seq greater than `after`, in order. */
-  async read(target: string, after: number, limit: number): Promise<Alarm[]> {
-    // Everything inside the guard: a retried attempt starts over.
-    return await guard(async () => {
-      const entries = this.kv.list<Uint8Array>({
-        start: ["alarm", target, after + 1],
-        end: ["alarm", target, MAX_SEQ],
-      }, { limit: limit * 2 });
-      const alarms: Alarm[] = [];
-      let pending: Uint8Array[] = [];
-      for await (const { key, value } of entries) {
-        const [, , , part, parts] = key;
-        if (part === 0) pending = [];
-        pending.push(value);
-        if (typeof parts === "number" && pending.length === parts) {
-          alarms.push(decode(pending));
-          if (alarms.length === limit) break;
-        }
-      }
-      return alarms;
-    });
+  read(target: string, after: number, limit: number): Promise<Alarm[]> {
+    return this.#log.read(target, after, limit);
   }
 
   /** The last seq of `target` (0 before its first alarm). */
-  async head(target: string): Promise<number> {
-    return (await guard(() => this.kv.get<number>(headKey(target)))).value ?? 0;
+  head(target: string): Promise<number> {
+    return this.#log.head(target);
   }
 
   /** Records that `target`'s clients acknowledged everything up to `seq`. */
@@ -71,15 +66,4 @@ export class AlarmStore {
     const entry = await guard(() => this.kv.get<Deno.KvU64>(["ack", target]));
     return entry.value ? Number(entry.value.value) : 0;
   }
-}
-
-function decode(parts: Uint8Array[]): Alarm {
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  // Written by append() from an Alarm; the store is ours, not untrusted input.
-  return JSON.parse(new TextDecoder().decode(bytes));
 }

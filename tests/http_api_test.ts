@@ -167,6 +167,14 @@ Deno.test("publish: a streamed body over the limit is cut off without reading it
     "content-length": "999999",
   });
   assertEquals(declared.status, 413);
+  // A Content-Length that understates the body (possible only for an in-process Request) is
+  // still held to the limit.
+  const lying = await call(a, "POST", "/api/alarms/x", JSON.stringify({ pad: "x".repeat(5000) }), {
+    "content-type": "application/json",
+    "content-length": "20",
+  });
+  assertEquals(lying.status, 413);
+  assertEquals(a.metrics.alarmsPublished, 0);
 });
 
 Deno.test("publish to several ids and broadcast", async () => {

@@ -53,6 +53,8 @@ export interface StartOptions {
   kv?: Deno.Kv;
   /** Replaces the fake clock's function, e.g. with one that fails on purpose. */
   now?: () => number;
+  /** Where the alarm log lives (default: KV). */
+  log?: "kv" | "memory";
 }
 
 /** An app on a fresh in-memory store, without a network. Dispose it with `await using`. */
@@ -61,7 +63,9 @@ export async function testApp(
   options: StartOptions = {},
 ): Promise<App & AsyncDisposable & { kv: Deno.Kv }> {
   const kv = options.kv ?? await Deno.openKv(":memory:");
-  const store = new AlarmStore(kv, options.retention ?? { count: 1000, ageMs: 3600_000 });
+  const store = new AlarmStore(kv, options.retention ?? { count: 1000, ageMs: 3600_000 }, {
+    log: options.log ?? "kv",
+  });
   const app = createApp({
     config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...config },
     store,
