@@ -36,8 +36,10 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-// KV allows 10 checks and 1000 mutations per atomic operation, and 800 KiB in all.
-const MAX_CHECKS = 10;
+// KV allows 100 checks and 1000 mutations per atomic operation, 800 KiB in all, and 10 keys
+// per getMany.
+const MAX_CHECKS = 100;
+const MAX_READ = 10;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
 const PART_BYTES = 60_000;
@@ -113,8 +115,14 @@ export class Appender {
       const unknown = targets.filter((t) => attempt > 0 || !this.#heads.has(t));
       const idemKeys = batch.flatMap((p) => (p.idemKey ? [p.idemKey] : []));
       const keys = [...unknown.map(headKey), ...idemKeys];
-      // Nothing to read is the common case (every head cached): skip the round trip.
-      const read = keys.length === 0 ? [] : await guard(() => this.#kv.getMany(keys));
+      // Nothing to read is the common case (every head cached). Heads read in separate
+      // snapshots are fine: each is checked at commit.
+      const reads: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
+      for (let i = 0; i < keys.length; i += MAX_READ) {
+        const chunk = keys.slice(i, i + MAX_READ);
+        reads.push(guard(() => this.#kv.getMany(chunk)));
+      }
+      const read = (await Promise.all(reads)).flat();
       const heads = new Map<string, Deno.KvEntryMaybe<unknown> | undefined>(
         targets.map((t) => [t, this.#heads.get(t)]),
       );
