@@ -1,6 +1,7 @@
-// Load generator for bench/run.ts, in Node + ws because ws can pick the local address: sockets
-// are spread over 127.0.0.2… so 50k connections fit in the ephemeral port range.
-// Usage: node load.mjs '<json job>'; prints JSON lines: {"event":"ready"|"measuring"|"result",…}.
+// Load generator for bench/run.ts, on the `ws` API because it can pick the local address: sockets
+// are spread over 127.0.0.2… so 50k connections fit in the ephemeral port range. Runs under Bun
+// (faster, so the servers rather than the generator set the pace) or Node.
+// Usage: bun|node load.mjs '<json job>'; prints JSON lines: {"event":"ready"|"measuring"|"result",…}.
 import { Agent, request } from "node:http";
 import { WebSocket } from "ws";
 
@@ -77,14 +78,21 @@ function post(id, body, json = false) {
       port: target.port,
       method: "POST",
       path: `/api/alarms/${id}`,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      headers: {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+      },
     }, (res) => {
       const chunks = [];
       if (json) res.on("data", (c) => chunks.push(c));
       else res.resume();
       res.on("end", () => {
-        if (res.statusCode !== 202) return reject(new Error(`POST answered ${res.statusCode}`));
-        resolve(json ? JSON.parse(Buffer.concat(chunks).toString()) : undefined);
+        if (res.statusCode !== 202) {
+          return reject(new Error(`POST answered ${res.statusCode}`));
+        }
+        resolve(
+          json ? JSON.parse(Buffer.concat(chunks).toString()) : undefined,
+        );
       });
     });
     req.on("error", reject);
@@ -211,45 +219,50 @@ if (job.kind === "soak") {
 }
 
 if (job.kind === "halfload") {
-  // Open loop at `rate` alarms/s to one id with `perId` sockets; each alarm's latency runs from
-  // its POST to the moment the last socket has it (sockets match alarms by seq).
-  const pending = new Map(); // seq -> { t0, left }
+  // Open loop at `rate` alarms/s over `ids` × `perId` sockets. Every receipt is one sample: from
+  // the alarm's POST to the moment that socket has it (receipts carry target and seq; the POST's
+  // answer tells which seq it was).
+  const ids = Array.from({ length: job.ids }, (_, i) => `half-${i}`);
+  const counts = new Array(job.ids * job.perId).fill(0);
+  const sockets = await connect(job.ids * job.perId, ids, (i) => counts[i]++);
+  await warmUp(ids, counts);
+  const sentAt = new Map(); // "target seq" -> when its POST went out
+  const early = new Map(); // receipts that beat the POST's answer: "target seq" -> [times]
   const latencies = [];
-  const counts = new Array(job.perId).fill(0);
-  const early = new Map(); // receipts that beat the POST's answer: seq -> count
-  const sockets = await connect(job.perId, ["half"], (i) => counts[i]++);
-  await warmUp(["half"], counts);
-  // Receipts carry the seq; the POST's answer tells us which seq it was.
+  let measuring = false;
   const onReceipt = (data) => {
-    const seq = JSON.parse(data).seq;
-    const entry = pending.get(seq);
-    if (!entry) return void early.set(seq, (early.get(seq) ?? 0) + 1);
-    if (--entry.left === 0) {
-      latencies.push(performance.now() - entry.t0);
-      pending.delete(seq);
-    }
+    if (!measuring) return;
+    const now = performance.now();
+    const { target, seq } = JSON.parse(data);
+    const key = `${target} ${seq}`;
+    const t0 = sentAt.get(key);
+    if (t0 !== undefined) latencies.push(now - t0);
+    else if (early.has(key)) early.get(key).push(now);
+    else early.set(key, [now]);
   };
   for (const ws of sockets) ws.on("message", onReceipt);
+  measuring = true;
   emit("measuring");
   const started = performance.now();
   let sent = 0;
   while (performance.now() - started < job.seconds * 1000) {
     const wait = started + (sent * 1000) / job.rate - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const id = ids[sent % ids.length];
     sent++;
     const t0 = performance.now();
-    post("half", ALARM, true).then(({ seq }) => {
-      const left = job.perId - (early.get(seq) ?? 0);
-      early.delete(seq);
-      if (left === 0) latencies.push(performance.now() - t0);
-      else pending.set(seq, { t0, left });
+    post(id, ALARM, true).then(({ seq }) => {
+      const key = `${id} ${seq}`;
+      sentAt.set(key, t0);
+      for (const t of early.get(key) ?? []) latencies.push(t - t0);
+      early.delete(key);
     });
   }
   await new Promise((resolve) => setTimeout(resolve, 1000)); // the last alarms arrive
   emit("result", {
     alarms: sent,
     seconds: (performance.now() - started) / 1000,
-    unfinished: pending.size,
+    missing: sent * job.perId - latencies.length,
     ...percentiles(latencies),
   });
   process.exit(0);

@@ -12,6 +12,8 @@ export interface Row {
   deliveriesPerSecond?: number;
   deliveriesPerCpuSecond?: number;
   acceptedPerSecond?: number;
+  /** Alarms per second the open-loop generator sent (half load). */
+  offeredPerSecond?: number;
   /** Server CPU time over wall time while measured; below 0.9 the load generator was the limit. */
   serverCpuShare?: number;
   bytesPerSocket?: number;
@@ -48,6 +50,12 @@ const METRICS: [
     "higher",
   ],
   [
+    "offeredPerSecond",
+    "offered/s",
+    (n) => Math.round(n).toLocaleString("en"),
+    "higher",
+  ],
+  [
     "bytesPerSocket",
     "RSS/socket",
     (n) => `${(n / 1024).toFixed(1)} KB`,
@@ -57,7 +65,12 @@ const METRICS: [
   ["p99", "p99", (n) => `${n.toFixed(2)} ms`, "lower"],
   ["max", "max", (n) => `${n.toFixed(1)} ms`, "lower"],
   ["serverCpuShare", "server CPU", (n) => `${Math.round(n * 100)}%`, "lower"],
-  ["rssBeforeBytes", "RSS before", (n) => `${(n / 2 ** 20).toFixed(1)} MiB`, "lower"],
+  [
+    "rssBeforeBytes",
+    "RSS before",
+    (n) => `${(n / 2 ** 20).toFixed(1)} MiB`,
+    "lower",
+  ],
   [
     "rssDriftBytes",
     "RSS drift",
@@ -115,7 +128,13 @@ export function formatTables(
       const ours of rows.filter((r) => r.scenario === scenario && r.server.startsWith("alarmcast"))
     ) {
       for (const [key, label] of used) {
-        if (key === "serverCpuShare" || ours[key] === undefined) continue;
+        // CPU share says who was the limit, and the offered rate is an input: neither compares.
+        if (
+          key === "serverCpuShare" || key === "offeredPerSecond" ||
+          ours[key] === undefined
+        ) {
+          continue;
+        }
         const ratios = peers.map((peer) => {
           const theirs = rows.find((r) => r.scenario === scenario && r.server === peer)?.[key];
           return typeof theirs === "number" && theirs > 0
