@@ -1,9 +1,11 @@
 /**
  * Micro-benchmarks of the pure hot paths, each against a baseline in the same group so results
- * read as ratios: `deno task bench`.
+ * read as ratios: `deno task bench:micro`.
  *
  * @module
  */
+import { createApp } from "../lib/app.ts";
+import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { Hub } from "../lib/hub.ts";
 import { isValidId } from "../lib/ids.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
@@ -95,4 +97,40 @@ Deno.bench(
 );
 Deno.bench("registry.deliverAlarm x1000", { group: "fan-out" }, () => {
   hub.registry.deliverAlarm(alarm);
+});
+
+// One publish through the whole HTTP handler, in process (no network, no sockets), with the log
+// in memory: what validation, routing and storing add over a bare handler that parses and
+// answers.
+const body = JSON.stringify({ level: "critical", device: "boiler-7", value: 12.5 });
+const post = (i: number) =>
+  new Request(`http://localhost/api/alarms/plant-${i % 1000}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-length": String(body.length) },
+    body,
+  });
+const app = createApp({
+  config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 },
+  store: new AlarmStore(await Deno.openKv(":memory:"), { count: 100, ageMs: 60_000 }, {
+    log: "memory",
+  }),
+});
+const seqs = new Map<string, number>();
+let n = 0;
+Deno.bench(
+  "bare handler: URL, req.json, stamp, Response.json (baseline)",
+  { group: "publish", baseline: true },
+  async () => {
+    const req = post(n++);
+    const id = new URL(req.url).pathname.split("/")[3] ?? "";
+    const seq = (seqs.get(id) ?? 0) + 1;
+    seqs.set(id, seq);
+    const frame = JSON.stringify({ ...await req.json(), seq, target: id });
+    await Response.json({ seq, target: id, bytes: frame.length }, { status: 202 }).text();
+  },
+);
+Deno.bench("app.fetch POST /api/alarms/{id} (memory log)", { group: "publish" }, async () => {
+  const res = await app.fetch(post(n++));
+  if (res.status !== 202) throw new Error(`Status ${res.status}`);
+  await res.text();
 });

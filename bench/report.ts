@@ -12,6 +12,7 @@ export interface Row {
   deliveriesPerSecond?: number;
   deliveriesPerCpuSecond?: number;
   acceptedPerSecond?: number;
+  acceptedPerCpuSecond?: number;
   /** Alarms per second the open-loop generator sent (half load). */
   offeredPerSecond?: number;
   /** Server CPU time over wall time while measured; below 0.9 the load generator was the limit. */
@@ -46,6 +47,12 @@ const METRICS: [
   [
     "acceptedPerSecond",
     "accepted/s",
+    (n) => Math.round(n).toLocaleString("en"),
+    "higher",
+  ],
+  [
+    "acceptedPerCpuSecond",
+    "accepted/CPU-s",
     (n) => Math.round(n).toLocaleString("en"),
     "higher",
   ],

@@ -271,7 +271,7 @@ async function fanout(
 }
 
 async function publish(seconds: number): Promise<void> {
-  await measure(VARIANTS, "acceptedPerSecond", async (name, server, env) => {
+  await measure(VARIANTS, "acceptedPerCpuSecond", async (name, server, env) => {
     const running = await start(name, env);
     const { result, serverCpu, wall } = await generate(running, {
       kind: "publish",
@@ -284,6 +284,7 @@ async function publish(seconds: number): Promise<void> {
       scenario: "publish 1k ids",
       server,
       acceptedPerSecond: result.accepted! / result.seconds!,
+      acceptedPerCpuSecond: result.accepted! / serverCpu,
       serverCpuShare: serverCpu / wall,
       p50: result.p50!,
       p99: result.p99!,

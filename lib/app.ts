@@ -34,7 +34,7 @@ export interface AppOptions {
 /** The service: a fetch handler plus the handles `main.ts` and tests need. */
 export interface App {
   /** Handles one HTTP request (including WebSocket upgrades); `info` gives the client address. */
-  fetch(req: Request, info?: { remoteAddr: Deno.Addr }): Promise<Response>;
+  fetch(req: Request, info?: ConnInfo): Promise<Response>;
   /** Sessions, fan-out and publishing. */
   readonly hub: Hub;
   /** Counters for `/metrics`. */
@@ -69,7 +69,7 @@ export function createApp(options: AppOptions): App {
   let closing = false;
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
-  async function route(req: Request, address: string): Promise<Response> {
+  async function route(req: Request, info: ConnInfo | undefined): Promise<Response> {
     const url = new URL(req.url);
     const path = url.pathname;
     const [, first = "", second, third] = path.split("/");
@@ -86,16 +86,16 @@ export function createApp(options: AppOptions): App {
       return metricsText(hub, metrics);
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second, url.searchParams, address);
+      return upgrade(req, second, url.searchParams, addressOf(info));
     }
     if (first !== "api") throw notFound(path);
     await auth?.check(req.headers);
     return apiRoute(req, url, { hub, gate, config, now });
   }
 
-  async function handle(req: Request, address: string): Promise<Response> {
+  async function handle(req: Request, info: ConnInfo | undefined): Promise<Response> {
     try {
-      return await route(req, address);
+      return await route(req, info);
     } catch (error) {
       if (error instanceof StoreError) {
         reportStoreFault(metrics, logger, error); // counted as store_unavailable
@@ -142,8 +142,7 @@ export function createApp(options: AppOptions): App {
 
   return {
     async fetch(req, info) {
-      const addr = info?.remoteAddr;
-      const res = await handle(req, addr && "hostname" in addr ? addr.hostname : "unknown");
+      const res = await handle(req, info);
       // Which isolate answered: lets operators (and tests) see load balancing across isolates.
       res.headers.set("x-served-by", hub.instance);
       return res;
@@ -161,6 +160,17 @@ export function createApp(options: AppOptions): App {
       return hub.shutdown(graceMs);
     },
   };
+}
+
+/** What `Deno.serve` tells a handler about the connection. */
+export interface ConnInfo {
+  remoteAddr: Deno.Addr;
+}
+
+// Read only for upgrades (limits per address): Deno builds the address object on each access.
+function addressOf(info: ConnInfo | undefined): string {
+  const addr = info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }
 
 const STORE_UNAVAILABLE = new HttpError(
