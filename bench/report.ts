@@ -24,6 +24,8 @@ export interface Row {
   rssBeforeBytes?: number;
   rssDriftBytes?: number;
   rssAfterLeaveBytes?: number;
+  /** V8 heap in use once the clients have gone (the server's own `/metrics`). */
+  heapAfterLeaveBytes?: number;
 }
 
 const METRICS: [
@@ -87,6 +89,12 @@ const METRICS: [
   [
     "rssAfterLeaveBytes",
     "RSS after leave",
+    (n) => `${(n / 2 ** 20).toFixed(1)} MiB`,
+    "lower",
+  ],
+  [
+    "heapAfterLeaveBytes",
+    "heap after leave",
     (n) => `${(n / 2 ** 20).toFixed(1)} MiB`,
     "lower",
   ],

@@ -388,7 +388,9 @@ if (only === "soak") {
   const { soak } = await import("./soak.ts");
   rows.push(
     ...await soak({
-      start: () => start("alarmcast"),
+      // As it would run in production: the log in KV on disk.
+      start: () => start("alarmcast", VARIANTS[1]![2]()),
+      server: VARIANTS[1]![1],
       stop,
       generate,
       rss,

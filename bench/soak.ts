@@ -12,6 +12,8 @@ type Any = any;
 /** Runs the soak against a fresh alarmcast server. */
 export async function soak(deps: {
   start: () => Promise<Any>;
+  /** The label of the server in the table. */
+  server: string;
   stop: (server: Any) => Promise<void>;
   generate: (
     server: Any,
@@ -47,15 +49,19 @@ export async function soak(deps: {
   clearInterval(sampler);
   await new Promise((resolve) => setTimeout(resolve, 10_000)); // clients gone: let memory return
   const after = deps.rss(server.pid);
+  // How much of that is V8 heap in use (the rest: heap V8 keeps reserved, and native memory).
+  const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  const heapUsed = Number(/^alarmcast_memory_heap_used_bytes (\d+)$/m.exec(metrics)?.[1]);
   await deps.stop(server);
   const first = samples[1] ?? samples[0] ?? after; // skip the warm-up sample
   return [{
     scenario: `soak ${deps.minutes} min at ${rate} alarms/s`,
-    server: "alarmcast",
+    server: deps.server,
     deliveriesPerSecond: result.deliveries! / result.seconds!,
     rssDriftBytes: (samples[samples.length - 1] ?? first) - first,
     rssBeforeBytes: baseline,
     rssAfterLeaveBytes: after,
+    heapAfterLeaveBytes: heapUsed,
     p99: result.p99!,
   }];
 }

@@ -11,6 +11,8 @@ export interface Gauges {
   sessions: number;
   /** Distinct ids with at least one session. */
   ids: number;
+  /** The process's memory (`Deno.memoryUsage()`): tells V8 heap from native growth. */
+  memory: Deno.MemoryUsage;
 }
 
 /** Process-wide counters. */
@@ -50,6 +52,10 @@ export class Metrics {
       ["alarms_published_total", "counter", "Alarms accepted for delivery.", this.alarmsPublished],
       ["sends_dropped_total", "counter", "Sends skipped or failed.", this.sendsDropped],
       ["slow_consumer_closes_total", "counter", "Sockets closed as slow.", this.slowConsumerCloses],
+      ["memory_rss_bytes", "gauge", "Resident memory of the process.", gauges.memory.rss],
+      ["memory_heap_used_bytes", "gauge", "V8 heap in use.", gauges.memory.heapUsed],
+      ["memory_heap_total_bytes", "gauge", "V8 heap reserved.", gauges.memory.heapTotal],
+      ["memory_external_bytes", "gauge", "Memory held outside the V8 heap.", gauges.memory.external],
     ];
     const lines: string[] = [];
     for (const [name, type, help, value] of single) {

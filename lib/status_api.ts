@@ -21,7 +21,11 @@ export async function health(hub: Hub, closing: boolean): Promise<Response> {
 
 /** `GET /metrics` in the Prometheus text format. */
 export function metricsText(hub: Hub, metrics: Metrics): Response {
-  const text = metrics.render({ sessions: hub.registry.size, ids: hub.registry.idCount });
+  const text = metrics.render({
+    sessions: hub.registry.size,
+    ids: hub.registry.idCount,
+    memory: Deno.memoryUsage(),
+  });
   return new Response(text, {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
   });

@@ -251,6 +251,11 @@ Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
       'errors_total{kind="method_not_allowed"} 4',
     ]
   ) assertMatch(metrics.json, new RegExp(`^alarmcast_${name.replace(/[{}]/g, "\\$&")}$`, "m"));
+  // Memory gauges: positive byte counts, the heap in use within the heap reserved.
+  const gauge = (name: string) =>
+    Number(new RegExp(`^alarmcast_memory_${name}_bytes (\\d+)$`, "m").exec(metrics.json)?.[1]);
+  assert(gauge("rss") > 0 && gauge("external") > 0);
+  assert(gauge("heap_used") > 0 && gauge("heap_used") <= gauge("heap_total"));
   await a.close();
   assertEquals((await call(a, "GET", "/healthz")).status, 503);
 });
