@@ -111,26 +111,35 @@ export function formatTables(
     Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join(" · "),
     "",
   );
+  // One table per kind of scenario (its first word), with only the columns it fills.
+  const kinds = [...new Set(rows.map((r) => r.scenario.split(" ")[0]))];
+  for (const kind of kinds) {
+    const group = rows.filter((r) => r.scenario.split(" ")[0] === kind);
+    const columns = METRICS.filter(([key]) => group.some((r) => r[key] !== undefined));
+    const limited = group.some((r) => r.serverCpuShare !== undefined);
+    out.push(
+      `| scenario | server | ${columns.map(([, label]) => label).join(" | ")} |${
+        limited ? " limited by |" : ""
+      }`,
+      `| --- | --- | ${columns.map(() => "---:").join(" | ")} |${limited ? " --- |" : ""}`,
+    );
+    for (const row of group) {
+      const cells = columns.map(([key, , fmt]) =>
+        row[key] === undefined ? "" : fmt(row[key] as number)
+      );
+      const limit = row.serverCpuShare === undefined
+        ? ""
+        : row.serverCpuShare < 0.9
+        ? "load generator"
+        : "server";
+      out.push(
+        `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} |${limited ? ` ${limit} |` : ""}`,
+      );
+    }
+    out.push("");
+  }
   const used = METRICS.filter(([key]) => rows.some((r) => r[key] !== undefined));
   out.push(
-    `| scenario | server | ${used.map(([, label]) => label).join(" | ")} | limited by |`,
-  );
-  out.push(`| --- | --- | ${used.map(() => "---:").join(" | ")} | --- |`);
-  for (const row of rows) {
-    const cells = used.map((
-      [key, , fmt],
-    ) => (row[key] === undefined ? "" : fmt(row[key] as number)));
-    const limit = row.serverCpuShare === undefined
-      ? ""
-      : row.serverCpuShare < 0.9
-      ? "load generator"
-      : "server";
-    out.push(
-      `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} | ${limit} |`,
-    );
-  }
-  out.push(
-    "",
     `Ratios of alarmcast to each peer (same run; above 1.0 is better for throughput, below 1.0 for memory and latency):`,
     "",
   );

@@ -55,7 +55,12 @@ export class Metrics {
       ["memory_rss_bytes", "gauge", "Resident memory of the process.", gauges.memory.rss],
       ["memory_heap_used_bytes", "gauge", "V8 heap in use.", gauges.memory.heapUsed],
       ["memory_heap_total_bytes", "gauge", "V8 heap reserved.", gauges.memory.heapTotal],
-      ["memory_external_bytes", "gauge", "Memory held outside the V8 heap.", gauges.memory.external],
+      [
+        "memory_external_bytes",
+        "gauge",
+        "Memory held outside the V8 heap.",
+        gauges.memory.external,
+      ],
     ];
     const lines: string[] = [];
     for (const [name, type, help, value] of single) {
