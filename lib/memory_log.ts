@@ -9,6 +9,12 @@
 import { type Alarm, completeAlarm, type PreparedAlarm } from "./alarm.ts";
 import type { Appended, Retention } from "./appender.ts";
 
+/**
+ * Idempotency keys remembered at most: in memory, a week of keyed publishes could outgrow the
+ * process, so the oldest keys go first past this many (KV keeps them for the whole age).
+ */
+export const MAX_IDEMPOTENCY_KEYS = 100_000;
+
 interface TargetLog {
   /** Last seq given out. */
   seq: number;
@@ -91,7 +97,7 @@ export class MemoryLog {
 
   #expireKeys(now: number): void {
     for (const [key, record] of this.#idempotency) {
-      if (record.expiresAt > now) break;
+      if (record.expiresAt > now && this.#idempotency.size < MAX_IDEMPOTENCY_KEYS) break;
       this.#idempotency.delete(key);
     }
   }

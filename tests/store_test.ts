@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { prepareAlarm } from "../lib/alarm.ts";
+import { MAX_IDEMPOTENCY_KEYS } from "../lib/memory_log.ts";
 import { AlarmStore, StoreError } from "../lib/store.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
@@ -163,4 +164,27 @@ Deno.test("memory log: reads after a long run see only the newest count, from an
   assertEquals((await store.read("t", 480, 5)).map((a) => a.seq), [481, 482, 483, 484, 485]);
   assertEquals(await store.read("t", 500, 5), []);
   assertEquals(await store.read("none", 0, 5), []);
+});
+
+Deno.test("memory log: idempotency keys are bounded, oldest forgotten first", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, { count: 10, ageMs: 3600_000 }, { log: "memory" });
+  for (let i = 0; i <= MAX_IDEMPOTENCY_KEYS; i++) {
+    await store.append(`t${i % 100}`, alarm({ i }), `key:${i}`);
+  }
+  // The newest key still answers with its original alarm (the last one of its target).
+  const last = MAX_IDEMPOTENCY_KEYS;
+  const [original] = await store.read(
+    `t${last % 100}`,
+    (await store.head(`t${last % 100}`)) - 1,
+    1,
+  );
+  assertEquals(original?.i, last);
+  assertEquals(await store.append(`t${last % 100}`, alarm(), `key:${last}`), {
+    duplicate: true,
+    id: original!.id,
+    seq: original!.seq,
+  });
+  // Key 0 was the oldest when the bound was passed: a retry with it is stored again.
+  assertEquals((await store.append("t0", alarm(), "key:0")).duplicate, false);
 });
