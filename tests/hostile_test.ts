@@ -189,3 +189,32 @@ Deno.test("hostile: an unmasked client frame is accepted by Deno and handled lik
   raw.close();
   await t.stillFine();
 });
+
+/** Sends `head` and `body` on a raw TCP connection and returns the status line of the answer. */
+async function rawPost(port: number, head: string, body: string): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(`${head}\r\n\r\n${body}`));
+  const buffer = new Uint8Array(4096);
+  const n = await conn.read(buffer);
+  return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0] ?? "";
+}
+
+Deno.test("hostile: a body can't run past its declared length or dodge it with chunking", async () => {
+  await using t = await setup();
+  const { port } = t.server;
+  const head = "POST /api/alarms/smuggle HTTP/1.1\r\nHost: x\r\nContent-Type: application/json";
+  const big = "x".repeat(200_000);
+  // Both Content-Length and chunked: refused by the HTTP layer before the handler runs.
+  const both = await rawPost(
+    port,
+    `${head}\r\nContent-Length: 2\r\nTransfer-Encoding: chunked`,
+    `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+  );
+  assertEquals(both, "HTTP/1.1 400 Bad Request");
+  // A declared length is all that is read: the rest is the next request on the connection,
+  // which is garbage here, and nothing but the two declared bytes reaches the parser.
+  const past = await rawPost(port, `${head}\r\nContent-Length: 2\r\nConnection: close`, `{}${big}`);
+  assertEquals(past, "HTTP/1.1 202 Accepted");
+  assertEquals((await t.server.get("/api/alarms/smuggle")).body.alarms.length, 1);
+  await t.stillFine();
+});
