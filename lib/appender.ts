@@ -9,6 +9,7 @@
  * @module
  */
 import { type Alarm, completeAlarm, type PreparedAlarm } from "./alarm.ts";
+import { writeAlarm } from "./alarm_parts.ts";
 import { isJsonObject } from "./json.ts";
 import { guard, headKey, StoreError } from "./kv_util.ts";
 
@@ -42,7 +43,6 @@ const MAX_CHECKS = 100;
 const MAX_READ = 10;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
-const PART_BYTES = 60_000;
 const MAX_ATTEMPTS = 100;
 /** Ids whose head entries are remembered. */
 const HEAD_CACHE = 10_000;
@@ -156,7 +156,7 @@ export class Appender {
         const seq = next.get(p.target)! + 1;
         next.set(p.target, seq);
         const alarm = completeAlarm(p.prepared, p.target, seq);
-        this.#write(op, alarm);
+        writeAlarm(op, alarm, this.#retention);
         if (p.idemKey && idemId) {
           op.check(idems.get(idemId)!).set(p.idemKey, { id: alarm.id, seq }, {
             expireIn: this.#retention.ageMs,
@@ -176,27 +176,6 @@ export class Appender {
       // Another writer moved a head (or took an idempotency key) first: read again and retry.
     }
     throw new StoreError("Too much contention appending alarms");
-  }
-
-  #write(op: Deno.AtomicOperation, alarm: Alarm): void {
-    const { target, seq } = alarm;
-    const expireIn = this.#retention.ageMs;
-    const bytes = new TextEncoder().encode(JSON.stringify(alarm));
-    const parts = Math.max(1, Math.ceil(bytes.length / PART_BYTES));
-    for (let part = 0; part < parts; part++) {
-      op.set(
-        ["alarm", target, seq, part, parts],
-        bytes.subarray(part * PART_BYTES, (part + 1) * PART_BYTES),
-        {
-          expireIn,
-        },
-      );
-    }
-    const dropped = seq - this.#retention.count;
-    // Every part layout the dropped alarm may have (body limit: at most 2 parts).
-    if (dropped >= 1) {
-      for (const key of [[0, 1], [0, 2], [1, 2]]) op.delete(["alarm", target, dropped, ...key]);
-    }
   }
 
   #remember(target: string, seq: number, versionstamp: string): void {

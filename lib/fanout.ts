@@ -19,31 +19,10 @@ import type { Registry } from "./registry.ts";
 import { type JoinHooks, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
 import { type AlarmStore, headKey } from "./store.ts";
+import { delivered, enqueue, newTarget, type Target } from "./target.ts";
 
 /** Pause before a failed watch is started again. */
 const WATCH_RETRY_MS = 1000;
-/** Recent seqs whose delivery counts are remembered per id. */
-const RECENT = 256;
-
-interface Target {
-  id: string;
-  /** Last alarm seq delivered to this isolate's sessions of the id. */
-  cursor: number;
-  /** Last message seq delivered. */
-  messageCursor: number;
-  /** Resolves once the cursors are initialized. */
-  ready: Promise<void>;
-  /** Serializes catch-ups, so alarms go out in seq order. */
-  chain: Promise<unknown>;
-  watch: ReadableStreamDefaultReader<unknown> | undefined;
-  /** The cursors are initialized. */
-  live: boolean;
-  /** Catch-ups queued on `chain` and not finished. */
-  pending: number;
-  /** Sessions each recent seq was handed to, for the publisher's `delivered`. */
-  delivered: Map<number, number>;
-}
-
 /** Moves alarms and messages from the store to local sessions. */
 export class Fanout {
   readonly #store: AlarmStore;
@@ -123,17 +102,7 @@ export class Fanout {
   #target(id: string): Target {
     let target = this.#targets.get(id);
     if (target) return target;
-    const t: Target = {
-      id,
-      cursor: 0,
-      messageCursor: 0,
-      ready: Promise.resolve(),
-      chain: Promise.resolve(),
-      watch: undefined,
-      live: false,
-      pending: 0,
-      delivered: new Map(),
-    };
+    const t = newTarget(id);
     t.ready = (async () => {
       [t.cursor, t.messageCursor] = await Promise.all([
         this.#store.head(id),
@@ -187,24 +156,14 @@ export class Fanout {
         }
       }
     });
-    return this.#queue(t, run);
+    return enqueue(t, run);
   }
 
   // Sends the alarm after the cursor to the id's sessions; returns how many got it.
   #deliver(t: Target, alarm: Alarm): number {
-    const delivered = this.#registry.deliverAlarm(alarm);
-    t.cursor = alarm.seq;
-    t.delivered.set(alarm.seq, delivered);
-    // Oldest first (Map keeps insertion order).
-    if (t.delivered.size > RECENT) t.delivered.delete(t.delivered.keys().next().value!);
-    return delivered;
-  }
-
-  // Makes `run` the tail of the id's chain, counted in `pending` until it settles.
-  #queue(t: Target, run: Promise<unknown>): Promise<unknown> {
-    t.pending++;
-    t.chain = run.catch(() => {}).finally(() => t.pending--);
-    return run;
+    const sessions = this.#registry.deliverAlarm(alarm);
+    delivered(t, alarm.seq, sessions);
+    return sessions;
   }
 
   #advanceMessages(t: Target, upTo: number, known?: StoredMessage): Promise<unknown> {
@@ -216,6 +175,6 @@ export class Fanout {
       for (const m of messages) this.#registry.deliverV1(t.id, m.frame, m.except);
       t.messageCursor = upTo;
     });
-    return this.#queue(t, run);
+    return enqueue(t, run);
   }
 }

@@ -1,11 +1,11 @@
 /**
- * The alarm log on Deno KV: per target a head key holding the last seq, and the alarms under
- * `["alarm", target, seq, part, parts]` (split because a KV value holds at most 64 KiB). Appends
- * go through the group-commit {@linkcode Appender}.
+ * The alarm log on Deno KV: per target a head key holding the last seq, and the alarms (laid out
+ * by `alarm_parts.ts`). Appends go through the group-commit {@linkcode Appender}.
  *
  * @module
  */
 import type { Alarm, PreparedAlarm } from "./alarm.ts";
+import { joinAlarm } from "./alarm_parts.ts";
 import { type Appended, Appender, type Retention } from "./appender.ts";
 import { guard, headKey } from "./kv_util.ts";
 
@@ -41,7 +41,7 @@ export class KvLog {
         if (part === 0) pending = [];
         pending.push(value);
         if (typeof parts === "number" && pending.length === parts) {
-          alarms.push(decode(pending));
+          alarms.push(joinAlarm(pending));
           if (alarms.length === limit) break;
         }
       }
@@ -53,15 +53,4 @@ export class KvLog {
   async head(target: string): Promise<number> {
     return (await guard(() => this.#kv.get<number>(headKey(target)))).value ?? 0;
   }
-}
-
-function decode(parts: Uint8Array[]): Alarm {
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  // Written by append() from an Alarm; the store is ours, not untrusted input.
-  return JSON.parse(new TextDecoder().decode(bytes));
 }
