@@ -15,14 +15,18 @@ Bun.serve({
     const alarm = await req.json();
     const seq = (seqs.get(id) ?? 0) + 1;
     seqs.set(id, seq);
+    // The same alarm as alarmcast's: an id stamped by the server, so frames are alike in size.
+    const alarmId = crypto.randomUUID();
     const frame = JSON.stringify({
       ...alarm,
+      id: alarmId,
       seq,
       target: id,
       createTime: new Date().toISOString(),
     });
     server.publish(id, frame);
     return Response.json({
+      id: alarmId,
       seq,
       target: id,
       delivered: server.subscriberCount(id),

@@ -30,8 +30,11 @@ Deno.serve({
   const alarm = await req.json();
   const seq = (seqs.get(id) ?? 0) + 1;
   seqs.set(id, seq);
+  // The same alarm as alarmcast's: an id stamped by the server, so frames are alike in size.
+  const alarmId = crypto.randomUUID();
   const frame = JSON.stringify({
     ...alarm,
+    id: alarmId,
     seq,
     target: id,
     createTime: new Date().toISOString(),
@@ -41,5 +44,5 @@ Deno.serve({
     socket.send(frame);
     delivered++;
   }
-  return Response.json({ seq, target: id, delivered }, { status: 202 });
+  return Response.json({ id: alarmId, seq, target: id, delivered }, { status: 202 });
 });

@@ -14,8 +14,11 @@ const server = createServer((req, res) => {
     const alarm = JSON.parse(Buffer.concat(chunks).toString());
     const seq = (seqs.get(id) ?? 0) + 1;
     seqs.set(id, seq);
+    // The same alarm as alarmcast's: an id stamped by the server, so frames are alike in size.
+    const alarmId = crypto.randomUUID();
     const frame = JSON.stringify({
       ...alarm,
+      id: alarmId,
       seq,
       target: id,
       createTime: new Date().toISOString(),
@@ -26,7 +29,7 @@ const server = createServer((req, res) => {
       delivered++;
     }
     res.writeHead(202, { "content-type": "application/json" });
-    res.end(JSON.stringify({ seq, target: id, delivered }));
+    res.end(JSON.stringify({ id: alarmId, seq, target: id, delivered }));
   });
 });
 
