@@ -67,39 +67,50 @@ const PEERS = ["deno-bare", "node-ws", "bun"];
 type Variant = [name: string, label: string, env: () => Record<string, string>];
 
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
+const ON_DISK: Variant = [
+  "alarmcast",
+  "alarmcast (KV on disk)",
+  () => ({ KV_PATH: `${DISK}/kv-${++disks}.sqlite3` }),
+];
 const VARIANTS: Variant[] = [
   ["alarmcast", "alarmcast (memory)", () => ({})],
-  [
-    "alarmcast",
-    "alarmcast (KV on disk)",
-    () => ({ KV_PATH: `${DISK}/kv-${++disks}.sqlite3` }),
-  ],
+  ON_DISK,
   ...PEERS.map((p): Variant => [p, p, () => ({})]),
 ];
 
 /**
  * Measures each variant `repeat` times, interleaved so drift in the machine hits every server
- * alike, and keeps for each the run with the median of `key`.
+ * alike, and keeps for each the run with the median of `key`. `once` gets a started server.
  */
 async function measure(
   variants: Variant[],
   key: keyof Row,
-  once: (
-    name: string,
-    label: string,
-    env: Record<string, string>,
-  ) => Promise<Row>,
+  once: (server: Server, label: string) => Promise<Row>,
 ): Promise<void> {
   const runs = new Map<string, Row[]>();
   for (let i = 0; i < repeat; i++) {
     for (const [name, label, env] of variants) {
-      const row = await once(name, label, env());
+      const row = await withServer(name, env(), (server) => once(server, label));
       runs.set(label, [...runs.get(label) ?? [], row]);
     }
   }
   for (const list of runs.values()) {
     list.sort((a, b) => Number(a[key] ?? 0) - Number(b[key] ?? 0));
     rows.push(list[Math.floor(list.length / 2)]!);
+  }
+}
+
+/** Starts `name`, runs `fn` on it, and stops it even when `fn` fails. */
+async function withServer<T>(
+  name: string,
+  env: Record<string, string>,
+  fn: (server: Server) => Promise<T>,
+): Promise<T> {
+  const server = await start(name, env);
+  try {
+    return await fn(server);
+  } finally {
+    await stop(server);
   }
 }
 
@@ -221,15 +232,16 @@ const rows: Row[] = [];
 
 async function idle(sockets: number): Promise<void> {
   for (const name of ["alarmcast", ...PEERS]) {
-    const server = await start(name);
-    await settle(500);
-    const before = rss(server.pid);
+    let before = 0;
     let after = 0;
-    await generate(server, { kind: "idle", sockets }, async () => {
-      await settle(2000); // let allocations settle
-      after = rss(server.pid);
+    await withServer(name, {}, async (server) => {
+      await settle(500);
+      before = rss(server.pid);
+      await generate(server, { kind: "idle", sockets }, async () => {
+        await settle(2000); // let allocations settle
+        after = rss(server.pid);
+      });
     });
-    await stop(server);
     rows.push({
       scenario: `idle ${sockets / 1000}k`,
       server: name,
@@ -247,15 +259,13 @@ async function fanout(
   await measure(
     VARIANTS,
     "deliveriesPerCpuSecond",
-    async (name, server, env) => {
-      const running = await start(name, env);
+    async (running, server) => {
       const { result, serverCpu, wall } = await generate(running, {
         kind: "fanout",
         ids,
         perId,
         seconds,
       });
-      await stop(running);
       return {
         scenario: `fanout ${label}`,
         server,
@@ -271,15 +281,13 @@ async function fanout(
 }
 
 async function publish(seconds: number): Promise<void> {
-  await measure(VARIANTS, "acceptedPerCpuSecond", async (name, server, env) => {
-    const running = await start(name, env);
+  await measure(VARIANTS, "acceptedPerCpuSecond", async (running, server) => {
     const { result, serverCpu, wall } = await generate(running, {
       kind: "publish",
       ids: 1000,
       concurrency: 64,
       seconds,
     });
-    await stop(running);
     return {
       scenario: "publish 1k ids",
       server,
@@ -303,8 +311,7 @@ async function halfLoad(
   perId: number,
   seconds: number,
 ): Promise<void> {
-  await measure(VARIANTS, "p99", async (name, server, env) => {
-    const running = await start(name, env);
+  await measure(VARIANTS, "p99", async (running, server) => {
     const probe = await generate(running, {
       kind: "fanout",
       ids,
@@ -322,7 +329,6 @@ async function halfLoad(
       rate,
       seconds,
     });
-    await stop(running);
     if (result.missing) {
       throw new Error(`${server}: ${result.missing} receipts missing`);
     }
@@ -389,8 +395,8 @@ if (only === "soak") {
   rows.push(
     ...await soak({
       // As it would run in production: the log in KV on disk.
-      start: () => start("alarmcast", VARIANTS[1]![2]()),
-      server: VARIANTS[1]![1],
+      start: () => start(ON_DISK[0], ON_DISK[2]()),
+      server: ON_DISK[1],
       stop,
       generate,
       rss,

@@ -28,14 +28,13 @@ export interface StoreOptions {
 export class AlarmStore {
   /** The KV database: acknowledgements, relayed messages and presence live here. */
   readonly kv: Deno.Kv;
-  /** Whether the log is in this isolate's memory (then no other isolate writes it). */
-  readonly inMemory: boolean;
   readonly #log: KvLog | MemoryLog;
 
   constructor(kv: Deno.Kv, retention: Retention, options: StoreOptions = {}) {
     this.kv = kv;
-    this.inMemory = options.log === "memory";
-    this.#log = this.inMemory ? new MemoryLog(retention, options.now) : new KvLog(kv, retention);
+    this.#log = options.log === "memory"
+      ? new MemoryLog(retention, options.now)
+      : new KvLog(kv, retention);
   }
 
   /**

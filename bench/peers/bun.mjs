@@ -1,4 +1,6 @@
 // Bun on the same contract, idiomatically: one pub/sub topic per id, published once per alarm.
+import { stampAlarm } from "./contract.mjs";
+
 const seqs = new Map();
 
 Bun.serve({
@@ -12,18 +14,7 @@ Bun.serve({
         : new Response(null, { status: 400 });
     }
     const id = parts[3] ?? "";
-    const alarm = await req.json();
-    const seq = (seqs.get(id) ?? 0) + 1;
-    seqs.set(id, seq);
-    // The same alarm as alarmcast's: an id stamped by the server, so frames are alike in size.
-    const alarmId = crypto.randomUUID();
-    const frame = JSON.stringify({
-      ...alarm,
-      id: alarmId,
-      seq,
-      target: id,
-      createTime: new Date().toISOString(),
-    });
+    const { id: alarmId, seq, frame } = stampAlarm(seqs, id, await req.json());
     server.publish(id, frame);
     return Response.json({
       id: alarmId,

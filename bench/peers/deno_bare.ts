@@ -1,10 +1,12 @@
 /**
  * The floor: bare Deno on the same contract. `Deno.serve`, `Deno.upgradeWebSocket`, a `Map` of
- * sockets per id, no checks, no store. `POST /api/alarms/{id}` stamps a seq and sends the alarm
- * to every socket of the id; `GET /websocket/{id}` upgrades.
+ * sockets per id, no checks, no store. `POST /api/alarms/{id}` stamps the alarm (`contract.mjs`)
+ * and sends it to every socket of the id; `GET /websocket/{id}` upgrades.
  *
  * @module
  */
+import { stampAlarm } from "./contract.mjs";
+
 const sockets = new Map<string, Set<WebSocket>>();
 const seqs = new Map<string, number>();
 
@@ -27,18 +29,7 @@ Deno.serve({
     return response;
   }
   const id = parts[3] ?? "";
-  const alarm = await req.json();
-  const seq = (seqs.get(id) ?? 0) + 1;
-  seqs.set(id, seq);
-  // The same alarm as alarmcast's: an id stamped by the server, so frames are alike in size.
-  const alarmId = crypto.randomUUID();
-  const frame = JSON.stringify({
-    ...alarm,
-    id: alarmId,
-    seq,
-    target: id,
-    createTime: new Date().toISOString(),
-  });
+  const { id: alarmId, seq, frame } = stampAlarm(seqs, id, await req.json());
   let delivered = 0;
   for (const socket of sockets.get(id) ?? []) {
     socket.send(frame);

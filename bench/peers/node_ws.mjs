@@ -1,6 +1,7 @@
 // Node 20 + ws on the same contract: http server, ws in noServer mode, a Map of sockets per id.
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
+import { stampAlarm } from "./contract.mjs";
 
 const sockets = new Map();
 const seqs = new Map();
@@ -11,18 +12,8 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
-    const alarm = JSON.parse(Buffer.concat(chunks).toString());
-    const seq = (seqs.get(id) ?? 0) + 1;
-    seqs.set(id, seq);
-    // The same alarm as alarmcast's: an id stamped by the server, so frames are alike in size.
-    const alarmId = crypto.randomUUID();
-    const frame = JSON.stringify({
-      ...alarm,
-      id: alarmId,
-      seq,
-      target: id,
-      createTime: new Date().toISOString(),
-    });
+    const body = JSON.parse(Buffer.concat(chunks).toString());
+    const { id: alarmId, seq, frame } = stampAlarm(seqs, id, body);
     let delivered = 0;
     for (const socket of sockets.get(id) ?? []) {
       socket.send(frame);
