@@ -45,6 +45,8 @@ export class Session {
   lastSeq = 0;
   /** True while stored alarms are replayed (`since`); live deliveries skip the session then. */
   replaying = false;
+  /** Frame characters sent since `bufferedAmount` was last looked at (see `Registry.send`). */
+  unchecked = 0;
   /** Invalid frames in a row; reset by a valid one. */
   strikes = 0;
   /** Set once the session's end has been handled. */

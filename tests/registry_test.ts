@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertLess } from "@std/assert";
 import { Hub } from "../lib/hub.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { Metrics } from "../lib/metrics.ts";
@@ -80,6 +80,23 @@ Deno.test("a slow consumer is closed once past the threshold and gets nothing mo
   assertEquals(fast.sent.length, 5);
   assertEquals(metrics.slowConsumerCloses, 1);
   assertEquals(h.registry.size, 1);
+});
+
+Deno.test("the send queue is read once per 1/16 of the threshold of frames sent", async () => {
+  await using t = await hub(16_000); // read after every 1,000 characters of frames
+  const { hub: h, metrics } = t;
+  const slow = new FakeSocket();
+  slow.grow = 2_000;
+  h.attach("t", "legacy")(slow).onOpen();
+  await h.publish("t", prepared);
+  const perRead = Math.ceil(1_000 / slow.sent[0]!.length); // frames between two reads
+  assertLess(1, perRead);
+  while (slow.closes.length === 0) await h.publish("t", prepared);
+  // Closed at the first read past 16,000 buffered bytes, not at the first send past it.
+  assertEquals(slow.bufferedReads, Math.ceil(Math.ceil(16_001 / 2_000) / perRead));
+  assertEquals(slow.sent.length, slow.bufferedReads * perRead);
+  assertEquals(slow.closes, [{ code: 4008, reason: "slow consumer" }]);
+  assertEquals(metrics.slowConsumerCloses, 1);
 });
 
 Deno.test("sweep closes only sessions silent past the heartbeat timeout", async () => {

@@ -8,7 +8,9 @@ import type { PushSocket } from "../../lib/session.ts";
 /** Records what the registry does to a socket. */
 export class FakeSocket implements PushSocket {
   readyState = 1;
-  bufferedAmount = 0;
+  /** Times the registry read `bufferedAmount`. */
+  bufferedReads = 0;
+  #buffered = 0;
   /** Bytes added to `bufferedAmount` per send; 0 means the peer reads everything at once. */
   grow = 0;
   readonly sent: string[] = [];
@@ -17,7 +19,12 @@ export class FakeSocket implements PushSocket {
   send(data: string): void {
     if (this.readyState !== 1) throw new Error("Not open");
     this.sent.push(data);
-    this.bufferedAmount += this.grow;
+    this.#buffered += this.grow;
+  }
+
+  get bufferedAmount(): number {
+    this.bufferedReads++;
+    return this.#buffered;
   }
 
   close(code?: number, reason?: string): void {
