@@ -16,17 +16,18 @@ export const MAX_TARGETS = 1000;
 export const MAX_HISTORY = 1000;
 const MAX_IDEMPOTENCY_KEY = 256;
 
-/** `POST /api/alarms/{id}`: the body is the alarm. */
+/** `POST /api/alarms/{id}`: the body is the alarm. `extra` headers go on the answer. */
 export async function publishOne(
   hub: Hub,
   target: string,
   body: JsonObject,
   headers: Headers,
   now: number,
+  extra?: Readonly<Record<string, string>>,
 ): Promise<Response> {
   const prepared = prepareAlarm(body, now);
   const published = await hub.publish(target, prepared, idempotencyKey(headers, body));
-  return jsonResponse(published, published.duplicate ? 200 : 202);
+  return jsonResponse(published, published.duplicate ? 200 : 202, extra);
 }
 
 /** `POST /api/alarms`: `{"targets": ["a", "b"], "alarm": {...}}`. */

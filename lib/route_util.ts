@@ -27,6 +27,18 @@ export function checkId(raw: string): string {
   return raw;
 }
 
+// `/api/alarms/{id}` as Deno spells a request URL: scheme and host, then the path as sent.
+const PUBLISH_URL = /^https?:\/\/[^/?#]+\/api\/alarms\/([A-Za-z0-9_.:-]{1,128})$/;
+
+/**
+ * The id of a `/api/alarms/{id}` URL that a URL parser would leave as it is (a valid id, no
+ * query, no escapes, no dot segment), else `undefined`. Lets the hottest route skip parsing.
+ */
+export function publishTarget(url: string): string | undefined {
+  const id = PUBLISH_URL.exec(url)?.[1];
+  return id === "." || id === ".." ? undefined : id;
+}
+
 /** The 404 for `path`. */
 export function notFound(path: string): HttpError {
   return new HttpError(404, "not_found", `No route for ${quote(path)}`);

@@ -218,3 +218,24 @@ Deno.test("hostile: a body can't run past its declared length or dodge it with c
   assertEquals((await t.server.get("/api/alarms/smuggle")).body.alarms.length, 1);
   await t.stillFine();
 });
+
+Deno.test("hostile: paths as sent are routed as a URL parser reads them, fast lane or not", async () => {
+  await using t = await setup();
+  const { port } = t.server;
+  const post = (path: string) =>
+    rawPost(
+      port,
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        "Content-Length: 2\r\nConnection: close",
+      "{}",
+    );
+  // Dot segments and backslashes reach the handler unnormalized: they must not be taken for ids.
+  assertEquals(await post("/api/alarms/../alarms/dots"), "HTTP/1.1 202 Accepted");
+  assertEquals(await post("/api/alarms/..\\alarms\\dots"), "HTTP/1.1 202 Accepted");
+  assertEquals(await post("/api/alarms/.."), "HTTP/1.1 404 Not Found");
+  assertEquals(await post("/api/alarms/."), "HTTP/1.1 400 Bad Request"); // "/api/alarms/": no id
+  assertEquals(await post("/api/alarms/dots"), "HTTP/1.1 202 Accepted");
+  const stored = (await t.server.get("/api/alarms/dots")).body.alarms;
+  assertEquals(stored.map((a: { seq: number }) => a.seq), [1, 2, 3]);
+  await t.stillFine();
+});

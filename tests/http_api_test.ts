@@ -74,6 +74,30 @@ Deno.test("publish: server adds id, seq, target, createTime; seq is per target",
   assertEquals(a.metrics.alarmsPublished, 5);
 });
 
+Deno.test("publish: URLs the fast lane leaves alone answer as before, all with x-served-by", async () => {
+  await using a = await app();
+  // A query, an escape and a dot segment take the general router; a plain id the fast lane.
+  const lanes = [
+    await postJson(a, "/api/alarms/q?x=1", {}),
+    await postJson(a, "/api/alarms/%71", {}), // a valid id only once decoded: refused
+    await postJson(a, "/api/alarms/../alarms/q", {}), // "/api/alarms/q" once normalized
+    await postJson(a, "/api/alarms/q", {}),
+    await postJson(a, "/api/alarms/q", []), // an error from the fast lane
+    await postJson(a, "/api/alarms/..", {}), // "/api/": not found
+  ];
+  assertEquals(lanes.map((r) => r.status), [202, 400, 202, 202, 400, 404]);
+  assertEquals(lanes.map((r) => r.json.seq ?? r.json.error.code), [
+    1,
+    "invalid_id",
+    2,
+    3,
+    "not_an_object",
+    "not_found",
+  ]);
+  for (const reply of lanes) assertEquals(reply.headers.get("x-served-by"), a.hub.instance);
+  assertEquals(a.metrics.alarmsPublished, 3);
+});
+
 Deno.test("publish: bad input gets a clear JSON error and nothing is published", async () => {
   await using a = await app({ maxBodyBytes: 1024 });
   const json = { "content-type": "application/json" };

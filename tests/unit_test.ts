@@ -6,6 +6,7 @@ import { isValidId } from "../lib/ids.ts";
 import { checkShape, parseJson } from "../lib/json.ts";
 import { createLogger, formatRecord } from "../lib/log.ts";
 import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
+import { publishTarget } from "../lib/route_util.ts";
 import { exceedsUtf8Bytes } from "../lib/upgrade.ts";
 
 Deno.test("config: defaults, overrides and every problem at once", () => {
@@ -240,4 +241,29 @@ Deno.test("log: one line per record, U+2028/9 escaped, level filter", () => {
   logger.log("info", "dropped");
   logger.log("error", "kept", { n: 1 });
   assertEquals(lines, [`{"time":"1970-01-01T00:00:00.000Z","level":"error","msg":"kept","n":1}`]);
+});
+
+Deno.test("publishTarget takes only URLs a URL parser would leave as they are", () => {
+  const at = (path: string) => publishTarget(`http://127.0.0.1:8080${path}`);
+  assertEquals(at("/api/alarms/plant-3"), "plant-3");
+  assertEquals(at("/api/alarms/a.b:c_d-E9"), "a.b:c_d-E9");
+  assertEquals(at(`/api/alarms/${"x".repeat(128)}`), "x".repeat(128));
+  assertEquals(publishTarget("https://alarms.example/api/alarms/x"), "x");
+  for (
+    const path of [
+      "/api/alarms/",
+      "/api/alarms/x/",
+      "/api/alarms/x/y",
+      "/api/alarms/x?since=1",
+      "/api/alarms/x#top",
+      "/api/alarms/%78",
+      "/api/alarms/.",
+      "/api/alarms/..",
+      "/api/alarms/a b",
+      `/api/alarms/${"x".repeat(129)}`,
+      "/api/alarms",
+      "/x/api/alarms/y",
+      "/API/alarms/x",
+    ]
+  ) assertEquals(at(path), undefined, path);
 });
