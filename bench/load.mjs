@@ -14,29 +14,29 @@ const SOURCES = 8; // 127.0.0.2 … 127.0.0.9, ~28k ports each
  * Opens `count` sockets spread over `ids`, calling `onMessage(index)` per frame, and heartbeats
  * them like the old page (PING every 30 s) so the server's liveness sweep keeps them.
  */
-async function connect(count, ids, onMessage) {
+async function connect(count, ids, onMessage, ws = job.ws) {
   const sockets = [];
   const batch = 500; // connect in waves so the accept queue never overflows
   for (let start = 0; start < count; start += batch) {
     const wave = [];
     for (let i = start; i < Math.min(count, start + batch); i++) {
       const id = ids[i % ids.length];
-      const ws = new WebSocket(`${job.ws}/websocket/${id}`, {
+      const socket = new WebSocket(`${ws}/websocket/${id}`, {
         localAddress: `127.0.0.${2 + (i % SOURCES)}`,
         perMessageDeflate: false,
       });
-      ws.on("message", () => onMessage(i));
-      ws.on(
+      socket.on("message", () => onMessage(i));
+      socket.on(
         "error",
         (error) => emit("socket_error", { message: String(error) }),
       );
       wave.push(
         new Promise((resolve, reject) => {
-          ws.once("open", resolve);
-          ws.once("error", reject);
+          socket.once("open", resolve);
+          socket.once("error", reject);
         }),
       );
-      sockets.push(ws);
+      sockets.push(socket);
     }
     await Promise.all(wave);
   }
@@ -50,9 +50,9 @@ async function connect(count, ids, onMessage) {
  * A client sees "open" before the server has registered the socket. Publish warm-up alarms to
  * every id until every socket has received one, so the measurement starts with all registered.
  */
-async function warmUp(ids, counts) {
+async function warmUp(ids, counts, url = target) {
   for (let round = 0; round < 100; round++) {
-    await Promise.all(ids.map((id) => post(id, ALARM)));
+    await Promise.all(ids.map((id) => post(id, ALARM, false, url)));
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (counts.every((n) => n > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 200)); // let the last round drain
@@ -70,12 +70,12 @@ const target = new URL(job.http);
  * POSTs an alarm over a keep-alive connection. Resolves with the answer's JSON when `json` is set
  * (the half-load scenario needs the seq), else with nothing, sparing the generator the parse.
  */
-function post(id, body, json = false) {
+function post(id, body, json = false, url = target) {
   return new Promise((resolve, reject) => {
     const req = request({
       agent,
-      host: target.hostname,
-      port: target.port,
+      host: url.hostname,
+      port: url.port,
       method: "POST",
       path: `/api/alarms/${id}`,
       headers: {
@@ -155,6 +155,46 @@ if (job.kind === "fanout") {
     seconds: elapsed,
     alarms: latencies.length,
     ...percentiles(latencies),
+  });
+  process.exit(0);
+}
+
+if (job.kind === "paired") {
+  // Two servers on the same sockets (`ids` × `perId` each), measured over the same window: a
+  // closed loop that alternates between them, so whatever else the machine does meanwhile weighs
+  // on both alike. The runner compares their CPU per alarm.
+  const ids = Array.from({ length: job.ids }, (_, i) => `pair-${i}`);
+  const sides = [[job.ws, job.http], [job.ws2, job.http2]].map(([ws, http]) => ({
+    ws,
+    url: new URL(http),
+    counts: new Array(job.ids * job.perId).fill(0),
+    received: 0,
+    alarms: 0,
+  }));
+  for (const side of sides) {
+    await connect(job.ids * job.perId, ids, (i) => {
+      side.received++;
+      side.counts[i]++;
+    }, side.ws);
+    await warmUp(ids, side.counts, side.url);
+  }
+  emit("measuring");
+  const started = performance.now();
+  for (let k = 0; performance.now() - started < job.seconds * 1000; k++) {
+    const side = sides[k % 2];
+    const until = side.received + job.perId;
+    await post(ids[Math.floor(Math.random() * ids.length)], ALARM, false, side.url);
+    const t0 = performance.now();
+    while (side.received < until) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() - t0 > 10_000) throw new Error("Receipts stopped arriving");
+    }
+    side.alarms++;
+  }
+  emit("result", {
+    seconds: (performance.now() - started) / 1000,
+    alarms: sides[0].alarms,
+    alarms2: sides[1].alarms,
   });
   process.exit(0);
 }

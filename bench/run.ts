@@ -4,8 +4,8 @@
  * core 1. Server CPU and RSS come from /proc. Prints one table with every figure of ours as a
  * ratio to each peer from the same run, and writes it as JSON to bench/results/.
  *
- * Flags: `--quick` (small sizes, a sanity run), `--only <scenario>` (idle, fanout, publish,
- * halfload, soak), `--repeat <n>` (measure each server n times, keep the median run),
+ * Flags: `--quick` (small sizes, a sanity run), `--only <scenario>` (idle, fanout, paired,
+ * publish, halfload, soak), `--repeat <n>` (measure each server n times, keep the median run),
  * `--generator node` (drive the load from Node instead of Bun), `--soak-minutes <n>` (default 10;
  * the soak runs only when asked with `--only soak`).
  *
@@ -64,7 +64,7 @@ const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
 const PEERS = ["deno-bare", "node-ws", "bun"];
 
 /** A server to measure: which one, its label in the table, extra environment. */
-type Variant = [name: string, label: string, env: () => Record<string, string>];
+export type Variant = [name: string, label: string, env: () => Record<string, string>];
 
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
 const ON_DISK: Variant = [
@@ -176,14 +176,20 @@ function rss(pid: number): number {
 interface Generated {
   result: Record<string, number>;
   serverCpu: number;
+  /** CPU seconds of the `second` server over the same window. */
+  secondCpu: number;
   wall: number;
 }
 
-/** Runs one load job on core 1; measures the server between "measuring" and "result". */
+/**
+ * Runs one load job on core 1; measures the server (and a `second` one, given as `ws2` and
+ * `http2`) between "measuring" and "result".
+ */
 async function generate(
   server: Server,
   job: Record<string, unknown>,
   onReady?: () => Promise<void>,
+  second?: Server,
 ): Promise<Generated> {
   const gen = new Deno.Command("taskset", {
     args: [
@@ -194,6 +200,9 @@ async function generate(
       JSON.stringify({
         ws: `ws://127.0.0.1:${server.port}`,
         http: `http://127.0.0.1:${server.port}`,
+        ...(second
+          ? { ws2: `ws://127.0.0.1:${second.port}`, http2: `http://127.0.0.1:${second.port}` }
+          : {}),
         ...job,
       }),
     ],
@@ -201,6 +210,7 @@ async function generate(
     stderr: "inherit",
   }).spawn();
   let cpu0 = 0;
+  let secondCpu0 = 0;
   let wall0 = 0;
   let buffer = "";
   for await (const chunk of gen.stdout.pipeThrough(new TextDecoderStream())) {
@@ -214,17 +224,19 @@ async function generate(
         gen.kill("SIGKILL");
       } else if (line.event === "measuring") {
         cpu0 = cpu(server.pid);
+        if (second) secondCpu0 = cpu(second.pid);
         wall0 = performance.now();
       } else if (line.event === "result") {
         const serverCpu = cpu(server.pid) - cpu0;
+        const secondCpu = second ? cpu(second.pid) - secondCpu0 : 0;
         const wall = (performance.now() - wall0) / 1000;
         await gen.status;
-        return { result: line, serverCpu, wall };
+        return { result: line, serverCpu, secondCpu, wall };
       }
     }
   }
   await gen.status;
-  return { result: {}, serverCpu: 0, wall: 0 };
+  return { result: {}, serverCpu: 0, secondCpu: 0, wall: 0 };
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -384,6 +396,29 @@ if (!only || only === "fanout") {
   if (!quick) await fanout("1 id × 10k", 1, 10_000, seconds);
   const many = quick ? 100 : 1000;
   await fanout(`${many === 1000 ? "1k" : many} ids × 10`, many, 10, seconds);
+}
+if (!only || only === "paired") {
+  const { paired } = await import("./paired.ts");
+  const sizes: [string, number, number][] = quick
+    ? [["1 id × 200", 1, 200], ["50 ids × 10", 50, 10]]
+    : [["1 id × 1k", 1, 1000], ["1 id × 5k", 1, 5000], ["500 ids × 10", 500, 10]];
+  for (const [label, ids, perId] of sizes) {
+    rows.push(
+      ...await paired({
+        label,
+        ids,
+        perId,
+        seconds,
+        repeat,
+        pairs: [VARIANTS[0]!, ON_DISK].flatMap((ours) =>
+          ["deno-bare", "node-ws"].map((peer): [Variant, string] => [ours, peer])
+        ),
+        start,
+        stop,
+        generate,
+      }),
+    );
+  }
 }
 if (!only || only === "publish") await publish(seconds);
 if (!only || only === "halfload") {
