@@ -56,7 +56,7 @@ const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.r
   log: storeKind(config.kvPath) === "memory" ? "memory" : "kv",
 });
 const app = createApp({ config, logger, store });
-app.start();
+await app.start();
 
 const server = config.serveMode === "listen"
   ? Deno.serve({

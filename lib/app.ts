@@ -43,8 +43,11 @@ export interface App {
   readonly metrics: Metrics;
   /** Closes sessions that stopped heartbeating; `start()` calls it periodically. */
   sweep(): number;
-  /** Starts the timers: heartbeat sweep and presence refresh. */
-  start(): void;
+  /**
+   * Starts the timers (heartbeat sweep, presence refresh) and learns whether other isolates
+   * share the store; serve once it resolves.
+   */
+  start(): Promise<void>;
   /**
    * Refuses new sockets and closes every open one with 1012; resolves when their closing
    * handshakes are done or after `graceMs` (default 2000).
@@ -165,8 +168,8 @@ export function createApp(options: AppOptions): App {
     metrics,
     sweep,
     start() {
-      hub.presence.start();
       sweeper ??= setInterval(sweep, Math.min(5000, config.heartbeatTimeoutMs / 4));
+      return hub.start();
     },
     close(graceMs = 2000) {
       closing = true;

@@ -29,6 +29,8 @@ export class Fanout {
   readonly #registry: Registry;
   readonly #onError: (error: unknown, id: string) => void;
   readonly #targets = new Map<string, Target>();
+  /** No other isolate writes the store: ids are not watched (see `company.ts`). */
+  #solo = false;
 
   constructor(
     store: AlarmStore,
@@ -93,6 +95,33 @@ export class Fanout {
     if (t) await this.#advanceMessages(t, message.seq, message);
   }
 
+  /** Ids watched in KV for alarms published elsewhere. */
+  get watched(): number {
+    let n = 0;
+    for (const target of this.#targets.values()) if (target.watch) n++;
+    return n;
+  }
+
+  /** Nobody else writes the store: stops watching (everything published here is handed over). */
+  solo(): void {
+    this.#solo = true;
+    for (const target of this.#targets.values()) {
+      target.watch?.cancel().catch(() => {});
+      target.watch = undefined;
+    }
+  }
+
+  /**
+   * Others write the store too: watches every id from now on. A watch starts by reading the
+   * head, so whatever others published to a served id meanwhile is delivered then, in order.
+   */
+  watchAll(): void {
+    this.#solo = false;
+    for (const target of this.#targets.values()) {
+      if (target.live && !target.watch) this.#watch(target);
+    }
+  }
+
   /** Stops every watch. */
   close(): void {
     for (const target of this.#targets.values()) target.watch?.cancel().catch(() => {});
@@ -109,7 +138,7 @@ export class Fanout {
         messageHead(this.#store.kv, id),
       ]);
       t.live = true;
-      this.#watch(t);
+      if (!this.#solo) this.#watch(t);
     })();
     // Catch-ups wait for the cursors: one starting from 0 would deliver the whole log.
     t.chain = t.ready.catch(() => this.#targets.get(id) === t && this.#targets.delete(id));

@@ -7,6 +7,7 @@
  */
 import type { PreparedAlarm } from "./alarm.ts";
 import { drain, sweepSessions } from "./drain.ts";
+import { Company } from "./company.ts";
 import { Fanout } from "./fanout.ts";
 import { reportStoreFault } from "./faults.ts";
 import { type SessionContext, sessionHandlers } from "./session_handlers.ts";
@@ -56,6 +57,7 @@ export class Hub {
   readonly instance: string = crypto.randomUUID();
   readonly #options: HubOptions;
   readonly #fanout: Fanout;
+  readonly #company: Company;
   readonly #context: SessionContext;
 
   constructor(options: HubOptions) {
@@ -66,6 +68,12 @@ export class Hub {
     const { store, now } = options;
     this.#fanout = new Fanout(store, this.registry, onError);
     this.presence = new Presence(store.kv, this.registry, this.instance, now, onError);
+    const fanout = this.#fanout;
+    this.#company = new Company(store.kv, this.presence, this.instance, {
+      onAlone: () => fanout.solo(),
+      onJoined: () => fanout.watchAll(),
+      onError,
+    });
     this.#context = {
       registry: this.registry,
       fanout: this.#fanout,
@@ -77,6 +85,23 @@ export class Hub {
       instance: this.instance,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
     };
+  }
+
+  /**
+   * Starts presence, and learns whether other isolates share the store: until then, and from
+   * when one shows up, every id served here is watched in KV.
+   */
+  async start(): Promise<void> {
+    this.presence.start();
+    // Not knowing is treated as company: the ids stay watched.
+    await this.#company.start().catch((error) =>
+      reportStoreFault(this.#options.metrics, this.#options.logger, error)
+    );
+  }
+
+  /** Ids watched in KV for alarms published by other isolates (none while alone). */
+  get watchedIds(): number {
+    return this.#fanout.watched;
   }
 
   /** The durable alarm log. */
@@ -131,6 +156,7 @@ export class Hub {
 
   /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
   async shutdown(graceMs: number): Promise<void> {
+    this.#company.stop();
     this.#fanout.close();
     await drain(this.registry, graceMs);
     await this.presence.stop();

@@ -99,11 +99,12 @@ export class Presence {
     if (this.#debounce !== undefined) return;
     this.#debounce = setTimeout(() => {
       this.#debounce = undefined;
-      this.#flush().catch(this.#onError);
+      this.flush().catch(this.#onError);
     }, delay);
   }
 
-  async #flush(): Promise<void> {
+  /** Writes this isolate's snapshot now. */
+  async flush(): Promise<void> {
     const ids: [string, number][] = [];
     for (const id of this.#registry.ids()) ids.push([id, this.#registry.sessionsOf(id).size]);
     const chunks = Math.max(1, Math.ceil(ids.length / IDS_PER_CHUNK));

@@ -24,6 +24,7 @@ export function metricsText(hub: Hub, metrics: Metrics): Response {
   const text = metrics.render({
     sessions: hub.registry.size,
     ids: hub.registry.idCount,
+    watched: hub.watchedIds,
     memory: Deno.memoryUsage(),
   });
   return new Response(text, {
