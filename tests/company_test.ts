@@ -1,45 +1,39 @@
 import { assertEquals, assertMatch } from "@std/assert";
 import { LegacyPage } from "./support/legacy_page.ts";
-import { startServer } from "./support/server.ts";
+import { sharedKv, startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("alone on a KV file: ids are not watched, and a newcomer is seen at once", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    using kvA = await Deno.openKv(`${dir}/kv.sqlite3`);
-    using kvB = await Deno.openKv(`${dir}/kv.sqlite3`);
-    await using a = await startServer({ kv: kvA });
-    await a.app.start();
-    await using pageOnA = new LegacyPage(a.ws, ["x"], 1000);
-    await pageOnA.opened();
-    await waitFor(() => a.app.hub.registry.size === 1);
-    // Alone: everything published reaches local sessions from the publish itself.
-    for (let i = 1; i <= 3; i++) {
-      assertEquals((await a.post("/api/alarms/x", { i })).body.delivered, 1);
-    }
-    assertEquals(a.app.hub.watchedIds, 0);
-    assertMatch(await (await fetch(`${a.http}/metrics`)).text(), /^alarmcast_ids_watched 0$/m);
-
-    // A second isolate on the same database publishes as soon as it is up: A sees its arrival
-    // and watches "x" from then on, starting from its cursor, so nothing is missed.
-    await using b = await startServer({ kv: kvB });
-    await b.app.start();
-    assertEquals((await b.post("/api/alarms/x", { i: 4 })).body.seq, 4);
-    assertEquals((await b.post("/api/alarms/x", { i: 5 })).body.seq, 5);
-    await pageOnA.until(() => pageOnA.list.length === 5);
-    assertEquals(pageOnA.list.map((alarm) => alarm.seq).sort(), [1, 2, 3, 4, 5]);
-    assertEquals(a.app.hub.watchedIds, 1);
-
-    // B, which found A at start, watches what it serves; alarms through A reach it.
-    await using pageOnB = new LegacyPage(b.ws, ["y"], 1000);
-    await pageOnB.opened();
-    await waitFor(() => b.app.hub.watchedIds === 1);
-    await a.post("/api/alarms/y", { via: "A" });
-    await pageOnB.until(() => pageOnB.list.length === 1);
-    assertEquals([pageOnA.problems, pageOnB.problems], [[], []]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using kv = await sharedKv();
+  await using a = await startServer({ kv: kv.a });
+  await a.app.start();
+  await using pageOnA = new LegacyPage(a.ws, ["x"], 1000);
+  await pageOnA.opened();
+  await waitFor(() => a.app.hub.registry.size === 1);
+  // Alone: everything published reaches local sessions from the publish itself.
+  for (let i = 1; i <= 3; i++) {
+    assertEquals((await a.post("/api/alarms/x", { i })).body.delivered, 1);
   }
+  assertEquals(a.app.hub.watchedIds, 0);
+  assertMatch(await (await fetch(`${a.http}/metrics`)).text(), /^alarmcast_ids_watched 0$/m);
+
+  // A second isolate on the same database publishes as soon as it is up: A sees its arrival
+  // and watches "x" from then on, starting from its cursor, so nothing is missed.
+  await using b = await startServer({ kv: kv.b });
+  await b.app.start();
+  assertEquals((await b.post("/api/alarms/x", { i: 4 })).body.seq, 4);
+  assertEquals((await b.post("/api/alarms/x", { i: 5 })).body.seq, 5);
+  await pageOnA.until(() => pageOnA.list.length === 5);
+  assertEquals(pageOnA.list.map((alarm) => alarm.seq).sort(), [1, 2, 3, 4, 5]);
+  assertEquals(a.app.hub.watchedIds, 1);
+
+  // B, which found A at start, watches what it serves; alarms through A reach it.
+  await using pageOnB = new LegacyPage(b.ws, ["y"], 1000);
+  await pageOnB.opened();
+  await waitFor(() => b.app.hub.watchedIds === 1);
+  await a.post("/api/alarms/y", { via: "A" });
+  await pageOnB.until(() => pageOnB.list.length === 1);
+  assertEquals([pageOnA.problems, pageOnB.problems], [[], []]);
 });
 
 Deno.test("an isolate that never learned whether it is alone watches every id it serves", async () => {

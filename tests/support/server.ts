@@ -112,3 +112,22 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     },
   };
 }
+
+/**
+ * Two handles on one fresh SQLite KV file, as two isolates see one database. Declare it before
+ * the servers that use it: it closes the handles and removes the file last.
+ */
+export async function sharedKv(): Promise<{ a: Deno.Kv; b: Deno.Kv } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir();
+  const a = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const b = await Deno.openKv(`${dir}/kv.sqlite3`);
+  return {
+    a,
+    b,
+    async [Symbol.asyncDispose]() {
+      a.close();
+      b.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
