@@ -1,25 +1,19 @@
 /**
  * Delivery of alarms and messages to this isolate's sessions, whoever published them. For each
- * id with local sessions there is a cursor (the last seq delivered here) and a KV watch on the
- * id's head keys. KV watch coalesces, so a change only says "read from your cursor": delivery
+ * id with local sessions there is a cursor (the last seq delivered here) and, unless this isolate
+ * is alone on its store (`company.ts`), a KV watch on the id's head keys. KV watch coalesces, so a change only says "read from your cursor": delivery
  * always reads the log from the cursor, in order, and never trusts the watched value alone. An
  * alarm published through this isolate is handed over directly when it is the next one.
  *
  * @module
  */
 import type { Alarm } from "./alarm.ts";
-import {
-  appendMessage,
-  messageHead,
-  messageHeadKey,
-  readMessages,
-  type StoredMessage,
-} from "./relay.ts";
+import { appendMessage, messageHead, readMessages, type StoredMessage } from "./relay.ts";
 import type { Registry } from "./registry.ts";
 import { type JoinHooks, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
-import { type AlarmStore, headKey } from "./store.ts";
-import { delivered, enqueue, newTarget, type Target } from "./target.ts";
+import type { AlarmStore } from "./store.ts";
+import { delivered, enqueue, newTarget, type Target, unwatch, watchHeads } from "./target.ts";
 
 /** Pause before a failed watch is started again. */
 const WATCH_RETRY_MS = 1000;
@@ -65,7 +59,8 @@ export class Fanout {
   /** Call when a session of `id` left; stops watching the id once none is left here. */
   leave(id: string): void {
     if (this.#registry.sessionsOf(id).size > 0) return;
-    this.#targets.get(id)?.watch?.cancel().catch(() => {});
+    const target = this.#targets.get(id);
+    if (target) unwatch(target);
     this.#targets.delete(id);
   }
 
@@ -97,18 +92,13 @@ export class Fanout {
 
   /** Ids watched in KV for alarms published elsewhere. */
   get watched(): number {
-    let n = 0;
-    for (const target of this.#targets.values()) if (target.watch) n++;
-    return n;
+    return [...this.#targets.values()].filter((target) => target.watch).length;
   }
 
   /** Nobody else writes the store: stops watching (everything published here is handed over). */
   solo(): void {
     this.#solo = true;
-    for (const target of this.#targets.values()) {
-      target.watch?.cancel().catch(() => {});
-      target.watch = undefined;
-    }
+    for (const target of this.#targets.values()) unwatch(target);
   }
 
   /**
@@ -124,7 +114,7 @@ export class Fanout {
 
   /** Stops every watch. */
   close(): void {
-    for (const target of this.#targets.values()) target.watch?.cancel().catch(() => {});
+    for (const target of this.#targets.values()) unwatch(target);
     this.#targets.clear();
   }
 
@@ -138,7 +128,7 @@ export class Fanout {
         messageHead(this.#store.kv, id),
       ]);
       t.live = true;
-      if (!this.#solo) this.#watch(t);
+      this.#watch(t);
     })();
     // Catch-ups wait for the cursors: one starting from 0 would deliver the whole log.
     t.chain = t.ready.catch(() => this.#targets.get(id) === t && this.#targets.delete(id));
@@ -147,22 +137,13 @@ export class Fanout {
   }
 
   #watch(t: Target): void {
-    if (this.#targets.get(t.id) !== t) return;
-    const reader = this.#store.kv.watch([headKey(t.id), messageHeadKey(t.id)]).getReader();
-    t.watch = reader;
-    (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        const [head, messages] = value;
-        if (typeof head?.value === "number") {
-          this.#advance(t, head.value).catch((e) => this.#onError(e, t.id));
-        }
-        if (typeof messages?.value === "number") {
-          this.#advanceMessages(t, messages.value).catch((e) => this.#onError(e, t.id));
-        }
+    if (this.#solo || this.#targets.get(t.id) !== t) return;
+    watchHeads(this.#store.kv, t, (head, messages) => {
+      if (head !== undefined) this.#advance(t, head).catch((e) => this.#onError(e, t.id));
+      if (messages !== undefined) {
+        this.#advanceMessages(t, messages).catch((e) => this.#onError(e, t.id));
       }
-    })().catch((error) => {
+    }, (error) => {
       this.#onError(error, t.id);
       setTimeout(() => this.#watch(t), WATCH_RETRY_MS);
     });

@@ -1,10 +1,13 @@
 /**
  * The delivery state this isolate keeps per id with local sessions: cursors, the chain that
- * serializes catch-ups, and how many sessions each recent alarm reached. Plain data and small
- * operations on it; `Fanout` does the I/O.
+ * serializes catch-ups, how many sessions each recent alarm reached, and the KV watch of its head
+ * keys. Small operations on that state; `Fanout` decides what to deliver.
  *
  * @module
  */
+
+import { headKey } from "./kv_util.ts";
+import { messageHeadKey } from "./relay.ts";
 
 /** Recent seqs whose delivery counts are remembered per id. */
 const RECENT = 256;
@@ -57,4 +60,36 @@ export function delivered(t: Target, seq: number, sessions: number): void {
   t.delivered.set(seq, sessions);
   // Oldest first (Map keeps insertion order).
   if (t.delivered.size > RECENT) t.delivered.delete(t.delivered.keys().next().value!);
+}
+
+/** Stops watching the target's keys, if it was. */
+export function unwatch(t: Target): void {
+  t.watch?.cancel().catch(() => {});
+  t.watch = undefined;
+}
+
+/**
+ * Watches the target's head keys (alarms, messages) in `kv`, telling `onHeads` each new value
+ * (either may be `undefined`), and `onError` once if the watch fails.
+ */
+export function watchHeads(
+  kv: Deno.Kv,
+  t: Target,
+  onHeads: (alarms: number | undefined, messages: number | undefined) => void,
+  onError: (error: unknown) => void,
+): void {
+  const reader = kv.watch([headKey(t.id), messageHeadKey(t.id)]).getReader();
+  t.watch = reader;
+  (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      const [alarms, messages] = value;
+      onHeads(numberOrUndefined(alarms?.value), numberOrUndefined(messages?.value));
+    }
+  })().catch(onError);
+}
+
+function numberOrUndefined(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }
