@@ -10,7 +10,7 @@ import { drain, sweepSessions } from "./drain.ts";
 import { Company } from "./company.ts";
 import { Fanout } from "./fanout.ts";
 import { reportStoreFault } from "./faults.ts";
-import { type SessionContext, sessionHandlers } from "./session_handlers.ts";
+import { type SessionContext, SessionHandlers } from "./session_handlers.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { Presence } from "./presence.ts";
@@ -128,7 +128,7 @@ export class Hub {
       const { messageRate: rate, messageBurst: burst } = this.#options.limits;
       const now = this.#options.now();
       const session = new Session(socket, id, protocol, now, grant, { rate, burst });
-      return sessionHandlers(this.#context, session, since);
+      return new SessionHandlers(this.#context, session, since);
     };
   }
 

@@ -32,78 +32,110 @@ export interface SessionContext {
   heartbeatIntervalMs: number;
 }
 
-/** The handlers of `session`, which replays after `since` when given. */
-export function sessionHandlers(
-  ctx: SessionContext,
-  session: Session,
-  since: number | undefined,
-): SocketHandlers {
-  const { registry, metrics, logger } = ctx;
-  const sendV1 = (message: ServerMessage) => registry.send(session, encodeServerMessage(message));
-  const storeFault = (error: unknown, id: string) => reportStoreFault(metrics, logger, error, id);
-  return {
-    onOpen() {
-      registry.add(session);
-      ctx.presence.changed();
-      metrics.sessionsOpened++;
-      const { id, sessionId, protocol } = session;
-      logger.log("info", "session opened", {
-        id,
-        sessionId,
-        protocol,
-        ...(since === undefined ? {} : { since }),
-      });
-      // v1: the welcome goes out once the id's head is known, before any alarm.
-      const hooks = protocol !== PROTOCOL_V1 ? {} : {
-        onReady: (seq: number) => {
-          const serverTime = new Date(ctx.now()).toISOString();
-          const { instance, heartbeatIntervalMs: heartbeatInterval } = ctx;
-          sendV1({ type: "welcome", sessionId, id, instance, seq, serverTime, heartbeatInterval });
+/**
+ * The handlers of one session, which replays after `since` when given. A class, so a socket
+ * holds one small object rather than a closure per handler.
+ */
+export class SessionHandlers implements SocketHandlers {
+  readonly #ctx: SessionContext;
+  readonly #session: Session;
+  readonly #since: number | undefined;
+
+  constructor(ctx: SessionContext, session: Session, since: number | undefined) {
+    this.#ctx = ctx;
+    this.#session = session;
+    this.#since = since;
+  }
+
+  onOpen(): void {
+    const { registry, metrics, logger, presence, fanout } = this.#ctx;
+    const session = this.#session;
+    const since = this.#since;
+    registry.add(session);
+    presence.changed();
+    metrics.sessionsOpened++;
+    const { id, sessionId, protocol } = session;
+    logger.log("info", "session opened", {
+      id,
+      sessionId,
+      protocol,
+      ...(since === undefined ? {} : { since }),
+    });
+    // v1: the welcome goes out once the id's head is known, before any alarm.
+    const hooks = protocol !== PROTOCOL_V1 ? {} : {
+      onReady: (seq: number) => {
+        const serverTime = new Date(this.#ctx.now()).toISOString();
+        const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
+        this.#sendV1({
+          type: "welcome",
+          sessionId,
+          id,
+          instance,
+          seq,
+          serverTime,
+          heartbeatInterval,
+        });
+      },
+      onGap: (firstAvailable: number) =>
+        this.#sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
+    };
+    fanout.join(session, since, hooks).catch((error) => {
+      this.#storeFault(error, id);
+      registry.close(session, CLOSE_INTERNAL, "store unavailable");
+    });
+  }
+
+  onText(text: string): void {
+    const { registry, metrics, fanout, store } = this.#ctx;
+    const session = this.#session;
+    metrics.framesIn++;
+    session.lastSeen = this.#ctx.now();
+    receiveText(
+      {
+        registry,
+        metrics,
+        send: (to, frame) =>
+          fanout.relay(to, frame, session.sessionId).catch((error) => {
+            this.#storeFault(error, to);
+            this.#sendV1({ type: "error", code: "store_unavailable", message: "Message not sent" });
+          }),
+        ack: (seq) => {
+          session.ackedSeq = Math.max(session.ackedSeq, seq);
+          store.ack(session.id, seq).catch((error) => this.#storeFault(error, session.id));
         },
-        onGap: (firstAvailable: number) =>
-          sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
-      };
-      ctx.fanout.join(session, since, hooks).catch((error) => {
-        storeFault(error, id);
-        registry.close(session, CLOSE_INTERNAL, "store unavailable");
-      });
-    },
-    onText(text) {
-      metrics.framesIn++;
-      session.lastSeen = ctx.now();
-      receiveText(
-        {
-          registry,
-          metrics,
-          send: (to, frame) =>
-            ctx.fanout.relay(to, frame, session.sessionId).catch((error) => {
-              storeFault(error, to);
-              sendV1({ type: "error", code: "store_unavailable", message: "Message not sent" });
-            }),
-          ack: (seq) => {
-            session.ackedSeq = Math.max(session.ackedSeq, seq);
-            ctx.store.ack(session.id, seq).catch((error) => storeFault(error, session.id));
-          },
-        },
-        session,
-        text,
-      );
-    },
-    onClose(code, reason) {
-      registry.remove(session);
-      // Deno may fire close twice, and a close the server started fires again later: once.
-      if (session.ended) return;
-      session.ended = true;
-      session.onEnded?.();
-      ctx.fanout.leave(session.id);
-      ctx.presence.changed();
-      logger.log("info", "session closed", {
-        id: session.id,
-        sessionId: session.sessionId,
-        code,
-        reason,
-      });
-    },
-    onFault: (kind, error) => reportSocketFault(metrics, logger, session, kind, error),
-  };
+      },
+      session,
+      text,
+    );
+  }
+
+  onClose(code: number, reason: string): void {
+    const { registry, fanout, presence, logger } = this.#ctx;
+    const session = this.#session;
+    registry.remove(session);
+    // Deno may fire close twice, and a close the server started fires again later: once.
+    if (session.ended) return;
+    session.ended = true;
+    session.onEnded?.();
+    fanout.leave(session.id);
+    presence.changed();
+    logger.log("info", "session closed", {
+      id: session.id,
+      sessionId: session.sessionId,
+      code,
+      reason,
+    });
+  }
+
+  onFault(kind: string, error?: unknown): void {
+    reportSocketFault(this.#ctx.metrics, this.#ctx.logger, this.#session, kind, error);
+  }
+
+  #sendV1(message: ServerMessage): void {
+    this.#ctx.registry.send(this.#session, encodeServerMessage(message));
+  }
+
+  #storeFault(error: unknown, id: string): void {
+    reportStoreFault(this.#ctx.metrics, this.#ctx.logger, error, id);
+  }
 }

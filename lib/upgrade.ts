@@ -94,56 +94,72 @@ export function acceptWebSocket(
     throw new HttpError(400, "bad_handshake", "Invalid WebSocket upgrade request");
   }
   const { socket, response } = upgraded;
-  const handlers = attach(socket);
-  const maxBytes = options.maxMessageBytes;
+  // One listener object for all four events: no closures kept per socket.
+  const events = new SocketEvents(socket, attach(socket), options.maxMessageBytes);
+  for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, events);
+  return response;
+}
 
-  function fail(kind: string, code: number, reason: string, error?: unknown): void {
+/** Routes one socket's events to its handlers, each call guarded. */
+class SocketEvents implements EventListenerObject {
+  readonly #socket: WebSocket;
+  readonly #handlers: SocketHandlers;
+  readonly #maxBytes: number;
+
+  constructor(socket: WebSocket, handlers: SocketHandlers, maxBytes: number) {
+    this.#socket = socket;
+    this.#handlers = handlers;
+    this.#maxBytes = maxBytes;
+  }
+
+  handleEvent(event: Event): void {
+    if (event.type === "open") this.#guard(() => this.#handlers.onOpen());
+    else if (event instanceof MessageEvent) this.#message(event.data);
+    else if (event instanceof CloseEvent) {
+      this.#guard(() => this.#handlers.onClose(event.code, event.reason));
+    }
+    // An error event is always followed by close: listening only keeps it from being unhandled.
+  }
+
+  #message(data: unknown): void {
+    if (typeof data !== "string") {
+      this.#fail("binary_message", CLOSE_UNSUPPORTED_DATA, "binary frames are not supported");
+    } else if (exceedsUtf8Bytes(data, this.#maxBytes)) {
+      this.#fail("message_too_big", CLOSE_TOO_BIG, "message too big");
+    } else {
+      this.#guard(() => this.#handlers.onText(data));
+    }
+  }
+
+  #fail(kind: string, code: number, reason: string, error?: unknown): void {
     try {
-      handlers.onFault(kind, error);
+      this.#handlers.onFault(kind, error);
     } catch {
       // A failing fault handler must not stop the socket from closing.
     }
     try {
-      socket.close(code, reason);
+      this.#socket.close(code, reason);
     } catch {
       // Already closed.
     }
-    guard(() => handlers.onClose(code, reason));
+    this.#guard(() => this.#handlers.onClose(code, reason));
   }
 
-  function guard(fn: () => void): void {
+  #guard(fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      if (socket.readyState <= WebSocket.OPEN) {
-        fail("socket_handler", CLOSE_INTERNAL, "internal error", error);
+      if (this.#socket.readyState <= WebSocket.OPEN) {
+        this.#fail("socket_handler", CLOSE_INTERNAL, "internal error", error);
       } else {
         try {
-          handlers.onFault("socket_handler", error);
+          this.#handlers.onFault("socket_handler", error);
         } catch {
           // Nothing else to report to.
         }
       }
     }
   }
-
-  socket.addEventListener("open", () => guard(handlers.onOpen));
-  socket.addEventListener("message", (event: MessageEvent) => {
-    const data: unknown = event.data;
-    if (typeof data !== "string") {
-      fail("binary_message", CLOSE_UNSUPPORTED_DATA, "binary frames are not supported");
-    } else if (exceedsUtf8Bytes(data, maxBytes)) {
-      fail("message_too_big", CLOSE_TOO_BIG, "message too big");
-    } else {
-      guard(() => handlers.onText(data));
-    }
-  });
-  socket.addEventListener("close", (event: CloseEvent) => {
-    guard(() => handlers.onClose(event.code, event.reason));
-  });
-  // An error event is always followed by close; nothing to do but keep it from being unhandled.
-  socket.addEventListener("error", () => {});
-  return response;
 }
 
 /**
