@@ -243,23 +243,21 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const rows: Row[] = [];
 
 async function idle(sockets: number): Promise<void> {
-  for (const name of ["alarmcast", ...PEERS]) {
-    let before = 0;
+  const variants = ["alarmcast", ...PEERS].map((name): Variant => [name, name, () => ({})]);
+  await measure(variants, "bytesPerSocket", async (server, label) => {
+    await settle(500);
+    const before = rss(server.pid);
     let after = 0;
-    await withServer(name, {}, async (server) => {
-      await settle(500);
-      before = rss(server.pid);
-      await generate(server, { kind: "idle", sockets }, async () => {
-        await settle(2000); // let allocations settle
-        after = rss(server.pid);
-      });
+    await generate(server, { kind: "idle", sockets }, async () => {
+      await settle(2000); // let allocations settle
+      after = rss(server.pid);
     });
-    rows.push({
+    return {
       scenario: `idle ${sockets / 1000}k`,
-      server: name,
+      server: label,
       bytesPerSocket: (after - before) / sockets,
-    });
-  }
+    };
+  });
 }
 
 async function fanout(
