@@ -235,24 +235,36 @@ if (job.kind === "soak") {
   emit("measuring");
   const started = performance.now();
   const latencies = [];
+  const posts = [];
   let sent = 0;
+  let errors = 0;
   while (performance.now() - started < job.seconds * 1000) {
     const due = started + (sent * 1000) / job.rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     sent++;
     const t0 = performance.now();
-    post(ids[sent % ids.length], ALARM).then(
-      () => latencies.push(performance.now() - t0),
-      () => {},
+    posts.push(
+      post(ids[sent % ids.length], ALARM).then(
+        () => latencies.push(performance.now() - t0),
+        () => errors++,
+      ),
     );
   }
   const elapsed = (performance.now() - started) / 1000;
+  await Promise.all(posts);
+  // Every accepted alarm must reach every socket of its id: give the last ones a moment.
+  const expected = latencies.length * job.perId;
+  for (let i = 0; i < 50 && received < expected; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   for (const ws of sockets) ws.close();
   emit("result", {
     deliveries: received,
     seconds: elapsed,
     alarms: sent,
+    errors,
+    missing: expected - received,
     ...percentiles(latencies),
   });
   process.exit(0);

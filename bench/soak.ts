@@ -47,6 +47,9 @@ export async function soak(deps: {
     seconds: deps.minutes * 60,
   });
   clearInterval(sampler);
+  if (result.errors || result.missing) {
+    throw new Error(`Soak: ${result.errors} POSTs failed, ${result.missing} receipts missing`);
+  }
   await new Promise((resolve) => setTimeout(resolve, 10_000)); // clients gone: let memory return
   const after = deps.rss(server.pid);
   // How much of that is V8 heap in use (the rest: heap V8 keeps reserved, and native memory).
