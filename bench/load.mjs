@@ -231,7 +231,13 @@ if (job.kind === "soak") {
   // Open loop at `rate` alarms/s over `ids` × `perId` sockets, then every client leaves.
   const ids = Array.from({ length: job.ids }, (_, i) => `soak-${i}`);
   let received = 0;
-  const sockets = await connect(job.ids * job.perId, ids, () => received++);
+  const counts = new Array(job.ids * job.perId).fill(0);
+  const sockets = await connect(job.ids * job.perId, ids, (i) => {
+    received++;
+    counts[i]++;
+  });
+  await warmUp(ids, counts); // every socket registered before the count starts
+  received = 0;
   emit("measuring");
   const started = performance.now();
   const latencies = [];

@@ -47,7 +47,7 @@ export async function soak(deps: {
     seconds: deps.minutes * 60,
   });
   clearInterval(sampler);
-  if (result.errors || result.missing) {
+  if (result.errors! > 0 || result.missing! > 0) {
     throw new Error(`Soak: ${result.errors} POSTs failed, ${result.missing} receipts missing`);
   }
   await new Promise((resolve) => setTimeout(resolve, 10_000)); // clients gone: let memory return
