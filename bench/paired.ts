@@ -8,10 +8,7 @@
  * @module
  */
 import type { Row } from "./report.ts";
-import type { Variant } from "./run.ts";
-
-// deno-lint-ignore no-explicit-any -- the runner's own types, passed in to avoid a cycle
-type Any = any;
+import type { Generated, Server, Variant } from "./run.ts";
 
 /** What a paired scenario needs from the runner. */
 export interface PairedOptions {
@@ -24,16 +21,14 @@ export interface PairedOptions {
   repeat: number;
   /** Which alarmcast variant against which peer. */
   pairs: [ours: Variant, peer: string][];
-  start: (name: string, env: Record<string, string>) => Promise<Any>;
-  stop: (server: Any) => Promise<void>;
+  start: (name: string, env: Record<string, string>) => Promise<Server>;
+  stop: (server: Server) => Promise<void>;
   generate: (
-    server: Any,
+    server: Server,
     job: Record<string, unknown>,
     onReady: undefined,
-    second: Any,
-  ) => Promise<
-    { result: Record<string, number>; serverCpu: number; secondCpu: number }
-  >;
+    second: Server,
+  ) => Promise<Generated>;
 }
 
 /**
@@ -58,9 +53,7 @@ export async function paired(options: PairedOptions): Promise<Row[]> {
           theirs,
         );
         // Deliveries per CPU-second, ours over theirs: their CPU per alarm over ours.
-        ratios[i]!.push(
-          (secondCpu / result.alarms2!) / (serverCpu / result.alarms!),
-        );
+        ratios[i]!.push((secondCpu / result.alarms2!) / (serverCpu / result.alarms!));
       } finally {
         await Promise.all([options.stop(ours), options.stop(theirs)]);
       }

@@ -114,7 +114,8 @@ async function withServer<T>(
   }
 }
 
-interface Server {
+/** A started server. */
+export interface Server {
   name: string;
   pid: number;
   port: number;
@@ -173,7 +174,8 @@ function rss(pid: number): number {
   return Number(kb) * 1024;
 }
 
-interface Generated {
+/** What one load job measured. */
+export interface Generated {
   result: Record<string, number>;
   serverCpu: number;
   /** CPU seconds of the `second` server over the same window. */

@@ -5,20 +5,15 @@
  * @module
  */
 import type { Row } from "./report.ts";
-
-// deno-lint-ignore no-explicit-any -- the runner's own types, passed in to avoid a cycle
-type Any = any;
+import type { Generated, Server } from "./run.ts";
 
 /** Runs the soak against a fresh alarmcast server. */
 export async function soak(deps: {
-  start: () => Promise<Any>;
+  start: () => Promise<Server>;
   /** The label of the server in the table. */
   server: string;
-  stop: (server: Any) => Promise<void>;
-  generate: (
-    server: Any,
-    job: Record<string, unknown>,
-  ) => Promise<{ result: Record<string, number> }>;
+  stop: (server: Server) => Promise<void>;
+  generate: (server: Server, job: Record<string, unknown>) => Promise<Generated>;
   rss: (pid: number) => number;
   minutes: number;
 }): Promise<Row[]> {

@@ -43,11 +43,6 @@ export class Company {
     this.#hooks = hooks;
   }
 
-  /** Whether another isolate has been seen. */
-  get joined(): boolean {
-    return this.#joined;
-  }
-
   /** Runs the four steps; tells `onAlone` if nobody else was found, and keeps listening. */
   async start(): Promise<void> {
     await this.#presence.flush();

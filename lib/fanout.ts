@@ -1,9 +1,10 @@
 /**
  * Delivery of alarms and messages to this isolate's sessions, whoever published them. For each
  * id with local sessions there is a cursor (the last seq delivered here) and, unless this isolate
- * is alone on its store (`company.ts`), a KV watch on the id's head keys. KV watch coalesces, so a change only says "read from your cursor": delivery
- * always reads the log from the cursor, in order, and never trusts the watched value alone. An
- * alarm published through this isolate is handed over directly when it is the next one.
+ * is alone on its store (`company.ts`), a KV watch on the id's head keys. KV watch coalesces, so a
+ * change only says "read from your cursor": delivery always reads the log from the cursor, in
+ * order, and never trusts the watched value alone. An alarm published through this isolate is
+ * handed over directly when it is the next one.
  *
  * @module
  */

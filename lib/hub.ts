@@ -68,10 +68,9 @@ export class Hub {
     const { store, now } = options;
     this.#fanout = new Fanout(store, this.registry, onError);
     this.presence = new Presence(store.kv, this.registry, this.instance, now, onError);
-    const fanout = this.#fanout;
     this.#company = new Company(store.kv, this.presence, this.instance, {
-      onAlone: () => fanout.solo(),
-      onJoined: () => fanout.watchAll(),
+      onAlone: () => this.#fanout.solo(),
+      onJoined: () => this.#fanout.watchAll(),
       onError,
     });
     this.#context = {

@@ -76,7 +76,8 @@ Deno.test("publish: server adds id, seq, target, createTime; seq is per target",
 
 Deno.test("publish: URLs the fast lane leaves alone answer as before, all with x-served-by", async () => {
   await using a = await app();
-  // A query, an escape and a dot segment take the general router; a plain id the fast lane.
+  // A query and an escape take the general router, a plain id the fast lane. (In process the
+  // Request constructor normalizes dot segments; hostile_test sends them raw over TCP.)
   const lanes = [
     await postJson(a, "/api/alarms/q?x=1", {}),
     await postJson(a, "/api/alarms/%71", {}), // a valid id only once decoded: refused
