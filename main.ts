@@ -11,9 +11,8 @@
  */
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
-import { describeStore, openStore, storeKind } from "./lib/kv_open.ts";
-import { createLogger } from "./lib/log.ts";
-import { AlarmStore } from "./lib/store.ts";
+import { createLogger } from "./lib/observe/mod.ts";
+import { AlarmStore, describeStore, openStore, storeKind } from "./lib/store/mod.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
@@ -83,7 +82,7 @@ async function shutdown(signal: Deno.Signal): Promise<void> {
   // Under `deno serve --parallel` every isolate closes its own sockets and the first to exit
   // ends the process: give each the whole grace period first.
   else await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
-  kv.close();
+  store.close();
   // Exit explicitly: anything else still holding the event loop must not keep us alive.
   Deno.exit(0);
 }

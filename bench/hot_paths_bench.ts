@@ -6,13 +6,13 @@
  */
 import { createApp } from "../lib/app.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
-import { Hub } from "../lib/hub.ts";
-import { isValidId } from "../lib/ids.ts";
-import { SILENT_LOGGER } from "../lib/log.ts";
-import { Metrics } from "../lib/metrics.ts";
-import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/protocol.ts";
-import { type PushSocket, Session } from "../lib/session.ts";
-import { AlarmStore } from "../lib/store.ts";
+import { Hub } from "../lib/realtime/mod.ts";
+import { isValidId } from "../lib/core/mod.ts";
+import { SILENT_LOGGER } from "../lib/observe/mod.ts";
+import { Metrics } from "../lib/observe/mod.ts";
+import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/core/mod.ts";
+import { type PushSocket, Session } from "../lib/realtime/mod.ts";
+import { AlarmStore } from "../lib/store/mod.ts";
 
 const alarm = {
   level: "critical",
@@ -102,16 +102,26 @@ Deno.bench("registry.deliverAlarm x1000", { group: "fan-out" }, () => {
 // One publish through the whole HTTP handler, in process (no network, no sockets), with the log
 // in memory: what validation, routing and storing add over a bare handler that parses and
 // answers.
-const body = JSON.stringify({ level: "critical", device: "boiler-7", value: 12.5 });
+const body = JSON.stringify({
+  level: "critical",
+  device: "boiler-7",
+  value: 12.5,
+});
 const post = (i: number) =>
   new Request(`http://localhost/api/alarms/plant-${i % 1000}`, {
     method: "POST",
-    headers: { "content-type": "application/json", "content-length": String(body.length) },
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(body.length),
+    },
     body,
   });
 const app = createApp({
   config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 },
-  store: new AlarmStore(await Deno.openKv(":memory:"), { count: 100, ageMs: 60_000 }, {
+  store: new AlarmStore(await Deno.openKv(":memory:"), {
+    count: 100,
+    ageMs: 60_000,
+  }, {
     log: "memory",
   }),
 });
@@ -126,11 +136,17 @@ Deno.bench(
     const seq = (seqs.get(id) ?? 0) + 1;
     seqs.set(id, seq);
     const frame = JSON.stringify({ ...await req.json(), seq, target: id });
-    await Response.json({ seq, target: id, bytes: frame.length }, { status: 202 }).text();
+    await Response.json({ seq, target: id, bytes: frame.length }, {
+      status: 202,
+    }).text();
   },
 );
-Deno.bench("app.fetch POST /api/alarms/{id} (memory log)", { group: "publish" }, async () => {
-  const res = await app.fetch(post(n++));
-  if (res.status !== 202) throw new Error(`Status ${res.status}`);
-  await res.text();
-});
+Deno.bench(
+  "app.fetch POST /api/alarms/{id} (memory log)",
+  { group: "publish" },
+  async () => {
+    const res = await app.fetch(post(n++));
+    if (res.status !== 202) throw new Error(`Status ${res.status}`);
+    await res.text();
+  },
+);

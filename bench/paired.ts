@@ -8,7 +8,7 @@
  * @module
  */
 import type { Row } from "./report.ts";
-import type { Generated, Server, Variant } from "./run.ts";
+import type { Generated, Server, Variant } from "./types.ts";
 
 /** What a paired scenario needs from the runner. */
 export interface PairedOptions {
@@ -53,7 +53,9 @@ export async function paired(options: PairedOptions): Promise<Row[]> {
           theirs,
         );
         // Deliveries per CPU-second, ours over theirs: their CPU per alarm over ours.
-        ratios[i]!.push((secondCpu / result.alarms2!) / (serverCpu / result.alarms!));
+        ratios[i]!.push(
+          (secondCpu / result.alarms2!) / (serverCpu / result.alarms!),
+        );
       } finally {
         await Promise.all([options.stop(ours), options.stop(theirs)]);
       }

@@ -12,6 +12,7 @@
  * @module
  */
 import { printTable, type Row } from "./report.ts";
+import type { Generated, Server, Variant } from "./types.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUN = `${ROOT}bench/node_modules/bun/bin/bun.exe`;
@@ -63,9 +64,6 @@ const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
 };
 const PEERS = ["deno-bare", "node-ws", "bun"];
 
-/** A server to measure: which one, its label in the table, extra environment. */
-export type Variant = [name: string, label: string, env: () => Record<string, string>];
-
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
 const ON_DISK: Variant = [
   "alarmcast",
@@ -90,7 +88,11 @@ async function measure(
   const runs = new Map<string, Row[]>();
   for (let i = 0; i < repeat; i++) {
     for (const [name, label, env] of variants) {
-      const row = await withServer(name, env(), (server) => once(server, label));
+      const row = await withServer(
+        name,
+        env(),
+        (server) => once(server, label),
+      );
       runs.set(label, [...runs.get(label) ?? [], row]);
     }
   }
@@ -112,14 +114,6 @@ async function withServer<T>(
   } finally {
     await stop(server);
   }
-}
-
-/** A started server. */
-export interface Server {
-  name: string;
-  pid: number;
-  port: number;
-  child: Deno.ChildProcess;
 }
 
 async function start(
@@ -174,15 +168,6 @@ function rss(pid: number): number {
   return Number(kb) * 1024;
 }
 
-/** What one load job measured. */
-export interface Generated {
-  result: Record<string, number>;
-  serverCpu: number;
-  /** CPU seconds of the `second` server over the same window. */
-  secondCpu: number;
-  wall: number;
-}
-
 /**
  * Runs one load job on core 1; measures the server (and a `second` one, given as `ws2` and
  * `http2`) between "measuring" and "result".
@@ -203,7 +188,10 @@ async function generate(
         ws: `ws://127.0.0.1:${server.port}`,
         http: `http://127.0.0.1:${server.port}`,
         ...(second
-          ? { ws2: `ws://127.0.0.1:${second.port}`, http2: `http://127.0.0.1:${second.port}` }
+          ? {
+            ws2: `ws://127.0.0.1:${second.port}`,
+            http2: `http://127.0.0.1:${second.port}`,
+          }
           : {}),
         ...job,
       }),
@@ -245,7 +233,9 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const rows: Row[] = [];
 
 async function idle(sockets: number): Promise<void> {
-  const variants = ["alarmcast", ...PEERS].map((name): Variant => [name, name, () => ({})]);
+  const variants = ["alarmcast", ...PEERS].map((
+    name,
+  ): Variant => [name, name, () => ({})]);
   await measure(variants, "bytesPerSocket", async (server, label) => {
     await settle(500);
     const before = rss(server.pid);
@@ -401,7 +391,11 @@ if (!only || only === "paired") {
   const { paired } = await import("./paired.ts");
   const sizes: [string, number, number][] = quick
     ? [["1 id × 200", 1, 200], ["50 ids × 10", 50, 10]]
-    : [["1 id × 1k", 1, 1000], ["1 id × 5k", 1, 5000], ["500 ids × 10", 500, 10]];
+    : [["1 id × 1k", 1, 1000], ["1 id × 5k", 1, 5000], [
+      "500 ids × 10",
+      500,
+      10,
+    ]];
   for (const [label, ids, perId] of sizes) {
     rows.push(
       ...await paired({
@@ -411,7 +405,9 @@ if (!only || only === "paired") {
         seconds,
         repeat,
         pairs: [VARIANTS[0]!, ON_DISK].flatMap((ours) =>
-          ["deno-bare", "node-ws"].map((peer): [Variant, string] => [ours, peer])
+          ["deno-bare", "node-ws"].map((
+            peer,
+          ): [Variant, string] => [ours, peer])
         ),
         start,
         stop,

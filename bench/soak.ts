@@ -5,7 +5,7 @@
  * @module
  */
 import type { Row } from "./report.ts";
-import type { Generated, Server } from "./run.ts";
+import type { Generated, Server } from "./types.ts";
 
 /** Runs the soak against a fresh alarmcast server. */
 export async function soak(deps: {
@@ -13,7 +13,10 @@ export async function soak(deps: {
   /** The label of the server in the table. */
   server: string;
   stop: (server: Server) => Promise<void>;
-  generate: (server: Server, job: Record<string, unknown>) => Promise<Generated>;
+  generate: (
+    server: Server,
+    job: Record<string, unknown>,
+  ) => Promise<Generated>;
   rss: (pid: number) => number;
   minutes: number;
 }): Promise<Row[]> {
@@ -43,13 +46,18 @@ export async function soak(deps: {
   });
   clearInterval(sampler);
   if (result.errors! > 0 || result.missing! > 0) {
-    throw new Error(`Soak: ${result.errors} POSTs failed, ${result.missing} receipts missing`);
+    throw new Error(
+      `Soak: ${result.errors} POSTs failed, ${result.missing} receipts missing`,
+    );
   }
   await new Promise((resolve) => setTimeout(resolve, 10_000)); // clients gone: let memory return
   const after = deps.rss(server.pid);
   // How much of that is V8 heap in use (the rest: heap V8 keeps reserved, and native memory).
-  const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
-  const heapUsed = Number(/^alarmcast_memory_heap_used_bytes (\d+)$/m.exec(metrics)?.[1]);
+  const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`))
+    .text();
+  const heapUsed = Number(
+    /^alarmcast_memory_heap_used_bytes (\d+)$/m.exec(metrics)?.[1],
+  );
   await deps.stop(server);
   const first = samples[1] ?? samples[0] ?? after; // skip the warm-up sample
   return [{

@@ -5,9 +5,16 @@
  *
  * @module
  */
-import { HttpError } from "../lib/http_error.ts";
-import { issueToken } from "../lib/tokens_api.ts";
-import { TokenKeys } from "../lib/token.ts";
+import { InvalidInput, parseTokenRequest, TokenKeys } from "../lib/core/mod.ts";
+
+/** Refused for a reason with a stable code, printed as `{"error":{"code","message"}}`. */
+class Refusal extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** Parses `--name value` pairs. */
 function flags(args: string[]): Map<string, string> {
@@ -35,9 +42,11 @@ async function main(): Promise<number> {
     ...(ttl === undefined ? {} : { ttl: Number(ttl) }),
     ...(send === undefined ? {} : { send: send.split(",").map((p) => p.trim()) }),
   };
-  const res = await issueToken(secret ? new TokenKeys([secret]) : undefined, body, Date.now());
+  if (!secret) throw new Refusal("tokens_disabled", "WS_TOKEN_SECRET is not set");
+  const request = parseTokenRequest(body);
+  const issued = await new TokenKeys([secret]).issue(request, Date.now());
   // deno-lint-ignore no-console -- a CLI's output is its console
-  console.log(await res.text());
+  console.log(JSON.stringify(issued));
   return 0;
 }
 
@@ -49,7 +58,10 @@ if (import.meta.main) {
     // deno-lint-ignore no-console -- a CLI's errors go to stderr
     console.error(
       JSON.stringify({
-        error: { code: error instanceof HttpError ? error.code : "usage", message },
+        error: {
+          code: error instanceof InvalidInput || error instanceof Refusal ? error.code : "usage",
+          message,
+        },
       }),
     );
     Deno.exit(2);

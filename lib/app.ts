@@ -1,25 +1,17 @@
 /**
- * The HTTP entry: a plain `(Request) => Promise<Response>` built from its dependencies, so most
- * tests call it without a network. Routes, auth and the single error-to-response path live here.
+ * The composition root of the service: builds the metrics, the {@linkcode Hub} and the HTTP
+ * handler from a configuration and a store, and gives `main.ts` (and tests) one object to serve,
+ * start and close.
  *
  * @module
  */
-import { ApiKeyAuth } from "./auth.ts";
 import type { Config } from "./config.ts";
-import { answerFailure } from "./faults.ts";
-import { HttpError } from "./http_error.ts";
-import { Hub } from "./hub.ts";
-import { type Logger, SILENT_LOGGER } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { Gate } from "./access.ts";
-import { apiRoute } from "./api_routes.ts";
-import { allow, checkId, intParam, notFound, publishTarget } from "./route_util.ts";
-import { publishOne } from "./publish.ts";
-import { readJsonObject } from "./body.ts";
-import { isAsset, StaticFiles } from "./static.ts";
-import { health, metricsText } from "./status_api.ts";
-import type { AlarmStore } from "./store.ts";
-import { acceptWebSocket, negotiate } from "./upgrade.ts";
+import { type ConnInfo, createHandler } from "./http/mod.ts";
+import { type Logger, Metrics, SILENT_LOGGER } from "./observe/mod.ts";
+import { Hub } from "./realtime/mod.ts";
+import type { AlarmStore } from "./store/mod.ts";
+
+export type { ConnInfo } from "./http/mod.ts";
 
 /** Dependencies of {@linkcode createApp}. */
 export interface AppOptions {
@@ -29,7 +21,7 @@ export interface AppOptions {
   logger?: Logger;
   /** Clock in epoch ms, injectable for tests. */
   now?: () => number;
-  /** The durable alarm log (Deno KV). */
+  /** The durable store (Deno KV). */
   store: AlarmStore;
 }
 
@@ -61,109 +53,17 @@ export function createApp(options: AppOptions): App {
   const logger = options.logger ?? SILENT_LOGGER;
   const now = options.now ?? Date.now;
   const metrics = new Metrics();
-  const hub = new Hub({
-    store: options.store,
-    metrics,
-    logger,
-    now,
-    limits: config,
-  });
-  const gate = new Gate(config);
-  const statics = new StaticFiles();
-  const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
-  // Which isolate answered: lets operators (and tests) see load balancing across isolates.
-  const servedBy = { "x-served-by": hub.instance };
-  let closing = false;
+  const hub = new Hub({ store: options.store, metrics, logger, now, limits: config });
+  const http = createHandler({ config, hub, metrics, logger, now });
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
-  async function route(req: Request, info: ConnInfo | undefined): Promise<Response> {
-    const url = new URL(req.url);
-    const path = url.pathname;
-    const [, first = "", second, third] = path.split("/");
-    if (isAsset(path)) {
-      allow(req, "GET");
-      return statics.serve(req, path);
-    }
-    if (path === "/healthz") {
-      allow(req, "GET");
-      return health(hub, closing);
-    }
-    if (path === "/metrics") {
-      allow(req, "GET");
-      return metricsText(hub, metrics);
-    }
-    if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second, url.searchParams, addressOf(info));
-    }
-    if (first !== "api") throw notFound(path);
-    await auth?.check(req.headers);
-    return apiRoute(req, url, { hub, gate, config, now });
-  }
-
-  // The hottest route, `POST /api/alarms/{id}` with a plain id, skips the router and answers
-  // with `x-served-by` already set: about 4% of the server's CPU per alarm at 10 sockets an
-  // alarm (paired runs). Anything unusual about the URL takes the general route.
-  async function publish(req: Request, target: string): Promise<Response> {
-    try {
-      await auth?.check(req.headers);
-      const body = await readJsonObject(req, config.maxBodyBytes);
-      return await publishOne(hub, target, body, req.headers, now(), servedBy);
-    } catch (error) {
-      return served(failure(error));
-    }
-  }
-
-  async function handle(req: Request, info: ConnInfo | undefined): Promise<Response> {
-    try {
-      return await route(req, info);
-    } catch (error) {
-      return failure(error);
-    }
-  }
-
-  function served(res: Response): Response {
-    res.headers.set("x-served-by", hub.instance);
-    return res;
-  }
-
-  // Every route's failures are answered and counted the same way.
-  function failure(error: unknown): Response {
-    return answerFailure(metrics, logger, error);
-  }
-
-  async function upgrade(
-    req: Request,
-    rawId: string,
-    params: URLSearchParams,
-    address: string,
-  ): Promise<Response> {
-    allow(req, "GET");
-    const id = checkId(rawId);
-    const since = params.has("since")
-      ? intParam(params, "since", 0, 0, Number.MAX_SAFE_INTEGER)
-      : undefined;
-    if (closing) {
-      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
-    }
-    const protocol = negotiate(req.headers);
-    const grant = await gate.admit(req, params, id, address, hub.registry, now());
-    return acceptWebSocket(req, {
-      protocol,
-      idleTimeoutSeconds: config.idleTimeoutSeconds,
-      maxMessageBytes: config.maxMessageBytes,
-    }, hub.attach(id, protocol, since, grant));
-  }
-
   function sweep(): number {
-    gate.prune(now());
+    http.prune(now());
     return hub.sweep();
   }
 
   return {
-    async fetch(req, info) {
-      const target = req.method === "POST" ? publishTarget(req.url) : undefined;
-      return target === undefined ? served(await handle(req, info)) : publish(req, target);
-    },
+    fetch: http.fetch,
     hub,
     metrics,
     sweep,
@@ -172,20 +72,9 @@ export function createApp(options: AppOptions): App {
       return hub.start();
     },
     close(graceMs = 2000) {
-      closing = true;
+      http.close();
       clearInterval(sweeper);
       return hub.shutdown(graceMs);
     },
   };
-}
-
-/** What `Deno.serve` tells a handler about the connection. */
-export interface ConnInfo {
-  remoteAddr: Deno.Addr;
-}
-
-// Read only for upgrades (limits per address): Deno builds the address object on each access.
-function addressOf(info: ConnInfo | undefined): string {
-  const addr = info?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LogLevel } from "./log.ts";
+import type { LogLevel } from "./observe/mod.ts";
 
 /** The validated service configuration. */
 export interface Config {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
-import { TokenKeys } from "../lib/token.ts";
+import { TokenKeys } from "../lib/core/mod.ts";
 import { TestClient } from "./support/client.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { ServerProcess } from "./support/process.ts";

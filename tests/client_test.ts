@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
-import { type Alarm, AlarmClient, type Status } from "../lib/client.js";
-import { TokenKeys } from "../lib/token.ts";
+import { type Alarm, AlarmClient, type Status } from "../lib/web/client.js";
+import { TokenKeys } from "../lib/core/mod.ts";
 import { startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 

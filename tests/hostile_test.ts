@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { createLogger } from "../lib/log.ts";
+import { createLogger } from "../lib/observe/mod.ts";
 import { TestClient } from "./support/client.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { RawSocket } from "./support/raw_ws.ts";

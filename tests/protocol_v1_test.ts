@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { MAX_STRIKES } from "../lib/inbound.ts";
+import { MAX_STRIKES } from "../lib/realtime/inbound.ts";
 import { TestClient } from "./support/client.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { startServer, type TestServer } from "./support/server.ts";

@@ -4,9 +4,9 @@
  * @module
  */
 import { type App, createApp } from "../../lib/app.ts";
-import { AlarmStore, type Retention } from "../../lib/store.ts";
+import { AlarmStore, type Retention } from "../../lib/store/mod.ts";
 import { type Config, DEFAULT_CONFIG } from "../../lib/config.ts";
-import type { Logger } from "../../lib/log.ts";
+import type { Logger } from "../../lib/observe/mod.ts";
 
 /** A controllable clock. */
 export class FakeClock {

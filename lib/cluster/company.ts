@@ -1,0 +1,80 @@
+/**
+ * Whether other isolates share this isolate's store. Alone, nothing but this isolate writes the
+ * log, so it watches no ids: every alarm reaches its sessions from the publish itself, and a
+ * watch would only wake on its own commits. With company, every id is watched. Isolates find
+ * each other through presence and an arrival record; why neither of two can miss the other is
+ * in docs/architecture.md.
+ *
+ * @module
+ */
+import type { AlarmStore } from "../store/mod.ts";
+import type { Presence } from "./presence.ts";
+
+/** What {@linkcode Company} tells its owner. */
+export interface CompanyHooks {
+  /** This isolate is alone (told at most once, before any `onJoined`). */
+  onAlone(): void;
+  /** Another isolate shares the store (told once). */
+  onJoined(): void;
+  onError(error: unknown): void;
+}
+
+/** Finds out, and keeps finding out, whether other isolates share the store. */
+export class Company {
+  readonly #store: AlarmStore;
+  readonly #presence: Presence;
+  readonly #instance: string;
+  readonly #hooks: CompanyHooks;
+  #joined = false;
+  #reader: ReadableStreamDefaultReader<string | undefined> | undefined;
+
+  constructor(store: AlarmStore, presence: Presence, instance: string, hooks: CompanyHooks) {
+    this.#store = store;
+    this.#presence = presence;
+    this.#instance = instance;
+    this.#hooks = hooks;
+  }
+
+  /** Runs the four steps; tells `onAlone` if nobody else was found, and keeps listening. */
+  async start(): Promise<void> {
+    await this.#presence.flush();
+    const reader = this.#store.watchArrivals().getReader();
+    this.#reader = reader;
+    this.#seen((await reader.read()).value);
+    await this.#store.announceArrival(this.#instance);
+    this.#listen(reader);
+    if ((await this.#presence.snapshot()).instances > 1) this.#join();
+    if (!this.#joined) this.#hooks.onAlone();
+  }
+
+  /** Stops listening. */
+  stop(): void {
+    this.#reader?.cancel().catch(() => {});
+    this.#reader = undefined;
+  }
+
+  #listen(reader: ReadableStreamDefaultReader<string | undefined>): void {
+    (async () => {
+      while (!this.#joined) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        this.#seen(value);
+      }
+    })().catch((error) => {
+      // Without the arrival watch a newcomer could go unseen: watch everything instead.
+      this.#hooks.onError(error);
+      this.#join();
+    });
+  }
+
+  #seen(arrival: string | undefined): void {
+    if (arrival !== undefined && arrival !== this.#instance) this.#join();
+  }
+
+  #join(): void {
+    if (this.#joined) return;
+    this.#joined = true;
+    this.stop();
+    this.#hooks.onJoined();
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * Knowing the other isolates and instances that share the store: presence (who is online where,
+ * published to the store and merged on read) and discovery (whether this isolate is alone, which
+ * decides whether it must watch the store for others' alarms). Imports `store`, `core`,
+ * `observe`.
+ *
+ * @module
+ */
+export { Company, type CompanyHooks } from "./company.ts";
+export { type LocalSessions, Presence, PRESENCE_REFRESH_MS } from "./presence.ts";

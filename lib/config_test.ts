@@ -1,0 +1,108 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { ConfigError, DEFAULT_CONFIG, parseConfig } from "./config.ts";
+
+Deno.test("config: defaults, overrides and every problem at once", () => {
+  assertEquals(parseConfig({}), DEFAULT_CONFIG);
+  assertEquals(parseConfig({ PORT: "", HOST: "" }).port, 8080);
+  const config = parseConfig({
+    PORT: "9000",
+    HOST: "127.0.0.1",
+    ALARM_API_KEY: "0123456789abcdef",
+    IDLE_TIMEOUT_SECONDS: "0",
+    HEARTBEAT_TIMEOUT_SECONDS: "45",
+    MAX_MESSAGE_BYTES: "4096",
+    MAX_BODY_BYTES: "2048",
+    SLOW_CONSUMER_BYTES: "65536",
+    LOG_LEVEL: "warn",
+    HOSTNAME: "container-name", // containers set this; it must be ignored
+    KV_PATH: ":memory:",
+    RETENTION_COUNT: "50",
+    RETENTION_SECONDS: "3600",
+    SERVE_MODE: "export",
+    WS_TOKEN_SECRET: "s".repeat(32),
+    WS_TOKEN_SECRET_PREVIOUS: "p".repeat(32),
+    ALLOWED_ORIGINS: "https://ops.example.com, http://localhost:8080",
+    MESSAGE_RATE: "5",
+    MESSAGE_BURST: "10",
+    UPGRADES_PER_MINUTE: "0",
+    MAX_SESSIONS_PER_ID: "3",
+    MAX_SESSIONS: "1000",
+  });
+  assertEquals(config, {
+    port: 9000,
+    host: "127.0.0.1",
+    apiKey: "0123456789abcdef",
+    idleTimeoutSeconds: 0,
+    heartbeatTimeoutMs: 45_000,
+    maxMessageBytes: 4096,
+    maxBodyBytes: 2048,
+    slowConsumerBytes: 65536,
+    logLevel: "warn",
+    kvPath: ":memory:",
+    retentionCount: 50,
+    retentionMs: 3_600_000,
+    serveMode: "export",
+    tokenSecrets: ["s".repeat(32), "p".repeat(32)],
+    allowedOrigins: ["https://ops.example.com", "http://localhost:8080"],
+    messageRate: 5,
+    messageBurst: 10,
+    upgradesPerMinute: 0,
+    maxSessionsPerId: 3,
+    maxSessions: 1000,
+  });
+  // On Deno Deploy the default store is the app's managed KV.
+  assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).kvPath, undefined);
+  assertEquals(parseConfig({}).kvPath, "data/alarmcast.sqlite3");
+  assertThrows(
+    () => parseConfig({ SERVE_MODE: "serve" }),
+    ConfigError,
+    'SERVE_MODE must be "listen" or "export"',
+  );
+  assertThrows(() => parseConfig({ MAX_BODY_BYTES: "65537" }), ConfigError, "MAX_BODY_BYTES");
+});
+
+Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
+  const secrets = { ALARM_API_KEY: "k".repeat(16), WS_TOKEN_SECRET: "s".repeat(32) };
+  for (const env of [{ DENO_DEPLOY: "1" }, { REQUIRE_AUTH: "1" }]) {
+    const error = assertThrows(() => parseConfig(env), ConfigError);
+    assert(error.message.includes("ALARM_API_KEY is required"), error.message);
+    assert(error.message.includes("WS_TOKEN_SECRET is required"), error.message);
+    assertThrows(
+      () => parseConfig({ ...env, ALARM_API_KEY: secrets.ALARM_API_KEY }),
+      ConfigError,
+      "WS_TOKEN_SECRET",
+    );
+    assertEquals(parseConfig({ ...env, ...secrets }).tokenSecrets, [secrets.WS_TOKEN_SECRET]);
+  }
+  // An explicit opt-out, e.g. for a public demo on Deploy.
+  assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).apiKey, undefined);
+  assertThrows(() => parseConfig({ REQUIRE_AUTH: "yes" }), ConfigError, "REQUIRE_AUTH");
+  assertThrows(() => parseConfig({ WS_TOKEN_SECRET: "short" }), ConfigError, "at least 32");
+  assertThrows(
+    () => parseConfig({ WS_TOKEN_SECRET_PREVIOUS: "p".repeat(32) }),
+    ConfigError,
+    "needs WS_TOKEN_SECRET",
+  );
+  assertThrows(
+    () => parseConfig({ ALLOWED_ORIGINS: "https://ok.example, *.evil" }),
+    ConfigError,
+    '"*.evil"',
+  );
+  assertThrows(
+    () => parseConfig({ ALLOWED_ORIGINS: "https://ok.example/path" }),
+    ConfigError,
+    "ALLOWED_ORIGINS",
+  );
+  const error = assertThrows(
+    () =>
+      parseConfig({
+        PORT: "-1",
+        IDLE_TIMEOUT_SECONDS: "1.5",
+        HEARTBEAT_TIMEOUT_SECONDS: "1",
+        HOST: "a b",
+      }),
+    ConfigError,
+  );
+  assertEquals(error.message.split("; ").length, 4);
+  assertThrows(() => parseConfig({ MAX_MESSAGE_BYTES: "0x10" }), ConfigError, 'got "0x10"');
+});

@@ -1,0 +1,84 @@
+/**
+ * Alarms: validation of what a publisher POSTs, and the fields the server adds.
+ *
+ * @module
+ */
+import { InvalidInput } from "./errors.ts";
+import { quote } from "./ids.ts";
+import type { JsonObject } from "./json.ts";
+
+/**
+ * An accepted alarm as every client sees it: the publisher's fields, flat, plus `id`, `seq`
+ * (per target, from 1), `target` (the id it was published to) and `createTime`.
+ */
+export interface Alarm extends JsonObject {
+  id: string | number;
+  seq: number;
+  target: string;
+  createTime: string | number;
+}
+
+/** An alarm validated and stamped with `id` and `createTime`, waiting for its `seq`. */
+export interface PreparedAlarm {
+  /** The publisher's fields with `id` and `createTime` filled in. */
+  fields: JsonObject & { id: string | number; createTime: string | number };
+}
+
+/** Fields the server owns; a publisher setting one gets a 400. */
+export const RESERVED_FIELDS: readonly string[] = ["seq", "target"];
+
+const MAX_ALARM_ID_LENGTH = 128;
+// Control characters would make ids unsafe to print; everything else is the publisher's business.
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const ISO_8601 =
+  /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Validates the publisher's `body` and fills in `id` (a UUID unless given) and `createTime`
+ * (ISO-8601 UTC at `now` unless given). Throws {@linkcode InvalidInput} naming the field.
+ */
+export function prepareAlarm(
+  body: JsonObject,
+  now: number,
+  newId: () => string = () => crypto.randomUUID(),
+): PreparedAlarm {
+  for (const name of RESERVED_FIELDS) {
+    if (Object.hasOwn(body, name)) {
+      throw new InvalidInput("reserved_field", `Field ${quote(name)} is set by the server`);
+    }
+  }
+  const id = body.id ?? newId();
+  if (!isValidAlarmId(id)) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field "id" must be a string of 1 to ${MAX_ALARM_ID_LENGTH} printable characters or a non-negative integer`,
+    );
+  }
+  const given = body.createTime ?? undefined; // null asks for the server's time, like absent
+  if (given !== undefined && !isValidCreateTime(given)) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field "createTime" must be an ISO-8601 date-time or epoch milliseconds`,
+    );
+  }
+  return { fields: { ...body, id, createTime: given ?? new Date(now).toISOString() } };
+}
+
+/** Completes a prepared alarm with its `seq` and `target`. */
+export function completeAlarm(prepared: PreparedAlarm, target: string, seq: number): Alarm {
+  return { ...prepared.fields, seq, target };
+}
+
+function isValidAlarmId(id: unknown): id is string | number {
+  if (typeof id === "number") return Number.isSafeInteger(id) && id >= 0;
+  return typeof id === "string" && id.length >= 1 && id.length <= MAX_ALARM_ID_LENGTH &&
+    !CONTROL_CHARS.test(id);
+}
+
+/** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */
+export function isValidCreateTime(value: unknown): value is string | number {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0;
+  return typeof value === "string" && ISO_8601.test(value) &&
+    !Number.isNaN(Date.parse(value.replace(" ", "T")));
+}

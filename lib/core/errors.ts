@@ -1,0 +1,23 @@
+/**
+ * Errors the domain raises, free of any transport: the HTTP layer maps each to a status
+ * (`InvalidInput` to 400, `StoreError` to 503) in its one error boundary.
+ *
+ * @module
+ */
+
+/** Input that breaks a rule of the domain; `code` is a stable snake_case label for clients. */
+export class InvalidInput extends Error {
+  override name = "InvalidInput";
+  /** A stable snake_case code clients can branch on. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The store can't be read or written right now; callers answer "try again later". */
+export class StoreError extends Error {
+  override name = "StoreError";
+}

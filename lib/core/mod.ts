@@ -1,0 +1,15 @@
+/**
+ * The domain, free of I/O: alarms (validation and stamping), ids, safe JSON, the wire protocol
+ * and its close codes, connection tokens, rate limits, and the errors the domain raises. Imports
+ * nothing else of ours, so every other folder may build on it.
+ *
+ * @module
+ */
+export * from "./alarm.ts";
+export * from "./close_codes.ts";
+export * from "./errors.ts";
+export * from "./ids.ts";
+export * from "./json.ts";
+export * from "./protocol.ts";
+export * from "./rate_limit.ts";
+export * from "./token.ts";

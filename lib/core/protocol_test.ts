@@ -1,0 +1,53 @@
+import { assert, assertEquals } from "@std/assert";
+import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "./protocol.ts";
+
+Deno.test("protocol: decoding client messages never throws", () => {
+  assertEquals(decodeClientMessage("PING"), { ok: true, message: { type: "ping" } });
+  assertEquals(decodeClientMessage(`{"type":"ping","extra":1}`), {
+    ok: true,
+    message: { type: "ping" },
+  });
+  assertEquals(decodeClientMessage(`{"type":"send","to":"b","data":[1]}`), {
+    ok: true,
+    message: { type: "send", to: "b", data: [1] },
+  });
+  assertEquals(decodeClientMessage(`{"type":"ack","seq":3}`), {
+    ok: true,
+    message: { type: "ack", seq: 3 },
+  });
+  const codes: [string, string][] = [
+    ["ping", "invalid_json"],
+    ["", "invalid_json"],
+    ["null", "invalid_message"],
+    ["42", "invalid_message"],
+    [`{"type":7}`, "unknown_type"],
+    [`{}`, "unknown_type"],
+    [`{"type":"__proto__"}`, "unknown_type"],
+    [`{"type":"send","to":"b"}`, "invalid_message"],
+    [`{"type":"send","data":1}`, "invalid_message"],
+    [`{"type":"ack","seq":"3"}`, "invalid_message"],
+    [`{"type":"ack","seq":1.5}`, "invalid_message"],
+    [`{"type":"ack","seq":9007199254740993}`, "invalid_message"],
+    ["[".repeat(50) + "]".repeat(50), "json_too_deep"],
+  ];
+  for (const [text, code] of codes) {
+    const decoded = decodeClientMessage(text);
+    assertEquals(decoded.ok ? "ok" : decoded.code, code, text);
+  }
+  const long = decodeClientMessage(JSON.stringify({ type: "x".repeat(1000) }));
+  assert(!long.ok && long.message.length < 100, "quoted values are cut short");
+});
+
+Deno.test("protocol: the v1 alarm frame wraps the legacy frame byte for byte", () => {
+  const alarm = {
+    id: "a",
+    seq: 1,
+    target: "t",
+    createTime: "2026-01-01T00:00:00Z",
+    type: "x",
+    "k\u2028": '"',
+  };
+  const legacy = encodeLegacyAlarm(alarm);
+  assertEquals(JSON.parse(legacy), alarm);
+  assertEquals(JSON.parse(wrapAlarmFrame(legacy)), { type: "alarm", alarm });
+});

@@ -1,0 +1,119 @@
+/**
+ * Who may open a socket, decided before the upgrade so a refused client gets an HTTP status
+ * (never a 101 and then a close): origin allowlist, upgrades per address, connection token,
+ * and capacity, in that order.
+ *
+ * @module
+ */
+import { type Grant, idMatches, quote, TokenKeys, WindowLimiter } from "../core/mod.ts";
+import type { Config } from "../config.ts";
+import { HttpError } from "./errors.ts";
+
+/** How many sessions this isolate holds, in all and for one id. */
+export interface Occupancy {
+  /** Sessions in all. */
+  readonly size: number;
+  /** Sessions of `id`. */
+  countOf(id: string): number;
+}
+
+/** Prefix of the subprotocol that carries a token; it is never echoed back. */
+export const TOKEN_PROTOCOL_PREFIX = "token.";
+
+/** The admission checks for one isolate. */
+export class Gate {
+  readonly #config: Config;
+  readonly #upgrades: WindowLimiter;
+  /** Token keys, when tokens are required (`WS_TOKEN_SECRET` set). */
+  readonly keys: TokenKeys | undefined;
+
+  constructor(config: Config) {
+    this.#config = config;
+    this.#upgrades = new WindowLimiter(config.upgradesPerMinute);
+    this.keys = config.tokenSecrets.length > 0 ? new TokenKeys(config.tokenSecrets) : undefined;
+  }
+
+  /**
+   * Admits an upgrade to `id` from `address`, or throws the {@linkcode HttpError} to answer.
+   * Returns the token's grant when tokens are required.
+   */
+  async admit(
+    req: Request,
+    params: URLSearchParams,
+    id: string,
+    address: string,
+    occupancy: Occupancy,
+    now: number,
+  ): Promise<Grant | undefined> {
+    const origin = req.headers.get("origin");
+    // Browsers always send Origin; clients without one are not browsers and can't be
+    // hijacked cross-site, so they are judged by their token alone.
+    const origins = this.#config.allowedOrigins;
+    if (origin !== null && origins.length > 0 && !origins.includes(origin)) {
+      throw new HttpError(403, "origin_not_allowed", `Origin ${quote(origin)} is not allowed`);
+    }
+    const retryAfter = this.#upgrades.hit(address, now);
+    if (retryAfter > 0) {
+      throw new HttpError(
+        429,
+        "too_many_upgrades",
+        "Too many connection attempts from this address",
+        {
+          "retry-after": String(retryAfter),
+        },
+      );
+    }
+    const grant = this.keys
+      ? await verifyToken(this.keys, req.headers, params, id, now)
+      : undefined;
+    if (occupancy.size >= this.#config.maxSessions) {
+      throw new HttpError(503, "server_full", "The server holds its maximum of sessions", {
+        "retry-after": "5",
+      });
+    }
+    if (occupancy.countOf(id) >= this.#config.maxSessionsPerId) {
+      throw new HttpError(
+        429,
+        "too_many_sessions",
+        `Id ${quote(id)} already has ${this.#config.maxSessionsPerId} sessions`,
+      );
+    }
+    return grant;
+  }
+
+  /** Forgets stale per-address windows; call periodically. */
+  prune(now: number): void {
+    this.#upgrades.prune(now);
+  }
+}
+
+/** Checks the token of an upgrade to `id`: 401 without or with a bad one, 403 for another id. */
+async function verifyToken(
+  keys: TokenKeys,
+  headers: Headers,
+  params: URLSearchParams,
+  id: string,
+  now: number,
+): Promise<Grant> {
+  const token = params.get("token") ?? offeredToken(headers);
+  if (!token) throw new HttpError(401, "token_required", "A connection token is required");
+  const verified = await keys.verify(token, now);
+  if (!verified.ok) {
+    throw verified.reason === "expired"
+      ? new HttpError(401, "token_expired", "The connection token has expired")
+      : new HttpError(401, "invalid_token", "The connection token is not valid");
+  }
+  if (!idMatches(verified.grant.sub, id)) {
+    throw new HttpError(403, "forbidden", `The connection token does not cover id ${quote(id)}`);
+  }
+  return verified.grant;
+}
+
+/** The token offered as a `token.<token>` subprotocol, if any. */
+export function offeredToken(headers: Headers): string | undefined {
+  for (const protocol of (headers.get("sec-websocket-protocol") ?? "").split(",")) {
+    const p = protocol.trim();
+    if (p.startsWith(TOKEN_PROTOCOL_PREFIX)) return p.slice(TOKEN_PROTOCOL_PREFIX.length);
+  }
+  return undefined;
+}

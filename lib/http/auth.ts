@@ -1,0 +1,37 @@
+/**
+ * Bearer-key authorization for the publishing API.
+ *
+ * @module
+ */
+import { HttpError } from "./errors.ts";
+
+/** Checks `Authorization: Bearer <key>` against one configured key. */
+export class ApiKeyAuth {
+  readonly #expected: Promise<Uint8Array>;
+
+  constructor(key: string) {
+    this.#expected = digest(key);
+  }
+
+  /** Throws a 401 {@linkcode HttpError} unless `headers` carry the key. */
+  async check(headers: Headers): Promise<void> {
+    const match = /^Bearer +(\S+) *$/i.exec(headers.get("authorization") ?? "");
+    if (!match?.[1] || !equal(await digest(match[1]), await this.#expected)) {
+      throw new HttpError(401, "unauthorized", "A valid API key is required", {
+        "www-authenticate": 'Bearer realm="alarmcast"',
+      });
+    }
+  }
+}
+
+// Comparing fixed-length digests makes the comparison independent of the key's length, and the
+// loop below doesn't stop at the first differing byte.
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length && i < b.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -1,0 +1,95 @@
+/**
+ * Reads a JSON object from a request body with a hard size limit, without ever buffering more
+ * than the limit: a declared `Content-Length` over it is refused unread, and a chunked body is
+ * cancelled as soon as it passes it.
+ *
+ * @module
+ */
+import {
+  isJsonObject,
+  type JsonObject,
+  MAX_JSON_DEPTH,
+  MAX_JSON_KEYS,
+  parseJson,
+} from "../core/mod.ts";
+import { HttpError } from "./errors.ts";
+
+/** Reads and validates the body of `req` as one JSON object of at most `maxBytes` bytes. */
+export async function readJsonObject(req: Request, maxBytes: number): Promise<JsonObject> {
+  checkContentType(req.headers.get("content-type"));
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  // With a declared length the HTTP layer delivers exactly that many bytes (checked above), so
+  // the body can be taken in one piece; a chunked body is counted as it streams.
+  const bytes = declared !== null
+    ? new Uint8Array(await req.arrayBuffer())
+    : await readLimited(req.body, maxBytes);
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes); // a Request built in-process may lie
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new HttpError(400, "invalid_json", "Body is not valid UTF-8");
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw JSON_ERRORS[parsed.reason];
+  if (!isJsonObject(parsed.value)) {
+    throw new HttpError(400, "not_an_object", "Body must be a JSON object");
+  }
+  return parsed.value;
+}
+
+// Stateless between calls (no streaming), so one decoder serves every request.
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+const JSON_ERRORS = {
+  invalid_json: new HttpError(400, "invalid_json", "Body is not valid JSON"),
+  too_deep: new HttpError(400, "json_too_deep", `Body nests deeper than ${MAX_JSON_DEPTH} levels`),
+  too_many_keys: new HttpError(
+    400,
+    "json_too_many_keys",
+    `Body has more than ${MAX_JSON_KEYS} keys`,
+  ),
+};
+
+function checkContentType(header: string | null): void {
+  const [type = "", ...params] = (header ?? "").split(";");
+  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("charset="));
+  if (
+    type.trim().toLowerCase() !== "application/json" ||
+    (charset !== undefined && charset !== "charset=utf-8")
+  ) {
+    throw new HttpError(415, "unsupported_media_type", 'Content-Type must be "application/json"');
+  }
+}
+
+async function readLimited(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, "body_too_large", `Body exceeds ${maxBytes} bytes`);
+}

@@ -1,0 +1,141 @@
+/**
+ * The HTTP entry: a plain `(Request) => Promise<Response>` over a {@linkcode Hub}. It routes,
+ * checks the API key, admits upgrades, and sends every failure through the one error boundary
+ * (`errors.ts`).
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import type { Logger, Metrics } from "../observe/mod.ts";
+import type { Hub } from "../realtime/mod.ts";
+import { Gate } from "./access.ts";
+import { apiRoute } from "./api.ts";
+import { ApiKeyAuth } from "./auth.ts";
+import { readJsonObject } from "./body.ts";
+import { answerFailure, HttpError } from "./errors.ts";
+import { publishOne } from "./publish.ts";
+import { allow, checkId, intParam, notFound, publishTarget } from "./request.ts";
+import { isAsset, StaticFiles } from "./static.ts";
+import { health, metricsText } from "./status.ts";
+import { acceptWebSocket, negotiate } from "./upgrade.ts";
+
+/** What `Deno.serve` tells a handler about the connection. */
+export interface ConnInfo {
+  remoteAddr: Deno.Addr;
+}
+
+/** Dependencies of {@linkcode createHandler}. */
+export interface HandlerOptions {
+  config: Config;
+  hub: Hub;
+  metrics: Metrics;
+  logger: Logger;
+  /** Clock in epoch ms. */
+  now: () => number;
+}
+
+/** The HTTP side of the service. */
+export interface HttpHandler {
+  /** Handles one HTTP request (including WebSocket upgrades); `info` gives the client address. */
+  fetch(req: Request, info?: ConnInfo): Promise<Response>;
+  /** From now on, refuses upgrades (503) and reports `stopping` on `/healthz`. */
+  close(): void;
+  /** Forgets stale per-address upgrade windows; call periodically. */
+  prune(now: number): void;
+}
+
+/** Builds the HTTP handler. Has no side effects until requests arrive. */
+export function createHandler(options: HandlerOptions): HttpHandler {
+  const { config, hub, metrics, logger, now } = options;
+  const gate = new Gate(config);
+  const statics = new StaticFiles();
+  const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
+  // Which isolate answered: lets operators (and tests) see load balancing across isolates.
+  const servedBy = { "x-served-by": hub.instance };
+  let closing = false;
+
+  async function route(req: Request, info: ConnInfo | undefined): Promise<Response> {
+    const url = new URL(req.url);
+    const path = url.pathname;
+    const [, first = "", second, third] = path.split("/");
+    if (isAsset(path)) {
+      allow(req, "GET");
+      return statics.serve(req, path);
+    }
+    if (path === "/healthz") {
+      allow(req, "GET");
+      return health(hub, closing);
+    }
+    if (path === "/metrics") {
+      allow(req, "GET");
+      return metricsText(hub, metrics);
+    }
+    if (first === "websocket" && second !== undefined && third === undefined) {
+      return upgrade(req, second, url.searchParams, addressOf(info));
+    }
+    if (first !== "api") throw notFound(path);
+    await auth?.check(req.headers);
+    return apiRoute(req, url, { hub, gate, config, now });
+  }
+
+  // The hottest route, `POST /api/alarms/{id}` with a plain id, skips the router and answers
+  // with `x-served-by` already set (what it saves: docs/performance.md). Anything unusual about
+  // the URL takes the general route.
+  async function publish(req: Request, target: string): Promise<Response> {
+    await auth?.check(req.headers);
+    const body = await readJsonObject(req, config.maxBodyBytes);
+    return await publishOne(hub, target, body, req.headers, now(), servedBy);
+  }
+
+  async function upgrade(
+    req: Request,
+    rawId: string,
+    params: URLSearchParams,
+    address: string,
+  ): Promise<Response> {
+    allow(req, "GET");
+    const id = checkId(rawId);
+    const since = params.has("since")
+      ? intParam(params, "since", 0, 0, Number.MAX_SAFE_INTEGER)
+      : undefined;
+    if (closing) {
+      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
+    }
+    const protocol = negotiate(req.headers);
+    const grant = await gate.admit(req, params, id, address, hub, now());
+    return acceptWebSocket(req, {
+      protocol,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
+      maxMessageBytes: config.maxMessageBytes,
+    }, hub.attach(id, protocol, since, grant));
+  }
+
+  function served(res: Response): Response {
+    res.headers.set("x-served-by", hub.instance);
+    return res;
+  }
+
+  return {
+    // The one error boundary: whatever any route throws is answered here.
+    async fetch(req, info) {
+      const target = req.method === "POST" ? publishTarget(req.url) : undefined;
+      try {
+        return target === undefined ? served(await route(req, info)) : await publish(req, target);
+      } catch (error) {
+        return served(answerFailure(metrics, logger, error));
+      }
+    },
+    close() {
+      closing = true;
+    },
+    prune(now) {
+      gate.prune(now);
+    },
+  };
+}
+
+// Read only for upgrades (limits per address): Deno builds the address object on each access.
+function addressOf(info: ConnInfo | undefined): string {
+  const addr = info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
+}

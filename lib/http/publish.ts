@@ -1,0 +1,125 @@
+/**
+ * The publish routes: one id, several ids, or every id online; and the history of an id.
+ *
+ * @module
+ */
+import {
+  isJsonObject,
+  isValidId,
+  type JsonObject,
+  prepareAlarm,
+  type PreparedAlarm,
+  quote,
+} from "../core/mod.ts";
+import type { Hub, Published } from "../realtime/mod.ts";
+import { HttpError, jsonResponse } from "./errors.ts";
+import { intParam } from "./request.ts";
+
+/** Most targets one multi-target POST may name. */
+export const MAX_TARGETS = 1000;
+/** Most alarms one history request returns. */
+export const MAX_HISTORY = 1000;
+const MAX_IDEMPOTENCY_KEY = 256;
+
+/** `POST /api/alarms/{id}`: the body is the alarm. `extra` headers go on the answer. */
+export async function publishOne(
+  hub: Hub,
+  target: string,
+  body: JsonObject,
+  headers: Headers,
+  now: number,
+  extra?: Readonly<Record<string, string>>,
+): Promise<Response> {
+  const prepared = prepareAlarm(body, now);
+  const published = await hub.publish(target, prepared, idempotencyKey(headers, body));
+  return jsonResponse(published, published.duplicate ? 200 : 202, extra);
+}
+
+/** `POST /api/alarms`: `{"targets": ["a", "b"], "alarm": {...}}`. */
+export function publishMany(
+  hub: Hub,
+  body: JsonObject,
+  headers: Headers,
+  now: number,
+): Promise<Response> {
+  const { targets, alarm } = body;
+  if (!Array.isArray(targets) || targets.length === 0 || targets.length > MAX_TARGETS) {
+    throw new HttpError(
+      400,
+      "invalid_field",
+      `Field "targets" must be an array of 1 to ${MAX_TARGETS} ids`,
+    );
+  }
+  for (const target of targets) {
+    if (!isValidId(target)) {
+      throw new HttpError(
+        400,
+        "invalid_id",
+        `Target ${typeof target === "string" ? quote(target) : "value"} is not a valid id`,
+      );
+    }
+  }
+  if (!isJsonObject(alarm)) {
+    throw new HttpError(400, "invalid_field", `Field "alarm" must be a JSON object`);
+  }
+  const key = idempotencyKey(headers, alarm);
+  return publishPrepared(hub, new Set(targets), prepareAlarm(alarm, now), key);
+}
+
+/** `POST /api/broadcast`: the body is the alarm; it goes to every id online now, anywhere. */
+export async function publishBroadcast(
+  hub: Hub,
+  body: JsonObject,
+  headers: Headers,
+  now: number,
+): Promise<Response> {
+  const prepared = prepareAlarm(body, now); // validate before looking up who is online
+  const online = await hub.online();
+  return publishPrepared(hub, new Set(online.keys()), prepared, idempotencyKey(headers, body));
+}
+
+/** `GET /api/alarms/{id}?after=<seq>&limit=<n>`: stored alarms after a seq, oldest first. */
+export async function history(
+  hub: Hub,
+  target: string,
+  params: URLSearchParams,
+): Promise<Response> {
+  const after = intParam(params, "after", 0, 0, Number.MAX_SAFE_INTEGER);
+  const limit = intParam(params, "limit", 100, 1, MAX_HISTORY);
+  const { seq, alarms } = await hub.history(target, after, limit);
+  return jsonResponse({ target, seq, alarms });
+}
+
+// One alarm, validated once, appended to each target's log in turn so each gets its own seq.
+async function publishPrepared(
+  hub: Hub,
+  targets: ReadonlySet<string>,
+  prepared: PreparedAlarm,
+  key: string | undefined,
+): Promise<Response> {
+  const alarms: Published[] = [];
+  for (const target of targets) alarms.push(await hub.publish(target, prepared, key));
+  return jsonResponse({ alarms, delivered: alarms.reduce((sum, r) => sum + r.delivered, 0) }, 202);
+}
+
+/**
+ * The idempotency key of a publish: the `Idempotency-Key` header, else the publisher's own
+ * alarm `id`. Prefixed so a header value can never collide with an alarm id.
+ */
+function idempotencyKey(headers: Headers, alarm: JsonObject): string | undefined {
+  const header = headers.get("idempotency-key");
+  if (header !== null) {
+    if (
+      header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY || !/^[\x21-\x7e]+$/.test(header)
+    ) {
+      throw new HttpError(
+        400,
+        "invalid_header",
+        `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} printable ASCII characters`,
+      );
+    }
+    return `key:${header}`;
+  }
+  const id = alarm.id;
+  return typeof id === "string" || typeof id === "number" ? `id:${JSON.stringify(id)}` : undefined;
+}

@@ -1,0 +1,78 @@
+/**
+ * The console's files (HTML, CSS, JS) and the client library, served from `lib/web/` with their
+ * content types, an ETag (revalidated on every load, so a deploy is picked up at once), and a
+ * strict Content-Security-Policy on the page.
+ *
+ * @module
+ */
+import { HttpError } from "./errors.ts";
+
+interface Asset {
+  file: URL;
+  type: string;
+}
+
+const ASSETS: Readonly<Record<string, Asset>> = {
+  "/": { file: new URL("../web/index.html", import.meta.url), type: "text/html; charset=utf-8" },
+  "/console.css": {
+    file: new URL("../web/console.css", import.meta.url),
+    type: "text/css; charset=utf-8",
+  },
+  "/console.js": {
+    file: new URL("../web/console.js", import.meta.url),
+    type: "text/javascript; charset=utf-8",
+  },
+  "/client.js": {
+    file: new URL("../web/client.js", import.meta.url),
+    type: "text/javascript; charset=utf-8",
+  },
+};
+
+// The page talks only to its own origin; nothing inline, nothing framed.
+const PAGE_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  // Tokens may sit in the console's URL: never send it elsewhere.
+  "referrer-policy": "no-referrer",
+};
+
+/** Whether `path` is a static asset. */
+export function isAsset(path: string): boolean {
+  return Object.hasOwn(ASSETS, path);
+}
+
+/** Serves static assets, reading each file once. */
+export class StaticFiles {
+  readonly #cache = new Map<string, Promise<{ body: string; etag: string }>>();
+
+  /** Answers `GET path` (with `If-None-Match` support). */
+  async serve(req: Request, path: string): Promise<Response> {
+    const asset = ASSETS[path];
+    if (!asset) throw new HttpError(404, "not_found", "No such file");
+    let loaded = this.#cache.get(path);
+    if (!loaded) this.#cache.set(path, loaded = load(asset.file));
+    const { body, etag } = await loaded;
+    const headers = {
+      "content-type": asset.type,
+      "cache-control": "no-cache",
+      etag,
+      "x-content-type-options": "nosniff",
+      ...(path === "/" ? PAGE_HEADERS : {}),
+    };
+    if (req.headers.get("if-none-match") === etag) {
+      return new Response(null, { status: 304, headers });
+    }
+    return new Response(body, { headers });
+  }
+}
+
+async function load(file: URL): Promise<{ body: string; etag: string }> {
+  const body = await Deno.readTextFile(file);
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)),
+  );
+  const etag = `"${
+    Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")
+  }"`;
+  return { body, etag };
+}

@@ -1,0 +1,55 @@
+/**
+ * The read-only status routes: `/healthz`, `/metrics`, and `/api/sessions[/{id}]` (who is
+ * online). Counts cover every isolate and instance (through presence in the store); session
+ * details are those held by the answering isolate.
+ *
+ * @module
+ */
+import type { Metrics } from "../observe/mod.ts";
+import type { Hub } from "../realtime/mod.ts";
+import { jsonResponse } from "./errors.ts";
+
+/**
+ * `GET /healthz`. Reads the store, so a broken store makes the instance unhealthy (503), and
+ * counts the isolates it can see through it, so a Deploy app without a shared KV database shows.
+ */
+export async function health(hub: Hub, closing: boolean): Promise<Response> {
+  if (closing) return jsonResponse({ status: "stopping" }, 503);
+  const instances = await hub.instances();
+  return jsonResponse({ status: "ok", instance: hub.instance, instances });
+}
+
+/** `GET /metrics` in the Prometheus text format. */
+export function metricsText(hub: Hub, metrics: Metrics): Response {
+  const text = metrics.render({
+    sessions: hub.size,
+    ids: hub.idCount,
+    watched: hub.watchedIds,
+    memory: Deno.memoryUsage(),
+  });
+  return new Response(text, {
+    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+  });
+}
+
+/** Sessions per id across isolates, with this isolate's sessions in detail. */
+export async function allSessions(hub: Hub): Promise<Response> {
+  const counts = await hub.online();
+  const byId = [...counts].filter(([, n]) => n > 0).sort(([a], [b]) => a < b ? -1 : 1)
+    .map(([id, count]) => ({ id, count, sessions: [...hub.sessionsOf(id)] }));
+  const sessions = byId.reduce((sum, entry) => sum + entry.count, 0);
+  return jsonResponse({ sessions, ids: byId.length, byId });
+}
+
+/** One id: its sessions, its head seq, and how many alarms are unacknowledged. */
+export async function sessionsOf(hub: Hub, id: string): Promise<Response> {
+  const { count, seq, acked } = await hub.status(id);
+  return jsonResponse({
+    id,
+    count,
+    sessions: [...hub.sessionsOf(id)],
+    seq,
+    acked,
+    unacknowledged: Math.max(0, seq - acked),
+  });
+}

@@ -1,0 +1,216 @@
+/**
+ * The hub ties sessions to the registry, the durable store and cross-isolate fan-out: it opens
+ * and closes sessions, publishes alarms, routes what clients send, and closes sessions that
+ * stopped heartbeating.
+ *
+ * @module
+ */
+import { Company, Presence } from "../cluster/mod.ts";
+import type { Alarm, Grant, PreparedAlarm, Protocol } from "../core/mod.ts";
+import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
+import type { AlarmStore } from "../store/mod.ts";
+import { drain, sweepSessions } from "./drain.ts";
+import { Fanout } from "./fanout.ts";
+import { Registry } from "./registry.ts";
+import { Session } from "./session.ts";
+import { type SessionContext, SessionHandlers } from "./session_handlers.ts";
+import type { PushSocket, SocketHandlers } from "./socket.ts";
+
+/** The limits a hub enforces (see the configuration of the same names). */
+export interface HubLimits {
+  /** Milliseconds without any inbound frame before a session is closed. */
+  heartbeatTimeoutMs: number;
+  /** `bufferedAmount` above which a socket is closed as a slow consumer. */
+  slowConsumerBytes: number;
+  /** Messages per second a socket may send, sustained. */
+  messageRate: number;
+  /** Messages a socket may send in a burst. */
+  messageBurst: number;
+}
+
+/** Dependencies and settings of a {@linkcode Hub}. */
+export interface HubOptions {
+  /** The durable alarm log. */
+  store: AlarmStore;
+  /** Counters for `/metrics`. */
+  metrics: Metrics;
+  /** Structured logger. */
+  logger: Logger;
+  /** Clock, injectable for tests. */
+  now: () => number;
+  /** Heartbeat timeout, slow-consumer threshold and inbound message rate. */
+  limits: HubLimits;
+}
+
+/** The result of publishing one alarm to one target. */
+export interface Published {
+  id: string | number;
+  seq: number;
+  target: string;
+  /** Sessions on this isolate it was handed to (other isolates get it through KV). */
+  delivered: number;
+  /** Present and true when the idempotency key was seen before: nothing was delivered. */
+  duplicate?: true;
+}
+
+/** Session lifecycle, inbound routing and fan-out for one isolate. */
+export class Hub {
+  /** The sessions of this isolate. */
+  readonly registry: Registry;
+  /** Sessions per id across isolates. */
+  readonly presence: Presence;
+  /** This isolate's id, unique per process start. */
+  readonly instance: string = crypto.randomUUID();
+  readonly #options: HubOptions;
+  readonly #fanout: Fanout;
+  readonly #company: Company;
+  readonly #context: SessionContext;
+
+  constructor(options: HubOptions) {
+    this.#options = options;
+    this.registry = new Registry(options.metrics, options.limits.slowConsumerBytes);
+    const onError = (error: unknown, id?: string) =>
+      reportStoreFault(options.metrics, options.logger, error, id);
+    const { store, now } = options;
+    this.#fanout = new Fanout(store, this.registry, onError);
+    this.presence = new Presence(store, this.registry, this.instance, now, onError);
+    this.#company = new Company(store, this.presence, this.instance, {
+      onAlone: () => this.#fanout.solo(),
+      onJoined: () => this.#fanout.watchAll(),
+      onError,
+    });
+    this.#context = {
+      registry: this.registry,
+      fanout: this.#fanout,
+      presence: this.presence,
+      store,
+      metrics: options.metrics,
+      logger: options.logger,
+      now,
+      instance: this.instance,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+    };
+  }
+
+  /**
+   * Starts presence, and learns whether other isolates share the store: until then, and from
+   * when one shows up, every id served here is watched in KV.
+   */
+  async start(): Promise<void> {
+    this.presence.start();
+    // Not knowing is treated as company: the ids stay watched.
+    await this.#company.start().catch((error) =>
+      reportStoreFault(this.#options.metrics, this.#options.logger, error)
+    );
+  }
+
+  /** Ids watched in KV for alarms published by other isolates (none while alone). */
+  get watchedIds(): number {
+    return this.#fanout.watched;
+  }
+
+  /** The stored alarms of `target` after `after` (at most `limit`), and its head seq. */
+  async history(
+    target: string,
+    after: number,
+    limit: number,
+  ): Promise<{ seq: number; alarms: Alarm[] }> {
+    const { store } = this.#options;
+    const [alarms, seq] = await Promise.all([store.read(target, after, limit), store.head(target)]);
+    return { seq, alarms };
+  }
+
+  /** Sessions per id across every isolate and instance sharing the store. */
+  online(): Promise<Map<string, number>> {
+    return this.presence.counts();
+  }
+
+  /** How many isolates (this one included) share the store, as presence sees them. */
+  async instances(): Promise<number> {
+    return (await this.presence.snapshot()).instances;
+  }
+
+  /** Sessions open on this isolate. */
+  get size(): number {
+    return this.registry.size;
+  }
+
+  /** Ids with at least one session on this isolate. */
+  get idCount(): number {
+    return this.registry.idCount;
+  }
+
+  /** Sessions of `id` on this isolate. */
+  countOf(id: string): number {
+    return this.registry.countOf(id);
+  }
+
+  /** This isolate's sessions of `id`. */
+  sessionsOf(id: string): ReadonlySet<Session> {
+    return this.registry.sessionsOf(id);
+  }
+
+  /** `id` across instances: sessions, head seq and the highest acknowledged seq. */
+  async status(id: string): Promise<{ count: number; seq: number; acked: number }> {
+    const { store } = this.#options;
+    const [online, seq, acked] = await Promise.all([
+      this.presence.counts(),
+      store.head(id),
+      store.acked(id),
+    ]);
+    return { count: online.get(id) ?? 0, seq, acked };
+  }
+
+  /** Interval at which clients are told to heartbeat: a third of the timeout. */
+  get heartbeatIntervalMs(): number {
+    return Math.floor(this.#options.limits.heartbeatTimeoutMs / 3);
+  }
+
+  /**
+   * Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`,
+   * with what its token grants.
+   */
+  attach(
+    id: string,
+    protocol: Protocol,
+    since?: number,
+    grant?: Grant,
+  ): (socket: PushSocket) => SocketHandlers {
+    return (socket) => {
+      const { messageRate: rate, messageBurst: burst } = this.#options.limits;
+      const now = this.#options.now();
+      const session = new Session(socket, id, protocol, now, grant, { rate, burst });
+      return new SessionHandlers(this.#context, session, since);
+    };
+  }
+
+  /** Stores `prepared` for `target` (unless `idempotencyKey` was used) and delivers it. */
+  async publish(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+  ): Promise<Published> {
+    const appended = await this.#options.store.append(target, prepared, idempotencyKey);
+    if (appended.duplicate) {
+      return { id: appended.id, seq: appended.seq, target, delivered: 0, duplicate: true };
+    }
+    const { alarm } = appended;
+    this.#options.metrics.alarmsPublished++;
+    const delivered = await this.#fanout.published(alarm);
+    return { id: alarm.id, seq: alarm.seq, target, delivered };
+  }
+
+  /** Closes sessions silent past the heartbeat timeout or with an expired token. */
+  sweep(): number {
+    const now = this.#options.now();
+    return sweepSessions(this.registry, now - this.#options.limits.heartbeatTimeoutMs, now);
+  }
+
+  /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#company.stop();
+    this.#fanout.close();
+    await drain(this.registry, graceMs);
+    await this.presence.stop();
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Sessions and delivery on one isolate: the {@linkcode Hub} facade over the session registry,
+ * each session's handlers, inbound routing, fan-out from the store, replay, heartbeat sweep and
+ * shutdown drain. The socket contract (`socket.ts`) lives here and transport adapters import
+ * it. Imports `cluster`, the store facade, `core`, `observe`.
+ *
+ * @module
+ */
+export { Hub, type HubLimits, type HubOptions, type Published } from "./hub.ts";
+export { Session } from "./session.ts";
+export { OPEN, type PushSocket, type SocketHandlers } from "./socket.ts";

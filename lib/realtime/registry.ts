@@ -1,0 +1,179 @@
+/**
+ * The session registry and fan-out. Sessions are keyed by id; each id holds a set of sessions
+ * (tabs). Removal is by identity, so a late or repeated close event of an old socket can never
+ * remove a newer session of the same id.
+ *
+ * @module
+ */
+import {
+  type Alarm,
+  CLOSE_INTERNAL,
+  CLOSE_SLOW_CONSUMER,
+  encodeLegacyAlarm,
+  PROTOCOL_V1,
+  wrapAlarmFrame,
+} from "../core/mod.ts";
+import type { Metrics } from "../observe/mod.ts";
+import type { Session } from "./session.ts";
+import { OPEN } from "./socket.ts";
+
+/** Most frame characters sent to a session between two looks at its `bufferedAmount`. */
+export const MAX_CHECK_INTERVAL = 16 * 1024;
+
+/** Holds the open sessions of this isolate and sends frames to them. */
+export class Registry {
+  readonly #byId = new Map<string, Set<Session>>();
+  readonly #metrics: Metrics;
+  readonly #slowConsumerBytes: number;
+  readonly #checkInterval: number;
+  #size = 0;
+
+  constructor(metrics: Metrics, slowConsumerBytes: number) {
+    this.#metrics = metrics;
+    this.#slowConsumerBytes = slowConsumerBytes;
+    // Reading `bufferedAmount` is a call into Deno (what it costs: docs/performance.md); looking
+    // once per interval keeps a stuck client's queue within the threshold plus one interval (at
+    // most 3 bytes per character) plus one frame.
+    this.#checkInterval = Math.min(MAX_CHECK_INTERVAL, Math.floor(slowConsumerBytes / 16));
+  }
+
+  /** Open sessions. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Ids with at least one session. */
+  get idCount(): number {
+    return this.#byId.size;
+  }
+
+  /** Adds `session`. */
+  add(session: Session): void {
+    let set = this.#byId.get(session.id);
+    if (!set) this.#byId.set(session.id, set = new Set());
+    if (set.has(session)) return;
+    set.add(session);
+    this.#size++;
+  }
+
+  /** Removes exactly `session`; returns whether it was present. Safe to call any number of times. */
+  remove(session: Session): boolean {
+    const set = this.#byId.get(session.id);
+    if (!set?.delete(session)) return false;
+    if (set.size === 0) this.#byId.delete(session.id);
+    this.#size--;
+    return true;
+  }
+
+  /** Whether `session` is registered. */
+  has(session: Session): boolean {
+    return this.#byId.get(session.id)?.has(session) ?? false;
+  }
+
+  /** The sessions of `id` (empty when none). */
+  sessionsOf(id: string): ReadonlySet<Session> {
+    return this.#byId.get(id) ?? EMPTY;
+  }
+
+  /** Sessions of `id` (0 when none). */
+  countOf(id: string): number {
+    return this.#byId.get(id)?.size ?? 0;
+  }
+
+  /** Every id with at least one session. */
+  ids(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
+
+  /** Every session. */
+  *all(): IterableIterator<Session> {
+    for (const set of this.#byId.values()) yield* set;
+  }
+
+  /**
+   * Hands `alarm` to every live session of its target that hasn't had it: the flat object to
+   * legacy sockets, an envelope to v1 sockets. Serializes once per protocol. Sessions that are
+   * replaying stored alarms are skipped; they read this one from the log. Returns how many
+   * sessions it was handed to.
+   */
+  deliverAlarm(alarm: Alarm): number {
+    const set = this.#byId.get(alarm.target);
+    if (!set) return 0;
+    const legacy = encodeLegacyAlarm(alarm);
+    let v1: string | undefined;
+    let delivered = 0;
+    for (const session of set) {
+      if (session.replaying || session.lastSeq >= alarm.seq) continue;
+      session.lastSeq = alarm.seq;
+      const frame = session.protocol === PROTOCOL_V1 ? (v1 ??= wrapAlarmFrame(legacy)) : legacy;
+      if (this.send(session, frame)) delivered++;
+    }
+    return delivered;
+  }
+
+  /** Sends one stored alarm to one session (replay), unless it already had it. */
+  sendAlarm(session: Session, alarm: Alarm): void {
+    if (session.lastSeq >= alarm.seq) return;
+    session.lastSeq = alarm.seq;
+    const legacy = encodeLegacyAlarm(alarm);
+    this.send(session, session.protocol === PROTOCOL_V1 ? wrapAlarmFrame(legacy) : legacy);
+  }
+
+  /** Sends an encoded v1 `frame` to every v1 session of `id` but the one with id `except`. */
+  deliverV1(id: string, frame: string, except?: string): number {
+    const set = this.#byId.get(id);
+    if (!set) return 0;
+    let delivered = 0;
+    for (const session of set) {
+      if (session.sessionId === except || session.protocol !== PROTOCOL_V1) continue;
+      if (this.send(session, frame)) delivered++;
+    }
+    return delivered;
+  }
+
+  /**
+   * Sends one frame to `session`. A socket that is no longer open is skipped and counted; one
+   * whose queue passes the slow-consumer threshold is closed, so a client that doesn't read
+   * can hold at most the threshold plus 1/16 of it (3/16 for non-ASCII) plus one frame.
+   */
+  send(session: Session, frame: string): boolean {
+    const socket = session.socket;
+    if (socket.readyState !== OPEN) {
+      this.#metrics.sendsDropped++;
+      return false;
+    }
+    try {
+      socket.send(frame);
+    } catch {
+      this.#metrics.sendsDropped++;
+      this.close(session, CLOSE_INTERNAL, "send failed");
+      return false;
+    }
+    this.#metrics.framesOut++;
+    session.unchecked += frame.length;
+    if (session.unchecked < this.#checkInterval) return true;
+    session.unchecked = 0;
+    if (socket.bufferedAmount > this.#slowConsumerBytes) {
+      this.#metrics.slowConsumerCloses++;
+      this.close(session, CLOSE_SLOW_CONSUMER, "slow consumer");
+    }
+    return true;
+  }
+
+  /** Removes `session` and closes its socket with `code` and `reason`. Never throws. */
+  close(session: Session, code: number, reason: string): void {
+    this.remove(session);
+    try {
+      session.socket.close(code, reason);
+    } catch {
+      // Already closing or closed: nothing left to do.
+    }
+  }
+
+  /** Closes every session with `code` and `reason`. */
+  closeAll(code: number, reason: string): void {
+    for (const session of [...this.all()]) this.close(session, code, reason);
+  }
+}
+
+const EMPTY: ReadonlySet<Session> = new Set();

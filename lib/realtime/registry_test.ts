@@ -1,0 +1,177 @@
+import { assertEquals, assertLess } from "@std/assert";
+import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
+import { AlarmStore } from "../store/mod.ts";
+import { Hub } from "./hub.ts";
+import type { PushSocket } from "./socket.ts";
+
+async function hub(slowConsumerBytes = 1000) {
+  const metrics = new Metrics();
+  const clock = { t: 0 };
+  const kv = await Deno.openKv(":memory:");
+  const h = new Hub({
+    store: new AlarmStore(kv, { count: 100, ageMs: 60_000 }),
+    metrics,
+    logger: SILENT_LOGGER,
+    now: () => clock.t,
+    limits: { heartbeatTimeoutMs: 90_000, slowConsumerBytes, messageRate: 100, messageBurst: 100 },
+  });
+  return {
+    hub: h,
+    metrics,
+    clock,
+    async [Symbol.asyncDispose]() {
+      await h.shutdown(0);
+      kv.close();
+    },
+  };
+}
+
+const prepared = { fields: { id: "x", createTime: "2026-01-01T00:00:00Z" } };
+
+Deno.test("a repeated close of an old socket never removes a newer session of the same id", async () => {
+  await using t = await hub();
+  const { hub: h } = t;
+  const oldSocket = new FakeSocket();
+  const old = h.attach("dev", "legacy")(oldSocket);
+  old.onOpen();
+  old.onClose(1006, "");
+  const fresh = h.attach("dev", "legacy")(new FakeSocket());
+  fresh.onOpen();
+  // Deno fires close again for the old socket after an idle timeout.
+  old.onClose(1006, "");
+  old.onClose(1001, "");
+  assertEquals(h.registry.size, 1);
+  assertEquals(h.registry.sessionsOf("dev").size, 1);
+});
+
+Deno.test("fan-out sends flat alarms to legacy, envelopes to v1, and skips sockets not open", async () => {
+  await using t = await hub();
+  const { hub: h, metrics } = t;
+  const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+  h.attach("t", "legacy")(sockets[0]!).onOpen();
+  h.attach("t", "alarms.v1")(sockets[1]!).onOpen();
+  h.attach("t", "legacy")(sockets[2]!).onOpen();
+  sockets[2]!.readyState = 2; // closing: its close event has not arrived yet
+  const { delivered } = await h.publish("t", prepared);
+  assertEquals(delivered, 2);
+  assertEquals(metrics.sendsDropped, 1);
+  assertEquals(JSON.parse(sockets[0]!.sent[0]!), {
+    id: "x",
+    createTime: "2026-01-01T00:00:00Z",
+    seq: 1,
+    target: "t",
+  });
+  // sent[0] of the v1 socket is its welcome.
+  assertEquals(JSON.parse(sockets[1]!.sent[1]!).alarm.seq, 1);
+});
+
+Deno.test("a slow consumer is closed once past the threshold and gets nothing more", async () => {
+  await using t = await hub(1000);
+  const { hub: h, metrics } = t;
+  const slow = new FakeSocket();
+  slow.grow = 400;
+  const fast = new FakeSocket();
+  h.attach("t", "legacy")(slow).onOpen();
+  h.attach("t", "legacy")(fast).onOpen();
+  for (let i = 0; i < 5; i++) await h.publish("t", prepared);
+  assertEquals(slow.sent.length, 3); // 1200 bytes buffered after the third
+  assertEquals(slow.closes, [{ code: 4008, reason: "slow consumer" }]);
+  assertEquals(fast.sent.length, 5);
+  assertEquals(metrics.slowConsumerCloses, 1);
+  assertEquals(h.registry.size, 1);
+});
+
+Deno.test("the send queue is read once per 1/16 of the threshold of frames sent", async () => {
+  await using t = await hub(16_000); // read after every 1,000 characters of frames
+  const { hub: h, metrics } = t;
+  const slow = new FakeSocket();
+  slow.grow = 2_000;
+  h.attach("t", "legacy")(slow).onOpen();
+  await h.publish("t", prepared);
+  const perRead = Math.ceil(1_000 / slow.sent[0]!.length); // frames between two reads
+  assertLess(1, perRead);
+  while (slow.closes.length === 0) await h.publish("t", prepared);
+  // Closed at the first read past 16,000 buffered bytes, not at the first send past it.
+  assertEquals(slow.bufferedReads, Math.ceil(Math.ceil(16_001 / 2_000) / perRead));
+  assertEquals(slow.sent.length, slow.bufferedReads * perRead);
+  assertEquals(slow.closes, [{ code: 4008, reason: "slow consumer" }]);
+  assertEquals(metrics.slowConsumerCloses, 1);
+});
+
+Deno.test("sweep closes only sessions silent past the heartbeat timeout", async () => {
+  await using t = await hub();
+  const { hub: h, clock } = t;
+  const quiet = new FakeSocket();
+  const chatty = new FakeSocket();
+  h.attach("a", "legacy")(quiet).onOpen();
+  const handlers = h.attach("a", "legacy")(chatty);
+  handlers.onOpen();
+  clock.t = 60_000;
+  handlers.onText("PING");
+  clock.t = 90_000;
+  assertEquals(h.sweep(), 0); // exactly at the timeout is still alive
+  clock.t = 90_001;
+  assertEquals(h.sweep(), 1);
+  assertEquals(quiet.closes, [{ code: 4000, reason: "heartbeat timeout" }]);
+  assertEquals(chatty.closes, []);
+});
+
+Deno.test("shutdown closes every session with 1012 and waits for the handshakes", async () => {
+  await using t = await hub();
+  const { hub: h } = t;
+  const a = new FakeSocket();
+  const b = new FakeSocket();
+  const ha = h.attach("a", "legacy")(a);
+  const hb = h.attach("b", "alarms.v1")(b);
+  ha.onOpen();
+  hb.onOpen();
+  let finished = false;
+  const done = h.shutdown(60_000).then(() => finished = true);
+  const restart = [{ code: 1012, reason: "service restart" }];
+  assertEquals([a.closes, b.closes], [restart, restart]);
+  ha.onClose(1012, "service restart");
+  await Promise.resolve();
+  assertEquals(finished, false); // b has not answered yet
+  hb.onClose(1012, "service restart");
+  await done; // resolves without waiting for the 60 s grace period
+  assertEquals(h.registry.size, 0);
+});
+
+Deno.test("shutdown gives up on peers that never answer after the grace period", async () => {
+  await using t = await hub();
+  const { hub: h } = t;
+  const stuck = new FakeSocket();
+  h.attach("a", "legacy")(stuck).onOpen();
+  const started = Date.now();
+  await h.shutdown(30);
+  assertEquals(stuck.closes.length, 1);
+  assertEquals(Date.now() - started < 1000, true);
+});
+
+/** Records what the registry does to a socket. */
+export class FakeSocket implements PushSocket {
+  readyState = 1;
+  /** Times the registry read `bufferedAmount`. */
+  bufferedReads = 0;
+  #buffered = 0;
+  /** Bytes added to `bufferedAmount` per send; 0 means the peer reads everything at once. */
+  grow = 0;
+  readonly sent: string[] = [];
+  readonly closes: { code: number | undefined; reason: string | undefined }[] = [];
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error("Not open");
+    this.sent.push(data);
+    this.#buffered += this.grow;
+  }
+
+  get bufferedAmount(): number {
+    this.bufferedReads++;
+    return this.#buffered;
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closes.push({ code, reason });
+    this.readyState = 2;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Replay for a session that connected with `since`: the stored alarms after it, in order, up
+ * to the live cursor of its id, then the switch to live delivery in the same tick.
+ *
+ * @module
+ */
+import type { AlarmStore } from "../store/mod.ts";
+import type { Registry } from "./registry.ts";
+import type { Session } from "./session.ts";
+
+/** Callbacks of `Fanout.join`. */
+export interface JoinHooks {
+  /** The id's head, once known; nothing has been sent yet. */
+  onReady?: (head: number) => void;
+  /** `since` was older than retention: the first seq available. */
+  onGap?: (firstAvailable: number) => void;
+}
+
+/** Alarms read from the log per page during catch-up and replay. */
+export const PAGE = 200;
+
+/**
+ * Sends `session` every stored alarm of its id after `since` up to `live.cursor` (which keeps
+ * moving while this runs), then clears `session.replaying`. While replaying, live deliveries
+ * skip the session; it reads them from the log instead, so nothing is lost or doubled. When
+ * `since` is older than the oldest retained alarm, `onGap` gets the first seq available first.
+ */
+export async function replay(
+  store: AlarmStore,
+  registry: Registry,
+  session: Session,
+  live: { readonly cursor: number },
+  since: number,
+  onGap?: (firstAvailable: number) => void,
+): Promise<void> {
+  // A since beyond the head (e.g. a wiped store) is treated as "from the head".
+  session.lastSeq = Math.min(since, live.cursor);
+  let gapReported = false;
+  while (session.lastSeq < live.cursor) {
+    if (!registry.has(session)) return;
+    const upTo = live.cursor;
+    const page = await store.read(
+      session.id,
+      session.lastSeq,
+      Math.min(PAGE, upTo - session.lastSeq),
+    );
+    const first = page[0];
+    if (!first || first.seq > session.lastSeq + 1) {
+      if (!gapReported) onGap?.(first?.seq ?? upTo + 1);
+      gapReported = true;
+      if (!first) session.lastSeq = upTo; // everything up to the cursor has expired
+    }
+    for (const alarm of page) {
+      if (alarm.seq > upTo) break;
+      registry.sendAlarm(session, alarm);
+    }
+  }
+  // No await between the last check and here: the next live alarm is newer than lastSeq.
+  session.replaying = false;
+}

@@ -1,0 +1,72 @@
+/**
+ * A session: one WebSocket connection on one id, as the registry and fan-out see it.
+ *
+ * @module
+ */
+import { type Grant, type Protocol, TokenBucket } from "../core/mod.ts";
+import type { PushSocket } from "./socket.ts";
+
+/** One connected client. Fields other than `socket` are read by the sessions API. */
+export class Session {
+  /** Unique per connection, so two tabs on one id are told apart. */
+  readonly sessionId: string;
+  /** The id from `/websocket/{id}`. */
+  readonly id: string;
+  /** What the client negotiated. */
+  readonly protocol: Protocol;
+  /** The socket; only the registry sends on it. */
+  readonly socket: PushSocket;
+  /** Epoch ms when the socket opened. */
+  readonly connectedAt: number;
+  /** Epoch ms of the last inbound frame (heartbeat or otherwise). */
+  lastSeen: number;
+  /** Highest seq the client acknowledged (v1 `ack`), 0 if none. */
+  ackedSeq = 0;
+  /** Highest alarm seq handed to this session; nothing at or below it is sent again. */
+  lastSeq = 0;
+  /** True while stored alarms are replayed (`since`); live deliveries skip the session then. */
+  replaying = false;
+  /** Frame characters sent since `bufferedAmount` was last looked at (see `Registry.send`). */
+  unchecked = 0;
+  /** Invalid frames in a row; reset by a valid one. */
+  strikes = 0;
+  /** Set once the session's end has been handled. */
+  ended = false;
+  /** What the connection token grants; `undefined` when tokens are not in use. */
+  readonly grant: Grant | undefined;
+  /** Inbound message budget. */
+  readonly bucket: TokenBucket;
+  /** Called once when the session ends; set by whoever waits for it (shutdown). */
+  onEnded: (() => void) | undefined;
+
+  constructor(
+    socket: PushSocket,
+    id: string,
+    protocol: Protocol,
+    now: number,
+    grant?: Grant,
+    limits: { rate: number; burst: number } = { rate: 1, burst: 1 },
+  ) {
+    this.sessionId = crypto.randomUUID();
+    this.grant = grant;
+    this.bucket = new TokenBucket(limits.rate, limits.burst, now);
+    this.socket = socket;
+    this.id = id;
+    this.protocol = protocol;
+    this.connectedAt = now;
+    this.lastSeen = now;
+  }
+
+  /** The JSON the sessions API shows for this session. */
+  toJSON(): Record<string, unknown> {
+    return {
+      sessionId: this.sessionId,
+      id: this.id,
+      protocol: this.protocol,
+      connectedAt: new Date(this.connectedAt).toISOString(),
+      lastHeartbeat: new Date(this.lastSeen).toISOString(),
+      ackedSeq: this.ackedSeq,
+      ...(this.grant ? { tokenExpiresAt: new Date(this.grant.expiresAt).toISOString() } : {}),
+    };
+  }
+}

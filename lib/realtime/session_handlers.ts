@@ -1,0 +1,143 @@
+/**
+ * One socket's lifecycle: registering it and greeting it, catching it up, routing what it sends,
+ * and cleaning up (once) when it closes.
+ *
+ * @module
+ */
+import type { Presence } from "../cluster/mod.ts";
+import {
+  CLOSE_INTERNAL,
+  encodeServerMessage,
+  PROTOCOL_V1,
+  type ServerMessage,
+} from "../core/mod.ts";
+import { type Logger, type Metrics, reportSocketFault, reportStoreFault } from "../observe/mod.ts";
+import type { AlarmStore } from "../store/mod.ts";
+import type { Fanout } from "./fanout.ts";
+import { receiveText } from "./inbound.ts";
+import type { Registry } from "./registry.ts";
+import type { Session } from "./session.ts";
+import type { SocketHandlers } from "./socket.ts";
+
+/** The isolate-wide parts a session's handlers use. */
+export interface SessionContext {
+  registry: Registry;
+  fanout: Fanout;
+  presence: Presence;
+  store: AlarmStore;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  /** This isolate's id, for the welcome. */
+  instance: string;
+  /** Milliseconds between heartbeats the client is asked for. */
+  heartbeatIntervalMs: number;
+}
+
+/**
+ * The handlers of one session, which replays after `since` when given. A class, so a socket
+ * holds one small object rather than a closure per handler.
+ */
+export class SessionHandlers implements SocketHandlers {
+  readonly #ctx: SessionContext;
+  readonly #session: Session;
+  readonly #since: number | undefined;
+
+  constructor(ctx: SessionContext, session: Session, since: number | undefined) {
+    this.#ctx = ctx;
+    this.#session = session;
+    this.#since = since;
+  }
+
+  onOpen(): void {
+    const { registry, metrics, logger, presence, fanout } = this.#ctx;
+    const session = this.#session;
+    const since = this.#since;
+    registry.add(session);
+    presence.changed();
+    metrics.sessionsOpened++;
+    const { id, sessionId, protocol } = session;
+    logger.log("info", "session opened", {
+      id,
+      sessionId,
+      protocol,
+      ...(since === undefined ? {} : { since }),
+    });
+    // v1: the welcome goes out once the id's head is known, before any alarm.
+    const hooks = protocol !== PROTOCOL_V1 ? {} : {
+      onReady: (seq: number) => {
+        const serverTime = new Date(this.#ctx.now()).toISOString();
+        const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
+        this.#sendV1({
+          type: "welcome",
+          sessionId,
+          id,
+          instance,
+          seq,
+          serverTime,
+          heartbeatInterval,
+        });
+      },
+      onGap: (firstAvailable: number) =>
+        this.#sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
+    };
+    fanout.join(session, since, hooks).catch((error) => {
+      this.#storeFault(error, id);
+      registry.close(session, CLOSE_INTERNAL, "store unavailable");
+    });
+  }
+
+  onText(text: string): void {
+    const { registry, metrics, fanout, store } = this.#ctx;
+    const session = this.#session;
+    metrics.framesIn++;
+    session.lastSeen = this.#ctx.now();
+    receiveText(
+      {
+        registry,
+        metrics,
+        send: (to, frame) =>
+          fanout.relay(to, frame, session.sessionId).catch((error) => {
+            this.#storeFault(error, to);
+            this.#sendV1({ type: "error", code: "store_unavailable", message: "Message not sent" });
+          }),
+        ack: (seq) => {
+          session.ackedSeq = Math.max(session.ackedSeq, seq);
+          store.ack(session.id, seq).catch((error) => this.#storeFault(error, session.id));
+        },
+      },
+      session,
+      text,
+    );
+  }
+
+  onClose(code: number, reason: string): void {
+    const { registry, fanout, presence, logger } = this.#ctx;
+    const session = this.#session;
+    registry.remove(session);
+    // Deno may fire close twice, and a close the server started fires again later: once.
+    if (session.ended) return;
+    session.ended = true;
+    session.onEnded?.();
+    fanout.leave(session.id);
+    presence.changed();
+    logger.log("info", "session closed", {
+      id: session.id,
+      sessionId: session.sessionId,
+      code,
+      reason,
+    });
+  }
+
+  onFault(kind: string, error?: unknown): void {
+    reportSocketFault(this.#ctx.metrics, this.#ctx.logger, this.#session, kind, error);
+  }
+
+  #sendV1(message: ServerMessage): void {
+    this.#ctx.registry.send(this.#session, encodeServerMessage(message));
+  }
+
+  #storeFault(error: unknown, id: string): void {
+    reportStoreFault(this.#ctx.metrics, this.#ctx.logger, error, id);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The wrapper every KV call goes through: failures become a {@linkcode StoreError}, and SQLite's
+ * "database is locked" (another isolate writing) is retried with backoff first.
+ *
+ * @module
+ */
+import { StoreError } from "../core/mod.ts";
+
+/** Attempts at an operation that SQLite reports as busy, before giving up. */
+const BUSY_ATTEMPTS = 12;
+
+/**
+ * Whether `error` is SQLite saying another isolate holds the write lock: a local store shared
+ * by several isolates answers "database is locked" while another one writes.
+ */
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && /database is (locked|busy)/i.test(error.message);
+}
+
+/** Waits a jittered, exponentially growing time before attempt `attempt` (about 1.5 s in all). */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(400, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms / 2 + Math.random() * ms / 2));
+}
+
+/**
+ * Runs a KV operation (built inside `fn`, so a retry starts over), turning any failure into a
+ * {@linkcode StoreError}. Busy errors are retried with backoff before they count as failures.
+ */
+export async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= BUSY_ATTEMPTS || !isBusy(error)) {
+        throw new StoreError(error instanceof Error ? error.message : String(error));
+      }
+      await backoff(attempt);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The alarm log on Deno KV, shared by every isolate that opens the same database: per target a
+ * head key holding the last seq, and the alarms as `schema.ts` lays them out. Appends go through
+ * the group-commit {@linkcode Appender}.
+ *
+ * @module
+ */
+import type { Alarm, PreparedAlarm } from "../core/mod.ts";
+import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
+import { Appender } from "./appender.ts";
+import { guard } from "./guard.ts";
+import { alarmRange, headKey, joinAlarms } from "./schema.ts";
+
+/** Alarm logs of every target, in one KV database. */
+export class KvLog implements AlarmLog {
+  readonly #kv: Deno.Kv;
+  readonly #appender: Appender;
+
+  constructor(kv: Deno.Kv, retention: Retention) {
+    this.#kv = kv;
+    this.#appender = new Appender(kv, retention);
+  }
+
+  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
+    return this.#appender.append(target, prepared, idempotencyKey);
+  }
+
+  async read(target: string, after: number, limit: number): Promise<Alarm[]> {
+    // Everything inside the guard: a retried attempt starts over.
+    return await guard(() =>
+      joinAlarms(
+        this.#kv.list<Uint8Array>(alarmRange(target, after), { limit: limit * 2 }),
+        limit,
+      )
+    );
+  }
+
+  async head(target: string): Promise<number> {
+    return (await guard(() => this.#kv.get<number>(headKey(target)))).value ?? 0;
+  }
+}

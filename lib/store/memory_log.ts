@@ -1,0 +1,101 @@
+/**
+ * The alarm log in this isolate's memory, for `KV_PATH=:memory:`. An in-memory KV database is
+ * private to its isolate and gone on restart anyway, so keeping the log in plain arrays changes
+ * nothing a client can see, and spares every publish a SQLite transaction. Same contract as the
+ * KV log: seqs per target from 1 with no gap, count and age retention, idempotency keys.
+ *
+ * @module
+ */
+import { type Alarm, completeAlarm, type PreparedAlarm } from "../core/mod.ts";
+import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
+
+/**
+ * Idempotency keys remembered at most: in memory, a week of keyed publishes could outgrow the
+ * process, so the oldest keys go first past this many (KV keeps them for the whole age).
+ */
+export const MAX_IDEMPOTENCY_KEYS = 100_000;
+
+interface TargetLog {
+  /** Last seq given out. */
+  seq: number;
+  /** Retained alarms from index `start` on, with consecutive seqs. */
+  alarms: Alarm[];
+  /** When each alarm was stored (same index). */
+  storedAt: number[];
+  start: number;
+}
+
+interface IdempotencyRecord {
+  id: string | number;
+  seq: number;
+  expiresAt: number;
+}
+
+/** Alarm logs of every target, in memory. */
+export class MemoryLog implements AlarmLog {
+  readonly #retention: Retention;
+  readonly #now: () => number;
+  readonly #targets = new Map<string, TargetLog>();
+  /** Insertion order is expiry order: every record lives `retention.ageMs`. */
+  readonly #idempotency = new Map<string, IdempotencyRecord>();
+
+  constructor(retention: Retention, now: () => number = Date.now) {
+    this.#retention = retention;
+    this.#now = now;
+  }
+
+  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
+    const now = this.#now();
+    this.#expireKeys(now);
+    const key = idempotencyKey === undefined ? undefined : `${target}\n${idempotencyKey}`;
+    const seen = key === undefined ? undefined : this.#idempotency.get(key);
+    if (seen) return Promise.resolve({ duplicate: true, id: seen.id, seq: seen.seq });
+    let log = this.#targets.get(target);
+    if (!log) this.#targets.set(target, log = { seq: 0, alarms: [], storedAt: [], start: 0 });
+    const alarm = completeAlarm(prepared, target, ++log.seq);
+    log.alarms.push(alarm);
+    log.storedAt.push(now);
+    if (log.alarms.length - log.start > this.#retention.count) log.start++;
+    this.#trim(log, now);
+    if (key !== undefined) {
+      this.#idempotency.set(key, {
+        id: alarm.id,
+        seq: alarm.seq,
+        expiresAt: now + this.#retention.ageMs,
+      });
+    }
+    return Promise.resolve({ duplicate: false, alarm });
+  }
+
+  read(target: string, after: number, limit: number): Promise<Alarm[]> {
+    const log = this.#targets.get(target);
+    if (!log) return Promise.resolve([]);
+    this.#trim(log, this.#now());
+    const first = log.alarms[log.start]?.seq ?? log.seq + 1;
+    const from = log.start + Math.max(0, after + 1 - first);
+    return Promise.resolve(log.alarms.slice(from, from + limit));
+  }
+
+  head(target: string): Promise<number> {
+    return Promise.resolve(this.#targets.get(target)?.seq ?? 0);
+  }
+
+  // Drops alarms older than the retention age, and compacts once half the array is dropped.
+  #trim(log: TargetLog, now: number): void {
+    const oldest = now - this.#retention.ageMs;
+    while (log.start < log.alarms.length && log.storedAt[log.start]! < oldest) log.start++;
+    const all = log.start === log.alarms.length;
+    if (all || (log.start > 64 && log.start * 2 > log.alarms.length)) {
+      log.alarms = log.alarms.slice(log.start);
+      log.storedAt = log.storedAt.slice(log.start);
+      log.start = 0;
+    }
+  }
+
+  #expireKeys(now: number): void {
+    for (const [key, record] of this.#idempotency) {
+      if (record.expiresAt > now && this.#idempotency.size < MAX_IDEMPOTENCY_KEYS) break;
+      this.#idempotency.delete(key);
+    }
+  }
+}

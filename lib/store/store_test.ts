@@ -1,0 +1,190 @@
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { prepareAlarm, StoreError } from "../core/mod.ts";
+import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
+import { AlarmStore } from "./store.ts";
+
+const NOW = Date.parse("2026-01-01T00:00:00Z");
+const RETENTION = { count: 1000, ageMs: 3600_000 };
+
+function alarm(fields: Record<string, unknown> = {}) {
+  return prepareAlarm(fields, NOW);
+}
+
+async function withFile<T>(fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await fn(`${dir}/kv.sqlite3`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("seq is strictly increasing and gap-free under concurrent writers on one file", async () => {
+  await withFile(async (path) => {
+    // Two handles on one SQLite file stand in for two isolates.
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const a = new AlarmStore(kvA, RETENTION);
+    const b = new AlarmStore(kvB, RETENTION);
+    const results = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => (i % 2 ? a : b).append("hot", alarm({ i }))),
+    );
+    const seqs = results.map((r) => r.duplicate ? -1 : r.alarm.seq).sort((x, y) => x - y);
+    assertEquals(seqs, Array.from({ length: 120 }, (_, i) => i + 1));
+    const stored = await a.read("hot", 0, 1000);
+    assertEquals(stored.map((x) => x.seq), seqs);
+    assertEquals(await b.head("hot"), 120);
+  });
+});
+
+Deno.test("acks keep the highest seq", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  assertEquals(await store.acked("t"), 0);
+  await store.ack("t", 5);
+  await store.ack("t", 3);
+  assertEquals(await store.acked("t"), 5);
+});
+
+Deno.test("a failing store raises StoreError", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  kv.close();
+  await assertRejects(() => store.append("t", alarm()), StoreError);
+  await assertRejects(() => store.read("t", 0, 1), StoreError);
+  await assertRejects(() => store.head("t"), StoreError);
+});
+
+// The same contract for the log on KV and the log in memory.
+for (const log of ["kv", "memory"] as const) {
+  Deno.test(`${log} log: retention keeps the newest alarms per target`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, { count: 3, ageMs: 60_000 }, { log });
+    for (let i = 1; i <= 5; i++) await store.append("t", alarm({ i }));
+    await store.append("other", alarm());
+    assertEquals((await store.read("t", 0, 100)).map((a) => a.i), [3, 4, 5]);
+    assertEquals((await store.read("t", 3, 100)).map((a) => a.seq), [4, 5]);
+    assertEquals((await store.read("t", 0, 2)).map((a) => a.seq), [3, 4]);
+    assertEquals(await store.head("t"), 5);
+    assertEquals((await store.read("other", 0, 100)).length, 1);
+  });
+
+  Deno.test(`${log} log: an idempotency key returns the original alarm and stores nothing`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, RETENTION, { log });
+    const first = await store.append("t", alarm({ id: "e1" }), "key:k1");
+    assert(!first.duplicate);
+    const again = await store.append("t", alarm({ id: "e2" }), "key:k1");
+    assertEquals(again, { duplicate: true, id: "e1", seq: 1 });
+    // The same key on another target is another alarm.
+    const elsewhere = await store.append("u", alarm({ id: "e1" }), "key:k1");
+    assertEquals(elsewhere.duplicate, false);
+    // Concurrent duplicates: exactly one is stored.
+    const racing = await Promise.all([1, 2, 3, 4].map(() => store.append("t", alarm(), "key:k2")));
+    assertEquals(racing.filter((r) => !r.duplicate).length, 1);
+    assertEquals(await store.head("t"), 2);
+  });
+
+  Deno.test(`${log} log: an alarm larger than one KV value is split and read back whole`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, RETENTION, { log });
+    const big = "€".repeat(21_000); // 63,000 bytes of UTF-8
+    await store.append("t", alarm({ big }));
+    await store.append("t", alarm({ small: 1 }));
+    const [first, second] = await store.read("t", 0, 10);
+    assertEquals(first?.big, big);
+    assertEquals(second?.small, 1);
+    // A page cut in the middle of a split alarm returns only whole alarms.
+    assertEquals((await store.read("t", 0, 1)).map((a) => a.seq), [1]);
+  });
+
+  Deno.test(`${log} log: group commit: concurrent appends to many ids are batched and stay gap-free per id`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, RETENTION, { log });
+    // 250 ids × 4 alarms, all at once: more ids than one atomic operation may check (100), and
+    // more heads to read than one getMany takes (10).
+    const ids = Array.from({ length: 250 }, (_, i) => `t${i}`);
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => store.append(ids[i % 250]!, alarm({ i }))),
+    );
+    for (const id of ids) {
+      const seqs = results.flatMap((
+        r,
+      ) => (!r.duplicate && r.alarm.target === id ? [r.alarm.seq] : []));
+      assertEquals(seqs.sort((a, b) => a - b), [1, 2, 3, 4], id);
+      assertEquals(
+        (await store.read(id, 0, 100)).map((a) => a.i),
+        results.flatMap((r) => !r.duplicate && r.alarm.target === id ? [r.alarm.i] : []),
+      );
+    }
+  });
+
+  Deno.test(`${log} log: group commit: the same idempotency key twice in one batch stores one alarm`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, RETENTION, { log });
+    const [a, b, c] = await Promise.all([
+      store.append("t", alarm({ n: 1 }), "key:same"),
+      store.append("t", alarm({ n: 2 }), "key:same"),
+      store.append("t", alarm({ n: 3 })),
+    ]);
+    assert(!a!.duplicate);
+    assertEquals(b, { duplicate: true, id: a!.alarm.id, seq: 1 });
+    assertEquals(c!.duplicate ? 0 : c!.alarm.seq, 2);
+    assertEquals((await store.read("t", 0, 10)).map((x) => x.n), [1, 3]);
+  });
+}
+
+Deno.test("memory log: age retention and idempotency keys expire with the clock", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let now = NOW;
+  const store = new AlarmStore(kv, { count: 100, ageMs: 60_000 }, {
+    log: "memory",
+    now: () => now,
+  });
+  await store.append("t", alarm({ n: 1 }), "key:a");
+  now += 30_000;
+  await store.append("t", alarm({ n: 2 }));
+  now += 40_000; // the first is 70 s old, the second 40 s
+  assertEquals((await store.read("t", 0, 10)).map((a) => a.n), [2]);
+  assertEquals(await store.head("t"), 2);
+  // The key expired with its alarm: the same key stores a new alarm, with the next seq.
+  const again = await store.append("t", alarm({ n: 3 }), "key:a");
+  assertEquals(again.duplicate ? 0 : again.alarm.seq, 3);
+  now += 120_000;
+  assertEquals(await store.read("t", 0, 10), []);
+  assertEquals(await store.head("t"), 3);
+});
+
+Deno.test("memory log: reads after a long run see only the newest count, from any cursor", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, { count: 50, ageMs: 60_000 }, { log: "memory" });
+  for (let i = 1; i <= 500; i++) await store.append("t", alarm({ i }));
+  assertEquals((await store.read("t", 0, 1000)).map((a) => a.seq)[0], 451);
+  assertEquals((await store.read("t", 0, 1000)).length, 50);
+  assertEquals((await store.read("t", 480, 5)).map((a) => a.seq), [481, 482, 483, 484, 485]);
+  assertEquals(await store.read("t", 500, 5), []);
+  assertEquals(await store.read("none", 0, 5), []);
+});
+
+Deno.test("memory log: idempotency keys are bounded, oldest forgotten first", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, { count: 10, ageMs: 3600_000 }, { log: "memory" });
+  for (let i = 0; i <= MAX_IDEMPOTENCY_KEYS; i++) {
+    await store.append(`t${i % 100}`, alarm({ i }), `key:${i}`);
+  }
+  // The newest key still answers with its original alarm (the last one of its target).
+  const last = MAX_IDEMPOTENCY_KEYS;
+  const [original] = await store.read(
+    `t${last % 100}`,
+    (await store.head(`t${last % 100}`)) - 1,
+    1,
+  );
+  assertEquals(original?.i, last);
+  assertEquals(await store.append(`t${last % 100}`, alarm(), `key:${last}`), {
+    duplicate: true,
+    id: original!.id,
+    seq: original!.seq,
+  });
+  // Key 0 was the oldest when the bound was passed: a retry with it is stored again.
+  assertEquals((await store.append("t0", alarm(), "key:0")).duplicate, false);
+});
