@@ -1,8 +1,9 @@
 /**
- * `deno task bench:readme [results.json …]`: puts the tables of bench results into README.md
- * between the `<!-- bench:start -->` and `<!-- bench:end -->` markers. Without arguments, the
- * newest file in bench/results/. With several, later files replace the scenarios they measured
- * again (e.g. a full run, then `--only soak`); the machine line comes from the first.
+ * `deno task bench:readme [results.json …]`: puts the tables of bench results into
+ * docs/performance.md between the `<!-- bench:start -->` and `<!-- bench:end -->` markers.
+ * Without arguments, the newest file in bench/results/. With several, later files replace the
+ * scenarios they measured again (e.g. a full run, then `--only soak`); the machine line comes
+ * from the first.
  *
  * @module
  */
@@ -37,16 +38,16 @@ for (const path of paths) {
     ];
   }
 }
-const readme = Deno.readTextFileSync(new URL("README.md", ROOT));
-const [before, rest = ""] = readme.split("<!-- bench:start -->");
+const page = Deno.readTextFileSync(new URL("docs/performance.md", ROOT));
+const [before, rest = ""] = page.split("<!-- bench:start -->");
 const after = rest.split("<!-- bench:end -->")[1];
-if (after === undefined) throw new Error("README.md has no bench markers");
+if (after === undefined) throw new Error("docs/performance.md has no bench markers");
 const tables = formatTables(machine ?? {}, rows, [
   "deno-bare",
   "node-ws",
   "bun",
 ]);
 Deno.writeTextFileSync(
-  new URL("README.md", ROOT),
+  new URL("docs/performance.md", ROOT),
   `${before}<!-- bench:start -->\n${tables}\n<!-- bench:end -->${after}`,
 );

@@ -2,6 +2,8 @@ import { assert, assertEquals } from "@std/assert";
 
 const root = new URL("../", import.meta.url);
 const readme = await Deno.readTextFile(new URL("README.md", root));
+const operations = await Deno.readTextFile(new URL("docs/operations.md", root));
+const security = await Deno.readTextFile(new URL("docs/security.md", root));
 
 Deno.test("README: the npx commands use the one pinned Deno version", async () => {
   const pin = JSON.parse(await Deno.readTextFile(new URL(".ci/package.json", root)));
@@ -10,17 +12,20 @@ Deno.test("README: the npx commands use the one pinned Deno version", async () =
   assertEquals(new Set(versions), new Set([pin.devDependencies.deno]));
 });
 
-Deno.test("README: every environment variable the config reads is documented", async () => {
+Deno.test("docs/operations.md documents every environment variable the config reads", async () => {
   const source = await Deno.readTextFile(new URL("lib/config.ts", root));
   const names = new Set([...source.matchAll(/(?:int\(\s*"|env\.)([A-Z_]+)/g)].map((m) => m[1]));
   assert(names.size >= 9);
   for (const name of names) {
     // deno fmt pads table cells, so match the first cell with any padding.
-    assert(new RegExp(`^\\| +\`${name}\` +\\|`, "m").test(readme), `${name} missing from README`);
+    assert(
+      new RegExp(`^\\| +\`${name}\` +\\|`, "m").test(operations),
+      `${name} missing from docs/operations.md`,
+    );
   }
 });
 
-// The token recipes in the README's Security section, run as written by their own interpreters.
+// The token recipes in docs/security.md, run as written by their own interpreters.
 const SECRET = "r".repeat(32);
 const recipes: [string, string, (code: string) => string[]][] = [
   ["js", "node", (code) => ["--input-type=module", "-e", `${code}\nconsole.log(token);`]],
@@ -28,11 +33,11 @@ const recipes: [string, string, (code: string) => string[]][] = [
   ["sh", "bash", (code) => ["-c", `${code}\necho "$token"`]],
 ];
 for (const [lang, command, args] of recipes) {
-  const blocks = [...readme.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))];
+  const blocks = [...security.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))];
   const code = blocks.map((m) => m[1]).find((block) => block?.includes("WS_TOKEN_SECRET"));
-  Deno.test(`README: the ${lang} token recipe mints a token the server accepts`, async () => {
-    assert(code, `no ${lang} block in the README`);
-    const { TokenKeys } = await import("../lib/token.ts");
+  Deno.test(`docs/security.md: the ${lang} token recipe mints a valid token`, async () => {
+    assert(code, `no ${lang} block in docs/security.md`);
+    const { TokenKeys } = await import("../lib/core/mod.ts");
     const out = await new Deno.Command(command, {
       args: args(code),
       env: { WS_TOKEN_SECRET: SECRET },
