@@ -12,7 +12,7 @@
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/observe/mod.ts";
-import { AlarmStore, describeStore, openStore, storeKind } from "./lib/store/mod.ts";
+import { AlarmStore, describeStore, openStore, storeOptionsFor } from "./lib/store/mod.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
@@ -49,10 +49,9 @@ try {
   Deno.exit(1);
 }
 logger.log("info", "store opened", describeStore(config.kvPath));
-// An in-memory KV database is private to this isolate and lost on restart: the log may as well
-// be plain memory, sparing each publish a SQLite transaction.
 const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.retentionMs }, {
-  log: storeKind(config.kvPath) === "memory" ? "memory" : "kv",
+  ...storeOptionsFor(config.kvPath),
+  timeoutMs: config.storeTimeoutMs,
 });
 const app = createApp({ config, logger, store });
 await app.start();

@@ -31,6 +31,8 @@ export interface Config {
    * `Deno.openKv()`'s default (the managed KV on Deno Deploy).
    */
   kvPath: string | undefined;
+  /** Milliseconds a store call may take before it fails with 503 (`STORE_TIMEOUT_SECONDS`). */
+  storeTimeoutMs: number;
   /** Alarms kept per id (`RETENTION_COUNT`). */
   retentionCount: number;
   /** Milliseconds an alarm is kept at least (`RETENTION_SECONDS`). */
@@ -73,6 +75,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   slowConsumerBytes: 1024 * 1024,
   logLevel: "info",
   kvPath: "data/alarmcast.sqlite3",
+  storeTimeoutMs: 5000,
   retentionCount: 1000,
   retentionMs: 7 * 24 * 3600 * 1000,
   serveMode: "listen",
@@ -124,6 +127,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     logLevel: DEFAULT_CONFIG.logLevel,
     // On Deno Deploy the default is the app's managed KV database.
     kvPath: env.KV_PATH || (env.DENO_DEPLOY ? undefined : DEFAULT_CONFIG.kvPath),
+    storeTimeoutMs: int("STORE_TIMEOUT_SECONDS", DEFAULT_CONFIG.storeTimeoutMs / 1000, 1, 60) *
+      1000,
     retentionCount: int("RETENTION_COUNT", DEFAULT_CONFIG.retentionCount, 1, 100_000),
     retentionMs: int("RETENTION_SECONDS", DEFAULT_CONFIG.retentionMs / 1000, 60, 365 * 86_400) *
       1000,

@@ -16,6 +16,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     LOG_LEVEL: "warn",
     HOSTNAME: "container-name", // containers set this; it must be ignored
     KV_PATH: ":memory:",
+    STORE_TIMEOUT_SECONDS: "2",
     RETENTION_COUNT: "50",
     RETENTION_SECONDS: "3600",
     SERVE_MODE: "export",
@@ -39,6 +40,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     slowConsumerBytes: 65536,
     logLevel: "warn",
     kvPath: ":memory:",
+    storeTimeoutMs: 2000,
     retentionCount: 50,
     retentionMs: 3_600_000,
     serveMode: "export",

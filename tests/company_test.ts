@@ -3,7 +3,7 @@ import { LegacyPage } from "./support/legacy_page.ts";
 import { sharedKv, startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
-Deno.test("alone on a KV file: ids are not watched, and a newcomer is seen at once", async () => {
+Deno.test("alone on a KV file: the feed is not followed, and a newcomer is seen at once", async () => {
   await using kv = await sharedKv();
   await using a = await startServer({ kv: kv.a });
   await a.app.start();
@@ -14,31 +14,34 @@ Deno.test("alone on a KV file: ids are not watched, and a newcomer is seen at on
   for (let i = 1; i <= 3; i++) {
     assertEquals((await a.post("/api/alarms/x", { i })).body.delivered, 1);
   }
-  assertEquals(a.app.hub.watchedIds, 0);
-  assertMatch(await (await fetch(`${a.http}/metrics`)).text(), /^alarmcast_ids_watched 0$/m);
+  // Its one watch stream is the one that notices newcomers.
+  assertEquals([a.app.hub.following, a.app.hub.watches], [false, 1]);
+  assertMatch(await (await fetch(`${a.http}/metrics`)).text(), /^alarmcast_feed_following 0$/m);
 
   // A second isolate on the same database publishes as soon as it is up: A sees its arrival
-  // and watches "x" from then on, starting from its cursor, so nothing is missed.
+  // and follows the feed from then on, re-reading the head of "x" first, so nothing is missed.
   await using b = await startServer({ kv: kv.b });
   await b.app.start();
   assertEquals((await b.post("/api/alarms/x", { i: 4 })).body.seq, 4);
   assertEquals((await b.post("/api/alarms/x", { i: 5 })).body.seq, 5);
   await pageOnA.until(() => pageOnA.list.length === 5);
   assertEquals(pageOnA.list.map((alarm) => alarm.seq).sort(), [1, 2, 3, 4, 5]);
-  assertEquals(a.app.hub.watchedIds, 1);
+  assertEquals([a.app.hub.following, a.app.hub.watches], [true, 1]);
 
-  // B, which found A at start, watches what it serves; alarms through A reach it.
+  // B, which found A at start, follows the feed; alarms through A reach it.
   await using pageOnB = new LegacyPage(b.ws, ["y"], 1000);
   await pageOnB.opened();
-  await waitFor(() => b.app.hub.watchedIds === 1);
+  await waitFor(() => b.app.hub.following && b.app.hub.watches === 1);
   await a.post("/api/alarms/y", { via: "A" });
   await pageOnB.until(() => pageOnB.list.length === 1);
   assertEquals([pageOnA.problems, pageOnB.problems], [[], []]);
 });
 
-Deno.test("an isolate that never learned whether it is alone watches every id it serves", async () => {
+Deno.test("an isolate that never learned whether it is alone follows the feed", async () => {
   await using a = await startServer(); // not started: company unknown
-  await using page = new LegacyPage(a.ws, ["x"], 1000);
+  assertEquals(a.app.hub.watches, 0);
+  await using page = new LegacyPage(a.ws, ["x", "y", "z"], 1000);
   await page.opened();
-  await waitFor(() => a.app.hub.watchedIds === 1);
+  // One watch stream, however many ids are served.
+  await waitFor(() => a.app.hub.following && a.app.hub.watches === 1);
 });

@@ -166,6 +166,42 @@ Deno.test("publish: bad input gets a clear JSON error and nothing is published",
   assertEquals(a.metrics.errorCount("invalid_field"), 6);
 });
 
+Deno.test("publish: an alarm too large to store is refused with 413, never after a 202", async () => {
+  for (const log of ["kv", "memory"] as const) {
+    await using a = await testApp({}, { log });
+    // 60 KB of body that re-serializes to over 260 KB: 1e20 is written out in 21 digits.
+    const numbers = Array.from({ length: 12_000 }, () => "1e20").join(",");
+    const body = `{"values":[${numbers}]}`;
+    assert(body.length < 64 * 1024);
+    const reply = await call(a, "POST", "/api/alarms/big", body, {
+      "content-type": "application/json",
+    });
+    assertError(reply, 413, "alarm_too_large");
+    assertMatch(reply.json.error.message, /^Alarm takes \d+ bytes as JSON; the limit is 119000$/);
+    const history = await call(a, "GET", "/api/alarms/big");
+    assertEquals([history.json.seq, history.json.alarms], [0, []]);
+    // Under the limit, yet past one KV value: read back whole, one at a time.
+    const values = Array.from({ length: 5_300 }, () => 1e20); // 26 KB in, 117 KB stored
+    const ok = await call(
+      a,
+      "POST",
+      "/api/alarms/big",
+      JSON.stringify({ values }).replaceAll(
+        "100000000000000000000",
+        "1e20",
+      ),
+      { "content-type": "application/json" },
+    );
+    assertEquals(ok.status, 202, JSON.stringify(ok.json));
+    await postJson(a, "/api/alarms/big", { after: true });
+    const one = await call(a, "GET", "/api/alarms/big?limit=1");
+    assertEquals(one.json.alarms.length, 1);
+    assertEquals(one.json.alarms[0].values, values);
+    const next = await call(a, "GET", "/api/alarms/big?after=1&limit=1");
+    assertEquals(next.json.alarms.map((x: { seq: number }) => x.seq), [2]);
+  }
+});
+
 Deno.test("publish: a streamed body over the limit is cut off without reading it all", async () => {
   await using a = await app({ maxBodyBytes: 1024 });
   let pulled = 0;
@@ -260,6 +296,7 @@ Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
     status: "ok",
     instance: a.hub.instance,
     instances: 1,
+    delivery: "local",
   }]);
   const metrics = await call(a, "GET", "/metrics");
   assertEquals(metrics.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");

@@ -1,7 +1,7 @@
 /**
  * Whether other isolates share this isolate's store. Alone, nothing but this isolate writes the
  * log, so it watches no ids: every alarm reaches its sessions from the publish itself, and a
- * watch would only wake on its own commits. With company, every id is watched. Isolates find
+ * watch would only wake on its own commits. With company, the store's change feed is followed. Isolates find
  * each other through presence and an arrival record; why neither of two can miss the other is
  * in docs/architecture.md.
  *
@@ -43,7 +43,7 @@ export class Company {
     this.#seen((await reader.read()).value);
     await this.#store.announceArrival(this.#instance);
     this.#listen(reader);
-    if ((await this.#presence.snapshot()).instances > 1) this.#join();
+    if ((await this.#presence.snapshot(true)).instances > 1) this.#join();
     if (!this.#joined) this.#hooks.onAlone();
   }
 

@@ -7,4 +7,10 @@
  * @module
  */
 export { Company, type CompanyHooks } from "./company.ts";
-export { type LocalSessions, Presence, PRESENCE_REFRESH_MS } from "./presence.ts";
+export {
+  type LocalSessions,
+  Presence,
+  PRESENCE_REFRESH_MS,
+  type PresenceView,
+  SNAPSHOT_MS,
+} from "./presence.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InvalidInput } from "./errors.ts";
+import { InvalidInput, TooLarge } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
 
@@ -22,12 +22,21 @@ export interface Alarm extends JsonObject {
 export interface PreparedAlarm {
   /** The publisher's fields with `id` and `createTime` filled in. */
   fields: JsonObject & { id: string | number; createTime: string | number };
+  /** The fields' size as JSON in UTF-8, as they will be stored and sent. */
+  bytes: number;
 }
+
+/**
+ * Most bytes an alarm's fields may take as JSON. A body within the body limit can grow when it
+ * is serialized again (`1e20` becomes 21 digits); past this it can't be stored, and is refused.
+ */
+export const MAX_ALARM_BYTES = 119_000;
 
 /** Fields the server owns; a publisher setting one gets a 400. */
 export const RESERVED_FIELDS: readonly string[] = ["seq", "target"];
 
 const MAX_ALARM_ID_LENGTH = 128;
+const UTF8 = new TextEncoder();
 // Control characters would make ids unsafe to print; everything else is the publisher's business.
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -62,7 +71,15 @@ export function prepareAlarm(
       `Field "createTime" must be an ISO-8601 date-time or epoch milliseconds`,
     );
   }
-  return { fields: { ...body, id, createTime: given ?? new Date(now).toISOString() } };
+  const fields = { ...body, id, createTime: given ?? new Date(now).toISOString() };
+  const bytes = UTF8.encode(JSON.stringify(fields)).byteLength;
+  if (bytes > MAX_ALARM_BYTES) {
+    throw new TooLarge(
+      "alarm_too_large",
+      `Alarm takes ${bytes} bytes as JSON; the limit is ${MAX_ALARM_BYTES}`,
+    );
+  }
+  return { fields, bytes };
 }
 
 /** Completes a prepared alarm with its `seq` and `target`. */

@@ -17,6 +17,11 @@ export class InvalidInput extends Error {
   }
 }
 
+/** Input over a size limit of the domain; `code` as for {@linkcode InvalidInput}. */
+export class TooLarge extends InvalidInput {
+  override name = "TooLarge";
+}
+
 /** The store can't be read or written right now; callers answer "try again later". */
 export class StoreError extends Error {
   override name = "StoreError";

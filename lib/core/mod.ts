@@ -8,6 +8,7 @@
 export * from "./alarm.ts";
 export * from "./close_codes.ts";
 export * from "./errors.ts";
+export * from "./hash.ts";
 export * from "./ids.ts";
 export * from "./json.ts";
 export * from "./protocol.ts";

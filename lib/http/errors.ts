@@ -1,11 +1,12 @@
 /**
  * The HTTP error type and the one error boundary: every failure of every route becomes a
  * response here, with the same `{"error":{"code","message"}}` body, and is counted and logged
- * here. Domain errors map to statuses: `InvalidInput` to 400, `StoreError` to 503.
+ * here. Domain errors map to statuses: `InvalidInput` to 400 (`TooLarge` to 413), `StoreError`
+ * to 503.
  *
  * @module
  */
-import { InvalidInput, StoreError } from "../core/mod.ts";
+import { InvalidInput, StoreError, TooLarge } from "../core/mod.ts";
 import { errorMessage, type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 
 /** An error that maps to an HTTP status and a stable, machine-readable code. */
@@ -71,6 +72,7 @@ export function answerFailure(metrics: Metrics, logger: Logger, error: unknown):
 
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  if (error instanceof TooLarge) return new HttpError(413, error.code, error.message);
   if (error instanceof InvalidInput) return new HttpError(400, error.code, error.message);
   if (error instanceof StoreError) return STORE_UNAVAILABLE;
   return INTERNAL;

@@ -110,8 +110,9 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     }, hub.attach(id, protocol, since, grant));
   }
 
+  // Not on a 101: Deno before 2.5.7 throws on any change to an upgrade response's headers.
   function served(res: Response): Response {
-    res.headers.set("x-served-by", hub.instance);
+    if (res.status !== 101) res.headers.set("x-served-by", hub.instance);
     return res;
   }
 

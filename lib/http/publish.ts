@@ -90,15 +90,17 @@ export async function history(
   return jsonResponse({ target, seq, alarms });
 }
 
-// One alarm, validated once, appended to each target's log in turn so each gets its own seq.
+// One alarm, validated once, appended to each target's log so each gets its own seq. All at
+// once, so group commit puts up to 100 targets in one atomic operation.
 async function publishPrepared(
   hub: Hub,
   targets: ReadonlySet<string>,
   prepared: PreparedAlarm,
   key: string | undefined,
 ): Promise<Response> {
-  const alarms: Published[] = [];
-  for (const target of targets) alarms.push(await hub.publish(target, prepared, key));
+  const alarms: Published[] = await Promise.all(
+    [...targets].map((target) => hub.publish(target, prepared, key)),
+  );
   return jsonResponse({ alarms, delivered: alarms.reduce((sum, r) => sum + r.delivered, 0) }, 202);
 }
 

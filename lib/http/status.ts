@@ -10,13 +10,14 @@ import type { Hub } from "../realtime/mod.ts";
 import { jsonResponse } from "./errors.ts";
 
 /**
- * `GET /healthz`. Reads the store, so a broken store makes the instance unhealthy (503), and
+ * `GET /healthz`. Writes and reads the store, so a store that can't take writes makes the
+ * instance unhealthy (503 `store_unavailable`), and
  * counts the isolates it can see through it, so a Deploy app without a shared KV database shows.
  */
 export async function health(hub: Hub, closing: boolean): Promise<Response> {
   if (closing) return jsonResponse({ status: "stopping" }, 503);
   const instances = await hub.instances();
-  return jsonResponse({ status: "ok", instance: hub.instance, instances });
+  return jsonResponse({ status: "ok", instance: hub.instance, instances, delivery: hub.delivery });
 }
 
 /** `GET /metrics` in the Prometheus text format. */
@@ -24,7 +25,8 @@ export function metricsText(hub: Hub, metrics: Metrics): Response {
   const text = metrics.render({
     sessions: hub.size,
     ids: hub.idCount,
-    watched: hub.watchedIds,
+    watches: hub.watches,
+    following: hub.following ? 1 : 0,
     memory: Deno.memoryUsage(),
   });
   return new Response(text, {

@@ -11,8 +11,10 @@ export interface Gauges {
   sessions: number;
   /** Distinct ids with at least one session. */
   ids: number;
-  /** Ids watched in KV for alarms published by other isolates. */
-  watched: number;
+  /** KV watch streams open (a small constant, whatever the number of ids). */
+  watches: number;
+  /** 1 while other isolates' alarms are followed through the store's change feed, else 0. */
+  following: number;
   /** The process's memory (`Deno.memoryUsage()`): tells V8 heap from native growth. */
   memory: Deno.MemoryUsage;
 }
@@ -48,7 +50,8 @@ export class Metrics {
     const single: [string, string, string, number][] = [
       ["sessions_open", "gauge", "Open WebSocket sessions.", gauges.sessions],
       ["ids_online", "gauge", "Ids with at least one open session.", gauges.ids],
-      ["ids_watched", "gauge", "Ids watched in KV for other isolates' alarms.", gauges.watched],
+      ["kv_watches", "gauge", "KV watch streams open.", gauges.watches],
+      ["feed_following", "gauge", "1 while other isolates' alarms are followed.", gauges.following],
       ["sessions_opened_total", "counter", "Sessions opened since start.", this.sessionsOpened],
       ["frames_in_total", "counter", "Frames received from clients.", this.framesIn],
       ["frames_out_total", "counter", "Frames sent to clients.", this.framesOut],

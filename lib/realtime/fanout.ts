@@ -1,39 +1,51 @@
 /**
  * Delivery of alarms and messages to this isolate's sessions, whoever published them. For each
  * id with local sessions there is a {@linkcode Target}: a cursor (the last seq delivered here)
- * and, unless this isolate is alone on its store (`cluster/company.ts`), a watch on the id's
- * heads. KV watch coalesces, so a
- * change only says "read from your cursor": delivery always reads the log from the cursor, in
- * order, and never trusts the watched value alone. An alarm published through this isolate is
- * handed over directly when it is the next one.
+ * and a chain that keeps catch-ups in order. An alarm published through this isolate is handed
+ * over directly when it is the next one. Alarms and messages from other isolates come through
+ * the change feed (`feed_follower.ts`), unless this isolate is alone on its store
+ * (`cluster/company.ts`). A feed entry only says "read up to here": delivery always reads the log
+ * from the id's cursor, in order, so nothing is skipped or sent twice.
  *
  * @module
  */
 import type { Alarm } from "../core/mod.ts";
-import type { AlarmStore, Heads, StoredMessage } from "../store/mod.ts";
+import { type AlarmStore, bucketOf, type RelayedMessage } from "../store/mod.ts";
+import { FeedFollower, FIRST_RETRY_MS, nextRetry } from "./feed_follower.ts";
 import type { Registry } from "./registry.ts";
 import { type JoinHooks, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
 
-/** Pause before a failed watch is started again. */
-const WATCH_RETRY_MS = 1000;
 /** Moves alarms and messages from the store to local sessions. */
 export class Fanout {
   readonly #store: AlarmStore;
   readonly #registry: Registry;
-  readonly #onError: (error: unknown, id: string) => void;
+  readonly #instance: string;
+  readonly #onError: (error: unknown, id?: string) => void;
   readonly #targets = new Map<string, Target>();
-  /** No other isolate writes the store: ids are not watched (see `company.ts`). */
-  #solo = false;
+  readonly #feed: FeedFollower;
+  /** Whether other isolates write the store; until known, they are assumed to. */
+  #company: boolean | undefined;
 
   constructor(
     store: AlarmStore,
     registry: Registry,
-    onError: (error: unknown, id: string) => void,
+    instance: string,
+    onError: (error: unknown, id?: string) => void,
   ) {
     this.#store = store;
     this.#registry = registry;
+    this.#instance = instance;
     this.#onError = onError;
+    this.#feed = new FeedFollower(store, instance, {
+      onAlarm: (target, seq) => {
+        const t = this.#targets.get(target);
+        if (t) this.#catchUp(t, seq);
+      },
+      onMessage: (target, message) => this.#deliverMessage(target, message),
+      onResync: (bucket) => this.#resync(bucket),
+      onError: (error) => onError(error),
+    });
   }
 
   /**
@@ -56,12 +68,9 @@ export class Fanout {
     }
   }
 
-  /** Call when a session of `id` left; stops watching the id once none is left here. */
+  /** Call when a session of `id` left; forgets the id once none is left here. */
   leave(id: string): void {
-    if (this.#registry.sessionsOf(id).size > 0) return;
-    const target = this.#targets.get(id);
-    if (target) unwatch(target);
-    this.#targets.delete(id);
+    if (this.#registry.countOf(id) === 0) this.#targets.delete(id);
   }
 
   /**
@@ -75,78 +84,89 @@ export class Fanout {
     if (target?.live && target.pending === 0 && target.cursor === alarm.seq - 1) {
       return this.#deliver(target, alarm);
     }
-    if (target) await this.#advance(target, alarm.seq, alarm);
-    // Another catch-up (a concurrent publish, or the watch) may have delivered it first.
+    if (target) await this.#catchUp(target, alarm.seq, alarm);
+    // Another catch-up (a concurrent publish, or the feed) may have delivered it first.
     return target?.delivered.get(alarm.seq) ?? 0;
   }
 
   /**
-   * Stores a `message` frame for the sessions of `to` (all but `except`) on every isolate, and
-   * hands it to this isolate's at once.
+   * Relays a `message` frame to the sessions of `to` (all but the session `except`) on every
+   * isolate: through the feed, and to this isolate's sessions at once.
    */
   async relay(to: string, frame: string, except: string): Promise<void> {
-    const message = await this.#store.sendMessage(to, frame, except);
-    const t = this.#targets.get(to);
-    if (t) await this.#advanceMessages(t, message.seq, message);
+    const message = { frame, except, origin: this.#instance };
+    await this.#store.sendMessage(to, message);
+    this.#deliverMessage(to, message);
   }
 
-  /** Ids watched in KV for alarms published elsewhere. */
-  get watched(): number {
-    return [...this.#targets.values()].filter((target) => target.watch).length;
+  /** Whether other isolates' alarms are followed through the feed. */
+  get following(): boolean {
+    return this.#feed.running;
   }
 
-  /** Nobody else writes the store: stops watching (everything published here is handed over). */
+  /** Nobody else writes the store: stops following the feed (everything comes from here). */
   solo(): void {
-    this.#solo = true;
-    for (const target of this.#targets.values()) unwatch(target);
+    this.#company = false;
+    this.#feed.stop();
   }
 
   /**
-   * Others write the store too: watches every id from now on. A watch starts by reading the
-   * head, so whatever others published to a served id meanwhile is delivered then, in order.
+   * Others write the store too: follows the feed from now on. Starting re-reads the head of
+   * every id served here, so whatever others published meanwhile is delivered then, in order.
    */
   watchAll(): void {
-    this.#solo = false;
-    for (const target of this.#targets.values()) {
-      if (target.live && !target.watch) this.#watch(target);
-    }
+    this.#company = true;
+    this.#feed.start();
   }
 
-  /** Stops every watch. */
+  /** Stops following the feed and forgets every id. */
   close(): void {
-    for (const target of this.#targets.values()) unwatch(target);
+    this.#feed.stop();
     this.#targets.clear();
   }
 
   #target(id: string): Target {
     let target = this.#targets.get(id);
     if (target) return target;
+    // The feed is followed from the first id served, unless this isolate is known to be alone.
+    if (this.#company !== false) this.#feed.start();
     const t = newTarget(id);
     t.ready = (async () => {
-      [t.cursor, t.messageCursor] = await Promise.all([
-        this.#store.head(id),
-        this.#store.messageHead(id),
-      ]);
+      t.cursor = await this.#store.head(id);
       t.live = true;
-      this.#watch(t);
     })();
-    // Catch-ups wait for the cursors: one starting from 0 would deliver the whole log.
+    // Catch-ups wait for the cursor: one starting from 0 would deliver the whole log.
     t.chain = t.ready.catch(() => this.#targets.get(id) === t && this.#targets.delete(id));
     this.#targets.set(id, target = t);
     return target;
   }
 
-  #watch(t: Target): void {
-    if (this.#solo || this.#targets.get(t.id) !== t) return;
-    watchHeads(this.#store, t, ({ alarms, messages }) => {
-      if (alarms !== undefined) this.#advance(t, alarms).catch((e) => this.#onError(e, t.id));
-      if (messages !== undefined) {
-        this.#advanceMessages(t, messages).catch((e) => this.#onError(e, t.id));
-      }
-    }, (error) => {
+  // Re-reads the heads of the ids served here (those in `bucket`, if given) and catches up.
+  async #resync(bucket: number | undefined): Promise<void> {
+    const targets = [...this.#targets.values()].filter((t) =>
+      t.live && (bucket === undefined || bucketOf(t.id) === bucket)
+    );
+    const heads = await this.#store.heads(targets.map((t) => t.id));
+    targets.forEach((t, i) => this.#catchUp(t, heads[i]!));
+  }
+
+  // Delivers up to `upTo`; on failure reports it and tries again later, so an alarm never waits
+  // for the next one on its id.
+  async #catchUp(t: Target, upTo: number, known?: Alarm, retry = FIRST_RETRY_MS): Promise<void> {
+    try {
+      await this.#advance(t, upTo, known);
+    } catch (error) {
       this.#onError(error, t.id);
-      setTimeout(() => this.#watch(t), WATCH_RETRY_MS);
-    });
+      setTimeout(() => {
+        if (this.#targets.get(t.id) === t && t.cursor < upTo) {
+          void this.#catchUp(t, upTo, undefined, nextRetry(retry));
+        }
+      }, retry);
+    }
+  }
+
+  #deliverMessage(to: string, message: RelayedMessage): void {
+    this.#registry.deliverV1(to, message.frame, message.except);
   }
 
   // Delivers every alarm after the cursor up to `upTo`, in order, once per isolate.
@@ -175,18 +195,6 @@ export class Fanout {
     delivered(t, alarm.seq, sessions);
     return sessions;
   }
-
-  #advanceMessages(t: Target, upTo: number, known?: StoredMessage): Promise<unknown> {
-    const run = t.chain.then(async () => {
-      if (t.messageCursor >= upTo) return;
-      const messages = known?.seq === t.messageCursor + 1
-        ? [known]
-        : await this.#store.readMessages(t.id, t.messageCursor, upTo);
-      for (const m of messages) this.#registry.deliverV1(t.id, m.frame, m.except);
-      t.messageCursor = upTo;
-    });
-    return enqueue(t, run);
-  }
 }
 
 /** Recent seqs whose delivery counts are remembered per id. */
@@ -197,15 +205,11 @@ interface Target {
   id: string;
   /** Last alarm seq delivered to this isolate's sessions of the id. */
   cursor: number;
-  /** Last message seq delivered. */
-  messageCursor: number;
-  /** Resolves once the cursors are initialized. */
+  /** Resolves once the cursor is initialized. */
   ready: Promise<void>;
   /** Serializes catch-ups, so alarms go out in seq order. */
   chain: Promise<unknown>;
-  /** The watch of the id's heads, while watched. */
-  watch: ReadableStreamDefaultReader<Heads> | undefined;
-  /** The cursors are initialized. */
+  /** The cursor is initialized. */
   live: boolean;
   /** Catch-ups queued on `chain` and not finished. */
   pending: number;
@@ -218,10 +222,8 @@ function newTarget(id: string): Target {
   return {
     id,
     cursor: 0,
-    messageCursor: 0,
     ready: Promise.resolve(),
     chain: Promise.resolve(),
-    watch: undefined,
     live: false,
     pending: 0,
     delivered: new Map(),
@@ -241,31 +243,4 @@ function delivered(t: Target, seq: number, sessions: number): void {
   t.delivered.set(seq, sessions);
   // Oldest first (Map keeps insertion order).
   if (t.delivered.size > RECENT) t.delivered.delete(t.delivered.keys().next().value!);
-}
-
-/** Stops watching the target's keys, if it was. */
-function unwatch(t: Target): void {
-  t.watch?.cancel().catch(() => {});
-  t.watch = undefined;
-}
-
-/**
- * Watches the target's heads in `store`, telling `onHeads` each new value, and `onError` once if
- * the watch fails.
- */
-function watchHeads(
-  store: AlarmStore,
-  t: Target,
-  onHeads: (heads: Heads) => void,
-  onError: (error: unknown) => void,
-): void {
-  const reader = store.watchHeads(t.id).getReader();
-  t.watch = reader;
-  (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      onHeads(value);
-    }
-  })().catch(onError);
 }

@@ -72,7 +72,7 @@ export class Hub {
     const onError = (error: unknown, id?: string) =>
       reportStoreFault(options.metrics, options.logger, error, id);
     const { store, now } = options;
-    this.#fanout = new Fanout(store, this.registry, onError);
+    this.#fanout = new Fanout(store, this.registry, this.instance, onError);
     this.presence = new Presence(store, this.registry, this.instance, now, onError);
     this.#company = new Company(store, this.presence, this.instance, {
       onAlone: () => this.#fanout.solo(),
@@ -94,19 +94,34 @@ export class Hub {
 
   /**
    * Starts presence, and learns whether other isolates share the store: until then, and from
-   * when one shows up, every id served here is watched in KV.
+   * when one shows up, other isolates' alarms are followed through the store's change feed.
    */
   async start(): Promise<void> {
     this.presence.start();
-    // Not knowing is treated as company: the ids stay watched.
+    // Not knowing is treated as company: the feed stays followed.
     await this.#company.start().catch((error) =>
       reportStoreFault(this.#options.metrics, this.#options.logger, error)
     );
   }
 
-  /** Ids watched in KV for alarms published by other isolates (none while alone). */
-  get watchedIds(): number {
-    return this.#fanout.watched;
+  /** Whether alarms of other isolates are followed through the store's feed (not while alone). */
+  get following(): boolean {
+    return this.#fanout.following;
+  }
+
+  /**
+   * How alarms published elsewhere reach this isolate: `local` while alone on the store (they
+   * can't be), `feed` through the change feed's watch, `feed+poll` also reading it every
+   * `pollMs` (a SQLite file shared by processes).
+   */
+  get delivery(): "local" | "feed" | "feed+poll" {
+    if (!this.#fanout.following) return "local";
+    return this.#options.store.pollMs === undefined ? "feed" : "feed+poll";
+  }
+
+  /** KV watch streams this isolate holds open. */
+  get watches(): number {
+    return this.#options.store.watches;
   }
 
   /** The stored alarms of `target` after `after` (at most `limit`), and its head seq. */
@@ -125,9 +140,16 @@ export class Hub {
     return this.presence.counts();
   }
 
-  /** How many isolates (this one included) share the store, as presence sees them. */
+  /**
+   * How many isolates (this one included) share the store, as presence sees them, once a write
+   * to the store succeeded: throws `StoreError` while the store can't be read or written.
+   */
   async instances(): Promise<number> {
-    return (await this.presence.snapshot()).instances;
+    const [snapshot] = await Promise.all([
+      this.presence.snapshot(),
+      this.#options.store.probe(this.instance),
+    ]);
+    return snapshot.instances;
   }
 
   /** Sessions open on this isolate. */

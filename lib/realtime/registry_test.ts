@@ -26,7 +26,7 @@ async function hub(slowConsumerBytes = 1000) {
   };
 }
 
-const prepared = { fields: { id: "x", createTime: "2026-01-01T00:00:00Z" } };
+const prepared = { fields: { id: "x", createTime: "2026-01-01T00:00:00Z" }, bytes: 48 };
 
 Deno.test("a repeated close of an old socket never removes a newer session of the same id", async () => {
   await using t = await hub();

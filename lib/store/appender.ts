@@ -4,7 +4,8 @@
  * operation. So a lone publisher pays no extra latency, and under load one commit (one fsync on
  * disk) carries many alarms. Each batch checks the head of every id it touches, so seqs stay
  * strictly increasing and gap-free across isolates: a batch that loses a race fails as a whole
- * and is retried with fresh heads.
+ * and is retried with fresh heads. The same operation appends, per id, an entry to the change
+ * feed (`feed.ts`) under its bucket's checked head.
  *
  * @module
  */
@@ -16,8 +17,18 @@ import {
   StoreError,
 } from "../core/mod.ts";
 import type { Appended, Retention } from "./alarm_log.ts";
+import type { KvLike } from "./deadline.ts";
 import { guard } from "./guard.ts";
-import { headKey, idemKey, writeAlarm } from "./schema.ts";
+import { FEED_TTL_MS } from "./feed.ts";
+import {
+  bucketOf,
+  FEED_BUCKETS,
+  feedHeadKey,
+  feedKey,
+  headKey,
+  idemKey,
+  writeAlarm,
+} from "./schema.ts";
 
 interface Pending {
   target: string;
@@ -39,14 +50,16 @@ const HEAD_CACHE = 10_000;
 
 /** Appends alarms to the log, batching concurrent appends into shared atomic operations. */
 export class Appender {
-  readonly #kv: Deno.Kv;
+  readonly #kv: KvLike;
   readonly #retention: Retention;
+  /** Each feed bucket's head entry, as our own last commit left it. */
+  readonly #feedHeads = new Map<number, Deno.KvEntryMaybe<unknown>>();
   /** The head entry of each recently written id, as our own last commit left it. */
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
   #queue: Pending[] = [];
   #busy = false;
 
-  constructor(kv: Deno.Kv, retention: Retention) {
+  constructor(kv: KvLike, retention: Retention) {
     this.#kv = kv;
     this.#retention = retention;
   }
@@ -86,10 +99,11 @@ export class Appender {
       const adds = [p.target, ...(p.idemKey ? [JSON.stringify(p.idemKey)] : [])].filter((k) =>
         !checked.has(k)
       );
-      bytes += JSON.stringify(p.prepared.fields).length * 3; // UTF-8 upper bound
+      bytes += p.prepared.bytes;
       if (
         n > 0 &&
-        (checked.size + adds.length > MAX_CHECKS || n >= MAX_BATCH || bytes > MAX_BATCH_BYTES)
+        (checked.size + adds.length > MAX_CHECKS - FEED_BUCKETS || n >= MAX_BATCH ||
+          bytes > MAX_BATCH_BYTES)
       ) break;
       for (const k of adds) checked.add(k);
       n++;
@@ -104,7 +118,9 @@ export class Appender {
       // check fails and the retry reads every head fresh.
       const unknown = targets.filter((t) => attempt > 0 || !this.#heads.has(t));
       const idemKeys = batch.flatMap((p) => (p.idemKey ? [p.idemKey] : []));
-      const keys = [...unknown.map(headKey), ...idemKeys];
+      const buckets = [...new Set(targets.map(bucketOf))];
+      const unknownBuckets = buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
+      const keys = [...unknown.map(headKey), ...idemKeys, ...unknownBuckets.map(feedHeadKey)];
       // Nothing to read is the common case (every head cached). Heads read in separate
       // snapshots are fine: each is checked at commit.
       const reads: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
@@ -118,15 +134,22 @@ export class Appender {
       );
       unknown.forEach((t, i) => heads.set(t, read[i]));
       const idems = new Map(idemKeys.map((k, i) => [JSON.stringify(k), read[unknown.length + i]!]));
+      const feedHeads = new Map(buckets.map((b) => [b, this.#feedHeads.get(b)]));
+      unknownBuckets.forEach((b, i) =>
+        feedHeads.set(b, read[unknown.length + idemKeys.length + i])
+      );
 
       const op = this.#kv.atomic();
       const next = new Map<string, number>();
+      const first = new Map<string, number>();
       const results: [Pending, Appended][] = [];
       const firstOfKey = new Map<string, Alarm>();
       for (const t of targets) {
         const head = heads.get(t)!;
         op.check(head);
-        next.set(t, typeof head.value === "number" ? head.value : 0);
+        const seq = typeof head.value === "number" ? head.value : 0;
+        next.set(t, seq);
+        first.set(t, seq);
       }
       for (const p of batch) {
         const idemId = p.idemKey ? JSON.stringify(p.idemKey) : undefined;
@@ -156,16 +179,48 @@ export class Appender {
         results.push([p, { duplicate: false, alarm }]);
       }
       for (const [t, seq] of next) op.set(headKey(t), seq);
+      const feed = this.#feed(op, feedHeads, [...next].filter(([t, seq]) => seq > first.get(t)!));
       const result = await guard(() => op.commit());
       for (const t of targets) this.#heads.delete(t);
+      for (const b of feed.keys()) this.#feedHeads.delete(b);
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
+        for (const [b, n] of feed) {
+          this.#feedHeads.set(b, {
+            key: feedHeadKey(b),
+            value: n,
+            versionstamp: result.versionstamp,
+          });
+        }
         for (const [p, appended] of results) p.resolve(appended);
         return;
       }
       // Another writer moved a head (or took an idempotency key) first: read again and retry.
     }
     throw new StoreError("Too much contention appending alarms");
+  }
+
+  // Adds a feed entry per changed id to `op`, under each bucket's checked head; returns the new
+  // head of each bucket written.
+  #feed(
+    op: Deno.AtomicOperation,
+    heads: Map<number, Deno.KvEntryMaybe<unknown> | undefined>,
+    changed: [target: string, seq: number][],
+  ): Map<number, number> {
+    const written = new Map<number, number>();
+    for (const [target, seq] of changed) {
+      const b = bucketOf(target);
+      let n = written.get(b);
+      if (n === undefined) {
+        const head = heads.get(b)!;
+        op.check(head);
+        n = typeof head.value === "number" ? head.value : 0;
+      }
+      written.set(b, ++n);
+      op.set(feedKey(b, n), { target, seq }, { expireIn: FEED_TTL_MS });
+    }
+    for (const [b, n] of written) op.set(feedHeadKey(b), n);
+    return written;
   }
 
   #remember(target: string, seq: number, versionstamp: string): void {

@@ -8,15 +8,16 @@
 import type { Alarm, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
 import { Appender } from "./appender.ts";
+import type { KvLike } from "./deadline.ts";
 import { guard } from "./guard.ts";
 import { alarmRange, headKey, joinAlarms } from "./schema.ts";
 
 /** Alarm logs of every target, in one KV database. */
 export class KvLog implements AlarmLog {
-  readonly #kv: Deno.Kv;
+  readonly #kv: KvLike;
   readonly #appender: Appender;
 
-  constructor(kv: Deno.Kv, retention: Retention) {
+  constructor(kv: KvLike, retention: Retention) {
     this.#kv = kv;
     this.#appender = new Appender(kv, retention);
   }

@@ -7,6 +7,14 @@
  * @module
  */
 export type { Appended, Retention } from "./alarm_log.ts";
-export type { StoredMessage } from "./messages.ts";
-export { describeStore, openStore, type StoreKind, storeKind } from "./open.ts";
-export { AlarmStore, type Heads, type PresenceRecord, type StoreOptions } from "./store.ts";
+export { FEED_TTL_MS, type FeedEntry, type RelayedMessage } from "./feed.ts";
+export { bucketOf, FEED_BUCKETS } from "./schema.ts";
+export { describeStore, openStore, type StoreKind, storeKind, storeOptionsFor } from "./open.ts";
+export type { KvLike } from "./deadline.ts";
+export {
+  AlarmStore,
+  DEFAULT_STORE_TIMEOUT_MS,
+  type PresenceRecord,
+  type PresenceSnapshot,
+  type StoreOptions,
+} from "./store.ts";

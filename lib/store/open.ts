@@ -1,8 +1,10 @@
 /**
- * Opens the KV database the configuration names, and says which kind it is.
+ * Opens the KV database the configuration names, says which kind it is, and what that kind
+ * asks of the store.
  *
  * @module
  */
+import type { StoreOptions } from "./store.ts";
 
 /** Which kind of store `KV_PATH` selects. */
 export type StoreKind = "memory" | "sqlite" | "kv-connect" | "default";
@@ -13,6 +15,17 @@ export function storeKind(path: string | undefined): StoreKind {
   if (path === ":memory:") return "memory";
   if (/^https?:\/\//i.test(path)) return "kv-connect";
   return "sqlite";
+}
+
+/**
+ * The store options the kind of `path` calls for. An in-memory KV database is private to its
+ * isolate and gone on restart anyway, so its log may as well be plain memory. A SQLite file's
+ * watches hear only the writes of their own process, and several processes may share the file,
+ * so what is watched is also read every 200 ms.
+ */
+export function storeOptionsFor(path: string | undefined): Pick<StoreOptions, "log" | "pollMs"> {
+  const kind = storeKind(path);
+  return kind === "memory" ? { log: "memory" } : kind === "sqlite" ? { pollMs: 200 } : {};
 }
 
 /**

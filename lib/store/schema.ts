@@ -1,15 +1,17 @@
 /**
  * The KV layout: the only module that knows the keys. Per target: `["head", t]` (last seq),
  * `["alarm", t, seq, part, parts]` (the alarm's JSON, split in parts because a KV value holds at
- * most 64 KiB), `["idem", t, key]`, `["ack", t]`, `["mhead", t]` and `["msg", t, seq]` (relayed
- * messages). Per isolate: `["presence", instance, chunk]`. Shared: `["arrival"]`.
+ * most 64 KiB), `["idem", t, key]`, `["ack", t]`. The change feed, in `FEED_BUCKETS` buckets:
+ * `["feed", b]` (last entry number) and `["feed", b, n]` (what changed). Per isolate:
+ * `["presence", instance, "alive"]`, `["presence", instance, chunk]`, `["probe", instance]`.
+ * Shared: `["arrival"]`.
  *
  * @module
  */
-import type { Alarm } from "../core/mod.ts";
+import { type Alarm, fnv1a } from "../core/mod.ts";
 import type { Retention } from "./alarm_log.ts";
 
-/** Key of the last seq of `target`; watched for cross-isolate fan-out. */
+/** Key of the last seq of `target`. */
 export function headKey(target: string): Deno.KvKey {
   return ["head", target];
 }
@@ -24,19 +26,47 @@ export function ackKey(target: string): Deno.KvKey {
   return ["ack", target];
 }
 
-/** Key of the last message seq of `target`; watched next to the alarm head. */
-export function messageHeadKey(target: string): Deno.KvKey {
-  return ["mhead", target];
+/**
+ * Buckets of the change feed. Every instance watches all of their heads in one `watch()` call
+ * (KV takes up to 10 keys per call); more buckets mean fewer conflicts between writers of
+ * different ids, not more streams.
+ */
+export const FEED_BUCKETS = 8;
+
+/** The feed bucket of `target`. */
+export function bucketOf(target: string): number {
+  return fnv1a(target) % FEED_BUCKETS;
 }
 
-/** Key of message `seq` of `target`. */
-export function messageKey(target: string, seq: number): Deno.KvKey {
-  return ["msg", target, seq];
+/** Key of the last entry number of feed bucket `bucket`. */
+export function feedHeadKey(bucket: number): Deno.KvKey {
+  return ["feed", bucket];
+}
+
+/** The head keys of every feed bucket, in bucket order. */
+export const FEED_HEAD_KEYS: readonly Deno.KvKey[] = Array.from(
+  { length: FEED_BUCKETS },
+  (_, b) => feedHeadKey(b),
+);
+
+/** Key of entry `n` of feed bucket `bucket`. */
+export function feedKey(bucket: number, n: number): Deno.KvKey {
+  return ["feed", bucket, n];
 }
 
 /** Key of chunk `chunk` of the presence snapshot of `instance`. */
 export function presenceKey(instance: string, chunk: number): Deno.KvKey {
   return ["presence", instance, chunk];
+}
+
+/** Key of the liveness record of `instance`'s presence. */
+export function aliveKey(instance: string): Deno.KvKey {
+  return ["presence", instance, "alive"];
+}
+
+/** Key an isolate writes to prove the store takes writes (`/healthz`). */
+export function probeKey(instance: string): Deno.KvKey {
+  return ["probe", instance];
 }
 
 /** Prefix of every presence snapshot. */
@@ -50,7 +80,11 @@ export function alarmRange(target: string, after: number): { start: Deno.KvKey; 
   return { start: ["alarm", target, after + 1], end: ["alarm", target, Number.MAX_SAFE_INTEGER] };
 }
 
-/** Bytes per part: under KV's 64 KiB value limit with room for the key. */
+/**
+ * Bytes per part: under KV's 64 KiB value limit with room for the key. Two parts hold any alarm
+ * `prepareAlarm` accepts (`MAX_ALARM_BYTES` plus `seq` and `target`), so deleting an alarm means
+ * deleting its three possible layouts.
+ */
 const PART_BYTES = 60_000;
 
 /**

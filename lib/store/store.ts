@@ -1,24 +1,28 @@
 /**
  * The store facade: everything the rest of the service keeps in Deno KV goes through its
  * methods. The alarm log of every target (on KV, or in memory when the KV database is `:memory:`
- * anyway), acknowledgements, relayed messages, presence snapshots, and the watches other
- * isolates' writes are noticed by.
+ * anyway), acknowledgements, the change feed (how instances learn of each other's alarms and
+ * relayed messages), presence records, and the watches that notice others' writes. Every call
+ * has a deadline (`deadline.ts`).
  *
  * @module
  */
 import type { Alarm, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
+import { DeadlineKv, type KvLike } from "./deadline.ts";
 import { guard } from "./guard.ts";
 import { KvLog } from "./kv_log.ts";
 import { MemoryLog } from "./memory_log.ts";
-import { appendMessage, messageHead, readMessages, type StoredMessage } from "./messages.ts";
+import { appendMessage, type FeedEntry, feedHeads, readFeed, type RelayedMessage } from "./feed.ts";
 import {
   ackKey,
+  aliveKey,
   ARRIVAL_KEY,
+  FEED_HEAD_KEYS,
   headKey,
-  messageHeadKey,
   PRESENCE_PREFIX,
   presenceKey,
+  probeKey,
 } from "./schema.ts";
 
 /** Options of {@linkcode AlarmStore}. */
@@ -30,30 +34,49 @@ export interface StoreOptions {
   log?: "kv" | "memory";
   /** Clock for age retention of the memory log, injectable for tests. */
   now?: () => number;
+  /** Milliseconds a KV call may take before it fails with `StoreError` (default 5000). */
+  timeoutMs?: number;
+  /**
+   * Also read watched keys every this many milliseconds. For a SQLite file shared by several
+   * processes: its watches are notified only of writes from the same process.
+   */
+  pollMs?: number;
 }
 
-/** The last alarm and message seqs of a watched target; `undefined` before the first. */
-export interface Heads {
-  alarms: number | undefined;
-  messages: number | undefined;
-}
+/** How long a KV call may take by default before it counts as failed. */
+export const DEFAULT_STORE_TIMEOUT_MS = 5000;
 
-/** One isolate's published sessions-per-id counts, as of `at` (epoch ms). */
+/** One chunk of an isolate's published sessions-per-id counts. */
 export interface PresenceRecord {
+  ids: [string, number][];
+}
+
+/** An isolate's presence as read: when it last said it is alive, and its counts. */
+export interface PresenceSnapshot {
+  instance: string;
+  /** Epoch ms of its last liveness record. */
   at: number;
   ids: [string, number][];
 }
 
 /** Everything the service keeps in Deno KV. */
 export class AlarmStore {
-  readonly #kv: Deno.Kv;
+  readonly #kv: KvLike;
   readonly #log: AlarmLog;
+  readonly #pollMs: number | undefined;
+  #watches = 0;
 
-  constructor(kv: Deno.Kv, retention: Retention, options: StoreOptions = {}) {
-    this.#kv = kv;
+  /** How often watched keys are also read (`StoreOptions.pollMs`), if at all. */
+  get pollMs(): number | undefined {
+    return this.#pollMs;
+  }
+
+  constructor(kv: KvLike, retention: Retention, options: StoreOptions = {}) {
+    this.#kv = new DeadlineKv(kv, options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS);
+    this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
       ? new MemoryLog(retention, options.now)
-      : new KvLog(kv, retention);
+      : new KvLog(this.#kv, retention);
   }
 
   /**
@@ -85,69 +108,92 @@ export class AlarmStore {
     return entry.value ? Number(entry.value.value) : 0;
   }
 
-  /** Stores a `message` frame for the sessions of `target` (all but `except`); returns it. */
-  sendMessage(target: string, frame: string, except: string): Promise<StoredMessage> {
-    return appendMessage(this.#kv, target, frame, except);
+  /** The head of each change-feed bucket, in bucket order. */
+  feedHeads(): Promise<number[]> {
+    return feedHeads(this.#kv);
   }
 
-  /** Messages of `target` with seq in (`after`, `upTo`], in order. Expired ones are skipped. */
-  readMessages(target: string, after: number, upTo: number): Promise<StoredMessage[]> {
-    return readMessages(this.#kv, target, after, upTo);
+  /** Entries of feed `bucket` numbered in (`after`, `upTo`], in order, a page at most. */
+  readFeed(bucket: number, after: number, upTo: number): Promise<FeedEntry[]> {
+    return readFeed(this.#kv, bucket, after, upTo);
   }
 
-  /** The last message seq of `target`. */
-  messageHead(target: string): Promise<number> {
-    return messageHead(this.#kv, target);
+  /** Relays a message to the sessions of `target` on every instance, through the feed. */
+  sendMessage(target: string, message: RelayedMessage): Promise<void> {
+    return appendMessage(this.#kv, target, message);
+  }
+
+  /** The last seq of each of `targets`, in order. */
+  async heads(targets: readonly string[]): Promise<number[]> {
+    const reads: Promise<Deno.KvEntryMaybe<number>[]>[] = [];
+    for (let i = 0; i < targets.length; i += 10) {
+      const keys = targets.slice(i, i + 10).map(headKey);
+      reads.push(guard(() => this.#kv.getMany<number[]>(keys)));
+    }
+    return (await Promise.all(reads)).flat().map((entry) => entry.value ?? 0);
   }
 
   /**
-   * The heads of `target` as they change, starting with their current values. KV coalesces
-   * changes, so a value says "read up to here", not "this one thing happened".
+   * The feed heads as they change, starting with their current values: one watch stream,
+   * whatever the number of ids. A value says "read up to here", not "this one thing happened".
    */
-  watchHeads(target: string): ReadableStream<Heads> {
-    return this.#kv.watch([headKey(target), messageHeadKey(target)]).pipeThrough(
-      new TransformStream({
-        transform([alarms, messages], out) {
-          out.enqueue({ alarms: numberOr(alarms?.value), messages: numberOr(messages?.value) });
-        },
-      }),
-    );
+  watchFeed(): ReadableStream<number[]> {
+    return this.#watch(FEED_HEAD_KEYS, (entries) => entries.map((e) => numberOr(e.value) ?? 0));
   }
 
-  /** Writes `instance`'s presence `records` (expiring after `ttlMs`), dropping chunks past them. */
+  /**
+   * Writes `instance`'s presence: its liveness record (`at`, how many chunks; expiring after
+   * `ttlMs`), the chunks in `writes`, and the deletion of those in `deletes`. Chunks expire after
+   * `chunkTtlMs`, so a writer rewrites unchanged ones before that.
+   */
   async putPresence(
     instance: string,
-    records: PresenceRecord[],
+    alive: { at: number; chunks: number },
     ttlMs: number,
-    previousChunks: number,
+    writes: ReadonlyMap<number, PresenceRecord>,
+    deletes: readonly number[],
+    chunkTtlMs: number,
   ): Promise<void> {
-    // One write per chunk: all of them together could pass an atomic operation's size limit.
+    // One write per key: all of them together could pass an atomic operation's size limit.
     await guard(() => {
-      const writes: Promise<unknown>[] = records.map((record, i) =>
-        this.#kv.set(presenceKey(instance, i), record, { expireIn: ttlMs })
-      );
-      for (let i = records.length; i < previousChunks; i++) {
-        writes.push(this.#kv.delete(presenceKey(instance, i)));
+      const calls: Promise<unknown>[] = [
+        this.#kv.set(aliveKey(instance), alive, { expireIn: ttlMs }),
+      ];
+      for (const [i, record] of writes) {
+        calls.push(this.#kv.set(presenceKey(instance, i), record, { expireIn: chunkTtlMs }));
       }
-      return Promise.all(writes);
+      for (const i of deletes) calls.push(this.#kv.delete(presenceKey(instance, i)));
+      return Promise.all(calls);
     });
   }
 
-  /** Removes `instance`'s presence (its first `chunks` chunks); never throws. */
+  /** Removes `instance`'s presence (its liveness record and first `chunks` chunks); never throws. */
   async removePresence(instance: string, chunks: number): Promise<void> {
-    const deletes: Promise<void>[] = [];
+    const deletes = [this.#kv.delete(aliveKey(instance))];
     for (let i = 0; i < chunks; i++) deletes.push(this.#kv.delete(presenceKey(instance, i)));
     await Promise.all(deletes).catch(() => {});
   }
 
-  /** Every isolate's presence records, with the instance that wrote each. */
-  async listPresence(): Promise<{ instance: string; record: PresenceRecord }[]> {
-    return await guard(() =>
-      Array.fromAsync(
-        this.#kv.list<PresenceRecord>({ prefix: PRESENCE_PREFIX }),
-        ({ key, value }) => ({ instance: String(key[1]), record: value }),
-      )
+  /** Every isolate's presence with a liveness record: when it was written, and its counts. */
+  async listPresence(): Promise<PresenceSnapshot[]> {
+    const entries = await guard(() =>
+      Array.fromAsync(this.#kv.list<unknown>({ prefix: PRESENCE_PREFIX }))
     );
+    const alive = new Map<string, { at: number; chunks: number }>();
+    for (const { key, value } of entries) {
+      if (key[2] === "alive" && isAlive(value)) alive.set(String(key[1]), value);
+    }
+    const snapshots = new Map<string, PresenceSnapshot>();
+    for (const [instance, { at }] of alive) snapshots.set(instance, { instance, at, ids: [] });
+    for (const { key, value } of entries) {
+      const instance = String(key[1]);
+      const chunk = key[2];
+      const live = alive.get(instance);
+      if (typeof chunk !== "number" || !live || chunk >= live.chunks) continue;
+      // Written by putPresence from a PresenceRecord: ours, not untrusted input.
+      snapshots.get(instance)!.ids.push(...(value as PresenceRecord).ids);
+    }
+    return [...snapshots.values()];
   }
 
   /** Says that `instance` has started, to every isolate watching arrivals. */
@@ -157,19 +203,85 @@ export class AlarmStore {
 
   /** The instance that announced itself last, as it changes, starting with the current one. */
   watchArrivals(): ReadableStream<string | undefined> {
-    return this.#kv.watch([ARRIVAL_KEY]).pipeThrough(
-      new TransformStream({
-        transform([entry], out) {
-          out.enqueue(typeof entry?.value === "string" ? entry.value : undefined);
-        },
-      }),
-    );
+    return this.#watch([ARRIVAL_KEY], ([entry]) => {
+      const value = entry?.value;
+      return typeof value === "string" ? value : undefined;
+    });
+  }
+
+  /** Watch streams open now. */
+  get watches(): number {
+    return this.#watches;
+  }
+
+  // The mapped values of `keys` as they change (repeats dropped), from a KV watch and, with
+  // `pollMs`, from reads at that interval too. Ends when the watch ends; counted while open.
+  #watch<T>(
+    keys: readonly Deno.KvKey[],
+    map: (entries: Deno.KvEntryMaybe<unknown>[]) => T,
+  ): ReadableStream<T> {
+    const kv = this.#kv;
+    const pollMs = this.#pollMs;
+    let reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | undefined;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let open = true;
+    let last: string | undefined;
+    const end = () => {
+      if (!open) return false;
+      open = false;
+      this.#watches--;
+      clearInterval(timer);
+      return true;
+    };
+    return new ReadableStream<T>({
+      start: (controller) => {
+        this.#watches++;
+        const push = (entries: Deno.KvEntryMaybe<unknown>[]) => {
+          const value = map(entries);
+          const text = JSON.stringify(value) ?? "";
+          if (!open || text === last) return;
+          last = text;
+          controller.enqueue(value);
+        };
+        const watching = kv.watch(keys).getReader();
+        reader = watching;
+        (async () => {
+          for (;;) {
+            const { done, value } = await watching.read();
+            if (done) return;
+            push(value);
+          }
+        })().then(
+          () => end() && controller.close(),
+          (error) => end() && controller.error(error),
+        );
+        if (pollMs !== undefined) {
+          timer = setInterval(() => {
+            kv.getMany(keys).then(push, () => {}); // a failed read is retried at the next tick
+          }, pollMs);
+        }
+      },
+      cancel: () => {
+        end();
+        return reader?.cancel();
+      },
+    });
+  }
+
+  /** Writes a short-lived record for `instance`: fails (`StoreError`) while the store can't write. */
+  async probe(instance: string): Promise<void> {
+    await guard(() => this.#kv.set(probeKey(instance), Date.now(), { expireIn: 60_000 }));
   }
 
   /** Closes the KV database. */
   close(): void {
     this.#kv.close();
   }
+}
+
+function isAlive(value: unknown): value is { at: number; chunks: number } {
+  return typeof value === "object" && value !== null && "at" in value && "chunks" in value &&
+    typeof value.at === "number" && typeof value.chunks === "number";
 }
 
 function numberOr(value: unknown): number | undefined {

@@ -4,7 +4,7 @@
  * @module
  */
 import { type App, createApp } from "../../lib/app.ts";
-import { AlarmStore, type Retention } from "../../lib/store/mod.ts";
+import { AlarmStore, type KvLike, type Retention } from "../../lib/store/mod.ts";
 import { type Config, DEFAULT_CONFIG } from "../../lib/config.ts";
 import type { Logger } from "../../lib/observe/mod.ts";
 
@@ -22,7 +22,7 @@ export class FakeClock {
 
 /** A running test server. Dispose it with `await using`. */
 export interface TestServer extends AsyncDisposable {
-  app: App & { kv: Deno.Kv };
+  app: App & { kv: KvLike };
   /** `http://127.0.0.1:<port>` */
   http: string;
   /** `ws://127.0.0.1:<port>` */
@@ -50,7 +50,9 @@ export interface StartOptions {
   /** Retention of the test store (in memory). */
   retention?: Retention;
   /** A KV database to use instead of a fresh in-memory one; the caller closes it. */
-  kv?: Deno.Kv;
+  kv?: KvLike;
+  /** Milliseconds a store call may take (default: the store's). */
+  storeTimeoutMs?: number;
   /** Replaces the fake clock's function, e.g. with one that fails on purpose. */
   now?: () => number;
   /** Where the alarm log lives (default: KV). */
@@ -61,10 +63,11 @@ export interface StartOptions {
 export async function testApp(
   config: Partial<Config> = {},
   options: StartOptions = {},
-): Promise<App & AsyncDisposable & { kv: Deno.Kv }> {
+): Promise<App & AsyncDisposable & { kv: KvLike }> {
   const kv = options.kv ?? await Deno.openKv(":memory:");
   const store = new AlarmStore(kv, options.retention ?? { count: 1000, ageMs: 3600_000 }, {
     log: options.log ?? "kv",
+    ...(options.storeTimeoutMs ? { timeoutMs: options.storeTimeoutMs } : {}),
   });
   const app = createApp({
     config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...config },

@@ -1,0 +1,147 @@
+/**
+ * Following the store's change feed: one watch of the feed's bucket heads, whatever the number
+ * of ids, and this isolate's own cursor per bucket. For each entry past the cursor it tells its
+ * owner that an id has alarms up to a seq, or that a message arrived. When entries expired before
+ * they were read, or when following (re)starts, it asks the owner to re-read its ids' heads
+ * instead. A watch that ends or fails is opened again; a failed read is retried with backoff.
+ *
+ * @module
+ */
+import type { AlarmStore, FeedEntry, RelayedMessage } from "../store/mod.ts";
+
+/** What a {@linkcode FeedFollower} tells its owner. */
+export interface FeedHandlers {
+  /** `target` has alarms up to `seq` in the log. */
+  onAlarm(target: string, seq: number): void;
+  /** A message for the sessions of `target`, written by another instance. */
+  onMessage(target: string, message: RelayedMessage): void;
+  /**
+   * The feed can't say what changed in `bucket` (`undefined`: in any bucket) since the last
+   * entry read: re-read the heads of the ids held here. Called once when following starts.
+   */
+  onResync(bucket: number | undefined): Promise<void>;
+  onError(error: unknown): void;
+}
+
+/** First pause before a failed read or watch is tried again; it doubles up to 5 s. */
+export const FIRST_RETRY_MS = 100;
+
+/** The pause after `ms`: twice as long, 5 s at most. */
+export function nextRetry(ms: number): number {
+  return Math.min(5000, ms * 2);
+}
+
+/** Follows the feed from when it is started until it is stopped. */
+export class FeedFollower {
+  readonly #store: AlarmStore;
+  readonly #instance: string;
+  readonly #handlers: FeedHandlers;
+  #running = false;
+  #reader: ReadableStreamDefaultReader<number[]> | undefined;
+  #cursors: number[] | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(store: AlarmStore, instance: string, handlers: FeedHandlers) {
+    this.#store = store;
+    this.#instance = instance;
+    this.#handlers = handlers;
+  }
+
+  /** Whether the feed is being followed. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Starts following from the feed's current heads (the owner re-reads its ids' heads). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#cursors = undefined;
+    void this.#loop();
+  }
+
+  /** Stops following. */
+  stop(): void {
+    this.#running = false;
+    this.#reader?.cancel().catch(() => {});
+    this.#reader = undefined;
+    this.#wake?.();
+  }
+
+  async #loop(): Promise<void> {
+    let retry = FIRST_RETRY_MS;
+    while (this.#running) {
+      const reader = this.#store.watchFeed().getReader();
+      this.#reader = reader;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || !this.#running) break;
+          await this.#follow(value);
+          retry = FIRST_RETRY_MS;
+        }
+      } catch (error) {
+        if (this.#running) this.#handlers.onError(error);
+      }
+      reader.cancel().catch(() => {});
+      // Ended or failed: watch again after a pause, from the same cursors.
+      await this.#pause(retry);
+      retry = nextRetry(retry);
+    }
+  }
+
+  // Reads every bucket up to `heads` from the cursors, and moves them.
+  async #follow(heads: number[]): Promise<void> {
+    if (!this.#cursors) {
+      // Everything before these heads is covered by re-reading the ids' heads after them.
+      this.#cursors = heads.slice();
+      await this.#retrying(() => this.#handlers.onResync(undefined));
+      return;
+    }
+    const cursors = this.#cursors;
+    for (let b = 0; b < heads.length && this.#running; b++) {
+      while (cursors[b]! < heads[b]! && this.#running) {
+        const after = cursors[b]!;
+        const entries = await this.#retrying(() => this.#store.readFeed(b, after, heads[b]!));
+        if (entries[0]?.n !== after + 1) {
+          await this.#retrying(() => this.#handlers.onResync(b)); // entries expired unread
+        }
+        for (const entry of entries) this.#deliver(entry);
+        cursors[b] = entries.at(-1)?.n ?? heads[b]!;
+      }
+    }
+  }
+
+  #deliver(entry: FeedEntry): void {
+    if ("seq" in entry) this.#handlers.onAlarm(entry.target, entry.seq);
+    else if (entry.message.origin !== this.#instance) {
+      this.#handlers.onMessage(entry.target, entry.message);
+    }
+  }
+
+  // Runs `fn` until it succeeds or following stops, with growing pauses between attempts.
+  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+    let retry = FIRST_RETRY_MS;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!this.#running) throw error;
+        this.#handlers.onError(error);
+        await this.#pause(retry);
+        retry = nextRetry(retry);
+      }
+    }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}
