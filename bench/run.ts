@@ -5,7 +5,7 @@
  * ratio to each peer from the same run, and writes it as JSON to bench/results/.
  *
  * Flags: `--quick` (small sizes, a sanity run), `--only <scenario>` (idle, fanout, paired,
- * publish, halfload, soak), `--repeat <n>` (measure each server n times, keep the median run),
+ * publish, halfload, kvcost, soak), `--repeat <n>` (measure each server n times, keep the median run),
  * `--generator node` (drive the load from Node instead of Bun), `--soak-minutes <n>` (default 10;
  * the soak runs only when asked with `--only soak`).
  *
@@ -420,6 +420,12 @@ if (!only || only === "publish") await publish(seconds);
 if (!only || only === "halfload") {
   await halfLoad(1, 1000, seconds);
   await halfLoad(100, 10, seconds);
+}
+if (!only || only === "kvcost") {
+  // Counted, not timed: printed as its own table (docs/performance.md, "KV cost").
+  const { kvCostTable } = await import("./kv_cost.ts");
+  // deno-lint-ignore no-console -- the runner prints its tables
+  console.log(`\nKV cost\n\n${await kvCostTable()}\n`);
 }
 if (only === "soak") {
   const { soak } = await import("./soak.ts");

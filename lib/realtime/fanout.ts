@@ -116,7 +116,9 @@ export class Fanout {
    */
   watchAll(): void {
     this.#company = true;
-    this.#feed.start();
+    if (!this.#feed.running) this.#feed.start();
+    // Already following, perhaps from before the newcomer's arrival: read every head again.
+    else this.#resync(undefined).catch((error) => this.#onError(error));
   }
 
   /** Stops following the feed and forgets every id. */

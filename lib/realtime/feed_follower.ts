@@ -37,6 +37,8 @@ export class FeedFollower {
   readonly #instance: string;
   readonly #handlers: FeedHandlers;
   #running = false;
+  /** Bumped by every start and stop, so a loop from before a restart ends on its own. */
+  #generation = 0;
   #reader: ReadableStreamDefaultReader<number[]> | undefined;
   #cursors: number[] | undefined;
   #wake: (() => void) | undefined;
@@ -57,31 +59,33 @@ export class FeedFollower {
     if (this.#running) return;
     this.#running = true;
     this.#cursors = undefined;
-    void this.#loop();
+    void this.#loop(++this.#generation);
   }
 
   /** Stops following. */
   stop(): void {
     this.#running = false;
+    this.#generation++;
     this.#reader?.cancel().catch(() => {});
     this.#reader = undefined;
     this.#wake?.();
   }
 
-  async #loop(): Promise<void> {
+  async #loop(generation: number): Promise<void> {
+    const live = () => generation === this.#generation;
     let retry = FIRST_RETRY_MS;
-    while (this.#running) {
+    while (live()) {
       const reader = this.#store.watchFeed().getReader();
       this.#reader = reader;
       try {
         for (;;) {
           const { done, value } = await reader.read();
-          if (done || !this.#running) break;
-          await this.#follow(value);
+          if (done || !live()) break;
+          await this.#follow(value, live);
           retry = FIRST_RETRY_MS;
         }
       } catch (error) {
-        if (this.#running) this.#handlers.onError(error);
+        if (live()) this.#handlers.onError(error);
       }
       reader.cancel().catch(() => {});
       // Ended or failed: watch again after a pause, from the same cursors.
@@ -91,20 +95,21 @@ export class FeedFollower {
   }
 
   // Reads every bucket up to `heads` from the cursors, and moves them.
-  async #follow(heads: number[]): Promise<void> {
+  async #follow(heads: number[], live: () => boolean): Promise<void> {
     if (!this.#cursors) {
       // Everything before these heads is covered by re-reading the ids' heads after them.
       this.#cursors = heads.slice();
-      await this.#retrying(() => this.#handlers.onResync(undefined));
+      await this.#retrying(() => this.#handlers.onResync(undefined), live);
       return;
     }
     const cursors = this.#cursors;
-    for (let b = 0; b < heads.length && this.#running; b++) {
-      while (cursors[b]! < heads[b]! && this.#running) {
+    for (let b = 0; b < heads.length && live(); b++) {
+      while (cursors[b]! < heads[b]! && live()) {
         const after = cursors[b]!;
-        const entries = await this.#retrying(() => this.#store.readFeed(b, after, heads[b]!));
+        const entries = await this.#retrying(() => this.#store.readFeed(b, after, heads[b]!), live);
+        if (!live()) return;
         if (entries[0]?.n !== after + 1) {
-          await this.#retrying(() => this.#handlers.onResync(b)); // entries expired unread
+          await this.#retrying(() => this.#handlers.onResync(b), live); // expired unread
         }
         for (const entry of entries) this.#deliver(entry);
         cursors[b] = entries.at(-1)?.n ?? heads[b]!;
@@ -120,13 +125,13 @@ export class FeedFollower {
   }
 
   // Runs `fn` until it succeeds or following stops, with growing pauses between attempts.
-  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+  async #retrying<T>(fn: () => Promise<T>, live: () => boolean): Promise<T> {
     let retry = FIRST_RETRY_MS;
     for (;;) {
       try {
         return await fn();
       } catch (error) {
-        if (!this.#running) throw error;
+        if (!live()) throw error;
         this.#handlers.onError(error);
         await this.#pause(retry);
         retry = nextRetry(retry);

@@ -75,8 +75,14 @@ export class Hub {
     this.#fanout = new Fanout(store, this.registry, this.instance, onError);
     this.presence = new Presence(store, this.registry, this.instance, now, onError);
     this.#company = new Company(store, this.presence, this.instance, {
-      onAlone: () => this.#fanout.solo(),
-      onJoined: () => this.#fanout.watchAll(),
+      onAlone: () => {
+        store.alone();
+        this.#fanout.solo();
+      },
+      onJoined: () => {
+        store.together();
+        this.#fanout.watchAll();
+      },
       onError,
     });
     this.#context = {

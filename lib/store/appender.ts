@@ -5,7 +5,9 @@
  * disk) carries many alarms. Each batch checks the head of every id it touches, so seqs stay
  * strictly increasing and gap-free across isolates: a batch that loses a race fails as a whole
  * and is retried with fresh heads. The same operation appends, per id, an entry to the change
- * feed (`feed.ts`) under its bucket's checked head.
+ * feed (`feed.ts`) under its bucket's checked head; or, while this isolate is alone on the store,
+ * checks the arrival record instead: a newcomer's arrival fails that check, and the retry appends
+ * to the feed from then on.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import type { KvLike } from "./deadline.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
 import {
+  ARRIVAL_KEY,
   bucketOf,
   FEED_BUCKETS,
   feedHeadKey,
@@ -52,6 +55,8 @@ const HEAD_CACHE = 10_000;
 export class Appender {
   readonly #kv: KvLike;
   readonly #retention: Retention;
+  /** While alone: the arrival record every commit checks instead of appending to the feed. */
+  #fence: Deno.KvEntryMaybe<unknown> | undefined;
   /** Each feed bucket's head entry, as our own last commit left it. */
   readonly #feedHeads = new Map<number, Deno.KvEntryMaybe<unknown>>();
   /** The head entry of each recently written id, as our own last commit left it. */
@@ -62,6 +67,11 @@ export class Appender {
   constructor(kv: KvLike, retention: Retention) {
     this.#kv = kv;
     this.#retention = retention;
+  }
+
+  /** Checks `arrival` instead of appending to the feed (`undefined`: append again). */
+  fence(arrival: Deno.KvEntryMaybe<unknown> | undefined): void {
+    this.#fence = arrival;
   }
 
   /** Queues `prepared` as the next alarm of `target`; resolves once it is committed. */
@@ -118,9 +128,16 @@ export class Appender {
       // check fails and the retry reads every head fresh.
       const unknown = targets.filter((t) => attempt > 0 || !this.#heads.has(t));
       const idemKeys = batch.flatMap((p) => (p.idemKey ? [p.idemKey] : []));
+      // A failed commit while fenced may mean a newcomer: read the arrival record again.
+      const fence = attempt > 0 && this.#fence ? [ARRIVAL_KEY] : [];
       const buckets = [...new Set(targets.map(bucketOf))];
       const unknownBuckets = buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
-      const keys = [...unknown.map(headKey), ...idemKeys, ...unknownBuckets.map(feedHeadKey)];
+      const keys = [
+        ...unknown.map(headKey),
+        ...idemKeys,
+        ...unknownBuckets.map(feedHeadKey),
+        ...fence,
+      ];
       // Nothing to read is the common case (every head cached). Heads read in separate
       // snapshots are fine: each is checked at commit.
       const reads: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
@@ -138,6 +155,8 @@ export class Appender {
       unknownBuckets.forEach((b, i) =>
         feedHeads.set(b, read[unknown.length + idemKeys.length + i])
       );
+      const arrival = fence.length > 0 ? read.at(-1) : undefined;
+      if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) this.#fence = undefined;
 
       const op = this.#kv.atomic();
       const next = new Map<string, number>();
@@ -179,7 +198,9 @@ export class Appender {
         results.push([p, { duplicate: false, alarm }]);
       }
       for (const [t, seq] of next) op.set(headKey(t), seq);
-      const feed = this.#feed(op, feedHeads, [...next].filter(([t, seq]) => seq > first.get(t)!));
+      const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
+      const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
+      if (this.#fence) op.check(this.#fence);
       const result = await guard(() => op.commit());
       for (const t of targets) this.#heads.delete(t);
       for (const b of feed.keys()) this.#feedHeads.delete(b);

@@ -36,6 +36,11 @@ export class KvLog implements AlarmLog {
     );
   }
 
+  /** Commits check `arrival` instead of appending to the feed, until it moves (see `Appender`). */
+  fence(arrival: Deno.KvEntry<string> | undefined): void {
+    this.#appender.fence(arrival);
+  }
+
   async head(target: string): Promise<number> {
     return (await guard(() => this.#kv.get<number>(headKey(target)))).value ?? 0;
   }

@@ -63,6 +63,8 @@ export interface PresenceSnapshot {
 export class AlarmStore {
   readonly #kv: KvLike;
   readonly #log: AlarmLog;
+  /** The arrival record as this isolate's own announcement left it. */
+  #arrival: Deno.KvEntry<string> | undefined;
   readonly #pollMs: number | undefined;
   #watches = 0;
 
@@ -123,14 +125,20 @@ export class AlarmStore {
     return appendMessage(this.#kv, target, message);
   }
 
-  /** The last seq of each of `targets`, in order. */
+  /** The last seq of each of `targets`, in order: 10 per read, 20 reads at a time at most. */
   async heads(targets: readonly string[]): Promise<number[]> {
-    const reads: Promise<Deno.KvEntryMaybe<number>[]>[] = [];
-    for (let i = 0; i < targets.length; i += 10) {
-      const keys = targets.slice(i, i + 10).map(headKey);
-      reads.push(guard(() => this.#kv.getMany<number[]>(keys)));
+    const heads: number[] = [];
+    for (let wave = 0; wave < targets.length; wave += 200) {
+      const reads: Promise<Deno.KvEntryMaybe<number>[]>[] = [];
+      for (let i = wave; i < Math.min(targets.length, wave + 200); i += 10) {
+        const keys = targets.slice(i, i + 10).map(headKey);
+        reads.push(guard(() => this.#kv.getMany<number[]>(keys)));
+      }
+      for (const entries of await Promise.all(reads)) {
+        for (const entry of entries) heads.push(entry.value ?? 0);
+      }
     }
-    return (await Promise.all(reads)).flat().map((entry) => entry.value ?? 0);
+    return heads;
   }
 
   /**
@@ -198,7 +206,23 @@ export class AlarmStore {
 
   /** Says that `instance` has started, to every isolate watching arrivals. */
   async announceArrival(instance: string): Promise<void> {
-    await guard(() => this.#kv.set(ARRIVAL_KEY, instance));
+    const { versionstamp } = await guard(() => this.#kv.set(ARRIVAL_KEY, instance));
+    this.#arrival = { key: ARRIVAL_KEY, value: instance, versionstamp };
+  }
+
+  /**
+   * Nobody else writes the store (as of this isolate's own arrival): commits stop appending to
+   * the change feed, which nobody would read, and check the arrival record instead. The first
+   * commit after another isolate arrives fails that check and appends to the feed from then on,
+   * so the newcomer misses nothing.
+   */
+  alone(): void {
+    if (this.#arrival && this.#log instanceof KvLog) this.#log.fence(this.#arrival);
+  }
+
+  /** Others write the store too: every commit appends to the change feed. */
+  together(): void {
+    if (this.#log instanceof KvLog) this.#log.fence(undefined);
   }
 
   /** The instance that announced itself last, as it changes, starting with the current one. */

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { prepareAlarm, StoreError } from "../core/mod.ts";
 import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
+import { bucketOf } from "./schema.ts";
 import { AlarmStore } from "./store.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
@@ -34,6 +35,40 @@ Deno.test("seq is strictly increasing and gap-free under concurrent writers on o
     const stored = await a.read("hot", 0, 1000);
     assertEquals(stored.map((x) => x.seq), seqs);
     assertEquals(await b.head("hot"), 120);
+  });
+});
+
+Deno.test("the change feed: one entry per id per commit, numbered without gaps", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  await Promise.all(["a", "b", "a", "c"].map((t) => store.append(t, alarm())));
+  const heads = await store.feedHeads();
+  const entries = (await Promise.all(heads.map((head, b) => store.readFeed(b, 0, head)))).flat();
+  // Each entry says "read up to here"; every id's last seq is named, and numbers start at 1.
+  const last = new Map(entries.flatMap((e) => "seq" in e ? [[e.target, e.seq]] : []));
+  assertEquals(Object.fromEntries(last), { a: 2, b: 1, c: 1 });
+  for (const [b, head] of heads.entries()) {
+    const numbers = entries.filter((e) => bucketOf(e.target) === b).map((e) => e.n);
+    assertEquals(numbers, Array.from({ length: head }, (_, i) => i + 1));
+  }
+});
+
+Deno.test("alone, commits skip the feed; the first commit after a newcomer arrives writes it", async () => {
+  await withFile(async (path) => {
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const a = new AlarmStore(kvA, RETENTION);
+    const b = new AlarmStore(kvB, RETENTION);
+    await a.announceArrival("A");
+    a.alone();
+    await a.append("z", alarm());
+    await a.append("z", alarm());
+    assertEquals((await a.feedHeads()).reduce((x, y) => x + y), 0);
+    await b.announceArrival("B"); // a newcomer; A has not noticed yet
+    await a.append("z", alarm());
+    const bucket = bucketOf("z");
+    const entries = await b.readFeed(bucket, 0, (await b.feedHeads())[bucket]!);
+    assertEquals(entries.map((e) => "seq" in e && [e.target, e.seq]), [["z", 3]]);
   });
 });
 
