@@ -22,7 +22,7 @@ export interface Alarm extends JsonObject {
 export interface PreparedAlarm {
   /** The publisher's fields with `id` and `createTime` filled in. */
   fields: JsonObject & { id: string | number; createTime: string | number };
-  /** The fields' size as JSON in UTF-8, as they will be stored and sent. */
+  /** At least the fields' size as JSON in UTF-8, as they will be stored and sent. */
   bytes: number;
 }
 
@@ -72,7 +72,9 @@ export function prepareAlarm(
     );
   }
   const fields = { ...body, id, createTime: given ?? new Date(now).toISOString() };
-  const bytes = UTF8.encode(JSON.stringify(fields)).byteLength;
+  const json = JSON.stringify(fields);
+  // 1 to 3 bytes per UTF-16 unit: counted exactly only when the bound passes the limit.
+  const bytes = json.length * 3 <= MAX_ALARM_BYTES ? json.length * 3 : UTF8.encode(json).length;
   if (bytes > MAX_ALARM_BYTES) {
     throw new TooLarge(
       "alarm_too_large",

@@ -131,7 +131,10 @@ export class Appender {
       // A failed commit while fenced may mean a newcomer: read the arrival record again.
       const fence = attempt > 0 && this.#fence ? [ARRIVAL_KEY] : [];
       const buckets = [...new Set(targets.map(bucketOf))];
-      const unknownBuckets = buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
+      // Fenced, the feed is not written: its heads need no reading.
+      const unknownBuckets = this.#fence
+        ? []
+        : buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
       const keys = [
         ...unknown.map(headKey),
         ...idemKeys,
@@ -156,7 +159,10 @@ export class Appender {
         feedHeads.set(b, read[unknown.length + idemKeys.length + i])
       );
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
-      if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) this.#fence = undefined;
+      if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
+        this.#fence = undefined; // a newcomer: write the feed, with its heads read afresh
+        continue;
+      }
 
       const op = this.#kv.atomic();
       const next = new Map<string, number>();

@@ -18,6 +18,9 @@ export type KvLike = Pick<
 export class DeadlineKv implements KvLike {
   readonly #kv: KvLike;
   readonly #timeoutMs: number;
+  /** Calls not answered yet; one sweeper fails those past their deadline. */
+  readonly #pending = new Set<{ deadline: number; reject: (error: Error) => void }>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(kv: KvLike, timeoutMs: number) {
     this.#kv = kv;
@@ -78,14 +81,37 @@ export class DeadlineKv implements KvLike {
     this.#kv.close();
   }
 
+  // One interval timer for every call in flight rather than a timer per call: a commit is on
+  // the publish path.
   #within<T>(call: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`The store did not answer within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
+    return new Promise<T>((resolve, reject) => {
+      const entry = { deadline: performance.now() + this.#timeoutMs, reject };
+      this.#pending.add(entry);
+      if (this.#sweeper === undefined) {
+        const sweeper = setInterval(() => this.#sweep(), Math.min(100, this.#timeoutMs / 4));
+        Deno.unrefTimer(sweeper);
+        this.#sweeper = sweeper;
+      }
+      call.then((value) => {
+        this.#pending.delete(entry);
+        resolve(value);
+      }, (error) => {
+        this.#pending.delete(entry);
+        reject(error);
+      });
     });
-    return Promise.race([call, late]).finally(() => clearTimeout(timer));
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const entry of this.#pending) {
+      if (entry.deadline > now) continue;
+      this.#pending.delete(entry);
+      entry.reject(new Error(`The store did not answer within ${this.#timeoutMs} ms`));
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 }
