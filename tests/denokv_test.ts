@@ -48,7 +48,9 @@ denokvTest(
     const refused = await publish(a, "outage", { during: true });
     assertEquals([refused.status, refused.json.error.code], [503, "store_unavailable"]);
     assertLess(Date.now() - started, 5000, "the 503 came within the store deadline");
-    assertEquals((await fetch(`${a.http}/healthz`)).status, 503);
+    const unhealthy = await fetch(`${a.http}/healthz`);
+    await unhealthy.body?.cancel();
+    assertEquals(unhealthy.status, 503);
 
     await kv.resume();
     // Recovers by itself: publishes succeed again, and every alarm that got a 202 arrives.
@@ -58,7 +60,11 @@ denokvTest(
       30_000,
     );
     accepted.push(after!.json.seq);
-    await waitFor(async () => (await fetch(`${a.http}/healthz`)).status === 200, 15_000);
+    await waitFor(async () => {
+      const res = await fetch(`${a.http}/healthz`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, 15_000);
     const head = after!.json.seq;
     const socket = [...b.received].find(([key]) => key.endsWith("/outage"))![1];
     await waitFor(() => socket.length >= head, 15_000).catch(() => {});

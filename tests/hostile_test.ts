@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { createLogger } from "../lib/observe/mod.ts";
-import { TestClient } from "./support/client.ts";
+import { TestClient, WAIT_MS } from "./support/client.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { RawSocket } from "./support/raw_ws.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -190,12 +190,20 @@ Deno.test("hostile: an unmasked client frame is accepted by Deno and handled lik
   await t.stillFine();
 });
 
-/** Sends `head` and `body` on a raw TCP connection and returns the status line of the answer. */
+/**
+ * Sends `head` and `body` on a raw TCP connection and returns the status line of the answer, or
+ * "no answer" if none came within `WAIT_MS`.
+ */
 async function rawPost(port: number, head: string, body: string): Promise<string> {
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(new TextEncoder().encode(`${head}\r\n\r\n${body}`));
   const buffer = new Uint8Array(4096);
-  const n = await conn.read(buffer);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const n = await Promise.race([
+    conn.read(buffer).catch(() => null),
+    new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), WAIT_MS)),
+  ]).finally(() => clearTimeout(timer));
+  if (n === "late") return "no answer";
   return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0] ?? "";
 }
 
@@ -204,13 +212,16 @@ Deno.test("hostile: a body can't run past its declared length or dodge it with c
   const { port } = t.server;
   const head = "POST /api/alarms/smuggle HTTP/1.1\r\nHost: x\r\nContent-Type: application/json";
   const big = "x".repeat(200_000);
-  // Both Content-Length and chunked: refused by the HTTP layer before the handler runs.
+  // Both Content-Length and chunked. Deno 2.9.6 refuses it before the handler runs (400);
+  // Deno 2.5.0 hands it on framed as chunked with both headers, so the declared length can't be
+  // trusted and the handler must cut the body off at the limit (413). The last chunk is never
+  // sent: an answer shows the server did not wait to buffer the whole body.
   const both = await rawPost(
     port,
     `${head}\r\nContent-Length: 2\r\nTransfer-Encoding: chunked`,
-    `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+    `${big.length.toString(16)}\r\n${big}\r\n`,
   );
-  assertEquals(both, "HTTP/1.1 400 Bad Request");
+  assert(["HTTP/1.1 400 Bad Request", "HTTP/1.1 413 Payload Too Large"].includes(both), both);
   // A declared length is all that is read: the rest is the next request on the connection,
   // which is garbage here, and nothing but the two declared bytes reaches the parser.
   const past = await rawPost(port, `${head}\r\nContent-Length: 2\r\nConnection: close`, `{}${big}`);

@@ -12,6 +12,12 @@ Deno.test("README: the npx commands use the one pinned Deno version", async () =
   assertEquals(new Set(versions), new Set([pin.devDependencies.deno]));
 });
 
+Deno.test("README: the oldest supported Deno is the one .ci/run tests", async () => {
+  const pin = JSON.parse(await Deno.readTextFile(new URL(".ci/oldest/package.json", root)));
+  const stated = readme.match(/the\s+oldest\s+supported\s+one,\s+(\d+\.\d+\.\d+)/)?.[1];
+  assertEquals(stated, pin.devDependencies.deno);
+});
+
 Deno.test("docs/operations.md documents every environment variable the config reads", async () => {
   const source = await Deno.readTextFile(new URL("lib/config.ts", root));
   const names = new Set([...source.matchAll(/(?:int\(\s*"|env\.)([A-Z_]+)/g)].map((m) => m[1]));

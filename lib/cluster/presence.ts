@@ -52,6 +52,7 @@ export class Presence {
   #others: { at: number; read: Promise<PresenceSnapshot[]> } | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
   #refresh: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
 
   constructor(
     store: AlarmStore,
@@ -112,6 +113,7 @@ export class Presence {
 
   /** Stops publishing and removes this isolate's presence. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#refresh);
     clearTimeout(this.#debounce);
     this.#refresh = this.#debounce = undefined;
@@ -119,7 +121,7 @@ export class Presence {
   }
 
   #flushSoon(delay: number): void {
-    if (this.#debounce !== undefined) return;
+    if (this.#debounce !== undefined || this.#stopped) return;
     this.#debounce = setTimeout(() => {
       this.#debounce = undefined;
       this.flush().catch(this.#onError);

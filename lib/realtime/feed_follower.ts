@@ -88,6 +88,7 @@ export class FeedFollower {
         if (live()) this.#handlers.onError(error);
       }
       reader.cancel().catch(() => {});
+      if (!live()) return;
       // Ended or failed: watch again after a pause, from the same cursors.
       await this.#pause(retry);
       retry = nextRetry(retry);

@@ -79,6 +79,8 @@ export class DeadlineKv implements KvLike {
 
   close(): void {
     this.#kv.close();
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
 
   // One interval timer for every call in flight rather than a timer per call: a commit is on
@@ -93,10 +95,10 @@ export class DeadlineKv implements KvLike {
         this.#sweeper = sweeper;
       }
       call.then((value) => {
-        this.#pending.delete(entry);
+        this.#settled(entry);
         resolve(value);
       }, (error) => {
-        this.#pending.delete(entry);
+        this.#settled(entry);
         reject(error);
       });
     });
@@ -106,12 +108,16 @@ export class DeadlineKv implements KvLike {
     const now = performance.now();
     for (const entry of this.#pending) {
       if (entry.deadline > now) continue;
-      this.#pending.delete(entry);
+      this.#settled(entry);
       entry.reject(new Error(`The store did not answer within ${this.#timeoutMs} ms`));
     }
-    if (this.#pending.size === 0) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
+  }
+
+  // The sweeper runs only while calls are in flight.
+  #settled(entry: { deadline: number; reject: (error: Error) => void }): void {
+    this.#pending.delete(entry);
+    if (this.#pending.size > 0) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
 }

@@ -31,7 +31,10 @@ export class FaultyKv implements KvLike {
   readonly failing = new Map<string, number>();
   /** While true, listing the change feed finds nothing (its entries expired). */
   feedGone = false;
-  readonly #watches = new Set<ReadableStreamDefaultController<unknown>>();
+  readonly #watches = new Map<
+    ReadableStreamDefaultController<unknown>,
+    ReadableStreamDefaultReader<unknown>
+  >();
   #released: PromiseWithResolvers<void> = Promise.withResolvers();
 
   constructor(kv: Deno.Kv) {
@@ -52,7 +55,10 @@ export class FaultyKv implements KvLike {
 
   /** Ends every open watch stream, as a dropped connection would. */
   endWatches(): void {
-    for (const controller of this.#watches) controller.close();
+    for (const [controller, source] of this.#watches) {
+      controller.close();
+      source.cancel().catch(() => {});
+    }
     this.#watches.clear();
   }
 
@@ -127,7 +133,7 @@ export class FaultyKv implements KvLike {
     return new ReadableStream({
       start(controller) {
         self = controller;
-        watches.add(controller);
+        watches.set(controller, source);
       },
       async pull(controller) {
         const { done, value } = await source.read();

@@ -17,6 +17,8 @@ export interface Member {
   /** Seqs received per `"<socket index>/<id>"`, in arrival order. */
   received: Map<string, number[]>;
   sockets: WebSocket[];
+  /** Resolve as the sockets close. */
+  closed: Promise<void>[];
 }
 
 /** Settings every process gets: no per-address limits, a short store deadline. */
@@ -45,7 +47,14 @@ export async function start(env: Record<string, string>): Promise<Member> {
       await res.body?.cancel();
       return true;
     }, () => false), 15_000);
-  return { proc, http, ws: http.replace("http", "ws"), received: new Map(), sockets: [] };
+  return {
+    proc,
+    http,
+    ws: http.replace("http", "ws"),
+    received: new Map(),
+    sockets: [],
+    closed: [],
+  };
 }
 
 /** A port nothing listens on now. */
@@ -64,6 +73,7 @@ export async function hold(m: Member, ids: string[]): Promise<void> {
     m.sockets.push(socket);
     m.received.set(key, []);
     socket.onmessage = (e) => m.received.get(key)!.push(JSON.parse(e.data).seq);
+    m.closed.push(new Promise((resolve) => socket.addEventListener("close", () => resolve())));
     return new Promise<void>((resolve, reject) => {
       socket.onopen = () => resolve();
       socket.onclose = (e) => reject(new Error(`Socket on ${id} closed: ${e.code} ${e.reason}`));
@@ -107,10 +117,10 @@ export async function assertAllReceived(fleet: Member[], id: string, last: numbe
   for (const [key, seqs] of lists()) assertEquals(seqs, expected, `${key}`);
 }
 
-/** Closes every socket and kills every process. */
+/** Kills every process and waits until every socket has seen its connection go. */
 export async function stopFleet(fleet: Member[]): Promise<void> {
-  for (const m of fleet) for (const socket of m.sockets) socket.close();
   await Promise.all(fleet.map((m) => m.proc[Symbol.asyncDispose]()));
+  await Promise.all(fleet.flatMap((m) => m.closed));
 }
 
 /** Processes in a proof fleet. */
