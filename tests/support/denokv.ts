@@ -91,7 +91,9 @@ export class DenoKv implements AsyncDisposable {
 export const DENOKV = (() => {
   const bin = findDenokv();
   if (bin) return bin;
-  const hint = "cargo install denokv --locked --version 0.14.0";
+  const version = Deno.readTextFileSync(new URL("../../.ci/denokv.version", import.meta.url))
+    .trim();
+  const hint = `cargo install denokv --locked --version ${version}`;
   if (Deno.env.get("CI") === "true") throw new Error(`denokv is required in CI: ${hint}`);
   // deno-lint-ignore no-console -- tell the developer why tests were skipped
   console.warn(`Skipping denokv tests: denokv not found. Install it with: ${hint}`);
