@@ -31,6 +31,24 @@ Deno.test("a hung store: 503 within the deadline, /healthz 503, and back by itse
   for (const seq of accepted) assert(history.includes(seq));
 });
 
+Deno.test("a slow store is waited for up to the deadline, and refused past it", async () => {
+  await using memory = await Deno.openKv(":memory:");
+  const kv = new FaultyKv(memory);
+  await using a = await startServer({ kv, storeTimeoutMs: 400 });
+  await using page = new LegacyPage(a.ws, ["x"], 1000);
+  await page.opened();
+  kv.latencyMs = 100; // slow, within the deadline: served, and delivered
+  assertEquals((await a.post("/api/alarms/x", { slow: true })).status, 202);
+  await page.until(() => page.list.length === 1);
+  kv.latencyMs = 1000; // past it: refused, not hung
+  const started = Date.now();
+  assertEquals((await a.post("/api/alarms/x", { slower: true })).status, 503);
+  assertLess(Date.now() - started, 1000);
+  kv.latencyMs = 0;
+  assertEquals((await a.post("/api/alarms/x", { fast: true })).status, 202);
+  await kv.idle(); // the refused call still finishes, late
+});
+
 Deno.test("the feed survives ended watches, failed reads and expired entries", async () => {
   await using shared = await sharedKv();
   const kvA = new FaultyKv(shared.a);

@@ -36,6 +36,7 @@ export class FaultyKv implements KvLike {
     ReadableStreamDefaultReader<unknown>
   >();
   #released: PromiseWithResolvers<void> = Promise.withResolvers();
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -60,6 +61,11 @@ export class FaultyKv implements KvLike {
       source.cancel().catch(() => {});
     }
     this.#watches.clear();
+  }
+
+  /** Resolves once every call made so far has answered (or failed). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   /** Watch streams open now. */
@@ -154,7 +160,14 @@ export class FaultyKv implements KvLike {
     this.#kv.close();
   }
 
-  async #call<T>(kind: CallKind, run: () => Promise<T>, detail?: string): Promise<T> {
+  #call<T>(kind: CallKind, run: () => Promise<T>, detail?: string): Promise<T> {
+    const call = this.#faulty(kind, run, detail);
+    this.#inFlight.add(call);
+    call.then(() => this.#inFlight.delete(call), () => this.#inFlight.delete(call));
+    return call;
+  }
+
+  async #faulty<T>(kind: CallKind, run: () => Promise<T>, detail?: string): Promise<T> {
     this.calls[kind]++;
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (this.hung) await this.#released.promise;
