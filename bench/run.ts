@@ -13,6 +13,7 @@
  */
 import { printTable, type Row } from "./report.ts";
 import type { Generated, Server, Variant } from "./types.ts";
+import { freePort, listening } from "../tests/support/ports.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUN = `${ROOT}bench/node_modules/bun/bin/bun.exe`;
@@ -129,15 +130,8 @@ async function start(
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { name, pid: child.pid, port, child };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`${name} did not start`);
+  await listening(port, 200, 50);
+  return { name, pid: child.pid, port, child };
 }
 
 async function stop(server: Server): Promise<void> {
@@ -145,13 +139,6 @@ async function stop(server: Server): Promise<void> {
     server.child.kill("SIGKILL");
   } catch { /* gone */ }
   await server.child.status;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** CPU seconds (user + system) the process has used. */

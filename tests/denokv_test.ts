@@ -1,8 +1,8 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
 import { DENOKV, DenoKv } from "./support/denokv.ts";
+import { freePort } from "./support/ports.ts";
 import {
   crossProcessProof,
-  freePort,
   hold,
   type Member,
   PROCESSES,

@@ -1,14 +1,8 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
 import { TestClient } from "./support/client.ts";
 import { ServerProcess } from "./support/process.ts";
+import { freePort } from "./support/ports.ts";
 import { waitFor } from "./support/wait.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
 
 /** Opens v1 sockets on `id` until they sit on at least two isolates. */
 async function spread(ws: string, id: string): Promise<{ client: TestClient; instance: string }[]> {

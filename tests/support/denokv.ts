@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { listening } from "./ports.ts";
 
 /** Where the `denokv` binary is: `DENOKV` if set, else on PATH or in ~/.cargo/bin. */
 export function findDenokv(): string | undefined {
@@ -61,15 +62,7 @@ export class DenoKv implements AsyncDisposable {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    for (let i = 0; i < 200; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: this.#port })).close();
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
-    throw new Error("denokv did not start listening");
+    await listening(this.#port);
   }
 
   /** Kills the server at once (SIGKILL), as a crash or an outage would. */

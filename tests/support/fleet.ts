@@ -6,6 +6,7 @@
  * @module
  */
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
+import { freePort } from "./ports.ts";
 import { ServerProcess } from "./process.ts";
 import { waitFor } from "./wait.ts";
 
@@ -55,14 +56,6 @@ export async function start(env: Record<string, string>): Promise<Member> {
     sockets: [],
     closed: [],
   };
-}
-
-/** A port nothing listens on now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** Opens one legacy socket per id on `m`, recording every frame; resolves once all are open. */
