@@ -230,23 +230,58 @@ Deno.test("hostile: a body can't run past its declared length or dodge it with c
   await t.stillFine();
 });
 
-Deno.test("hostile: paths as sent are routed as a URL parser reads them, fast lane or not", async () => {
+Deno.test("hostile: a path a parser would rewrite is refused, fast lane or not", async () => {
   await using t = await setup();
   const { port } = t.server;
-  const post = (path: string) =>
+  const send = (method: string, path: string, host = "x") =>
     rawPost(
       port,
-      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+      `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
         "Content-Length: 2\r\nConnection: close",
       "{}",
     );
-  // Dot segments and backslashes reach the handler unnormalized: they must not be taken for ids.
-  assertEquals(await post("/api/alarms/../alarms/dots"), "HTTP/1.1 202 Accepted");
-  assertEquals(await post("/api/alarms/..\\alarms\\dots"), "HTTP/1.1 202 Accepted");
-  assertEquals(await post("/api/alarms/.."), "HTTP/1.1 404 Not Found");
-  assertEquals(await post("/api/alarms/."), "HTTP/1.1 400 Bad Request"); // "/api/alarms/": no id
-  assertEquals(await post("/api/alarms/dots"), "HTTP/1.1 202 Accepted");
-  const stored = (await t.server.get("/api/alarms/dots")).body.alarms;
-  assertEquals(stored.map((a: { seq: number }) => a.seq), [1, 2, 3]);
+  // Dot segments, escaped dots and backslashes would resolve to another id: 400, never routed.
+  for (
+    const path of [
+      "/api/alarms/../alarms/dots",
+      "/api/alarms/..\\alarms\\dots",
+      "/api/alarms/%2e%2e/alarms/dots",
+      "/api/alarms/.",
+      "/api/alarms/..",
+    ]
+  ) assertEquals(await send("POST", path), "HTTP/1.1 400 Bad Request", path);
+  for (
+    const path of ["/websocket/x/../victim", "/websocket/x/%2e%2e/victim", "/websocket/./victim"]
+  ) {
+    assertEquals(await send("GET", path), "HTTP/1.1 400 Bad Request", path);
+  }
+  assertEquals(await send("POST", "/api/alarms/dots"), "HTTP/1.1 202 Accepted");
+  assertEquals((await t.server.get("/api/alarms/dots")).body.alarms.length, 1);
+  assertEquals((await t.server.get("/api/alarms/victim")).body.alarms.length, 0);
+  // A Host that is no host: 400, not a 500 and an error in the log, and it can't move the path.
+  for (const host of ["a b", "x:99999", "[", "x/api/alarms/dots", "x?y", "x@y"]) {
+    assertEquals(await send("POST", "/api/alarms/hosts", host), "HTTP/1.1 400 Bad Request", host);
+    assertEquals(await send("GET", "/healthz", host), "HTTP/1.1 400 Bad Request", host);
+  }
+  assertEquals(t.lines.filter((line) => line.includes('"level":"error"')), []);
   await t.stillFine();
+});
+
+Deno.test("hostile: a quoted charset is the same charset", async () => {
+  await using t = await setup();
+  for (const type of ['application/json; charset="utf-8"', "application/json;charset=UTF-8"]) {
+    const res = await fetch(`${t.server.http}/api/alarms/typed`, {
+      method: "POST",
+      headers: { "content-type": type },
+      body: "{}",
+    });
+    await res.body?.cancel();
+    assertEquals(res.status, 202, type);
+  }
+  const latin = await fetch(`${t.server.http}/api/alarms/typed`, {
+    method: "POST",
+    headers: { "content-type": 'application/json; charset="latin1"' },
+    body: "{}",
+  });
+  assertEquals([latin.status, (await latin.json()).error.code], [415, "unsupported_media_type"]);
 });

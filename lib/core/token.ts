@@ -29,6 +29,8 @@ export type Verified = { ok: true; grant: Grant } | { ok: false; reason: TokenFa
 const PATTERN = /^(?:\*|[A-Za-z0-9_.:-]{1,128}\*?)$/;
 const HEADER = base64url(new TextEncoder().encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
 const MAX_TOKEN_LENGTH = 4096;
+/** The last second `Date` can represent (8.64e15 ms), as a token's `exp`. */
+const MAX_EXP = 8_640_000_000_000;
 const MAX_SEND_GRANTS = 100;
 /** Longest token lifetime a backend may ask for, in seconds. */
 export const MAX_TTL_SECONDS = 86_400;
@@ -157,7 +159,10 @@ function isHs256(header: unknown): boolean {
 function parseClaims(claims: unknown): Grant | undefined {
   if (!isJsonObject(claims)) return undefined;
   const { sub, exp, send } = claims;
-  if (!isIdPattern(sub) || typeof exp !== "number" || !Number.isFinite(exp)) return undefined;
+  // A date JavaScript can hold: past it, an expiry can't be shown (or compared) as a date.
+  if (!isIdPattern(sub) || typeof exp !== "number" || !(exp >= 0 && exp <= MAX_EXP)) {
+    return undefined;
+  }
   const sendOk = send === undefined ||
     (Array.isArray(send) && send.length <= MAX_SEND_GRANTS && send.every(isIdPattern));
   return sendOk ? { sub, expiresAt: exp * 1000, send: send ?? [] } : undefined;

@@ -96,3 +96,17 @@ Deno.test("id patterns: exact, prefix and any", () => {
   assert(!idMatches("plant-*", "plan"));
   assert(idMatches("*", "anything"));
 });
+
+Deno.test("tokens: an expiry no date can hold is malformed, one at the edge is fine", async () => {
+  const keys = new TokenKeys([SECRET]);
+  const signed = async (exp: number) => {
+    const body = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub: "x", exp })}`;
+    return `${body}.${await hs256(SECRET, body)}`;
+  };
+  for (const exp of [8.6e12 + 1e11, 1e300, -1]) {
+    assertEquals(await keys.verify(await signed(exp), NOW), { ok: false, reason: "malformed" });
+  }
+  const edge = await keys.verify(await signed(8_640_000_000_000), NOW);
+  assert(edge.ok);
+  new Date(edge.grant.expiresAt).toISOString(); // what /api/sessions shows: must not throw
+});

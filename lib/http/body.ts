@@ -55,10 +55,11 @@ const JSON_ERRORS = {
 
 function checkContentType(header: string | null): void {
   const [type = "", ...params] = (header ?? "").split(";");
-  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("charset="));
+  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("charset="))
+    ?.slice("charset=".length).replace(/^"(.*)"$/, "$1"); // a quoted value is the same value
   if (
     type.trim().toLowerCase() !== "application/json" ||
-    (charset !== undefined && charset !== "charset=utf-8")
+    (charset !== undefined && charset !== "utf-8")
   ) {
     throw new HttpError(415, "unsupported_media_type", 'Content-Type must be "application/json"');
   }

@@ -14,7 +14,7 @@ import { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import { answerFailure, HttpError } from "./errors.ts";
 import { publishOne } from "./publish.ts";
-import { allow, checkId, intParam, notFound, publishTarget } from "./request.ts";
+import { allow, checkId, intParam, notFound, publishTarget, requestUrl } from "./request.ts";
 import { isAsset, StaticFiles } from "./static.ts";
 import { health, metricsText } from "./status.ts";
 import { acceptWebSocket, negotiate } from "./upgrade.ts";
@@ -55,7 +55,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   let closing = false;
 
   async function route(req: Request, info: ConnInfo | undefined): Promise<Response> {
-    const url = new URL(req.url);
+    const url = requestUrl(req);
     const path = url.pathname;
     const [, first = "", second, third] = path.split("/");
     if (isAsset(path)) {
@@ -119,8 +119,8 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   return {
     // The one error boundary: whatever any route throws is answered here.
     async fetch(req, info) {
-      const target = req.method === "POST" ? publishTarget(req.url) : undefined;
       try {
+        const target = req.method === "POST" ? publishTarget(req.url) : undefined;
         return target === undefined ? served(await route(req, info)) : await publish(req, target);
       } catch (error) {
         return served(answerFailure(metrics, logger, error));

@@ -27,8 +27,48 @@ export function checkId(raw: string): string {
   return raw;
 }
 
+// A host as a `Host` header may hold it: a name or IPv4 address, or an IPv6 one in brackets, and
+// a port from 0 to 65535.
+const HOST_PORT = String.raw`(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])` +
+  String.raw`(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4}))?`;
+const HOST = new RegExp(`^${HOST_PORT}$`);
+
 // `/api/alarms/{id}` as Deno spells a request URL: scheme and host, then the path as sent.
-const PUBLISH_URL = /^https?:\/\/[^/?#]+\/api\/alarms\/([A-Za-z0-9_.:-]{1,128})$/;
+const PUBLISH_URL = new RegExp(
+  String.raw`^https?:\/\/${HOST_PORT}\/api\/alarms\/([A-Za-z0-9_.:-]{1,128})$`,
+);
+
+/**
+ * The URL of `req`, refused with a 400 unless its `Host` is well formed and its path is exactly
+ * as sent: a URL parser would resolve `/websocket/x/../victim` or `%2e%2e` to another id.
+ */
+export function requestUrl(req: Request): URL {
+  const host = req.headers.get("host");
+  if (host && !HOST.test(host)) {
+    throw new HttpError(400, "invalid_host", `Host ${quote(host)} is not a host name and port`);
+  }
+  let url: URL;
+  try {
+    url = new URL(req.url);
+  } catch {
+    throw new HttpError(
+      400,
+      "invalid_host",
+      `Host ${quote(host ?? "")} is not a host name and port`,
+    );
+  }
+  // Deno spells the URL as scheme, "://", host and the request target as sent.
+  const start = req.url.indexOf("/", req.url.indexOf("://") + 3);
+  const raw = start < 0 ? "/" : req.url.slice(start).replace(/[?#].*$/s, "");
+  if (raw !== url.pathname) {
+    throw new HttpError(
+      400,
+      "invalid_path",
+      `Path ${quote(raw)} is not canonical: no dot segments, escaped dots or backslashes`,
+    );
+  }
+  return url;
+}
 
 /**
  * The id of a `/api/alarms/{id}` URL that a URL parser would leave as it is (a valid id, no
