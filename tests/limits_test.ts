@@ -69,3 +69,48 @@ Deno.test("sessions per id and in total are capped, with a clear reason", async 
   back.close();
   assertEquals([a2.socket.readyState, b.socket.readyState], [WebSocket.OPEN, WebSocket.OPEN]);
 });
+
+Deno.test("caps hold exactly under concurrent upgrades: per id and in total", async () => {
+  await using server = await startServer({
+    config: { maxSessionsPerId: 5, maxSessions: 30, upgradesPerMinute: 0 },
+  });
+  const race = async (paths: string[]) => {
+    const sockets = await Promise.all(paths.map((path) => RawSocket.connect(server.port, path)));
+    const statuses = sockets.map((socket) => socket.status);
+    return { sockets, count: (status: number) => statuses.filter((s) => s === status).length };
+  };
+  const one = await race(Array.from({ length: 50 }, () => "/websocket/crowded"));
+  assertEquals([one.count(101), one.count(429)], [5, 45]);
+  const all = await race(Array.from({ length: 100 }, (_, i) => `/websocket/many-${i}`));
+  assertEquals([all.count(101), all.count(503)], [25, 75]); // 5 places were taken above
+  await waitFor(() => server.app.hub.registry.size === 30);
+  // Places come back as sockets go.
+  for (const socket of [...one.sockets, ...all.sockets]) socket.close();
+  await waitFor(() => server.app.hub.occupied === 0);
+  const again = await race(Array.from({ length: 6 }, () => "/websocket/crowded"));
+  assertEquals(again.count(101), 5);
+  for (const socket of again.sockets) socket.close();
+});
+
+Deno.test("a socket the server closed holds its place until its connection is gone", async () => {
+  await using server = await startServer({ config: { maxSessions: 2, upgradesPerMinute: 0 } });
+  await using normal = await TestClient.open(`${server.ws}/websocket/n`);
+  // Gets closed by the server (a binary frame: 1003), and never answers the close.
+  const silent = await RawSocket.connect(server.port, "/websocket/s");
+  assertEquals(silent.status, 101);
+  await silent.writeFrame(0x2, new Uint8Array([1, 2, 3]));
+  assertEquals((await silent.readClose())?.code, 1003);
+  await waitFor(() => server.app.hub.registry.closing === 1);
+  assertMatch(
+    await (await fetch(`${server.http}/metrics`)).text(),
+    /^alarmcast_sessions_closing 1$/m,
+  );
+  const refused = await RawSocket.connect(server.port, "/websocket/c");
+  assertEquals(refused.status, 503); // open + closing = the cap
+  refused.close();
+  silent.close(); // the peer lets go: the place is free again
+  await waitFor(() => server.app.hub.registry.closing === 0);
+  const admitted = await RawSocket.connect(server.port, "/websocket/c");
+  assertEquals(admitted.status, 101);
+  admitted.close();
+});

@@ -7,14 +7,23 @@
  */
 import { type Grant, idMatches, quote, TokenKeys, WindowLimiter } from "../core/mod.ts";
 import type { Config } from "../config.ts";
+import type { Slot } from "../realtime/mod.ts";
 import { HttpError } from "./errors.ts";
 
-/** How many sessions this isolate holds, in all and for one id. */
+/** The places this isolate's sessions take, as the caps count them. */
 export interface Occupancy {
-  /** Sessions in all. */
-  readonly size: number;
-  /** Sessions of `id`. */
-  countOf(id: string): number;
+  /** Places taken in all. */
+  readonly occupied: number;
+  /** Places taken by `id`. */
+  occupiedBy(id: string): number;
+  /** Takes a place for `id` until the socket opens or fails. */
+  hold(id: string): Slot;
+}
+
+/** What an admitted upgrade carries on: the token's grant, and the place held for it. */
+export interface Admission {
+  grant: Grant | undefined;
+  slot: Slot;
 }
 
 /** Prefix of the subprotocol that carries a token; it is never echoed back. */
@@ -35,7 +44,7 @@ export class Gate {
 
   /**
    * Admits an upgrade to `id` from `address`, or throws the {@linkcode HttpError} to answer.
-   * Returns the token's grant when tokens are required.
+   * Returns the token's grant (when tokens are required) and the place held for the socket.
    */
   async admit(
     req: Request,
@@ -44,7 +53,7 @@ export class Gate {
     address: string,
     occupancy: Occupancy,
     now: number,
-  ): Promise<Grant | undefined> {
+  ): Promise<Admission> {
     const origin = req.headers.get("origin");
     // Browsers always send Origin; clients without one are not browsers and can't be
     // hijacked cross-site, so they are judged by their token alone.
@@ -66,19 +75,20 @@ export class Gate {
     const grant = this.keys
       ? await verifyToken(this.keys, req.headers, params, id, now)
       : undefined;
-    if (occupancy.size >= this.#config.maxSessions) {
+    // Checked and taken with no await in between, so concurrent upgrades can't all pass.
+    if (occupancy.occupied >= this.#config.maxSessions) {
       throw new HttpError(503, "server_full", "The server holds its maximum of sessions", {
         "retry-after": "5",
       });
     }
-    if (occupancy.countOf(id) >= this.#config.maxSessionsPerId) {
+    if (occupancy.occupiedBy(id) >= this.#config.maxSessionsPerId) {
       throw new HttpError(
         429,
         "too_many_sessions",
         `Id ${quote(id)} already has ${this.#config.maxSessionsPerId} sessions`,
       );
     }
-    return grant;
+    return { grant, slot: occupancy.hold(id) };
   }
 
   /** Forgets stale per-address windows; call periodically. */

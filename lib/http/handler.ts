@@ -102,12 +102,17 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
     }
     const protocol = negotiate(req.headers);
-    const grant = await gate.admit(req, params, id, address, hub, now());
-    return acceptWebSocket(req, {
-      protocol,
-      idleTimeoutSeconds: config.idleTimeoutSeconds,
-      maxMessageBytes: config.maxMessageBytes,
-    }, hub.attach(id, protocol, since, grant));
+    const { grant, slot } = await gate.admit(req, params, id, address, hub, now());
+    try {
+      return acceptWebSocket(req, {
+        protocol,
+        idleTimeoutSeconds: config.idleTimeoutSeconds,
+        maxMessageBytes: config.maxMessageBytes,
+      }, hub.attach(id, protocol, since, grant, slot));
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
   }
 
   // Not on a 101: Deno before 2.5.7 throws on any change to an upgrade response's headers.

@@ -24,6 +24,7 @@ export async function health(hub: Hub, closing: boolean): Promise<Response> {
 export function metricsText(hub: Hub, metrics: Metrics): Response {
   const text = metrics.render({
     sessions: hub.size,
+    closing: hub.registry.closing,
     ids: hub.idCount,
     watches: hub.watches,
     following: hub.following ? 1 : 0,

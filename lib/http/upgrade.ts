@@ -131,11 +131,14 @@ class SocketEvents implements EventListenerObject {
       // A failing fault handler must not stop the socket from closing.
     }
     try {
-      this.#socket.close(code, reason);
+      this.#handlers.close(code, reason);
     } catch {
-      // Already closed.
+      try {
+        this.#socket.close(code, reason);
+      } catch {
+        // Already closed.
+      }
     }
-    this.#guard(() => this.#handlers.onClose(code, reason));
   }
 
   #guard(fn: () => void): void {

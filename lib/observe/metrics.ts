@@ -9,6 +9,8 @@
 export interface Gauges {
   /** Open sessions. */
   sessions: number;
+  /** Sessions the server closed whose peer has not let go of the connection yet. */
+  closing: number;
   /** Distinct ids with at least one session. */
   ids: number;
   /** KV watch streams open (a small constant, whatever the number of ids). */
@@ -49,6 +51,7 @@ export class Metrics {
   render(gauges: Gauges): string {
     const single: [string, string, string, number][] = [
       ["sessions_open", "gauge", "Open WebSocket sessions.", gauges.sessions],
+      ["sessions_closing", "gauge", "Closed by the server, connection not gone.", gauges.closing],
       ["ids_online", "gauge", "Ids with at least one open session.", gauges.ids],
       ["kv_watches", "gauge", "KV watch streams open.", gauges.watches],
       ["feed_following", "gauge", "1 while other isolates' alarms are followed.", gauges.following],

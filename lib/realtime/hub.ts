@@ -11,7 +11,7 @@ import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmStore } from "../store/mod.ts";
 import { drain, sweepSessions } from "./drain.ts";
 import { Fanout } from "./fanout.ts";
-import { Registry } from "./registry.ts";
+import { Registry, type Slot } from "./registry.ts";
 import { Session } from "./session.ts";
 import { type SessionContext, SessionHandlers } from "./session_handlers.ts";
 import type { PushSocket, SocketHandlers } from "./socket.ts";
@@ -196,20 +196,40 @@ export class Hub {
 
   /**
    * Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`,
-   * with what its token grants.
+   * with what its token grants; the socket takes over `slot` (see {@linkcode hold}) when it
+   * opens, or gives it up if it closes first.
    */
   attach(
     id: string,
     protocol: Protocol,
     since?: number,
     grant?: Grant,
+    slot?: Slot,
   ): (socket: PushSocket) => SocketHandlers {
     return (socket) => {
       const { messageRate: rate, messageBurst: burst } = this.#options.limits;
       const now = this.#options.now();
       const session = new Session(socket, id, protocol, now, grant, { rate, burst });
-      return new SessionHandlers(this.#context, session, since);
+      return new SessionHandlers(this.#context, session, since, slot);
     };
+  }
+
+  /**
+   * Places taken on this isolate: open sessions, upgrades admitted and not yet open, and
+   * sessions closed by the server whose connection isn't gone yet. What session caps count.
+   */
+  get occupied(): number {
+    return this.registry.occupied;
+  }
+
+  /** Places taken by `id`, counted like {@linkcode occupied}. */
+  occupiedBy(id: string): number {
+    return this.registry.occupiedBy(id);
+  }
+
+  /** Holds a place for an admitted upgrade to `id`, counted by the caps until it opens or fails. */
+  hold(id: string): Slot {
+    return this.registry.hold(id);
   }
 
   /** Stores `prepared` for `target` (unless `idempotencyKey` was used) and delivers it. */

@@ -20,9 +20,23 @@ import { OPEN } from "./socket.ts";
 /** Most frame characters sent to a session between two looks at its `bufferedAmount`. */
 export const MAX_CHECK_INTERVAL = 16 * 1024;
 
+/**
+ * A place held for a socket between admission and its open event, so that concurrent upgrades
+ * can't all pass a cap that counts only open sessions. Released exactly once.
+ */
+export interface Slot {
+  readonly id: string;
+  /** Gives the place up (the socket opened and was added, or never will). Idempotent. */
+  release(): void;
+}
+
 /** Holds the open sessions of this isolate and sends frames to them. */
 export class Registry {
   readonly #byId = new Map<string, Set<Session>>();
+  /** Slots held per id, and sessions closed by the server whose peer hasn't let go yet. */
+  readonly #held = new Map<string, number>();
+  readonly #closing = new Set<Session>();
+  #heldTotal = 0;
   readonly #metrics: Metrics;
   readonly #slowConsumerBytes: number;
   readonly #checkInterval: number;
@@ -40,6 +54,45 @@ export class Registry {
   /** Open sessions. */
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * Places taken: open sessions, slots held for upgrades not yet open, and sessions the server
+   * closed whose connection is not gone yet. What the session caps count.
+   */
+  get occupied(): number {
+    return this.#size + this.#heldTotal;
+  }
+
+  /** Places taken by `id`, counted like {@linkcode occupied}. */
+  occupiedBy(id: string): number {
+    return this.countOf(id) + (this.#held.get(id) ?? 0);
+  }
+
+  /** Sessions the server closed whose peer has not let go yet. */
+  get closing(): number {
+    return this.#closing.size;
+  }
+
+  /** Holds a place for a socket of `id` until it opens (and is added) or fails. */
+  hold(id: string): Slot {
+    this.#hold(id, 1);
+    let held = true;
+    return {
+      id,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#hold(id, -1);
+      },
+    };
+  }
+
+  #hold(id: string, delta: number): void {
+    const n = (this.#held.get(id) ?? 0) + delta;
+    if (n === 0) this.#held.delete(id);
+    else this.#held.set(id, n);
+    this.#heldTotal += delta;
   }
 
   /** Ids with at least one session. */
@@ -160,14 +213,25 @@ export class Registry {
     return true;
   }
 
-  /** Removes `session` and closes its socket with `code` and `reason`. Never throws. */
+  /**
+   * Removes `session` and closes its socket with `code` and `reason`; its place stays taken
+   * until {@linkcode gone} says the connection ended. Never throws.
+   */
   close(session: Session, code: number, reason: string): void {
-    this.remove(session);
+    if (this.remove(session) && !this.#closing.has(session)) {
+      this.#closing.add(session);
+      this.#hold(session.id, 1);
+    }
     try {
       session.socket.close(code, reason);
     } catch {
       // Already closing or closed: nothing left to do.
     }
+  }
+
+  /** The connection of `session` ended: gives up the place a server-side close kept. */
+  gone(session: Session): void {
+    if (this.#closing.delete(session)) this.#hold(session.id, -1);
   }
 
   /** Closes every session with `code` and `reason`. */

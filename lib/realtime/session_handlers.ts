@@ -15,7 +15,7 @@ import { type Logger, type Metrics, reportSocketFault, reportStoreFault } from "
 import type { AlarmStore } from "../store/mod.ts";
 import type { Fanout } from "./fanout.ts";
 import { receiveText } from "./inbound.ts";
-import type { Registry } from "./registry.ts";
+import type { Registry, Slot } from "./registry.ts";
 import type { Session } from "./session.ts";
 import type { SocketHandlers } from "./socket.ts";
 
@@ -42,11 +42,13 @@ export class SessionHandlers implements SocketHandlers {
   readonly #ctx: SessionContext;
   readonly #session: Session;
   readonly #since: number | undefined;
+  readonly #slot: Slot | undefined;
 
-  constructor(ctx: SessionContext, session: Session, since: number | undefined) {
+  constructor(ctx: SessionContext, session: Session, since: number | undefined, slot?: Slot) {
     this.#ctx = ctx;
     this.#session = session;
     this.#since = since;
+    this.#slot = slot;
   }
 
   onOpen(): void {
@@ -54,6 +56,7 @@ export class SessionHandlers implements SocketHandlers {
     const session = this.#session;
     const since = this.#since;
     registry.add(session);
+    this.#slot?.release(); // the session holds its place now
     presence.changed();
     metrics.sessionsOpened++;
     const { id, sessionId, protocol } = session;
@@ -115,6 +118,8 @@ export class SessionHandlers implements SocketHandlers {
     const { registry, fanout, presence, logger } = this.#ctx;
     const session = this.#session;
     registry.remove(session);
+    registry.gone(session);
+    this.#slot?.release(); // closed before it ever opened
     // Deno may fire close twice, and a close the server started fires again later: once.
     if (session.ended) return;
     session.ended = true;
@@ -127,6 +132,10 @@ export class SessionHandlers implements SocketHandlers {
       code,
       reason,
     });
+  }
+
+  close(code: number, reason: string): void {
+    this.#ctx.registry.close(this.#session, code, reason);
   }
 
   onFault(kind: string, error?: unknown): void {

@@ -32,4 +32,9 @@ export interface SocketHandlers {
   onClose(code: number, reason: string): void;
   /** Something went wrong; `kind` is a stable metric label. */
   onFault(kind: string, error?: unknown): void;
+  /**
+   * The adapter found a violation (binary frame, message too big, a failing handler): close the
+   * socket from the server side with `code` and `reason`. `onClose` follows when it is gone.
+   */
+  close(code: number, reason: string): void;
 }
