@@ -56,13 +56,36 @@ const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.r
 const app = createApp({ config, logger, store });
 await app.start();
 
-const server = config.serveMode === "listen"
-  ? Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    onListen: ({ hostname, port }) => logger.log("info", "listening", { host: hostname, port }),
-  }, app.fetch)
-  : undefined;
+const server = config.serveMode === "listen" ? listen() : undefined;
+
+function listen(): Deno.HttpServer {
+  try {
+    return Deno.serve({
+      port: config.port,
+      hostname: config.host,
+      onListen: ({ hostname, port }) => logger.log("info", "listening", { host: hostname, port }),
+    }, app.fetch);
+  } catch (error) {
+    // e.g. the port is taken: one log line and a clear exit, not a stack trace.
+    logger.log("error", "cannot listen", {
+      host: config.host,
+      port: config.port,
+      error: `${error}`,
+    });
+    Deno.exit(1);
+  }
+}
+
+// A process that no longer listens must not live on: a supervisor restarts it on exit.
+server?.finished.then(
+  () => stopping || fail("the listener stopped"),
+  (error) => fail("the listener failed", error),
+);
+
+function fail(msg: string, error?: unknown): never {
+  logger.log("error", msg, error === undefined ? {} : { error: `${error}` });
+  Deno.exit(1);
+}
 
 // Last line of defence: a stray rejection is logged, never fatal.
 globalThis.addEventListener("unhandledrejection", (event) => {

@@ -121,3 +121,13 @@ Deno.test("an accepted alarm survives SIGKILL: after a restart a client with sin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a port already taken: one log line and exit 1, no stack trace", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using proc = new ServerProcess({ PORT: String(taken.addr.port) });
+  const status = await proc.status;
+  assertEquals(status.code, 1);
+  const errors = proc.records().filter((r) => r.level === "error");
+  assertEquals(errors.map((r) => r.msg), ["cannot listen"]);
+  assertMatch(errors[0].error, /AddrInUse|in use/i);
+});
