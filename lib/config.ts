@@ -46,6 +46,11 @@ export interface Config {
   tokenSecrets: string[];
   /** Exact origins allowed to open sockets (`ALLOWED_ORIGINS`); empty: any. */
   allowedOrigins: string[];
+  /**
+   * Addresses of reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`);
+   * empty: the connection's own address is the client's.
+   */
+  trustedProxies: string[];
   /** Messages per second a socket may send, sustained (`MESSAGE_RATE`). */
   messageRate: number;
   /** Messages a socket may send in a burst (`MESSAGE_BURST`). */
@@ -81,6 +86,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   serveMode: "listen",
   tokenSecrets: [],
   allowedOrigins: [],
+  trustedProxies: [],
   messageRate: 20,
   messageBurst: 40,
   upgradesPerMinute: 120,
@@ -137,6 +143,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       String,
     ),
     allowedOrigins: (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter((o) => o),
+    trustedProxies: (env.TRUSTED_PROXIES ?? "").split(",").map((a) => a.trim()).filter((a) => a),
     messageRate: int("MESSAGE_RATE", DEFAULT_CONFIG.messageRate, 1, 10_000),
     messageBurst: int("MESSAGE_BURST", DEFAULT_CONFIG.messageBurst, 1, 100_000),
     upgradesPerMinute: int("UPGRADES_PER_MINUTE", DEFAULT_CONFIG.upgradesPerMinute, 0, 1_000_000),

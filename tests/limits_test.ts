@@ -114,3 +114,28 @@ Deno.test("a socket the server closed holds its place until its connection is go
   assertEquals(admitted.status, 101);
   admitted.close();
 });
+
+Deno.test("behind a trusted proxy, the per-address limit counts the forwarded client", async () => {
+  const forwardedFor = async (port: number, client: string) => {
+    const socket = await RawSocket.connect(port, "/websocket/p", { "x-forwarded-for": client });
+    socket.close();
+    return socket.status;
+  };
+  {
+    await using server = await startServer({
+      config: { upgradesPerMinute: 2, trustedProxies: ["127.0.0.1"] },
+    });
+    const statuses = [];
+    for (const client of ["192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "spoof, 192.0.2.3"]) {
+      statuses.push(await forwardedFor(server.port, client));
+    }
+    assertEquals(statuses, [101, 101, 429, 101, 101]);
+  }
+  // Not trusted: the header is ignored, and every upgrade comes from 127.0.0.1.
+  await using server = await startServer({ config: { upgradesPerMinute: 2 } });
+  const statuses = [];
+  for (const client of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+    statuses.push(await forwardedFor(server.port, client));
+  }
+  assertEquals(statuses, [101, 101, 429]);
+});

@@ -71,7 +71,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       return metricsText(hub, metrics);
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second, url.searchParams, addressOf(info));
+      return upgrade(req, second, url.searchParams, clientAddress(req, info));
     }
     if (first !== "api") throw notFound(path);
     await auth?.check(req.headers);
@@ -115,6 +115,16 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     }
   }
 
+  // Read only for upgrades (limits per address): Deno builds the address object on each access.
+  // Behind a trusted proxy, the client is the address the proxy appended to X-Forwarded-For.
+  function clientAddress(req: Request, info: ConnInfo | undefined): string {
+    const addr = info?.remoteAddr;
+    const peer = addr && "hostname" in addr ? addr.hostname : "unknown";
+    if (!config.trustedProxies.includes(peer)) return peer;
+    const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+    return forwarded || peer;
+  }
+
   // Not on a 101: Deno before 2.5.7 throws on any change to an upgrade response's headers.
   function served(res: Response): Response {
     if (res.status !== 101) res.headers.set("x-served-by", hub.instance);
@@ -138,10 +148,4 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       gate.prune(now);
     },
   };
-}
-
-// Read only for upgrades (limits per address): Deno builds the address object on each access.
-function addressOf(info: ConnInfo | undefined): string {
-  const addr = info?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }
