@@ -21,14 +21,14 @@ export interface FrameOptions {
 
 /** A raw connection that has completed (or failed) the opening handshake. */
 export class RawSocket {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   /** HTTP status of the handshake response. */
   readonly status: number;
   /** The raw handshake response head. */
   readonly head: string;
   #buffer: Uint8Array;
 
-  private constructor(conn: Deno.TcpConn, status: number, head: string, rest: Uint8Array) {
+  private constructor(conn: Deno.Conn, status: number, head: string, rest: Uint8Array) {
     this.conn = conn;
     this.status = status;
     this.head = head;
@@ -42,8 +42,17 @@ export class RawSocket {
     headers: Record<string, string | undefined> = {},
   ): Promise<RawSocket> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    return await RawSocket.over(conn, path, { host: `127.0.0.1:${port}`, ...headers });
+  }
+
+  /** Sends an upgrade request for `path` on `conn` (plain or TLS) and reads the answer's head. */
+  static async over(
+    conn: Deno.Conn,
+    path: string,
+    headers: Record<string, string | undefined> = {},
+  ): Promise<RawSocket> {
     const all: Record<string, string | undefined> = {
-      host: `127.0.0.1:${port}`,
+      host: "127.0.0.1",
       upgrade: "websocket",
       connection: "Upgrade",
       "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",

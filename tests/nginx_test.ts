@@ -1,0 +1,93 @@
+import { assert, assertEquals, assertLess } from "@std/assert";
+import { NGINX, Nginx } from "./support/nginx.ts";
+import { RawSocket } from "./support/raw_ws.ts";
+import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+/** Reads from `conn` until the peer closes it; resolves with the milliseconds that took. */
+async function untilClosed(conn: Deno.Conn, limitMs: number): Promise<number> {
+  const started = Date.now();
+  const buffer = new Uint8Array(64 * 1024);
+  while (Date.now() - started < limitMs) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return Date.now() - started;
+  }
+  throw new Error(`Still open after ${limitMs} ms`);
+}
+
+Deno.test({
+  name: "behind the shipped nginx: TLS and WebSockets pass, slowloris and non-readers are cut",
+  ignore: NGINX === undefined,
+  async fn() {
+    // Big queues on the server side, so what cuts a client that doesn't read is nginx.
+    await using server = await startServer({
+      config: { trustedProxies: ["127.0.0.1"], slowConsumerBytes: 256 * 1024 * 1024 },
+    });
+    await using nginx = await Nginx.start(NGINX!, {
+      upstream: server.port,
+      set: { client_header_timeout: "2s", send_timeout: "2s", limit_conn: "alarmcast_addr 20" },
+    });
+    using client = nginx.client();
+    const get = (path: string) => fetch(`${nginx.url}${path}`, { client });
+
+    // A normal client: health, publish, and a WebSocket through TLS.
+    const health = await get("/healthz");
+    assertEquals([health.status, (await health.json()).status], [200, "ok"]);
+    const ws = await RawSocket.over(await nginx.connect(), "/websocket/normal");
+    assertEquals(ws.status, 101);
+    const published = await fetch(`${nginx.url}/api/alarms/normal`, {
+      client,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ via: "nginx" }),
+    });
+    assertEquals(published.status, 202);
+    await published.body?.cancel();
+    const frame = await ws.readFrame();
+    assertEquals(JSON.parse(new TextDecoder().decode(frame!.payload)).via, "nginx");
+
+    // Slowloris: a request head that never ends is cut after client_header_timeout.
+    const slow = await nginx.connect();
+    await slow.write(new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+    const slowloris = await untilClosed(slow, 10_000);
+    slow.close();
+    assertLess(slowloris, 4000);
+
+    // A WebSocket client that never reads: nginx drops it once it makes no progress for
+    // send_timeout, and the server's session goes with it.
+    const stuck = await RawSocket.over(await nginx.connect(), "/websocket/stuck");
+    assertEquals(stuck.status, 101);
+    await waitFor(() => server.app.hub.countOf("stuck") === 1);
+    const big = { text: "x".repeat(60_000) };
+    const started = Date.now();
+    for (let i = 0; i < 200 && server.app.hub.countOf("stuck") === 1; i++) {
+      await server.post("/api/alarms/stuck", big);
+    }
+    await waitFor(
+      () => server.app.hub.countOf("stuck") === 0 && server.app.hub.registry.closing === 0,
+      15_000,
+    );
+    const released = Date.now() - started;
+    stuck.close();
+    assertLess(released, 15_000);
+
+    // Connections per address: past the limit, nginx refuses further requests.
+    const held = await Promise.all(
+      Array.from(
+        { length: 19 },
+        async () => RawSocket.over(await nginx.connect(), "/websocket/many"),
+      ),
+    );
+    assert(held.every((socket) => socket.status === 101));
+    const over = await RawSocket.over(await nginx.connect(), "/websocket/many");
+    assertEquals(over.status, 429);
+    over.close();
+    for (const socket of held) socket.close();
+
+    // Normal clients are still served.
+    const after = await get("/healthz");
+    assertEquals(after.status, 200);
+    await after.body?.cancel();
+    ws.close();
+  },
+});
