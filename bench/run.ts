@@ -48,6 +48,7 @@ const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
       KV_PATH: ":memory:",
       UPGRADES_PER_MINUTE: "0",
       MAX_SESSIONS_PER_ID: "1000000",
+      MAX_SESSIONS_PER_ADDRESS: "1000000",
       MAX_SESSIONS: "1000000",
     },
   },

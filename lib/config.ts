@@ -59,6 +59,8 @@ export interface Config {
   upgradesPerMinute: number;
   /** Sessions per id on one isolate (`MAX_SESSIONS_PER_ID`). */
   maxSessionsPerId: number;
+  /** Sessions from one client address on one isolate (`MAX_SESSIONS_PER_ADDRESS`). */
+  maxSessionsPerAddress: number;
   /** Sessions on one isolate (`MAX_SESSIONS`). */
   maxSessions: number;
 }
@@ -91,6 +93,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   messageBurst: 40,
   upgradesPerMinute: 120,
   maxSessionsPerId: 100,
+  maxSessionsPerAddress: 1000,
   maxSessions: 100_000,
 };
 
@@ -148,6 +151,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     messageBurst: int("MESSAGE_BURST", DEFAULT_CONFIG.messageBurst, 1, 100_000),
     upgradesPerMinute: int("UPGRADES_PER_MINUTE", DEFAULT_CONFIG.upgradesPerMinute, 0, 1_000_000),
     maxSessionsPerId: int("MAX_SESSIONS_PER_ID", DEFAULT_CONFIG.maxSessionsPerId, 1, 1_000_000),
+    maxSessionsPerAddress: int(
+      "MAX_SESSIONS_PER_ADDRESS",
+      DEFAULT_CONFIG.maxSessionsPerAddress,
+      1,
+      10_000_000,
+    ),
     maxSessions: int("MAX_SESSIONS", DEFAULT_CONFIG.maxSessions, 1, 10_000_000),
   };
 

@@ -29,6 +29,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     UPGRADES_PER_MINUTE: "0",
     MAX_SESSIONS_PER_ID: "3",
     MAX_SESSIONS: "1000",
+    MAX_SESSIONS_PER_ADDRESS: "7",
   });
   assertEquals(config, {
     port: 9000,
@@ -53,6 +54,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     upgradesPerMinute: 0,
     maxSessionsPerId: 3,
     maxSessions: 1000,
+    maxSessionsPerAddress: 7,
   });
   // On Deno Deploy the default store is the app's managed KV.
   assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).kvPath, undefined);

@@ -139,3 +139,21 @@ Deno.test("behind a trusted proxy, the per-address limit counts the forwarded cl
   }
   assertEquals(statuses, [101, 101, 429]);
 });
+
+Deno.test("connections per client address are capped, counted per forwarded client behind a proxy", async () => {
+  await using server = await startServer({
+    config: { maxSessionsPerAddress: 3, upgradesPerMinute: 0, trustedProxies: ["127.0.0.1"] },
+  });
+  const open = (client: string) =>
+    RawSocket.connect(server.port, "/websocket/a", { "x-forwarded-for": client });
+  const first = await Promise.all([1, 2, 3, 4].map(() => open("192.0.2.1")));
+  assertEquals(first.map((socket) => socket.status).sort(), [101, 101, 101, 429]);
+  assertMatch(first.find((socket) => socket.status === 429)!.head, /^retry-after: 5\r?$/im);
+  const other = await open("192.0.2.2");
+  assertEquals(other.status, 101);
+  for (const socket of [...first, other]) socket.close();
+  await waitFor(() => server.app.hub.occupiedFrom("192.0.2.1") === 0);
+  const again = await open("192.0.2.1");
+  assertEquals(again.status, 101);
+  again.close();
+});

@@ -16,8 +16,10 @@ export interface Occupancy {
   readonly occupied: number;
   /** Places taken by `id`. */
   occupiedBy(id: string): number;
-  /** Takes a place for `id` until the socket opens or fails. */
-  hold(id: string): Slot;
+  /** Places taken from client `address`. */
+  occupiedFrom(address: string): number;
+  /** Takes a place for `id` from `address` until the connection is gone. */
+  hold(id: string, address: string): Slot;
 }
 
 /** What an admitted upgrade carries on: the token's grant, and the place held for it. */
@@ -88,7 +90,15 @@ export class Gate {
         `Id ${quote(id)} already has ${this.#config.maxSessionsPerId} sessions`,
       );
     }
-    return { grant, slot: occupancy.hold(id) };
+    if (occupancy.occupiedFrom(address) >= this.#config.maxSessionsPerAddress) {
+      throw new HttpError(
+        429,
+        "too_many_connections",
+        `This address already holds ${this.#config.maxSessionsPerAddress} connections`,
+        { "retry-after": "5" },
+      );
+    }
+    return { grant, slot: occupancy.hold(id, address) };
   }
 
   /** Forgets stale per-address windows; call periodically. */

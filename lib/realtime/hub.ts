@@ -196,8 +196,8 @@ export class Hub {
 
   /**
    * Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`,
-   * with what its token grants; the socket takes over `slot` (see {@linkcode hold}) when it
-   * opens, or gives it up if it closes first.
+   * with what its token grants; `slot` (see {@linkcode hold}) is released when the connection
+   * is gone.
    */
   attach(
     id: string,
@@ -215,8 +215,8 @@ export class Hub {
   }
 
   /**
-   * Places taken on this isolate: open sessions, upgrades admitted and not yet open, and
-   * sessions closed by the server whose connection isn't gone yet. What session caps count.
+   * Places taken on this isolate: connections admitted and not yet gone (opening, open, or
+   * closed by the server and waiting for the peer). What session caps count.
    */
   get occupied(): number {
     return this.registry.occupied;
@@ -227,9 +227,14 @@ export class Hub {
     return this.registry.occupiedBy(id);
   }
 
-  /** Holds a place for an admitted upgrade to `id`, counted by the caps until it opens or fails. */
-  hold(id: string): Slot {
-    return this.registry.hold(id);
+  /** Places taken from client `address`, counted like {@linkcode occupied}. */
+  occupiedFrom(address: string): number {
+    return this.registry.occupiedFrom(address);
+  }
+
+  /** Takes a place for an admitted upgrade, until its connection is gone (or never opens). */
+  hold(id: string, address: string): Slot {
+    return this.registry.hold(id, address);
   }
 
   /** Stores `prepared` for `target` (unless `idempotencyKey` was used) and delivers it. */

@@ -21,22 +21,26 @@ import { OPEN } from "./socket.ts";
 export const MAX_CHECK_INTERVAL = 16 * 1024;
 
 /**
- * A place held for a socket between admission and its open event, so that concurrent upgrades
- * can't all pass a cap that counts only open sessions. Released exactly once.
+ * The place one connection takes against the session caps, from admission until the connection
+ * is really gone (not merely closed by the server: a peer that never answers keeps it). Released
+ * exactly once.
  */
 export interface Slot {
   readonly id: string;
-  /** Gives the place up (the socket opened and was added, or never will). Idempotent. */
+  readonly address: string;
+  /** Gives the place up. Idempotent. */
   release(): void;
 }
 
 /** Holds the open sessions of this isolate and sends frames to them. */
 export class Registry {
   readonly #byId = new Map<string, Set<Session>>();
-  /** Slots held per id, and sessions closed by the server whose peer hasn't let go yet. */
-  readonly #held = new Map<string, number>();
+  /** Places taken, in all, per id and per client address (see {@linkcode Slot}). */
+  readonly #placesById = new Map<string, number>();
+  readonly #placesByAddress = new Map<string, number>();
+  #places = 0;
+  /** Sessions closed by the server whose peer hasn't let go yet. */
   readonly #closing = new Set<Session>();
-  #heldTotal = 0;
   readonly #metrics: Metrics;
   readonly #slowConsumerBytes: number;
   readonly #checkInterval: number;
@@ -57,16 +61,21 @@ export class Registry {
   }
 
   /**
-   * Places taken: open sessions, slots held for upgrades not yet open, and sessions the server
-   * closed whose connection is not gone yet. What the session caps count.
+   * Places taken: connections admitted and not yet gone, whether opening, open, or closed by
+   * the server and waiting for the peer. What the session caps count.
    */
   get occupied(): number {
-    return this.#size + this.#heldTotal;
+    return this.#places;
   }
 
-  /** Places taken by `id`, counted like {@linkcode occupied}. */
+  /** Places taken by `id`. */
   occupiedBy(id: string): number {
-    return this.countOf(id) + (this.#held.get(id) ?? 0);
+    return this.#placesById.get(id) ?? 0;
+  }
+
+  /** Places taken from client `address`. */
+  occupiedFrom(address: string): number {
+    return this.#placesByAddress.get(address) ?? 0;
   }
 
   /** Sessions the server closed whose peer has not let go yet. */
@@ -74,25 +83,25 @@ export class Registry {
     return this.#closing.size;
   }
 
-  /** Holds a place for a socket of `id` until it opens (and is added) or fails. */
-  hold(id: string): Slot {
-    this.#hold(id, 1);
+  /** Takes a place for a connection to `id` from `address`, until it is released. */
+  hold(id: string, address: string): Slot {
+    this.#take(id, address, 1);
     let held = true;
     return {
       id,
+      address,
       release: () => {
         if (!held) return;
         held = false;
-        this.#hold(id, -1);
+        this.#take(id, address, -1);
       },
     };
   }
 
-  #hold(id: string, delta: number): void {
-    const n = (this.#held.get(id) ?? 0) + delta;
-    if (n === 0) this.#held.delete(id);
-    else this.#held.set(id, n);
-    this.#heldTotal += delta;
+  #take(id: string, address: string, delta: number): void {
+    this.#places += delta;
+    bump(this.#placesById, id, delta);
+    bump(this.#placesByAddress, address, delta);
   }
 
   /** Ids with at least one session. */
@@ -214,14 +223,11 @@ export class Registry {
   }
 
   /**
-   * Removes `session` and closes its socket with `code` and `reason`; its place stays taken
-   * until {@linkcode gone} says the connection ended. Never throws.
+   * Removes `session` and closes its socket with `code` and `reason`; it counts as closing (and
+   * keeps its place) until {@linkcode gone} says the connection ended. Never throws.
    */
   close(session: Session, code: number, reason: string): void {
-    if (this.remove(session) && !this.#closing.has(session)) {
-      this.#closing.add(session);
-      this.#hold(session.id, 1);
-    }
+    if (this.remove(session)) this.#closing.add(session);
     try {
       session.socket.close(code, reason);
     } catch {
@@ -229,9 +235,9 @@ export class Registry {
     }
   }
 
-  /** The connection of `session` ended: gives up the place a server-side close kept. */
+  /** The connection of `session` ended: it is no longer closing. */
   gone(session: Session): void {
-    if (this.#closing.delete(session)) this.#hold(session.id, -1);
+    this.#closing.delete(session);
   }
 
   /** Closes every session with `code` and `reason`. */
@@ -241,3 +247,9 @@ export class Registry {
 }
 
 const EMPTY: ReadonlySet<Session> = new Set();
+
+function bump(counts: Map<string, number>, key: string, delta: number): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n === 0) counts.delete(key);
+  else counts.set(key, n);
+}

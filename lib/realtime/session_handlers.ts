@@ -56,7 +56,6 @@ export class SessionHandlers implements SocketHandlers {
     const session = this.#session;
     const since = this.#since;
     registry.add(session);
-    this.#slot?.release(); // the session holds its place now
     presence.changed();
     metrics.sessionsOpened++;
     const { id, sessionId, protocol } = session;
@@ -119,7 +118,7 @@ export class SessionHandlers implements SocketHandlers {
     const session = this.#session;
     registry.remove(session);
     registry.gone(session);
-    this.#slot?.release(); // closed before it ever opened
+    this.#slot?.release(); // the connection is gone: its place is free
     // Deno may fire close twice, and a close the server started fires again later: once.
     if (session.ended) return;
     session.ended = true;
