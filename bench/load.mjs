@@ -102,7 +102,8 @@ function post(id, body, json = false, url = target) {
 
 function percentiles(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const at = (q) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
@@ -164,7 +165,9 @@ if (job.kind === "paired") {
   // closed loop that alternates between them, so whatever else the machine does meanwhile weighs
   // on both alike. The runner compares their CPU per alarm.
   const ids = Array.from({ length: job.ids }, (_, i) => `pair-${i}`);
-  const sides = [[job.ws, job.http], [job.ws2, job.http2]].map(([ws, http]) => ({
+  const sides = [[job.ws, job.http], [job.ws2, job.http2]].map((
+    [ws, http],
+  ) => ({
     ws,
     url: new URL(http),
     counts: new Array(job.ids * job.perId).fill(0),
@@ -183,11 +186,18 @@ if (job.kind === "paired") {
   for (let k = 0; performance.now() - started < job.seconds * 1000; k++) {
     const side = sides[k % 2];
     const until = side.received + job.perId;
-    await post(ids[Math.floor(Math.random() * ids.length)], ALARM, false, side.url);
+    await post(
+      ids[Math.floor(Math.random() * ids.length)],
+      ALARM,
+      false,
+      side.url,
+    );
     const t0 = performance.now();
     while (side.received < until) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (performance.now() - t0 > 10_000) throw new Error("Receipts stopped arriving");
+      if (performance.now() - t0 > 10_000) {
+        throw new Error("Receipts stopped arriving");
+      }
     }
     side.alarms++;
   }

@@ -10,7 +10,9 @@
 import { formatTables, type Row } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const newest = [...Deno.readDirSync(new URL("bench/results/", ROOT))].map((e) => e.name)
+const newest = [...Deno.readDirSync(new URL("bench/results/", ROOT))].map((e) =>
+  e.name
+)
   .filter((n) => n.endsWith(".json")).sort().at(-1);
 const paths = Deno.args.length > 0
   ? Deno.args
@@ -41,7 +43,9 @@ for (const path of paths) {
 const page = Deno.readTextFileSync(new URL("docs/performance.md", ROOT));
 const [before, rest = ""] = page.split("<!-- bench:start -->");
 const after = rest.split("<!-- bench:end -->")[1];
-if (after === undefined) throw new Error("docs/performance.md has no bench markers");
+if (after === undefined) {
+  throw new Error("docs/performance.md has no bench markers");
+}
 const tables = formatTables(machine ?? {}, rows, [
   "deno-bare",
   "node-ws",

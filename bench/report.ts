@@ -75,7 +75,12 @@ const METRICS: [
     (n) => `${(n / 1024).toFixed(1)} KB`,
     "lower",
   ],
-  ["pairedRatio", "deliveries/CPU-s, ours ÷ peer", (n) => `${n.toFixed(3)}x`, "higher"],
+  [
+    "pairedRatio",
+    "deliveries/CPU-s, ours ÷ peer",
+    (n) => `${n.toFixed(3)}x`,
+    "higher",
+  ],
   ["pairedLow", "lowest", (n) => `${n.toFixed(3)}x`, "higher"],
   ["pairedHigh", "highest", (n) => `${n.toFixed(3)}x`, "higher"],
   ["p50", "p50", (n) => `${n.toFixed(2)} ms`, "lower"],
@@ -123,13 +128,17 @@ export function formatTables(
   const kinds = [...new Set(rows.map((r) => r.scenario.split(" ")[0]))];
   for (const kind of kinds) {
     const group = rows.filter((r) => r.scenario.split(" ")[0] === kind);
-    const columns = METRICS.filter(([key]) => group.some((r) => r[key] !== undefined));
+    const columns = METRICS.filter(([key]) =>
+      group.some((r) => r[key] !== undefined)
+    );
     const limited = group.some((r) => r.serverCpuShare !== undefined);
     out.push(
-      `| scenario | server | ${columns.map(([, label]) => label).join(" | ")} |${
-        limited ? " limited by |" : ""
+      `| scenario | server | ${
+        columns.map(([, label]) => label).join(" | ")
+      } |${limited ? " limited by |" : ""}`,
+      `| --- | --- | ${columns.map(() => "---:").join(" | ")} |${
+        limited ? " --- |" : ""
       }`,
-      `| --- | --- | ${columns.map(() => "---:").join(" | ")} |${limited ? " --- |" : ""}`,
     );
     for (const row of group) {
       const cells = columns.map(([key, , fmt]) =>
@@ -141,16 +150,22 @@ export function formatTables(
         ? "load generator"
         : "server";
       out.push(
-        `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} |${limited ? ` ${limit} |` : ""}`,
+        `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} |${
+          limited ? ` ${limit} |` : ""
+        }`,
       );
     }
     out.push("");
   }
-  const used = METRICS.filter(([key]) => rows.some((r) => r[key] !== undefined));
+  const used = METRICS.filter(([key]) =>
+    rows.some((r) => r[key] !== undefined)
+  );
   const ratioRows: string[] = [];
   for (const scenario of new Set(rows.map((r) => r.scenario))) {
     for (
-      const ours of rows.filter((r) => r.scenario === scenario && r.server.startsWith("alarmcast"))
+      const ours of rows.filter((r) =>
+        r.scenario === scenario && r.server.startsWith("alarmcast")
+      )
     ) {
       for (const [key, label] of used) {
         // CPU share says who was the limit, and the offered rate is an input: neither compares.
@@ -161,13 +176,19 @@ export function formatTables(
           continue;
         }
         const ratios = peers.map((peer) => {
-          const theirs = rows.find((r) => r.scenario === scenario && r.server === peer)?.[key];
+          const theirs = rows.find((r) =>
+            r.scenario === scenario && r.server === peer
+          )?.[key];
           return typeof theirs === "number" && theirs > 0
             ? `${((ours[key] as number) / theirs).toFixed(2)}x`
             : "";
         });
         if (ratios.some((r) => r)) {
-          ratioRows.push(`| ${scenario} (${ours.server}) | ${label} | ${ratios.join(" | ")} |`);
+          ratioRows.push(
+            `| ${scenario} (${ours.server}) | ${label} | ${
+              ratios.join(" | ")
+            } |`,
+          );
         }
       }
     }

@@ -5,7 +5,7 @@
  * ratio to each peer from the same run, and writes it as JSON to bench/results/.
  *
  * Flags: `--quick` (small sizes, a sanity run), `--only <scenario>` (idle, fanout, paired,
- * publish, halfload, kvcost, soak), `--repeat <n>` (measure each server n times, keep the median run),
+ * publish, halfload, hostile, kvcost, soak), `--repeat <n>` (measure each server n times, keep the median run),
  * `--generator node` (drive the load from Node instead of Bun), `--soak-minutes <n>` (default 10;
  * the soak runs only when asked with `--only soak`).
  *
@@ -32,38 +32,39 @@ const DISK = await Deno.makeTempDir({ prefix: "alarmcast-bench-" });
 let disks = 0;
 
 /** How to start each server; all read PORT. */
-const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> = {
-  alarmcast: {
-    cmd: [
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      `${ROOT}main.ts`,
-    ],
-    env: {
-      HOST: "127.0.0.1",
-      KV_PATH: ":memory:",
-      UPGRADES_PER_MINUTE: "0",
-      MAX_SESSIONS_PER_ID: "1000000",
-      MAX_SESSIONS_PER_ADDRESS: "1000000",
-      MAX_SESSIONS: "1000000",
+const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
+  {
+    alarmcast: {
+      cmd: [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-write",
+        `${ROOT}main.ts`,
+      ],
+      env: {
+        HOST: "127.0.0.1",
+        KV_PATH: ":memory:",
+        UPGRADES_PER_MINUTE: "0",
+        MAX_SESSIONS_PER_ID: "1000000",
+        MAX_SESSIONS_PER_ADDRESS: "1000000",
+        MAX_SESSIONS: "1000000",
+      },
     },
-  },
-  "deno-bare": {
-    cmd: [
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      "--allow-env",
-      `${ROOT}bench/peers/deno_bare.ts`,
-    ],
-  },
-  "node-ws": { cmd: ["node", `${ROOT}bench/peers/node_ws.mjs`] },
-  bun: { cmd: [BUN, `${ROOT}bench/peers/bun.mjs`] },
-};
+    "deno-bare": {
+      cmd: [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-env",
+        `${ROOT}bench/peers/deno_bare.ts`,
+      ],
+    },
+    "node-ws": { cmd: ["node", `${ROOT}bench/peers/node_ws.mjs`] },
+    bun: { cmd: [BUN, `${ROOT}bench/peers/bun.mjs`] },
+  };
 const PEERS = ["deno-bare", "node-ws", "bun"];
 
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
@@ -217,7 +218,8 @@ async function generate(
   return { result: {}, serverCpu: 0, secondCpu: 0, wall: 0 };
 }
 
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const settle = (ms: number) =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 const rows: Row[] = [];
 
 async function idle(sockets: number): Promise<void> {
@@ -409,6 +411,12 @@ if (!only || only === "halfload") {
   await halfLoad(1, 1000, seconds);
   await halfLoad(100, 10, seconds);
 }
+if (!only || only === "hostile") {
+  // Measured from outside the server, printed as its own table (docs/security.md).
+  const { hostileTable } = await import("./hostile.ts");
+  // deno-lint-ignore no-console -- the runner prints its tables
+  console.log(`\nHostile connections\n\n${await hostileTable()}\n`);
+}
 if (!only || only === "kvcost") {
   // Counted, not timed: printed as its own table (docs/performance.md, "KV cost").
   const { kvCostTable } = await import("./kv_cost.ts");
@@ -432,7 +440,9 @@ if (only === "soak") {
 
 printTable(info, rows, PEERS);
 await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+const file = `${ROOT}bench/results/${
+  new Date().toISOString().replace(/[:.]/g, "-")
+}.json`;
 await Deno.writeTextFile(
   file,
   JSON.stringify({ machine: info, rows }, null, 2) + "\n",

@@ -14,6 +14,12 @@ export function stampAlarm(seqs, target, body) {
   const seq = (seqs.get(target) ?? 0) + 1;
   seqs.set(target, seq);
   const id = crypto.randomUUID();
-  const frame = JSON.stringify({ ...body, id, seq, target, createTime: new Date().toISOString() });
+  const frame = JSON.stringify({
+    ...body,
+    id,
+    seq,
+    target,
+    createTime: new Date().toISOString(),
+  });
   return { id, seq, frame };
 }

@@ -35,5 +35,7 @@ Deno.serve({
     socket.send(frame);
     delivered++;
   }
-  return Response.json({ id: alarmId, seq, target: id, delivered }, { status: 202 });
+  return Response.json({ id: alarmId, seq, target: id, delivered }, {
+    status: 202,
+  });
 });
