@@ -11,6 +11,7 @@
  */
 import { createApp } from "./lib/app.ts";
 import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
+import { listen, type Listener } from "./lib/http/mod.ts";
 import { createLogger } from "./lib/observe/mod.ts";
 import { AlarmStore, describeStore, openStore, storeOptionsFor } from "./lib/store/mod.ts";
 
@@ -56,15 +57,20 @@ const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.r
 const app = createApp({ config, logger, store });
 await app.start();
 
-const server = config.serveMode === "listen" ? listen() : undefined;
+const server = config.serveMode === "listen" ? startListening() : undefined;
 
-function listen(): Deno.HttpServer {
+function startListening(): Listener {
   try {
-    return Deno.serve({
+    return listen({
+      host: config.host,
       port: config.port,
-      hostname: config.host,
-      onListen: ({ hostname, port }) => logger.log("info", "listening", { host: hostname, port }),
-    }, app.fetch);
+      logger,
+      handler: app.fetch,
+      onFatal: (msg) => {
+        logger.log("error", msg);
+        Deno.exit(1);
+      },
+    });
   } catch (error) {
     // e.g. the port is taken: one log line and a clear exit, not a stack trace.
     logger.log("error", "cannot listen", {
@@ -74,17 +80,6 @@ function listen(): Deno.HttpServer {
     });
     Deno.exit(1);
   }
-}
-
-// A process that no longer listens must not live on: a supervisor restarts it on exit.
-server?.finished.then(
-  () => stopping || fail("the listener stopped"),
-  (error) => fail("the listener failed", error),
-);
-
-function fail(msg: string, error?: unknown): never {
-  logger.log("error", msg, error === undefined ? {} : { error: `${error}` });
-  Deno.exit(1);
 }
 
 // Last line of defence: a stray rejection is logged, never fatal.

@@ -1,9 +1,10 @@
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertLess, assertMatch } from "@std/assert";
 import { freePort, listening } from "./support/ports.ts";
+import { waitFor } from "./support/wait.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-Deno.test("out of file descriptors, the listener fails and the process exits 1 for its supervisor", async () => {
+Deno.test("out of file descriptors, the listener fails, is reopened, and serves once the flood stops", async () => {
   const port = freePort();
   // A file limit of 100 makes exhaustion cheap: about 90 connections.
   const child = new Deno.Command("bash", {
@@ -13,8 +14,9 @@ Deno.test("out of file descriptors, the listener fails and the process exits 1 f
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // Read, not cancelled: a closed pipe kills its writer.
+  const stdout = new Response(child.stdout).text();
   const stderr = new Response(child.stderr).text();
-  const stdout = new Response(child.stdout).text(); // read, not cancelled: a closed pipe kills a writer
   await listening(port);
   const held: Deno.Conn[] = [];
   try {
@@ -26,13 +28,26 @@ Deno.test("out of file descriptors, the listener fails and the process exits 1 f
     }
   } catch {
     // Refused or reset once the server is out of descriptors.
-  } finally {
-    for (const conn of held) conn.close();
   }
-  const status = await child.status;
-  await stdout;
-  assertEquals(status.code, 1);
-  const failure = (await stderr).split("\n").filter((line) => line.includes('"level":"error"'));
-  assertEquals(failure.length, 1);
-  assertMatch(failure[0]!, /"msg":"the listener failed".*Too many open files/);
+  const flooded = held.length;
+  for (const conn of held) conn.close();
+  const stopped = Date.now();
+  await waitFor(async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await res.body?.cancel();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  assertLess(Date.now() - stopped, 10_000);
+  child.kill("SIGTERM");
+  assertEquals((await child.status).code, 0);
+  const lines = `${await stdout}${await stderr}`.split("\n").filter((line) => line);
+  assertLess(flooded, 200);
+  const errors = lines.filter((line) => line.includes('"level":"error"'));
+  assertEquals(errors.length, 1);
+  assertMatch(errors[0]!, /"msg":"the listener failed".*Too many open files/);
+  assertEquals(lines.filter((line) => line.includes('"msg":"listening again"')).length, 1);
 });

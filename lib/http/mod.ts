@@ -8,3 +8,4 @@
  * @module
  */
 export { type ConnInfo, createHandler, type HandlerOptions, type HttpHandler } from "./handler.ts";
+export { listen, type Listener, type ListenOptions } from "./listen.ts";

@@ -1,0 +1,76 @@
+/**
+ * Serving that never lives on without a listener. `Deno.serve` has no header-read timeout, so a
+ * flood of connections that never finish their request can exhaust the process's file
+ * descriptors, and its listener then fails for good. Here a failed listener is logged and opened
+ * again (with backoff, as descriptors free up), so the process accepts again once the attack
+ * stops; a listener that stops for any other reason outside a shutdown ends the process.
+ *
+ * @module
+ */
+import { errorMessage, type Logger } from "../observe/mod.ts";
+
+/** What {@linkcode listen} needs. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  handler: Deno.ServeHandler;
+  /** Called when the process must not go on (the listener stopped for no known reason). */
+  onFatal: (msg: string) => void;
+}
+
+/** A listener that reopens itself. */
+export interface Listener {
+  /** Stops accepting, for good, and waits for the open connections to finish. */
+  shutdown(): Promise<void>;
+}
+
+const FIRST_RETRY_MS = 200;
+const MAX_RETRY_MS = 5000;
+
+/** Listens on `host:port`; throws if the first listen fails (e.g. the port is taken). */
+export function listen(options: ListenOptions): Listener {
+  const { logger } = options;
+  let stopping = false;
+  let port = options.port;
+  let server = open(true);
+
+  function open(first: boolean): Deno.HttpServer {
+    const opened = Deno.serve({
+      hostname: options.host,
+      port,
+      onListen: ({ hostname, port: bound }) => {
+        port = bound; // a port 0 asked for any port: reopen on the one we got
+        logger.log("info", first ? "listening" : "listening again", { host: hostname, port });
+      },
+    }, options.handler);
+    opened.finished.then(
+      () => stopping || options.onFatal("the listener stopped"),
+      (error) => {
+        if (stopping) return;
+        logger.log("error", "the listener failed", { error: errorMessage(error) });
+        reopen(FIRST_RETRY_MS);
+      },
+    );
+    return opened;
+  }
+
+  function reopen(delay: number): void {
+    setTimeout(() => {
+      if (stopping) return;
+      try {
+        server = open(false);
+      } catch (error) {
+        logger.log("warn", "cannot listen yet", { error: errorMessage(error) });
+        reopen(Math.min(MAX_RETRY_MS, delay * 2));
+      }
+    }, delay);
+  }
+
+  return {
+    async shutdown() {
+      stopping = true;
+      await server.shutdown();
+    },
+  };
+}
