@@ -88,9 +88,7 @@ async function measure(count: number): Promise<string> {
       for (const id of ids) await publisher.app.hub.publish(id, prepared(n));
     }
     await until(() =>
-      fleet.every((inst) =>
-        inst.sockets.every((socket) => socket.frames === ALARMS_PER_ID)
-      )
+      fleet.every((inst) => inst.sockets.every((socket) => socket.frames === ALARMS_PER_ID))
     );
     const others = fleet.slice(1);
     const otherReads = others.reduce((sum, inst) => sum + reads(inst.kv), 0) /

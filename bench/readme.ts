@@ -10,9 +10,7 @@
 import { formatTables, type Row } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const newest = [...Deno.readDirSync(new URL("bench/results/", ROOT))].map((e) =>
-  e.name
-)
+const newest = [...Deno.readDirSync(new URL("bench/results/", ROOT))].map((e) => e.name)
   .filter((n) => n.endsWith(".json")).sort().at(-1);
 const paths = Deno.args.length > 0
   ? Deno.args

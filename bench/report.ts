@@ -128,17 +128,13 @@ export function formatTables(
   const kinds = [...new Set(rows.map((r) => r.scenario.split(" ")[0]))];
   for (const kind of kinds) {
     const group = rows.filter((r) => r.scenario.split(" ")[0] === kind);
-    const columns = METRICS.filter(([key]) =>
-      group.some((r) => r[key] !== undefined)
-    );
+    const columns = METRICS.filter(([key]) => group.some((r) => r[key] !== undefined));
     const limited = group.some((r) => r.serverCpuShare !== undefined);
     out.push(
-      `| scenario | server | ${
-        columns.map(([, label]) => label).join(" | ")
-      } |${limited ? " limited by |" : ""}`,
-      `| --- | --- | ${columns.map(() => "---:").join(" | ")} |${
-        limited ? " --- |" : ""
+      `| scenario | server | ${columns.map(([, label]) => label).join(" | ")} |${
+        limited ? " limited by |" : ""
       }`,
+      `| --- | --- | ${columns.map(() => "---:").join(" | ")} |${limited ? " --- |" : ""}`,
     );
     for (const row of group) {
       const cells = columns.map(([key, , fmt]) =>
@@ -150,22 +146,16 @@ export function formatTables(
         ? "load generator"
         : "server";
       out.push(
-        `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} |${
-          limited ? ` ${limit} |` : ""
-        }`,
+        `| ${row.scenario} | ${row.server} | ${cells.join(" | ")} |${limited ? ` ${limit} |` : ""}`,
       );
     }
     out.push("");
   }
-  const used = METRICS.filter(([key]) =>
-    rows.some((r) => r[key] !== undefined)
-  );
+  const used = METRICS.filter(([key]) => rows.some((r) => r[key] !== undefined));
   const ratioRows: string[] = [];
   for (const scenario of new Set(rows.map((r) => r.scenario))) {
     for (
-      const ours of rows.filter((r) =>
-        r.scenario === scenario && r.server.startsWith("alarmcast")
-      )
+      const ours of rows.filter((r) => r.scenario === scenario && r.server.startsWith("alarmcast"))
     ) {
       for (const [key, label] of used) {
         // CPU share says who was the limit, and the offered rate is an input: neither compares.
@@ -176,18 +166,14 @@ export function formatTables(
           continue;
         }
         const ratios = peers.map((peer) => {
-          const theirs = rows.find((r) =>
-            r.scenario === scenario && r.server === peer
-          )?.[key];
+          const theirs = rows.find((r) => r.scenario === scenario && r.server === peer)?.[key];
           return typeof theirs === "number" && theirs > 0
             ? `${((ours[key] as number) / theirs).toFixed(2)}x`
             : "";
         });
         if (ratios.some((r) => r)) {
           ratioRows.push(
-            `| ${scenario} (${ours.server}) | ${label} | ${
-              ratios.join(" | ")
-            } |`,
+            `| ${scenario} (${ours.server}) | ${label} | ${ratios.join(" | ")} |`,
           );
         }
       }

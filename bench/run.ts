@@ -32,39 +32,38 @@ const DISK = await Deno.makeTempDir({ prefix: "alarmcast-bench-" });
 let disks = 0;
 
 /** How to start each server; all read PORT. */
-const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
-  {
-    alarmcast: {
-      cmd: [
-        Deno.execPath(),
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-write",
-        `${ROOT}main.ts`,
-      ],
-      env: {
-        HOST: "127.0.0.1",
-        KV_PATH: ":memory:",
-        UPGRADES_PER_MINUTE: "0",
-        MAX_SESSIONS_PER_ID: "1000000",
-        MAX_SESSIONS_PER_ADDRESS: "1000000",
-        MAX_SESSIONS: "1000000",
-      },
+const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> = {
+  alarmcast: {
+    cmd: [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      `${ROOT}main.ts`,
+    ],
+    env: {
+      HOST: "127.0.0.1",
+      KV_PATH: ":memory:",
+      UPGRADES_PER_MINUTE: "0",
+      MAX_SESSIONS_PER_ID: "1000000",
+      MAX_SESSIONS_PER_ADDRESS: "1000000",
+      MAX_SESSIONS: "1000000",
     },
-    "deno-bare": {
-      cmd: [
-        Deno.execPath(),
-        "run",
-        "--allow-net",
-        "--allow-env",
-        `${ROOT}bench/peers/deno_bare.ts`,
-      ],
-    },
-    "node-ws": { cmd: ["node", `${ROOT}bench/peers/node_ws.mjs`] },
-    bun: { cmd: [BUN, `${ROOT}bench/peers/bun.mjs`] },
-  };
+  },
+  "deno-bare": {
+    cmd: [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-env",
+      `${ROOT}bench/peers/deno_bare.ts`,
+    ],
+  },
+  "node-ws": { cmd: ["node", `${ROOT}bench/peers/node_ws.mjs`] },
+  bun: { cmd: [BUN, `${ROOT}bench/peers/bun.mjs`] },
+};
 const PEERS = ["deno-bare", "node-ws", "bun"];
 
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
@@ -218,8 +217,7 @@ async function generate(
   return { result: {}, serverCpu: 0, secondCpu: 0, wall: 0 };
 }
 
-const settle = (ms: number) =>
-  new Promise((resolve) => setTimeout(resolve, ms));
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rows: Row[] = [];
 
 async function idle(sockets: number): Promise<void> {
@@ -440,9 +438,7 @@ if (only === "soak") {
 
 printTable(info, rows, PEERS);
 await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/${
-  new Date().toISOString().replace(/[:.]/g, "-")
-}.json`;
+const file = `${ROOT}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
 await Deno.writeTextFile(
   file,
   JSON.stringify({ machine: info, rows }, null, 2) + "\n",
