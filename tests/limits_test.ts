@@ -94,7 +94,7 @@ Deno.test("caps hold exactly under concurrent upgrades: per id and in total", as
 
 Deno.test("a socket the server closed holds its place until its connection is gone", async () => {
   await using server = await startServer({ config: { maxSessions: 2, upgradesPerMinute: 0 } });
-  await using normal = await TestClient.open(`${server.ws}/websocket/n`);
+  await using _normal = await TestClient.open(`${server.ws}/websocket/n`);
   // Gets closed by the server (a binary frame: 1003), and never answers the close.
   const silent = await RawSocket.connect(server.port, "/websocket/s");
   assertEquals(silent.status, 101);
