@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
-import type { Page } from "playwright-core";
+import type { Page } from "npm:playwright-core@1.65.1";
 import { HAVE_CHROMIUM, launch, screenshot } from "./support/browser.ts";
 import { ServerProcess } from "./support/process.ts";
 import { startServer } from "./support/server.ts";

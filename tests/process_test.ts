@@ -2,6 +2,7 @@ import { assert, assertEquals, assertLess, assertMatch, assertNotMatch } from "@
 import { TestClient } from "./support/client.ts";
 import { ServerProcess } from "./support/process.ts";
 import { RawSocket } from "./support/raw_ws.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KEY = "s3cret-api-key-0123456789";
 
@@ -130,4 +131,30 @@ Deno.test("a port already taken: one log line and exit 1, no stack trace", async
   const errors = proc.records().filter((r) => r.level === "error");
   assertEquals(errors.map((r) => r.msg), ["cannot listen"]);
   assertMatch(errors[0].error, /AddrInUse|in use/i);
+});
+
+Deno.test("deno task start fetches nothing: a fresh Deno cache starts the server as is", async () => {
+  const cache = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "start"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { DENO_DIR: cache, HOST: "127.0.0.1", PORT: "0", KV_PATH: ":memory:", NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) lines.push(chunk);
+  };
+  const reading = Promise.all([read(child.stdout), read(child.stderr)]);
+  try {
+    await waitFor(() => lines.join("").includes('"msg":"listening"'), 15_000);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reading;
+    await Deno.remove(cache, { recursive: true });
+  }
+  assertNotMatch(lines.join(""), /Download/);
 });
