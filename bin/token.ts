@@ -32,7 +32,23 @@ function flags(args: string[]): Map<string, string> {
   return out;
 }
 
+const USAGE =
+  `Usage: WS_TOKEN_SECRET=<secret> deno task token --id <id|prefix*|*> [--ttl <seconds>] [--send <pattern,...>]
+
+Mints a connection token, as POST /api/tokens does, and prints {"token","expiresAt"}.
+  --id    the id the token opens: an id, a prefix ending in "*", or "*"
+  --ttl   lifetime in seconds (default 3600, at most 86400)
+  --send  ids or prefixes the session may send to, comma-separated`;
+
+/** The server refuses shorter secrets; a token signed with one would open nothing. */
+const MIN_SECRET_LENGTH = 32;
+
 async function main(): Promise<number> {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    // deno-lint-ignore no-console -- a CLI's output is its console
+    console.log(USAGE);
+    return 0;
+  }
   const secret = Deno.env.get("WS_TOKEN_SECRET");
   const opts = flags(Deno.args);
   const ttl = opts.get("ttl");
@@ -43,6 +59,12 @@ async function main(): Promise<number> {
     ...(send === undefined ? {} : { send: send.split(",").map((p) => p.trim()) }),
   };
   if (!secret) throw new Refusal("tokens_disabled", "WS_TOKEN_SECRET is not set");
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new Refusal(
+      "invalid_secret",
+      `WS_TOKEN_SECRET must be at least ${MIN_SECRET_LENGTH} characters, as the server requires`,
+    );
+  }
   const request = parseTokenRequest(body);
   const issued = await new TokenKeys([secret]).issue(request, Date.now());
   // deno-lint-ignore no-console -- a CLI's output is its console

@@ -197,7 +197,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     problems.push(`REQUIRE_AUTH must be "0" or "1", got ${JSON.stringify(required)}`);
   }
   if (required === "1" || (env.DENO_DEPLOY && required !== "0")) {
-    const why = required === "1" ? "REQUIRE_AUTH=1" : "on Deno Deploy";
+    const why = required === "1" ? "with REQUIRE_AUTH=1" : "on Deno Deploy";
     if (!config.apiKey) problems.push(`ALARM_API_KEY is required ${why}`);
     if (config.tokenSecrets.length === 0) problems.push(`WS_TOKEN_SECRET is required ${why}`);
   }

@@ -229,10 +229,14 @@ Deno.test("deno task token mints the same tokens from a shell, and explains misu
       [["--id", "x"], {}, "tokens_disabled"],
       [["--id", "a b"], { WS_TOKEN_SECRET: SECRET }, "invalid_field"],
       [["--id"], { WS_TOKEN_SECRET: SECRET }, "usage"],
+      [["--id", "x"], { WS_TOKEN_SECRET: "short" }, "invalid_secret"],
     ] as const
   ) {
     const out = await run([...args], env);
     assertEquals(out.code, 2);
     assertEquals(JSON.parse(new TextDecoder().decode(out.stderr)).error.code, code);
   }
+  const help = await run(["--help"], {});
+  assertEquals(help.code, 0);
+  assertMatch(new TextDecoder().decode(help.stdout), /^Usage: .*deno task token --id/);
 });
