@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import type { App } from "../lib/app.ts";
 import type { Config } from "../lib/config.ts";
+import { VERSION } from "../lib/core/mod.ts";
 import { testApp } from "./support/server.ts";
 
 const BASE = "http://alarmcast.test";
@@ -294,6 +295,7 @@ Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
   const health = await call(a, "GET", "/healthz");
   assertEquals([health.status, health.json], [200, {
     status: "ok",
+    version: VERSION,
     instance: a.hub.instance,
     instances: 1,
     delivery: "local",

@@ -12,6 +12,12 @@ Deno.test("README: the npx commands use the one pinned Deno version", async () =
   assertEquals(new Set(versions), new Set([pin.devDependencies.deno]));
 });
 
+Deno.test("CHANGELOG: the newest entry is the version /healthz reports", async () => {
+  const { VERSION } = await import("../lib/core/mod.ts");
+  const changelog = await Deno.readTextFile(new URL("CHANGELOG.md", root));
+  assertEquals(/^## (\S+)$/m.exec(changelog)?.[1], VERSION);
+});
+
 Deno.test("README: the oldest supported Deno is the one .ci/run tests", async () => {
   const pin = JSON.parse(await Deno.readTextFile(new URL(".ci/oldest/package.json", root)));
   const stated = readme.match(/the\s+oldest\s+supported\s+one,\s+(\d+\.\d+\.\d+)/)?.[1];

@@ -14,3 +14,4 @@ export * from "./json.ts";
 export * from "./protocol.ts";
 export * from "./rate_limit.ts";
 export * from "./token.ts";
+export * from "./version.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { VERSION } from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { jsonResponse } from "./errors.ts";
@@ -17,7 +18,13 @@ import { jsonResponse } from "./errors.ts";
 export async function health(hub: Hub, closing: boolean): Promise<Response> {
   if (closing) return jsonResponse({ status: "stopping" }, 503);
   const instances = await hub.instances();
-  return jsonResponse({ status: "ok", instance: hub.instance, instances, delivery: hub.delivery });
+  return jsonResponse({
+    status: "ok",
+    version: VERSION,
+    instance: hub.instance,
+    instances,
+    delivery: hub.delivery,
+  });
 }
 
 /** `GET /metrics` in the Prometheus text format. */
