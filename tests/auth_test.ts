@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { TokenKeys } from "../lib/core/mod.ts";
+import { createLogger } from "../lib/observe/mod.ts";
 import { TestClient } from "./support/client.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { ServerProcess } from "./support/process.ts";
@@ -155,8 +156,10 @@ Deno.test("POST /api/tokens mints tokens that open sockets; it needs the API key
 });
 
 Deno.test("origin allowlist: other origins get 403 before the upgrade; no Origin is judged by token", async () => {
+  const lines: string[] = [];
   await using server = await startServer({
     config: { allowedOrigins: ["https://ops.example.com"] },
+    logger: createLogger({ write: (line) => lines.push(line) }),
   });
   assertEquals(
     (await status(server, "/websocket/a", { origin: "https://evil.example" })).status,
@@ -172,7 +175,31 @@ Deno.test("origin allowlist: other origins get 403 before the upgrade; no Origin
     101,
   );
   assertEquals((await status(server, "/websocket/a")).status, 101);
-  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 3);
+  // The server's own console: its origin is the host the request was sent to.
+  const own = `http://127.0.0.1:${server.port}`;
+  assertEquals((await status(server, "/websocket/a", { origin: own })).status, 101);
+  const otherPort = `http://127.0.0.1:${server.port + 1}`;
+  assertEquals((await status(server, "/websocket/a", { origin: otherPort })).status, 403);
+  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 4);
+  // Logged too, once per reason however many come in a burst.
+  const refusals = lines.filter((line) => line.includes('"msg":"upgrade refused"'));
+  assertEquals(refusals.length, 1);
+  assertMatch(refusals[0]!, /"code":"origin_not_allowed"/);
+});
+
+Deno.test("the client library loads from any origin, at /client.js and the stable /v1/client.js", async () => {
+  await using server = await startServer();
+  for (const path of ["/client.js", "/v1/client.js"]) {
+    const res = await fetch(`${server.http}${path}`, {
+      headers: { origin: "https://app.example" },
+    });
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("access-control-allow-origin"), "*");
+    assertMatch(await res.text(), /export class AlarmClient/);
+  }
+  const page = await fetch(`${server.http}/`);
+  assertEquals(page.headers.get("access-control-allow-origin"), null); // only the library
+  await page.body?.cancel();
 });
 
 Deno.test("fail closed: REQUIRE_AUTH=1 or Deno Deploy without secrets stops at start", async () => {
@@ -200,8 +227,10 @@ Deno.test("tokens in URLs never reach the logs", async () => {
   const all = proc.lines.join("\n");
   assert(!all.includes(token.split(".")[2]!), "the token's signature appears in the logs");
   const warnings = proc.records().filter((r) => r.level === "warn").map((r) => r.msg);
-  assertEquals(warnings.length, 1);
+  assertEquals(warnings.length, 2);
   assertMatch(warnings[0], /^ALARM_API_KEY is not set/); // the sockets are not open
+  assertEquals(warnings[1], "upgrade refused"); // with its code, never the token
+  assertEquals(proc.records().find((r) => r.msg === "upgrade refused").code, "invalid_token");
 });
 
 Deno.test("deno task token mints the same tokens from a shell, and explains misuse", async () => {

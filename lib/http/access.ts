@@ -59,8 +59,12 @@ export class Gate {
     const origin = req.headers.get("origin");
     // Browsers always send Origin; clients without one are not browsers and can't be
     // hijacked cross-site, so they are judged by their token alone.
+    // The console this server serves is always allowed: its origin is this server's own host.
     const origins = this.#config.allowedOrigins;
-    if (origin !== null && origins.length > 0 && !origins.includes(origin)) {
+    if (
+      origin !== null && origins.length > 0 && !origins.includes(origin) &&
+      hostOf(origin) !== req.headers.get("host")
+    ) {
       throw new HttpError(403, "origin_not_allowed", `Origin ${quote(origin)} is not allowed`);
     }
     const retryAfter = this.#upgrades.hit(address, now);
@@ -136,4 +140,13 @@ export function offeredToken(headers: Headers): string | undefined {
     if (p.startsWith(TOKEN_PROTOCOL_PREFIX)) return p.slice(TOKEN_PROTOCOL_PREFIX.length);
   }
   return undefined;
+}
+
+/** The host (and port) of an `Origin` value, or `undefined` for "null" or anything unparsable. */
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -102,7 +102,11 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
     }
     const protocol = negotiate(req.headers);
-    const { grant, slot } = await gate.admit(req, params, id, address, hub, now());
+    const { grant, slot } = await gate.admit(req, params, id, address, hub, now())
+      .catch((error) => {
+        if (error instanceof HttpError) refused(error.code, id, address);
+        throw error;
+      });
     try {
       return acceptWebSocket(req, {
         protocol,
@@ -123,6 +127,16 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     if (!config.trustedProxies.includes(peer)) return peer;
     const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
     return forwarded || peer;
+  }
+
+  // Refused upgrades are counted (errors_total) and logged, at most once per reason per 10 s:
+  // a flood must not flood the log.
+  const lastRefusal = new Map<string, number>();
+  function refused(code: string, id: string, address: string): void {
+    const at = now();
+    if (at - (lastRefusal.get(code) ?? -Infinity) < 10_000) return;
+    lastRefusal.set(code, at);
+    logger.log("warn", "upgrade refused", { code, id, address });
   }
 
   // Not on a 101: Deno before 2.5.7 throws on any change to an upgrade response's headers.

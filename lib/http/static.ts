@@ -26,6 +26,17 @@ const ASSETS: Readonly<Record<string, Asset>> = {
     file: new URL("../web/client.js", import.meta.url),
     type: "text/javascript; charset=utf-8",
   },
+  // The stable URL of this major version of the client, for pages on other origins.
+  "/v1/client.js": {
+    file: new URL("../web/client.js", import.meta.url),
+    type: "text/javascript; charset=utf-8",
+  },
+};
+
+// The client library is public code: pages on any origin may import it as a module.
+const CLIENT_HEADERS = {
+  "access-control-allow-origin": "*",
+  "cross-origin-resource-policy": "cross-origin",
 };
 
 // The page talks only to its own origin; nothing inline, nothing framed.
@@ -57,7 +68,7 @@ export class StaticFiles {
       "cache-control": "no-cache",
       etag,
       "x-content-type-options": "nosniff",
-      ...(path === "/" ? PAGE_HEADERS : {}),
+      ...(path === "/" ? PAGE_HEADERS : path.endsWith("client.js") ? CLIENT_HEADERS : {}),
     };
     if (req.headers.get("if-none-match") === etag) {
       return new Response(null, { status: 304, headers });
