@@ -76,3 +76,37 @@ Deno.test("deno serve --parallel: alarms, sends and presence cross isolates thro
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task start:parallel listens on HOST:PORT and stops on SIGTERM", async () => {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "start:parallel"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      KV_PATH: ":memory:",
+      DENO_JOBS: "2",
+      NO_COLOR: "1",
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor(async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        await res.body?.cancel();
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    }, 15_000);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const started = Date.now();
+  await child.status;
+  assertLess(Date.now() - started, 6000);
+});
