@@ -158,3 +158,34 @@ Deno.test("deno task start fetches nothing: a fresh Deno cache starts the server
   }
   assertNotMatch(lines.join(""), /Download/);
 });
+
+Deno.test("the production command in docs/security.md runs as printed, with the store anywhere", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const doc = await Deno.readTextFile(`${root}docs/security.md`);
+  const printed = /```sh\n(deno run --env-file=[^`]*?main\.ts)\n```/.exec(doc)?.[1];
+  assert(printed, "no deno run command in docs/security.md");
+  const settings = /```sh\n(ALARM_API_KEY=[^`]*?)```/.exec(doc)?.[1];
+  assert(settings, "no settings block in docs/security.md");
+  const dir = await Deno.makeTempDir();
+  const port = (() => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    listener.close();
+    return listener.addr.port;
+  })();
+  // The printed settings, with real secrets, a free port and the store in a temporary folder.
+  const env = settings.replace(/<32\+ random characters>/g, "s".repeat(32))
+    .replaceAll("/var/lib/alarmcast", dir) + `PORT=${port}\n`;
+  await Deno.writeTextFile(`${dir}/alarmcast.env`, env);
+  const args = printed.replace(/\\\n\s*/g, "").split(/\s+/).slice(1).map((arg) =>
+    arg.replace("/etc/alarmcast.env", `${dir}/alarmcast.env`).replaceAll("/var/lib/alarmcast", dir)
+  );
+  // A fresh Deno cache: anything the start needed would be downloaded, and show.
+  const cache = await Deno.makeTempDir();
+  await using proc = new ServerProcess({ DENO_DIR: cache }, args, { cwd: root, raw: true });
+  await proc.waitFor("listening", 15_000);
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  assertEquals(health.status, 200);
+  await health.body?.cancel();
+  assert((await Deno.stat(`${dir}/kv.sqlite3`)).isFile);
+  assertNotMatch(proc.lines.join("\n"), /Download/);
+});

@@ -17,11 +17,23 @@ export class ServerProcess implements AsyncDisposable {
   #onLine: (() => void) | undefined;
   readonly #pumps: Promise<void>[];
 
-  /** Starts `deno <args> main.ts` (by default `deno run` with the start task's permissions). */
-  constructor(env: Record<string, string>, args = ["run"]) {
+  /**
+   * Starts `deno <args> main.ts` (by default `deno run` with the start task's permissions); with
+   * `raw`, `deno <args>` exactly, with `env` and nothing else set, from `cwd`.
+   */
+  constructor(
+    env: Record<string, string>,
+    args = ["run"],
+    options: { raw?: boolean; cwd?: string } = {},
+  ) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: [...args, "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
-      env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", KV_PATH: ":memory:", ...env },
+      args: options.raw
+        ? args
+        : [...args, "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN],
+      env: options.raw
+        ? { NO_COLOR: "1", ...env }
+        : { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", KV_PATH: ":memory:", ...env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
