@@ -136,7 +136,12 @@ export async function crossProcessProof(fleet: Member[], delivery: string): Prom
     ),
   );
   for (const m of fleet) {
-    const health = await (await fetch(`${m.http}/healthz`)).json();
+    // Presence is written a moment after sessions open, and read through a 1 s snapshot.
+    let health = { instances: 0, delivery: "" };
+    await waitFor(async () => {
+      health = await (await fetch(`${m.http}/healthz`)).json();
+      return health.instances === PROCESSES;
+    }, 5000).catch(() => {});
     assertEquals([health.instances, health.delivery], [PROCESSES, delivery]);
     // A watch stream or two, not one per id.
     assertLessOrEqual(await metric(m, "kv_watches"), 2);
