@@ -10,7 +10,7 @@ import {
   startFleet,
   stopFleet,
 } from "./support/fleet.ts";
-import { waitFor } from "./support/wait.ts";
+import { healthy, waitFor } from "./support/wait.ts";
 
 function denokvTest(name: string, fn: (kv: DenoKv, fleet: Member[]) => Promise<void>): void {
   Deno.test({
@@ -60,11 +60,7 @@ denokvTest(
       30_000,
     );
     accepted.push(after!.json.seq);
-    await waitFor(async () => {
-      const res = await fetch(`${a.http}/healthz`);
-      await res.body?.cancel();
-      return res.status === 200;
-    }, 15_000);
+    await healthy(a.http, 15_000);
     const head = after!.json.seq;
     const socket = [...b.received].find(([key]) => key.endsWith("/outage"))![1];
     await waitFor(() => socket.length >= head, 15_000).catch(() => {});

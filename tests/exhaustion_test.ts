@@ -1,6 +1,6 @@
 import { assertEquals, assertLess, assertMatch } from "@std/assert";
 import { freePort, listening } from "./support/ports.ts";
-import { waitFor } from "./support/wait.ts";
+import { healthy } from "./support/wait.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -34,15 +34,7 @@ Deno.test("out of file descriptors, the listener fails, is reopened, and serves 
   }
   for (const conn of held) conn.close();
   const stopped = Date.now();
-  await waitFor(async () => {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await res.body?.cancel();
-      return res.status === 200;
-    } catch {
-      return false;
-    }
-  }, 10_000);
+  await healthy(`http://127.0.0.1:${port}`, 10_000);
   assertLess(Date.now() - stopped, 10_000);
   child.kill("SIGTERM");
   assertEquals((await child.status).code, 0);

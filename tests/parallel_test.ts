@@ -2,7 +2,7 @@ import { assert, assertEquals, assertLess } from "@std/assert";
 import { TestClient } from "./support/client.ts";
 import { ServerProcess } from "./support/process.ts";
 import { freePort } from "./support/ports.ts";
-import { waitFor } from "./support/wait.ts";
+import { healthy, waitFor } from "./support/wait.ts";
 
 /** Opens v1 sockets on `id` until they sit on at least two isolates. */
 async function spread(ws: string, id: string): Promise<{ client: TestClient; instance: string }[]> {
@@ -94,15 +94,7 @@ Deno.test("deno task start:parallel listens on HOST:PORT and stops on SIGTERM", 
     stderr: "null",
   }).spawn();
   try {
-    await waitFor(async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-        await res.body?.cancel();
-        return res.status === 200;
-      } catch {
-        return false;
-      }
-    }, 15_000);
+    await healthy(`http://127.0.0.1:${port}`, 15_000);
   } finally {
     child.kill("SIGTERM");
   }

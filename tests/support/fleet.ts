@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { freePort } from "./ports.ts";
 import { ServerProcess } from "./process.ts";
-import { waitFor } from "./wait.ts";
+import { healthy, waitFor } from "./wait.ts";
 
 /** One process of the fleet and the sockets it holds. */
 export interface Member {
@@ -44,11 +44,7 @@ export async function start(env: Record<string, string>): Promise<Member> {
   const port = freePort();
   const proc = new ServerProcess({ ...FLEET_ENV, ...env, PORT: String(port) });
   const http = `http://127.0.0.1:${port}`;
-  await waitFor(() =>
-    fetch(`${http}/healthz`).then(async (res) => {
-      await res.body?.cancel();
-      return true;
-    }, () => false), 15_000);
+  await healthy(http, 15_000);
   return {
     proc,
     http,

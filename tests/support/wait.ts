@@ -16,3 +16,16 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Resolves once `GET <base>/healthz` answers 200; rejects after `ms`. */
+export async function healthy(base: string, ms = WAIT_MS): Promise<void> {
+  await waitFor(async () => {
+    try {
+      const res = await fetch(`${base}/healthz`);
+      await res.body?.cancel();
+      return res.status === 200;
+    } catch {
+      return false; // not listening (yet, or again)
+    }
+  }, ms);
+}
