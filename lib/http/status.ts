@@ -51,7 +51,10 @@ export async function allSessions(hub: Hub): Promise<Response> {
   return jsonResponse({ sessions, ids: byId.length, byId });
 }
 
-/** One id: its sessions, its head seq, and how many alarms are unacknowledged. */
+/**
+ * One id: its sessions, its head seq, and how many alarms are unacknowledged: null until some
+ * client of the id acknowledges, since old pages never can and their backlog would only grow.
+ */
 export async function sessionsOf(hub: Hub, id: string): Promise<Response> {
   const { count, seq, acked } = await hub.status(id);
   return jsonResponse({
@@ -59,7 +62,7 @@ export async function sessionsOf(hub: Hub, id: string): Promise<Response> {
     count,
     sessions: [...hub.sessionsOf(id)],
     seq,
-    acked,
-    unacknowledged: Math.max(0, seq - acked),
+    acked: acked ?? 0,
+    unacknowledged: acked === null ? null : Math.max(0, seq - acked),
   });
 }

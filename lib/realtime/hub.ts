@@ -178,8 +178,11 @@ export class Hub {
     return this.registry.sessionsOf(id);
   }
 
-  /** `id` across instances: sessions, head seq and the highest acknowledged seq. */
-  async status(id: string): Promise<{ count: number; seq: number; acked: number }> {
+  /**
+   * `id` across instances: sessions, head seq and the highest acknowledged seq (null if no client
+   * of it ever acknowledged).
+   */
+  async status(id: string): Promise<{ count: number; seq: number; acked: number | null }> {
     const { store } = this.#options;
     const [online, seq, acked] = await Promise.all([
       this.presence.counts(),

@@ -104,10 +104,10 @@ export class AlarmStore {
     await guard(() => this.#kv.atomic().max(ackKey(target), BigInt(seq)).commit());
   }
 
-  /** The highest seq acknowledged for `target` (0 if none). */
-  async acked(target: string): Promise<number> {
+  /** The highest seq acknowledged for `target`, or null if no client of it ever acknowledged. */
+  async acked(target: string): Promise<number | null> {
     const entry = await guard(() => this.#kv.get<Deno.KvU64>(ackKey(target)));
-    return entry.value ? Number(entry.value.value) : 0;
+    return entry.value ? Number(entry.value.value) : null;
   }
 
   /** The head of each change-feed bucket, in bucket order. */
