@@ -230,6 +230,23 @@ Deno.test("hostile: a body can't run past its declared length or dodge it with c
   await t.stillFine();
 });
 
+Deno.test("an h2c upgrade request (Java HttpClient's default on http://) is refused visibly or served, never lost", async () => {
+  await using t = await setup();
+  const head = "POST /api/alarms/h2c HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+    "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n" +
+    "Content-Length: 2";
+  // Deno 2.9 answers 400 before any handler runs (docs/java.md: set HTTP/1.1 on the client);
+  // Deno 2.5 ignores the upgrade and serves the request. Either way the client knows.
+  const status = await rawPost(t.server.port, head, "{}");
+  const stored = (await t.server.get("/api/alarms/h2c")).body.alarms.length;
+  assert(
+    (status === "HTTP/1.1 400 Bad Request" && stored === 0) ||
+      (status === "HTTP/1.1 202 Accepted" && stored === 1),
+    `${status}, ${stored} stored`,
+  );
+  await t.stillFine();
+});
+
 Deno.test("hostile: a path a parser would rewrite is refused, fast lane or not", async () => {
   await using t = await setup();
   const { port } = t.server;

@@ -3,6 +3,8 @@ import { TestClient } from "./support/client.ts";
 import { ServerProcess } from "./support/process.ts";
 import { RawSocket } from "./support/raw_ws.ts";
 import { waitFor } from "./support/wait.ts";
+import { freePort } from "./support/ports.ts";
+import { printedProduction, ROOT, runnableSettings } from "./support/production.ts";
 
 const KEY = "s3cret-api-key-0123456789";
 
@@ -160,28 +162,16 @@ Deno.test("deno task start fetches nothing: a fresh Deno cache starts the server
 });
 
 Deno.test("the production command in docs/security.md runs as printed, with the store anywhere", async () => {
-  const root = new URL("..", import.meta.url).pathname;
-  const doc = await Deno.readTextFile(`${root}docs/security.md`);
-  const printed = /```sh\n(deno run --env-file=[^`]*?main\.ts)\n```/.exec(doc)?.[1];
-  assert(printed, "no deno run command in docs/security.md");
-  const settings = /```sh\n(ALARM_API_KEY=[^`]*?)```/.exec(doc)?.[1];
-  assert(settings, "no settings block in docs/security.md");
+  const { settings, command } = await printedProduction();
   const dir = await Deno.makeTempDir();
-  const port = (() => {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    listener.close();
-    return listener.addr.port;
-  })();
-  // The printed settings, with real secrets, a free port and the store in a temporary folder.
-  const env = settings.replace(/<32\+ random characters>/g, "s".repeat(32))
-    .replaceAll("/var/lib/alarmcast", dir) + `PORT=${port}\n`;
-  await Deno.writeTextFile(`${dir}/alarmcast.env`, env);
-  const args = printed.replace(/\\\n\s*/g, "").split(/\s+/).slice(1).map((arg) =>
+  const port = freePort();
+  await Deno.writeTextFile(`${dir}/alarmcast.env`, runnableSettings(settings, dir, port));
+  const args = command.split(/\s+/).slice(1).map((arg) =>
     arg.replace("/etc/alarmcast.env", `${dir}/alarmcast.env`).replaceAll("/var/lib/alarmcast", dir)
   );
   // A fresh Deno cache: anything the start needed would be downloaded, and show.
   const cache = await Deno.makeTempDir();
-  await using proc = new ServerProcess({ DENO_DIR: cache }, args, { cwd: root, raw: true });
+  await using proc = new ServerProcess({ DENO_DIR: cache }, args, { cwd: ROOT, raw: true });
   await proc.waitFor("listening", 15_000);
   const health = await fetch(`http://127.0.0.1:${port}/healthz`);
   assertEquals(health.status, 200);
