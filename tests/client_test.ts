@@ -187,3 +187,52 @@ Deno.test("client: duplicates are dropped by seq; a policy close stops it for go
   await new Promise((resolve) => setTimeout(resolve, 20));
   assertEquals(ScriptedSocket.last, socket, "no reconnect after a policy violation");
 });
+
+// Before Deno 2.9 `deno bundle` downloads esbuild from npm at first use; the bundling itself is
+// the same, so it is tested on the Deno that needs nothing.
+const [major = 0, minor = 0] = Deno.version.deno.split(".").map(Number);
+const bundlesOffline = major > 2 || (major === 2 && minor >= 9);
+
+Deno.test({
+  name: "client: the vendored /v1/client.js goes through a bundler as is and still delivers",
+  ignore: !bundlesOffline,
+}, async () => {
+  await using server = await startServer();
+  // As docs/protocol.md says: download the stable URL into the app, import it, bundle the app.
+  const dir = await Deno.makeTempDir();
+  const served = await fetch(`${server.http}/v1/client.js`);
+  assertEquals(served.status, 200);
+  await Deno.writeTextFile(`${dir}/alarmcast-client.js`, await served.text());
+  await Deno.writeTextFile(
+    `${dir}/app.js`,
+    'export { AlarmClient } from "./alarmcast-client.js";\n',
+  );
+  const bundled = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--no-config",
+      "--platform",
+      "browser",
+      "-o",
+      `${dir}/out.js`,
+      `${dir}/app.js`,
+    ],
+    env: { NO_COLOR: "1", DENO_DIR: `${dir}/cache` },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(bundled.code, 0, new TextDecoder().decode(bundled.stderr));
+  const { AlarmClient: Bundled } = await import(`file://${dir}/out.js`);
+  const client = new Bundled({ url: server.http, id: "bundled" });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    await server.post("/api/alarms/bundled", { via: "bundle" });
+    await waitFor(() => seen.alarms.length === 1);
+    assertEquals(seen.alarms[0]?.via, "bundle");
+  } finally {
+    client.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
