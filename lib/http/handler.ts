@@ -13,6 +13,7 @@ import { apiRoute } from "./api.ts";
 import { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import { answerFailure, HttpError } from "./errors.ts";
+import { openApiRoute } from "./openapi.ts";
 import { publishOne } from "./publish.ts";
 import { allow, checkId, intParam, notFound, publishTarget, requestUrl } from "./request.ts";
 import { isAsset, StaticFiles } from "./static.ts";
@@ -49,6 +50,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   const { config, hub, metrics, logger, now } = options;
   const gate = new Gate(config);
   const statics = new StaticFiles();
+  const openApi = openApiRoute(config);
   const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
   // Which isolate answered: lets operators (and tests) see load balancing across isolates.
   const servedBy = { "x-served-by": hub.instance };
@@ -61,6 +63,10 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     if (isAsset(path)) {
       allow(req, "GET");
       return statics.serve(req, path);
+    }
+    if (path === "/openapi.json") {
+      allow(req, "GET");
+      return openApi();
     }
     if (path === "/healthz") {
       allow(req, "GET");

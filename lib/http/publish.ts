@@ -19,7 +19,8 @@ import { intParam } from "./request.ts";
 export const MAX_TARGETS = 1000;
 /** Most alarms one history request returns. */
 export const MAX_HISTORY = 1000;
-const MAX_IDEMPOTENCY_KEY = 256;
+/** Longest `Idempotency-Key` accepted, in characters. */
+export const MAX_IDEMPOTENCY_KEY = 256;
 
 /** `POST /api/alarms/{id}`: the body is the alarm. `extra` headers go on the answer. */
 export async function publishOne(

@@ -52,7 +52,18 @@ export function negotiate(headers: Headers): Protocol {
   }
   const offered = (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
     .filter((p) => p !== "");
-  if (offered.includes(PROTOCOL_V1)) return PROTOCOL_V1;
+  if (offered.includes(PROTOCOL_V1)) {
+    // Deno.upgradeWebSocket finds the protocol to echo only in a list separated by ", " exactly
+    // (what browsers send); elsewhere it throws, which would be a misleading bad_handshake.
+    if (!(headers.get("sec-websocket-protocol") ?? "").split(", ").includes(PROTOCOL_V1)) {
+      throw new HttpError(
+        400,
+        "unsupported_subprotocol",
+        `Subprotocols must be separated by ", " (comma and one space)`,
+      );
+    }
+    return PROTOCOL_V1;
+  }
   if (offered.some((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))) {
     // The server may only echo a protocol the client offered, and a token is never echoed.
     throw new HttpError(
