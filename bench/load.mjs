@@ -47,6 +47,57 @@ async function connect(count, ids, onMessage, ws = job.ws) {
 }
 
 /**
+ * Opens `count` Server-Sent Events streams (`/events/{id}`) spread over `ids`, one connection
+ * each, calling `onMessage(index)` per alarm event (an event whose data is an alarm object).
+ */
+async function connectStreams(count, ids, onMessage, http = job.http) {
+  const url = new URL(http);
+  const marker = 'data: {"level"'; // every alarm of the load starts so; control events don't
+  const streams = [];
+  const batch = 500;
+  for (let start = 0; start < count; start += batch) {
+    const wave = [];
+    for (let i = start; i < Math.min(count, start + batch); i++) {
+      const id = ids[i % ids.length];
+      wave.push(
+        new Promise((resolve, reject) => {
+          const req = request({
+            host: url.hostname,
+            port: url.port,
+            path: `/events/${id}`,
+            localAddress: `127.0.0.${2 + (i % SOURCES)}`,
+            agent: false,
+          }, (res) => {
+            if (res.statusCode !== 200) {
+              return reject(new Error(`GET answered ${res.statusCode}`));
+            }
+            res.setEncoding("utf8");
+            let tail = "";
+            res.on("data", (chunk) => {
+              const text = tail + chunk;
+              for (
+                let at = text.indexOf(marker);
+                at >= 0;
+                at = text.indexOf(marker, at + 1)
+              ) {
+                onMessage(i);
+              }
+              tail = text.slice(-(marker.length - 1));
+            });
+            resolve(res);
+          });
+          req.on("error", reject);
+          req.end();
+          streams.push(req);
+        }),
+      );
+    }
+    await Promise.all(wave);
+  }
+  return streams;
+}
+
+/**
  * A client sees "open" before the server has registered the socket. Publish warm-up alarms to
  * every id until every socket has received one, so the measurement starts with all registered.
  */
@@ -124,10 +175,14 @@ if (job.kind === "fanout") {
   const ids = Array.from({ length: job.ids }, (_, i) => `fan-${i}`);
   let received = 0;
   const counts = new Array(job.ids * job.perId).fill(0);
-  await connect(job.ids * job.perId, ids, (i) => {
-    received++;
-    counts[i]++;
-  });
+  await (job.transport === "sse" ? connectStreams : connect)(
+    job.ids * job.perId,
+    ids,
+    (i) => {
+      received++;
+      counts[i]++;
+    },
+  );
   await warmUp(ids, counts);
   emit("ready");
   received = 0;

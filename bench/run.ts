@@ -5,7 +5,7 @@
  * ratio to each peer from the same run, and writes it as JSON to bench/results/.
  *
  * Flags: `--quick` (small sizes, a sanity run), `--only <scenario>` (idle, fanout, paired,
- * publish, halfload, hostile, kvcost, soak), `--repeat <n>` (measure each server n times, keep the median run),
+ * publish, halfload, hostile, kvcost, transports, soak), `--repeat <n>` (measure each server n times, keep the median run),
  * `--generator node` (drive the load from Node instead of Bun), `--soak-minutes <n>` (default 10;
  * the soak runs only when asked with `--only soak`).
  *
@@ -270,6 +270,62 @@ async function fanout(
   );
 }
 
+/**
+ * The same fan-out (1 id × `perId`) over WebSocket and over SSE on alarmcast, interleaved
+ * `repeat` times; printed as its own table with SSE as a ratio to WebSocket.
+ */
+async function transports(perId: number, seconds: number): Promise<string> {
+  const runs: Record<string, Row[]> = { websocket: [], sse: [] };
+  for (let i = 0; i < repeat; i++) {
+    for (const transport of ["websocket", "sse"]) {
+      runs[transport]!.push(
+        await withServer("alarmcast", {}, async (running) => {
+          const { result, serverCpu, wall } = await generate(running, {
+            kind: "fanout",
+            ids: 1,
+            perId,
+            seconds,
+            transport,
+          });
+          return {
+            scenario: `fanout 1 id × ${perId / 1000}k`,
+            server: transport,
+            deliveriesPerSecond: result.deliveries! / result.seconds!,
+            deliveriesPerCpuSecond: result.deliveries! / serverCpu,
+            serverCpuShare: serverCpu / wall,
+            p50: result.p50!,
+            p99: result.p99!,
+          };
+        }),
+      );
+    }
+  }
+  const median = (list: Row[]) =>
+    list.sort((a, b) => a.deliveriesPerCpuSecond! - b.deliveriesPerCpuSecond!)[
+      Math.floor(list.length / 2)
+    ]!;
+  const ws = median(runs.websocket!);
+  const sse = median(runs.sse!);
+  const line = (name: string, row: Row) =>
+    `| ${name} | ${Math.round(row.deliveriesPerCpuSecond!).toLocaleString("en")} | ${
+      Math.round(row.deliveriesPerSecond!).toLocaleString("en")
+    } | ${row.serverCpuShare!.toFixed(2)} | ${row.p50!.toFixed(1)} ms | ${
+      row.p99!.toFixed(1)
+    } ms |`;
+  return [
+    `1 id × ${perId.toLocaleString("en")} clients, alarmcast (memory), median of ${repeat}`,
+    "",
+    "| transport | deliveries/CPU-s | deliveries/s | server CPU share | p50 | p99 |",
+    "| --- | --- | --- | --- | --- | --- |",
+    line("WebSocket", ws),
+    line("SSE", sse),
+    "",
+    `SSE ÷ WebSocket, deliveries per CPU-second: ${
+      (sse.deliveriesPerCpuSecond! / ws.deliveriesPerCpuSecond!).toFixed(2)
+    }`,
+  ].join("\n");
+}
+
 async function publish(seconds: number): Promise<void> {
   await measure(VARIANTS, "acceptedPerCpuSecond", async (running, server) => {
     const { result, serverCpu, wall } = await generate(running, {
@@ -414,6 +470,10 @@ if (!only || only === "hostile") {
   const { hostileTable } = await import("./hostile.ts");
   // deno-lint-ignore no-console -- the runner prints its tables
   console.log(`\nHostile connections\n\n${await hostileTable()}\n`);
+}
+if (!only || only === "transports") {
+  // deno-lint-ignore no-console -- the runner prints its tables
+  console.log(`\nTransports\n\n${await transports(1000, seconds)}\n`);
 }
 if (!only || only === "kvcost") {
   // Counted, not timed: printed as its own table (docs/performance.md, "KV cost").

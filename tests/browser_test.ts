@@ -3,6 +3,7 @@ import type { Page } from "npm:playwright-core@1.65.1";
 import { HAVE_CHROMIUM, launch, screenshot } from "./support/browser.ts";
 import { ServerProcess } from "./support/process.ts";
 import { startServer } from "./support/server.ts";
+import { NoUpgradeProxy } from "./support/no_upgrade_proxy.ts";
 
 /** Just enough of the page's `document` for the checks here (tests compile without the DOM lib). */
 type Doc = {
@@ -258,6 +259,61 @@ browserTest(
       assertEquals(result.errors, []);
       assertEquals(result.list.map((a) => a.msg), ["two", "one"]);
       assert(server.app.metrics.framesIn >= 4);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest(
+  "console: behind a proxy that refuses WebSockets it runs on SSE, live and without losing what came while it was away",
+  async () => {
+    await using server = await startServer({ now: Date.now });
+    await using proxy = new NoUpgradeProxy(server.http);
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${proxy.url}/?id=blocked`);
+      await page.waitForSelector(
+        '#connections li[data-id="blocked"].status-online[data-transport="sse"]',
+        { timeout: 15_000 },
+      );
+      await text(page, '#connections li[data-id="blocked"]', "blocked: online (SSE)");
+      assert(proxy.refused >= 2);
+
+      const started = Date.now();
+      await server.post("/api/alarms/blocked", {
+        message: "through the stream",
+        level: "critical",
+      });
+      await text(page, "#alarms li .text", "through the stream");
+      assertLess(Date.now() - started, 1000);
+      await page.click('#alarms li[data-seq="1"] .ack');
+      await waitForAck(server.http, "blocked", 1);
+
+      // The path drops (the server restarts the stream, then the proxy is unreachable); three
+      // alarms arrive meanwhile; once it is back they show, each once, newest first.
+      proxy.down = true;
+      server.app.hub.registry.closeAll(1012, "service restart");
+      await page.waitForSelector('#connections li[data-id="blocked"]:not(.status-online)');
+      for (const n of [1, 2, 3]) {
+        await server.post("/api/alarms/blocked", { message: `while away ${n}` });
+      }
+      proxy.down = false;
+      await count(page, "#alarms li", 4);
+      const list = await rows(page);
+      assertEquals(list.map((r) => r.seq), [4, 3, 2, 1]);
+      assertEquals(list.map((r) => r.text), [
+        "while away 3",
+        "while away 2",
+        "while away 1",
+        "through the stream",
+      ]);
+      await page.waitForSelector('#connections li[data-id="blocked"].status-online');
+      await screenshot(page, "console-sse");
+      assertEquals(errors, []);
     } finally {
       await browser.close();
     }

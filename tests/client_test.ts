@@ -3,6 +3,7 @@ import { type Alarm, AlarmClient, type Status } from "../lib/web/client.js";
 import { TokenKeys } from "../lib/core/mod.ts";
 import { startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
+import { NoUpgradeProxy } from "./support/no_upgrade_proxy.ts";
 
 /** Collects what a client emits. */
 function watch(client: AlarmClient) {
@@ -234,5 +235,33 @@ Deno.test({
   } finally {
     client.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("client: where upgrades are refused it falls back to SSE, keeps its cursor and acks over HTTP", async () => {
+  await using server = await startServer();
+  await using proxy = new NoUpgradeProxy(server.http);
+  await server.post("/api/alarms/fb", { n: 1 });
+  const client = new AlarmClient({ url: proxy.url, id: "fb", since: 0, minDelayMs: 10 });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    assertEquals([client.transport, proxy.refused], ["sse", 2]);
+    await server.post("/api/alarms/fb", { n: 2 });
+    await waitFor(() => seen.alarms.length === 2);
+    assertEquals(seen.alarms.map((a) => a.seq), [1, 2]);
+    assert(client.ack(2));
+    await waitFor(async () => (await server.get("/api/sessions/fb")).body.acked === 2);
+    assertEquals(client.send("fb", "x"), false); // streams only receive
+    // The server restarts the stream (1012): the client resumes after seq 2, nothing doubled.
+    server.app.hub.registry.closeAll(1012, "service restart");
+    await server.post("/api/alarms/fb", { n: 3 });
+    await waitFor(() => seen.alarms.length === 3);
+    assertEquals(seen.alarms.map((a) => a.seq), [1, 2, 3]);
+    assertEquals(seen.codes.includes(1012), true);
+    assertEquals(client.transport, "sse");
+  } finally {
+    client.stop();
   }
 });

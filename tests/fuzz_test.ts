@@ -72,8 +72,30 @@ def filter_failure(context, failure, case, response):
         and "upgrade" in headers
     ):
         return False
+    # Schemathesis's coverage phase counts a Last-Event-ID header outside the documented
+    # cursor pattern as valid data; the server refuses it as the document says. Dropped only
+    # when the value sent really breaks the pattern.
+    sent = {name.lower(): value for name, value in response.request.headers.items()}
+    last = sent.get("last-event-id")
+    if (
+        failure.code == "ST202"
+        and response.status_code == 400
+        and b'"invalid_cursor"' in response.content
+        and last is not None
+        and not re.fullmatch(
+            CURSOR if response.request.url.split("?")[0].endswith("/events") else SEQ, last
+        )
+    ):
+        return False
     return True
-`;
+`.replace(
+  "import schemathesis",
+  `import re\n\nimport schemathesis\n\nCURSOR = ${
+    JSON.stringify(
+      "(?:[A-Za-z0-9_.:-]{1,128}=(?:0|[1-9][0-9]{0,15}))(?:,[A-Za-z0-9_.:-]{1,128}=(?:0|[1-9][0-9]{0,15}))*",
+    )
+  }\nSEQ = "0|[1-9][0-9]{0,15}"`,
+);
 
 // Rejections schemathesis doesn't count as such by default, and where a run's configuration
 // makes an answer right that it would call a server error.
@@ -175,5 +197,11 @@ fuzzTest(
       // checks its 101.
       "--exclude-operation-id",
       "websocket",
+      // Likewise a schema-valid event stream is admitted and never ends; the run with tokens
+      // fuzzes its refusals, and tests/openapi_test.ts and tests/sse_test.ts its streams.
+      "--exclude-operation-id",
+      "events",
+      "--exclude-operation-id",
+      "eventsOfMany",
     ]),
 );

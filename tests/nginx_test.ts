@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
 import { NGINX, Nginx } from "./support/nginx.ts";
 import { RawSocket } from "./support/raw_ws.ts";
+import { SseClient } from "./support/sse.ts";
 import { startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -45,6 +46,14 @@ Deno.test({
     await published.body?.cancel();
     const frame = await ws.readFrame();
     assertEquals(JSON.parse(new TextDecoder().decode(frame!.payload)).via, "nginx");
+    // An event stream passes unbuffered: the alarm arrives while the response is still open.
+    {
+      await using stream = await SseClient.open(`${nginx.url}/events/normal?since=1`, {}, client);
+      assertEquals(stream.response.status, 200);
+      await server.post("/api/alarms/normal", { via: "nginx stream" });
+      assertEquals((await stream.nextAlarm()).alarm.via, "nginx stream");
+    }
+    await waitFor(() => server.app.hub.countOf("normal") === 1); // the stream's connection is gone
 
     // Slowloris: a request head that never ends is cut after client_header_timeout.
     const slow = await nginx.connect();

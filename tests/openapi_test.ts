@@ -71,6 +71,7 @@ async function rawRequest(
     if (end < 0) return false;
     const head = new TextDecoder().decode(buffer.subarray(0, end));
     if (/^HTTP\/1\.1 (101|304)/.test(head) || method === "HEAD") return true;
+    if (/\r\ncontent-type: *text\/event-stream/i.test(head)) return true; // a stream never ends
     const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
     return length !== undefined && buffer.length >= end + 4 + Number(length);
   };
@@ -104,8 +105,10 @@ async function rawRequest(
     const colon = line.indexOf(":");
     replyHeaders.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
   }
-  // After a 101 the connection belongs to the socket.
-  if (status === 101) return { status, headers: replyHeaders, text: "", conn };
+  // After a 101 the connection belongs to the socket; an event stream keeps it too.
+  if (status === 101 || replyHeaders.get("content-type")?.startsWith("text/event-stream")) {
+    return { status, headers: replyHeaders, text: "", conn };
+  }
   conn.close();
   let rest: Uint8Array = buffer.subarray(end + 4);
   if (replyHeaders.get("transfer-encoding") === "chunked") rest = dechunk(rest);
@@ -334,6 +337,7 @@ Deno.test("every documented operation and status, provoked by real requests", as
 
   const tokens = new TokenKeys([SECRET]);
   const expired = await tokens.sign("plant-3", main.clock.time - 1000);
+  const plantToken = await tokens.sign("plant-*", main.clock.time + 600_000);
   let token = "";
   const etags = new Map<string, string>();
   const held: Deno.Conn[] = [];
@@ -811,6 +815,175 @@ Deno.test("every documented operation and status, provoked by real requests", as
     },
     { to: "main", method: "GET", target: "/openapi.json", status: 200 },
     { to: "main", method: "GET", target: "/openapi.json", headers: { host: "[nope" }, status: 400 },
+    // Event streams and acknowledgements over HTTP.
+    { to: "open", method: "GET", target: "/events/plant-3?since=0", status: 200, then: keep },
+    {
+      to: "open",
+      method: "GET",
+      target: "/events?id=plant-3&id=plant-4&since=plant-3=0",
+      status: 200,
+      then: keep,
+    },
+    {
+      to: "open",
+      method: "GET",
+      target: "/events/plant-3",
+      headers: { "last-event-id": "x" },
+      status: 400,
+      code: "invalid_cursor",
+    },
+    { to: "open", method: "GET", target: "/events", status: 400, code: "invalid_parameter" },
+    {
+      to: "open",
+      method: "GET",
+      target: "/events?id=a&since=b",
+      status: 400,
+      code: "invalid_cursor",
+    },
+    { to: "main", method: "GET", target: "/events/plant-3", status: 401, code: "token_required" },
+    {
+      to: "main",
+      method: "GET",
+      target: "/events?id=a&token=nope",
+      status: 401,
+      code: "invalid_token",
+    },
+    {
+      to: "main",
+      method: "GET",
+      target: `/events/plant-3?token=${expired}`,
+      status: 401,
+      code: "token_expired",
+    },
+    {
+      to: "main",
+      method: "GET",
+      target: `/events?id=plant-3&id=other&token=${plantToken}`,
+      status: 403,
+      code: "forbidden",
+    },
+    // The main server is full by now (its two places went to sockets above).
+    {
+      to: "main",
+      method: "GET",
+      target: `/events/plant-5?token=${plantToken}`,
+      status: 503,
+      code: "server_full",
+    },
+    {
+      to: "main",
+      method: "GET",
+      target: `/events?id=plant-5&token=${plantToken}`,
+      status: 503,
+      code: "server_full",
+    },
+    {
+      to: "main",
+      method: "GET",
+      target: "/events/plant-3",
+      headers: { origin: "https://evil.example" },
+      status: 403,
+      code: "origin_not_allowed",
+    },
+    { to: "throttled", method: "GET", target: "/events/plant-3", status: 429 },
+    { to: "throttled", method: "GET", target: "/events?id=plant-3", status: 429 },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: keyed,
+      body: json({ seq: 1 }),
+      status: 200,
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: keyed,
+      body: json({ seq: 1e9 }),
+      status: 409,
+      code: "invalid_ack",
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: keyed,
+      body: json({ seq: 0 }),
+      status: 400,
+      code: "invalid_field",
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: JSON_TYPE,
+      body: json({ seq: 1 }),
+      status: 401,
+      code: "token_required",
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: keyed,
+      body: big,
+      status: 413,
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: AUTH,
+      body: json({ seq: 1 }),
+      status: 415,
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/other",
+      headers: { ...JSON_TYPE, authorization: `Bearer ${plantToken}` },
+      body: json({ seq: 1 }),
+      status: 403,
+      code: "forbidden",
+    },
+    {
+      to: "main",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: { ...JSON_TYPE, origin: "https://evil.example" },
+      body: json({ seq: 1 }),
+      status: 403,
+      code: "origin_not_allowed",
+    },
+    ...["/events/plant-3", "/events", "/api/acks/plant-3"].flatMap((target): Probe[] => [
+      { to: "main", method: "OPTIONS", target, headers: { origin: ALLOWED_ORIGIN }, status: 204 },
+      {
+        to: "main",
+        method: "OPTIONS",
+        target,
+        headers: { origin: "https://evil.example" },
+        status: 403,
+        code: "origin_not_allowed",
+      },
+      { to: "main", method: "OPTIONS", target, headers: { host: "a b" }, status: 400 },
+    ]),
+    {
+      to: "main",
+      method: "OPTIONS",
+      target: "/events/bad%20id",
+      status: 400,
+      code: "invalid_id",
+    },
+    {
+      to: "faulty",
+      method: "POST",
+      target: "/api/acks/plant-3",
+      headers: JSON_TYPE,
+      body: json({ seq: 1 }),
+      status: 503,
+      code: "store_unavailable",
+    },
     // Shutting down.
     {
       to: "closing",

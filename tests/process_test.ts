@@ -2,6 +2,7 @@ import { assert, assertEquals, assertLess, assertMatch, assertNotMatch } from "@
 import { TestClient } from "./support/client.ts";
 import { ServerProcess } from "./support/process.ts";
 import { RawSocket } from "./support/raw_ws.ts";
+import { SseClient } from "./support/sse.ts";
 import { waitFor } from "./support/wait.ts";
 import { freePort } from "./support/ports.ts";
 import { printedProduction, ROOT, runnableSettings } from "./support/production.ts";
@@ -18,10 +19,16 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     // A peer that never reads must not hold up the exit.
     const stuck = await RawSocket.connect(port, "/websocket/c");
     assertEquals(stuck.status, 101);
+    await using stream = await SseClient.open(`http://127.0.0.1:${port}/events/d`);
+    await stream.next(); // retry advice
+    assertEquals((await stream.next()).event, "welcome");
     const started = Date.now();
     proc.child.kill(signal);
     assertEquals(await legacy.waitClosed(), { code: 1012, reason: "service restart" });
     assertEquals(await v1.waitClosed(), { code: 1012, reason: "service restart" });
+    const close = await stream.next();
+    assertEquals([close.event, close.data], ["close", '{"code":1012,"reason":"service restart"}']);
+    await stream.closed();
     const status = await proc.status;
     assertLess(Date.now() - started, 5000);
     assertEquals(status.code, 0);

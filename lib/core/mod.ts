@@ -13,5 +13,6 @@ export * from "./ids.ts";
 export * from "./json.ts";
 export * from "./protocol.ts";
 export * from "./rate_limit.ts";
+export * from "./sse.ts";
 export * from "./token.ts";
 export * from "./version.ts";

@@ -13,8 +13,11 @@ import { isJsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.t
 /** The subprotocol of typed envelopes. */
 export const PROTOCOL_V1 = "alarms.v1";
 
+/** A Server-Sent Events stream (`/events`): receives alarms only (format in `sse.ts`). */
+export const PROTOCOL_SSE = "sse";
+
 /** Which protocol a session speaks. */
-export type Protocol = "legacy" | typeof PROTOCOL_V1;
+export type Protocol = "legacy" | typeof PROTOCOL_V1 | typeof PROTOCOL_SSE;
 
 /** The heartbeat text the old page sends every 30 s. */
 export const LEGACY_PING = "PING";

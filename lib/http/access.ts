@@ -56,17 +56,24 @@ export class Gate {
     occupancy: Occupancy,
     now: number,
   ): Promise<Admission> {
-    const origin = req.headers.get("origin");
-    // Browsers always send Origin; clients without one are not browsers and can't be
-    // hijacked cross-site, so they are judged by their token alone.
-    // The console this server serves is always allowed: its origin is this server's own host.
-    const origins = this.#config.allowedOrigins;
-    if (
-      origin !== null && origins.length > 0 && !origins.includes(origin) &&
-      hostOf(origin) !== req.headers.get("host")
-    ) {
-      throw new HttpError(403, "origin_not_allowed", `Origin ${quote(origin)} is not allowed`);
-    }
+    const { grant, slots } = await this.admitAll(req, params, [id], address, occupancy, now);
+    return { grant, slot: slots[0]! };
+  }
+
+  /**
+   * Admits one connection carrying sessions of every id in `ids` (an event stream of several
+   * ids): one origin check, one upgrade counted, one token that must cover every id, and a
+   * place per id, all or none.
+   */
+  async admitAll(
+    req: Request,
+    params: URLSearchParams,
+    ids: readonly string[],
+    address: string,
+    occupancy: Occupancy,
+    now: number,
+  ): Promise<{ grant: Grant | undefined; slots: Slot[] }> {
+    this.checkOrigin(req);
     const retryAfter = this.#upgrades.hit(address, now);
     if (retryAfter > 0) {
       throw new HttpError(
@@ -79,30 +86,60 @@ export class Gate {
       );
     }
     const grant = this.keys
-      ? await verifyToken(this.keys, req.headers, params, id, now)
+      ? await verifyToken(this.keys, params.get("token") ?? offeredToken(req.headers), ids, now)
       : undefined;
     // Checked and taken with no await in between, so concurrent upgrades can't all pass.
-    if (occupancy.occupied >= this.#config.maxSessions) {
+    const { maxSessions, maxSessionsPerId, maxSessionsPerAddress } = this.#config;
+    if (occupancy.occupied + ids.length > maxSessions) {
       throw new HttpError(503, "server_full", "The server holds its maximum of sessions", {
         "retry-after": "5",
       });
     }
-    if (occupancy.occupiedBy(id) >= this.#config.maxSessionsPerId) {
+    const full = ids.find((id) => occupancy.occupiedBy(id) >= maxSessionsPerId);
+    if (full !== undefined) {
       throw new HttpError(
         429,
         "too_many_sessions",
-        `Id ${quote(id)} already has ${this.#config.maxSessionsPerId} sessions`,
+        `Id ${quote(full)} already has ${maxSessionsPerId} sessions`,
       );
     }
-    if (occupancy.occupiedFrom(address) >= this.#config.maxSessionsPerAddress) {
+    if (occupancy.occupiedFrom(address) + ids.length > maxSessionsPerAddress) {
       throw new HttpError(
         429,
         "too_many_connections",
-        `This address already holds ${this.#config.maxSessionsPerAddress} connections`,
+        `This address already holds ${maxSessionsPerAddress} connections`,
         { "retry-after": "5" },
       );
     }
-    return { grant, slot: occupancy.hold(id, address) };
+    return { grant, slots: ids.map((id) => occupancy.hold(id, address)) };
+  }
+
+  /**
+   * Throws a 403 unless `req` comes from an allowed origin. Browsers always send `Origin`;
+   * clients without one are not browsers and can't be hijacked cross-site, so they are judged by
+   * their token alone. The console this server serves is always allowed: its origin is this
+   * server's own host.
+   */
+  checkOrigin(req: Request): void {
+    const origin = req.headers.get("origin");
+    if (origin !== null && !this.originAllowed(origin, req.headers)) {
+      throw new HttpError(403, "origin_not_allowed", `Origin ${quote(origin)} is not allowed`);
+    }
+  }
+
+  /** Whether a page from `origin` may connect (`headers`: the request's, for its own host). */
+  originAllowed(origin: string, headers: Headers): boolean {
+    const origins = this.#config.allowedOrigins;
+    return origins.length === 0 || origins.includes(origin) ||
+      hostOf(origin) === headers.get("host");
+  }
+
+  /**
+   * Checks a connection `token` for `id` outside an upgrade (acknowledging over HTTP): throws
+   * 401 or 403 like an upgrade would. Without `WS_TOKEN_SECRET` nothing is required.
+   */
+  async checkToken(token: string | undefined, id: string, now: number): Promise<void> {
+    if (this.keys) await verifyToken(this.keys, token, [id], now);
   }
 
   /** Forgets stale per-address windows; call periodically. */
@@ -111,15 +148,16 @@ export class Gate {
   }
 }
 
-/** Checks the token of an upgrade to `id`: 401 without or with a bad one, 403 for another id. */
+/**
+ * Checks the token of a connection to `ids`: 401 without or with a bad one, 403 if it doesn't
+ * cover one of them.
+ */
 async function verifyToken(
   keys: TokenKeys,
-  headers: Headers,
-  params: URLSearchParams,
-  id: string,
+  token: string | undefined | null,
+  ids: readonly string[],
   now: number,
 ): Promise<Grant> {
-  const token = params.get("token") ?? offeredToken(headers);
   if (!token) throw new HttpError(401, "token_required", "A connection token is required");
   const verified = await keys.verify(token, now);
   if (!verified.ok) {
@@ -127,8 +165,13 @@ async function verifyToken(
       ? new HttpError(401, "token_expired", "The connection token has expired")
       : new HttpError(401, "invalid_token", "The connection token is not valid");
   }
-  if (!idMatches(verified.grant.sub, id)) {
-    throw new HttpError(403, "forbidden", `The connection token does not cover id ${quote(id)}`);
+  const uncovered = ids.find((id) => !idMatches(verified.grant.sub, id));
+  if (uncovered !== undefined) {
+    throw new HttpError(
+      403,
+      "forbidden",
+      `The connection token does not cover id ${quote(uncovered)}`,
+    );
   }
   return verified.grant;
 }

@@ -9,10 +9,12 @@ import type { Config } from "../config.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { Gate } from "./access.ts";
+import { acknowledge } from "./acks.ts";
 import { apiRoute } from "./api.ts";
 import { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import { answerFailure, HttpError } from "./errors.ts";
+import { EventStreams, parseStreamRequest } from "./events.ts";
 import { openApiRoute } from "./openapi.ts";
 import { publishOne } from "./publish.ts";
 import { allow, checkId, intParam, notFound, publishTarget, requestUrl } from "./request.ts";
@@ -41,7 +43,7 @@ export interface HttpHandler {
   fetch(req: Request, info?: ConnInfo): Promise<Response>;
   /** From now on, refuses upgrades (503) and reports `stopping` on `/healthz`. */
   close(): void;
-  /** Forgets stale per-address upgrade windows; call periodically. */
+  /** Forgets stale per-address upgrade windows and heartbeats event streams; call every few s. */
   prune(now: number): void;
 }
 
@@ -49,6 +51,7 @@ export interface HttpHandler {
 export function createHandler(options: HandlerOptions): HttpHandler {
   const { config, hub, metrics, logger, now } = options;
   const gate = new Gate(config);
+  const streams = new EventStreams(now);
   const statics = new StaticFiles();
   const openApi = openApiRoute(config);
   const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
@@ -78,6 +81,27 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
       return upgrade(req, second, url.searchParams, clientAddress(req, info));
+    }
+    if (first === "events" && third === undefined) {
+      if (req.method === "OPTIONS") {
+        if (second !== undefined) checkId(second);
+        return preflight(req, "GET");
+      }
+      return events(req, second, url.searchParams, clientAddress(req, info));
+    }
+    if (
+      first === "api" && second === "acks" && third !== undefined && path.split("/").length === 4
+    ) {
+      const id = checkId(third);
+      if (req.method === "OPTIONS") return preflight(req, "POST");
+      allow(req, "POST", "POST, OPTIONS");
+      return acknowledge(req, id, url.searchParams, {
+        hub,
+        gate,
+        auth,
+        maxBodyBytes: config.maxBodyBytes,
+        now,
+      });
     }
     if (first !== "api") throw notFound(path);
     await auth?.check(req.headers);
@@ -125,6 +149,48 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     }
   }
 
+  // The stream's sessions are admitted like sockets: origin, rate, token, caps.
+  async function events(
+    req: Request,
+    rawId: string | undefined,
+    params: URLSearchParams,
+    address: string,
+  ): Promise<Response> {
+    allow(req, "GET", "GET, OPTIONS");
+    const request = parseStreamRequest(rawId, params, req.headers);
+    if (closing) {
+      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
+    }
+    const admitted = await gate.admitAll(req, params, request.ids, address, hub, now())
+      .catch((error) => {
+        if (error instanceof HttpError) refused(error.code, request.ids.join(","), address);
+        throw error;
+      });
+    return streams.open(request, hub, admitted, {});
+  }
+
+  // CORS for the routes a console on another origin uses without the API key (event streams and
+  // acks); allowed origins are those that may open sockets.
+  function preflight(req: Request, method: string): Response {
+    gate.checkOrigin(req);
+    return new Response(null, {
+      status: 204,
+      headers: {
+        "access-control-allow-methods": method,
+        "access-control-allow-headers": "authorization, content-type, last-event-id",
+        "access-control-max-age": "600",
+      },
+    });
+  }
+
+  function withCors(req: Request, res: Response): Response {
+    const origin = req.headers.get("origin");
+    if (origin === null || !gate.originAllowed(origin, req.headers)) return res;
+    res.headers.set("access-control-allow-origin", origin);
+    res.headers.append("vary", "origin");
+    return res;
+  }
+
   // Read only for upgrades (limits per address): Deno builds the address object on each access.
   // Behind a trusted proxy, the client is the address the proxy appended to X-Forwarded-For.
   function clientAddress(req: Request, info: ConnInfo | undefined): string {
@@ -145,6 +211,12 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     logger.log("warn", "upgrade refused", { code, id, address });
   }
 
+  // Only the cross-origin routes get CORS headers; everything else stays same-origin.
+  function cors(req: Request, res: Response): Response {
+    const path = req.url.slice(req.url.indexOf("/", 8));
+    return path.startsWith("/events") || path.startsWith("/api/acks/") ? withCors(req, res) : res;
+  }
+
   // Not on a 101: Deno before 2.5.7 throws on any change to an upgrade response's headers.
   function served(res: Response): Response {
     if (res.status !== 101) res.headers.set("x-served-by", hub.instance);
@@ -156,9 +228,11 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     async fetch(req, info) {
       try {
         const target = req.method === "POST" ? publishTarget(req.url) : undefined;
-        return target === undefined ? served(await route(req, info)) : await publish(req, target);
+        return target === undefined
+          ? cors(req, served(await route(req, info)))
+          : await publish(req, target);
       } catch (error) {
-        return served(answerFailure(metrics, logger, error));
+        return cors(req, served(answerFailure(metrics, logger, error)));
       }
     },
     close() {
@@ -166,6 +240,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     },
     prune(now) {
       gate.prune(now);
+      streams.tick(now);
     },
   };
 }

@@ -13,7 +13,9 @@ import {
   MAX_ID_LENGTH,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
+  MAX_STREAM_IDS,
   MAX_TTL_SECONDS,
+  PROTOCOL_SSE,
   PROTOCOL_V1,
   VERSION,
 } from "../core/mod.ts";
@@ -92,6 +94,121 @@ const HEADER_SCHEMAS: Readonly<Record<string, JsonMap>> = {
 function header(name: string, required: boolean): JsonMap {
   const schema = HEADER_SCHEMAS[name] ?? { type: "string" };
   return { required, schema };
+}
+
+// A stream cursor as `decodeCursor` reads it: `<id>=<seq>` entries joined by commas.
+const CURSOR = `^[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,15})` +
+  `(?:,[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,15}))*$`;
+
+/** The query and header parameters every event stream takes besides its cursor. */
+function streamParams(tokens: boolean, origins: boolean): Json[] {
+  return [
+    {
+      name: "token",
+      in: "query",
+      description: "A connection token covering every id of the stream" +
+        (tokens ? "" : "; ignored, tokens are off"),
+      schema: { type: "string" },
+    },
+    {
+      name: "Origin",
+      in: "header",
+      description: origins
+        ? "Must be in `ALLOWED_ORIGINS` or this server's own host when sent"
+        : "Not checked: `ALLOWED_ORIGINS` is empty",
+      schema: { type: "string" },
+    },
+  ];
+}
+
+/** What opening an event stream can answer. */
+function streamResponses(tokens: boolean, origins: boolean): JsonMap {
+  return {
+    "200": {
+      description: "The stream: `retry:` advice, a `welcome` per id, then alarms as they come",
+      headers: {
+        "x-served-by": { $ref: "#/components/headers/ServedBy" },
+        "Cache-Control": { required: true, schema: { const: "no-store" } },
+        "X-Accel-Buffering": { required: true, schema: { const: "no" } },
+        "Access-Control-Allow-Origin": header("Access-Control-Allow-Origin", false),
+      },
+      content: { "text/event-stream": { schema: { type: "string" } } },
+    },
+    "400": errorResponse("An invalid id, cursor or list of ids", [
+      ...URL_CODES,
+      "invalid_id",
+      "invalid_cursor",
+      "invalid_parameter",
+    ]),
+    ...admissionRefusals(tokens, origins),
+  };
+}
+
+/** The 403 of a route that checks the origin and a connection token, when either is on. */
+function forbidden(tokens: boolean, origins: boolean): JsonMap {
+  if (!tokens && !origins) return {};
+  return {
+    "403": errorResponse(
+      "The `Origin` is not allowed, or the token does not cover the id (or one of them)",
+      [...(origins ? ["origin_not_allowed"] : []), ...(tokens ? ["forbidden"] : [])],
+    ),
+  };
+}
+
+/**
+ * How admission refuses a socket or a stream (`access.ts`): token, origin, rates and caps, and
+ * shutdown.
+ */
+function admissionRefusals(tokens: boolean, origins: boolean): JsonMap {
+  return {
+    ...(tokens
+      ? {
+        "401": errorResponse("No connection token, a bad one or an expired one", [
+          "token_required",
+          "invalid_token",
+          "token_expired",
+        ]),
+      }
+      : {}),
+    ...forbidden(tokens, origins),
+    "429": errorResponse(
+      "Too many upgrades from this address (`UPGRADES_PER_MINUTE`), or too many sessions of " +
+        "the id (`MAX_SESSIONS_PER_ID`) or from this address",
+      ["too_many_upgrades", "too_many_sessions", "too_many_connections"],
+      { sometimes: ["Retry-After"] },
+    ),
+    "503": errorResponse(
+      "This isolate holds `MAX_SESSIONS` sessions, or is shutting down",
+      ["server_full", "shutting_down"],
+      { always: ["Retry-After"] },
+    ),
+  };
+}
+
+/** The CORS preflight of a route a console on another origin uses (`withId`: `{id}` checked). */
+function preflight(origins: boolean, withId: boolean): JsonMap {
+  return {
+    tags: ["events"],
+    summary: "CORS preflight",
+    responses: {
+      "204": {
+        description: "Allowed: the methods and headers a cross-origin request may use",
+        headers: {
+          "x-served-by": { $ref: "#/components/headers/ServedBy" },
+          "Access-Control-Allow-Methods": { required: true, schema: { type: "string" } },
+          "Access-Control-Allow-Headers": { required: true, schema: { type: "string" } },
+          "Access-Control-Max-Age": { required: true, schema: { const: "600" } },
+        },
+      },
+      ...(origins
+        ? { "403": errorResponse("The `Origin` is not allowed", ["origin_not_allowed"]) }
+        : {}),
+      "400": errorResponse(
+        "A malformed `Host` header or a non-canonical path" + (withId ? ", or an invalid id" : ""),
+        [...URL_CODES, ...(withId ? ["invalid_id"] : [])],
+      ),
+    },
+  };
 }
 
 /** A successful JSON answer. */
@@ -449,38 +566,131 @@ export function openApiDocument(config: Config): Record<string, unknown> {
             ],
             { sometimes: ["Sec-WebSocket-Version"] },
           ),
-          ...(tokens
-            ? {
-              "401": errorResponse(
-                "No connection token, a bad one or an expired one",
-                ["token_required", "invalid_token", "token_expired"],
-              ),
-            }
-            : {}),
-          ...(tokens || origins
-            ? {
-              "403": errorResponse(
-                "The `Origin` is not allowed, or the token does not cover the id",
-                [...(origins ? ["origin_not_allowed"] : []), ...(tokens ? ["forbidden"] : [])],
-              ),
-            }
-            : {}),
           "426": errorResponse("Not a WebSocket upgrade", ["upgrade_required"], {
             always: ["Upgrade"],
           }),
-          "429": errorResponse(
-            "Too many upgrades from this address (`UPGRADES_PER_MINUTE`), or too many " +
-              "sessions of the id (`MAX_SESSIONS_PER_ID`) or from this address",
-            ["too_many_upgrades", "too_many_sessions", "too_many_connections"],
-            { sometimes: ["Retry-After"] },
-          ),
-          "503": errorResponse(
-            "This isolate holds `MAX_SESSIONS` sessions, or is shutting down",
-            ["server_full", "shutting_down"],
-            { always: ["Retry-After"] },
-          ),
+          ...admissionRefusals(tokens, origins),
         },
       },
+    },
+    "/events/{id}": {
+      parameters: [idParam],
+      get: {
+        operationId: "events",
+        tags: ["events"],
+        summary: "Receive an id's alarms as Server-Sent Events",
+        description:
+          "For networks that refuse WebSocket upgrades. Alarms are events without an `event:` " +
+          "field whose `id` is the seq and whose data is the flat alarm object; `welcome`, `gap` " +
+          "and `close` are named events; `: ping` comments keep the stream open. Admission " +
+          "(origin, rate, token, caps) is the socket's. Format in docs/protocol.md.",
+        parameters: [
+          {
+            name: "since",
+            in: "query",
+            description: "Replay the stored alarms with a larger seq first",
+            schema: int(0),
+          },
+          ...streamParams(tokens, origins),
+          {
+            name: "Last-Event-ID",
+            in: "header",
+            description: "The last seq received (sent by `EventSource` when it reconnects); " +
+              "wins over `since`",
+            schema: { type: "string", pattern: "^(0|[1-9][0-9]{0,15})$" },
+          },
+        ],
+        responses: streamResponses(tokens, origins),
+      },
+      options: preflight(origins, true),
+    },
+    "/events": {
+      get: {
+        operationId: "eventsOfMany",
+        tags: ["events"],
+        summary: "Receive the alarms of several ids on one stream",
+        description: "As `/events/{id}`; each event's `id` is the position of every id " +
+          "(`a=5,b=7`), which `Last-Event-ID` or `since` resume from.",
+        parameters: [
+          {
+            name: "id",
+            in: "query",
+            required: true,
+            style: "form",
+            explode: true,
+            schema: {
+              type: "array",
+              minItems: 1,
+              maxItems: MAX_STREAM_IDS,
+              uniqueItems: true,
+              items: ref("Id"),
+            },
+          },
+          {
+            name: "since",
+            in: "query",
+            description: "A cursor `<id>=<seq>,…` naming ids of this stream",
+            schema: { type: "string", pattern: CURSOR },
+          },
+          ...streamParams(tokens, origins),
+          {
+            name: "Last-Event-ID",
+            in: "header",
+            description: "The cursor of the last event received; wins over `since`",
+            schema: { type: "string", pattern: CURSOR },
+          },
+        ],
+        responses: streamResponses(tokens, origins),
+      },
+      options: preflight(origins, false),
+    },
+    "/api/acks/{id}": {
+      parameters: [idParam],
+      post: {
+        operationId: "acknowledge",
+        tags: ["events"],
+        summary: "Acknowledge an id's alarms up to a seq (clients without a socket)",
+        description: "Takes the API key or a connection token covering the id " +
+          "(`Authorization: Bearer` or `?token=`); the record a v1 socket's `ack` writes.",
+        ...(keyed || tokens ? { security: [{ bearerAuth: [] }] } : {}),
+        parameters: [{
+          name: "token",
+          in: "query",
+          description: "A connection token for the id, instead of the `Authorization` header",
+          schema: { type: "string" },
+        }],
+        requestBody: jsonBody(ref("AckRequest")),
+        responses: {
+          "200": jsonOk("Recorded (a lower seq than recorded changes nothing)", ref("Acked")),
+          "400": errorResponse(
+            "The body is not one JSON object within the limits, or a field is invalid",
+            [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_field"],
+          ),
+          "409": errorResponse("The seq is beyond the id's last", ["invalid_ack"]),
+          ...(keyed || tokens
+            ? {
+              "401": errorResponse(
+                "Neither the API key nor a valid connection token",
+                [
+                  ...(keyed && !tokens ? ["unauthorized"] : []),
+                  ...(tokens ? ["token_required", "invalid_token", "token_expired"] : []),
+                ],
+                keyed && !tokens ? { always: ["WWW-Authenticate"] } : {},
+              ),
+            }
+            : {}),
+          ...forbidden(tokens, origins),
+          "413": errorResponse(
+            `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`)`,
+            ["body_too_large"],
+          ),
+          "415": errorResponse("`Content-Type` is not `application/json`", [
+            "unsupported_media_type",
+          ]),
+          "503": storeDown,
+        },
+      },
+      options: preflight(origins, true),
     },
   };
   for (const [path, asset] of Object.entries(ASSET_PATHS)) {
@@ -760,7 +970,7 @@ const SCHEMAS: JsonMap = {
     properties: {
       sessionId: { type: "string", format: "uuid" },
       id: ref("Id"),
-      protocol: { enum: ["legacy", PROTOCOL_V1] },
+      protocol: { enum: ["legacy", PROTOCOL_V1, PROTOCOL_SSE] },
       connectedAt: DATE_TIME,
       lastHeartbeat: DATE_TIME,
       ackedSeq: int(0),
@@ -804,6 +1014,26 @@ const SCHEMAS: JsonMap = {
         oneOf: [int(0), { type: "null" }],
       },
     },
+  },
+  AckRequest: {
+    type: "object",
+    required: ["seq"],
+    additionalProperties: false,
+    properties: {
+      seq: { ...int(1), description: "Every alarm up to this seq is acknowledged" },
+      sessionId: {
+        type: "string",
+        minLength: 1,
+        maxLength: 64,
+        description: "The stream's session (from its `welcome`), shown per session",
+      },
+    },
+  },
+  Acked: {
+    type: "object",
+    required: ["id", "seq"],
+    additionalProperties: false,
+    properties: { id: ref("Id"), seq: int(1) },
   },
   Health: {
     type: "object",

@@ -6,7 +6,13 @@
  * @module
  */
 import { Company, Presence } from "../cluster/mod.ts";
-import type { Alarm, Grant, PreparedAlarm, Protocol } from "../core/mod.ts";
+import {
+  type Alarm,
+  type Grant,
+  InvalidInput,
+  type PreparedAlarm,
+  type Protocol,
+} from "../core/mod.ts";
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmStore } from "../store/mod.ts";
 import { drain, sweepSessions } from "./drain.ts";
@@ -254,6 +260,27 @@ export class Hub {
     this.#options.metrics.alarmsPublished++;
     const delivered = await this.#fanout.published(alarm);
     return { id: alarm.id, seq: alarm.seq, target, delivered };
+  }
+
+  /**
+   * Records that a client of `id` acknowledged every alarm up to `seq`, as a v1 `ack` does, for
+   * clients without a socket to send it on (SSE). With `sessionId`, that session on this
+   * isolate shows it too. Throws `InvalidInput` for a seq the id has not reached.
+   */
+  async ack(id: string, seq: number, sessionId?: string): Promise<{ seq: number }> {
+    const { store } = this.#options;
+    const head = await store.head(id);
+    if (seq > head) {
+      throw new InvalidInput(
+        "invalid_ack",
+        `Cannot acknowledge seq ${seq}: id's last seq is ${head}`,
+      );
+    }
+    await store.ack(id, seq);
+    for (const session of this.registry.sessionsOf(id)) {
+      if (session.sessionId === sessionId) session.ackedSeq = Math.max(session.ackedSeq, seq);
+    }
+    return { seq };
   }
 
   /** Closes sessions silent past the heartbeat timeout or with an expired token. */

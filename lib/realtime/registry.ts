@@ -10,7 +10,9 @@ import {
   CLOSE_INTERNAL,
   CLOSE_SLOW_CONSUMER,
   encodeLegacyAlarm,
+  PROTOCOL_SSE,
   PROTOCOL_V1,
+  sseAlarmFrame,
   wrapAlarmFrame,
 } from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
@@ -154,7 +156,8 @@ export class Registry {
 
   /**
    * Hands `alarm` to every live session of its target that hasn't had it: the flat object to
-   * legacy sockets, an envelope to v1 sockets. Serializes once per protocol. Sessions that are
+   * legacy sockets, an envelope to v1 sockets, an event to SSE streams. Serializes once per
+   * protocol. Sessions that are
    * replaying stored alarms are skipped; they read this one from the log. Returns how many
    * sessions it was handed to.
    */
@@ -163,11 +166,17 @@ export class Registry {
     if (!set) return 0;
     const legacy = encodeLegacyAlarm(alarm);
     let v1: string | undefined;
+    let sse: string | undefined;
     let delivered = 0;
     for (const session of set) {
       if (session.replaying || session.lastSeq >= alarm.seq) continue;
       session.lastSeq = alarm.seq;
-      const frame = session.protocol === PROTOCOL_V1 ? (v1 ??= wrapAlarmFrame(legacy)) : legacy;
+      const { protocol } = session;
+      const frame = protocol === "legacy"
+        ? legacy
+        : protocol === PROTOCOL_V1
+        ? (v1 ??= wrapAlarmFrame(legacy))
+        : (sse ??= sseAlarmFrame(alarm.seq, legacy));
       if (this.send(session, frame)) delivered++;
     }
     return delivered;
@@ -178,7 +187,15 @@ export class Registry {
     if (session.lastSeq >= alarm.seq) return;
     session.lastSeq = alarm.seq;
     const legacy = encodeLegacyAlarm(alarm);
-    this.send(session, session.protocol === PROTOCOL_V1 ? wrapAlarmFrame(legacy) : legacy);
+    const { protocol } = session;
+    this.send(
+      session,
+      protocol === PROTOCOL_V1
+        ? wrapAlarmFrame(legacy)
+        : protocol === PROTOCOL_SSE
+        ? sseAlarmFrame(alarm.seq, legacy)
+        : legacy,
+    );
   }
 
   /** Sends an encoded v1 `frame` to every v1 session of `id` but the one with id `except`. */

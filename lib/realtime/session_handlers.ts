@@ -8,12 +8,15 @@ import type { Presence } from "../cluster/mod.ts";
 import {
   CLOSE_INTERNAL,
   encodeServerMessage,
+  PROTOCOL_SSE,
   PROTOCOL_V1,
   type ServerMessage,
+  sseControlFrame,
 } from "../core/mod.ts";
 import { type Logger, type Metrics, reportSocketFault, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmStore } from "../store/mod.ts";
 import type { Fanout } from "./fanout.ts";
+import type { JoinHooks } from "./replay.ts";
 import { receiveText } from "./inbound.ts";
 import type { Registry, Slot } from "./registry.ts";
 import type { Session } from "./session.ts";
@@ -65,28 +68,49 @@ export class SessionHandlers implements SocketHandlers {
       protocol,
       ...(since === undefined ? {} : { since }),
     });
-    // v1: the welcome goes out once the id's head is known, before any alarm.
-    const hooks = protocol !== PROTOCOL_V1 ? {} : {
-      onReady: (seq: number) => {
-        const serverTime = new Date(this.#ctx.now()).toISOString();
-        const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
-        this.#sendV1({
-          type: "welcome",
-          sessionId,
-          id,
-          instance,
-          seq,
-          serverTime,
-          heartbeatInterval,
-        });
-      },
-      onGap: (firstAvailable: number) =>
-        this.#sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
-    };
-    fanout.join(session, since, hooks).catch((error) => {
+    fanout.join(session, since, this.#hooks()).catch((error) => {
       this.#storeFault(error, id);
       registry.close(session, CLOSE_INTERNAL, "store unavailable");
     });
+  }
+
+  /**
+   * v1 and SSE: the welcome goes out once the id's head is known, before any alarm; a `gap`
+   * when `since` is older than retention. Legacy sockets get alarms only.
+   */
+  #hooks(): JoinHooks {
+    const { sessionId, id, protocol } = this.#session;
+    const since = this.#since;
+    const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
+    const serverTime = () => new Date(this.#ctx.now()).toISOString();
+    if (protocol === PROTOCOL_V1) {
+      return {
+        onReady: (seq) =>
+          this.#sendV1({
+            type: "welcome",
+            sessionId,
+            id,
+            instance,
+            seq,
+            serverTime: serverTime(),
+            heartbeatInterval,
+          }),
+        onGap: (firstAvailable) => this.#sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
+      };
+    }
+    if (protocol !== PROTOCOL_SSE) return {};
+    const send = (frame: string) => this.#ctx.registry.send(this.#session, frame);
+    return {
+      // The welcome's event id is where the stream starts, so a reconnect before the first
+      // alarm resumes there instead of going live again and missing what came in between.
+      onReady: (seq) =>
+        send(sseControlFrame(
+          { event: "welcome", sessionId, id, instance, seq, serverTime: serverTime() },
+          since === undefined ? seq : Math.min(since, seq),
+        )),
+      onGap: (firstAvailable) =>
+        send(sseControlFrame({ event: "gap", id, since: since ?? 0, firstAvailable })),
+    };
   }
 
   onText(text: string): void {

@@ -3,7 +3,9 @@
  * The alarmcast client, for browsers and Deno: one reconnecting `alarms.v1` connection to one id.
  * It heartbeats, reconnects with exponential backoff and full jitter, resumes with `since` from
  * the last seq it saw, drops duplicates by seq, fetches a new token when the old one expired or
- * was refused, and stops on policy violations.
+ * was refused, and stops on policy violations. Where WebSockets are blocked (the socket fails
+ * before opening twice in a row) it falls back to Server-Sent Events, `/events/{id}`, with the
+ * same cursor and dedupe, and acknowledges over `POST /api/acks/{id}`.
  *
  * ```js
  * import { AlarmClient } from "https://alarms.example.com/client.js";
@@ -17,6 +19,7 @@
  */
 
 /** @typedef {"connecting" | "online" | "reconnecting" | "offline"} Status */
+/** @typedef {"websocket" | "sse"} Transport */
 
 /**
  * An alarm as published, plus the fields the server adds.
@@ -35,6 +38,10 @@
  * @property {number} [minDelayMs] First reconnect delay cap; default 500.
  * @property {number} [maxDelayMs] Largest reconnect delay cap; default 30000.
  * @property {typeof WebSocket} [WebSocket] WebSocket implementation; default the global one.
+ * @property {typeof EventSource} [EventSource] EventSource implementation for the fallback;
+ *   default the global one (without one, there is no fallback).
+ * @property {Transport[]} [transports] Transports to use, in order; default
+ *   `["websocket", "sse"]`. `["sse"]` skips WebSockets altogether.
  * @property {() => number} [random] Jitter source in [0, 1); default `Math.random` (tests pin it).
  */
 
@@ -44,11 +51,14 @@ const FATAL = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
 const TOKEN_EXPIRED = 4001;
 /** Refresh a token this long before it expires. */
 const TOKEN_MARGIN_MS = 10_000;
+/** WebSocket attempts in a row that fail before opening, after which SSE is used instead. */
+const FALLBACK_AFTER = 2;
 
 /**
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
- * order), `status` (detail: `{ status, code?, reason? }`), `error` (detail: `{ code, message }`),
- * `message` (detail: `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`).
+ * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
+ * `{ code, message }`), `message` (detail: `{ from, data }`), `gap` (detail:
+ * `{ since, firstAvailable }`).
  */
 export class AlarmClient extends EventTarget {
   /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
@@ -57,6 +67,14 @@ export class AlarmClient extends EventTarget {
   #status = "offline";
   /** @type {WebSocket | undefined} */
   #socket;
+  /** @type {EventSource | undefined} */
+  #events;
+  /** @type {Transport} */
+  #transport;
+  /** WebSocket attempts in a row that failed before opening. */
+  #unopened = 0;
+  /** The SSE session's id (from its welcome), sent with acks. @type {string | undefined} */
+  #sessionId;
   /** @type {number | undefined} */
   #lastSeq;
   /** @type {string | undefined} */
@@ -74,6 +92,7 @@ export class AlarmClient extends EventTarget {
   constructor(options) {
     super();
     this.#options = { minDelayMs: 500, maxDelayMs: 30_000, ...options };
+    this.#transport = (options.transports ?? ["websocket", "sse"])[0] ?? "websocket";
     this.#lastSeq = options.since;
     this.#token = options.token;
   }
@@ -81,6 +100,11 @@ export class AlarmClient extends EventTarget {
   /** The connection state. @returns {Status} */
   get status() {
     return this.#status;
+  }
+
+  /** What the client connects with now. @returns {Transport} */
+  get transport() {
+    return this.#transport;
   }
 
   /** The highest seq received (what a reconnect resumes after). @returns {number | undefined} */
@@ -103,16 +127,23 @@ export class AlarmClient extends EventTarget {
     clearInterval(this.#pingTimer);
     this.#socket?.close(1000, "client stop");
     this.#socket = undefined;
+    this.#events?.close();
+    this.#events = undefined;
     this.#setStatus("offline");
   }
 
-  /** Acknowledges every alarm up to `seq`. @param {number} seq @returns {boolean} sent */
+  /**
+   * Acknowledges every alarm up to `seq`: on the socket, or over HTTP when on SSE.
+   * @param {number} seq @returns {boolean} sent
+   */
   ack(seq) {
+    if (this.#transport === "sse") return this.#ackOverHttp(seq);
     return this.#sendJson({ type: "ack", seq });
   }
 
   /**
-   * Sends `data` to every v1 session of `to` (where the token allows).
+   * Sends `data` to every v1 session of `to` (where the token allows). Not over SSE, which
+   * only receives: returns false there.
    * @param {string} to @param {unknown} data @returns {boolean} sent
    */
   send(to, data) {
@@ -132,12 +163,16 @@ export class AlarmClient extends EventTarget {
       }
     }
     if (this.#stopped) return;
+    if (this.#transport === "sse") return this.#connectEvents();
     const protocols = ["alarms.v1", ...(this.#token ? [`token.${this.#token}`] : [])];
     const Socket = this.#options.WebSocket ?? WebSocket;
     const socket = new Socket(this.#socketUrl(), protocols);
     this.#socket = socket;
     let opened = false;
-    socket.onopen = () => opened = true;
+    socket.onopen = () => {
+      opened = true;
+      this.#unopened = 0;
+    };
     socket.onmessage = (event) => this.#onFrame(event.data);
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#onClose(event.code, event.reason, opened);
@@ -157,7 +192,97 @@ export class AlarmClient extends EventTarget {
     }
     // Refused before opening (a browser can't see the 401/403) or expired: ask for a new token.
     if (code === TOKEN_EXPIRED || (!opened && this.#options.getToken)) this.#needToken = true;
+    // Upgrades that never open, again and again: a proxy that blocks WebSockets. Streams are
+    // plain HTTP responses and get through; the cursor carries over, so nothing is lost.
+    if (!opened && ++this.#unopened >= FALLBACK_AFTER && this.#canUseEvents()) {
+      this.#transport = "sse"; // the backoff keeps growing: a refusal looks the same
+    }
     this.#retry(code, reason);
+  }
+
+  #canUseEvents() {
+    const allowed = this.#options.transports ?? ["websocket", "sse"];
+    return allowed.includes("sse") &&
+      (this.#options.EventSource ?? globalThis.EventSource) !== undefined;
+  }
+
+  #connectEvents() {
+    const Source = this.#options.EventSource ?? EventSource;
+    const url = new URL(`/events/${encodeURIComponent(this.#options.id)}`, this.#options.url);
+    url.protocol = url.protocol === "wss:"
+      ? "https:"
+      : url.protocol === "ws:"
+      ? "http:"
+      : url.protocol;
+    if (this.#lastSeq !== undefined) url.searchParams.set("since", String(this.#lastSeq));
+    if (this.#token) url.searchParams.set("token", this.#token);
+    const source = new Source(url.href);
+    this.#events = source;
+    let opened = false;
+    /** @param {Event} event */
+    const data = (event) => {
+      try {
+        return JSON.parse(String(/** @type {MessageEvent} */ (event).data));
+      } catch {
+        this.#emit("error", { code: "invalid_frame", message: "The server sent invalid JSON" });
+        return undefined;
+      }
+    };
+    source.addEventListener("welcome", (event) => {
+      const welcome = data(event);
+      opened = true;
+      this.#sessionId = typeof welcome?.sessionId === "string" ? welcome.sessionId : undefined;
+      this.#welcomed(welcome?.seq);
+    });
+    source.addEventListener("message", (event) => this.#alarm(data(event)));
+    source.addEventListener("gap", (event) => {
+      const gap = data(event);
+      this.#emit("gap", { since: gap?.since, firstAvailable: gap?.firstAvailable });
+    });
+    // The server ends the stream with the close code a socket would get.
+    source.addEventListener("close", (event) => {
+      const close = data(event);
+      if (this.#events !== source) return;
+      source.close();
+      this.#events = undefined;
+      this.#onClose(Number(close?.code) || 1006, String(close?.reason ?? ""), true);
+    });
+    // Refused, or the connection dropped: EventSource would retry by itself without our cursor
+    // or a fresh token, so it is closed and the usual backoff takes over.
+    source.onerror = () => {
+      if (this.#events !== source) return;
+      source.close();
+      this.#events = undefined;
+      if (!opened && this.#options.getToken) this.#needToken = true;
+      this.#retry(1006, "event stream failed");
+    };
+  }
+
+  /** @param {number} seq */
+  #ackOverHttp(seq) {
+    if (this.#events === undefined) return false;
+    const url = new URL(`/api/acks/${encodeURIComponent(this.#options.id)}`, this.#options.url);
+    url.protocol = url.protocol === "wss:"
+      ? "https:"
+      : url.protocol === "ws:"
+      ? "http:"
+      : url.protocol;
+    /** @type {Record<string, string>} */
+    const headers = { "content-type": "application/json" };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    fetch(url.href, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ seq, ...(this.#sessionId ? { sessionId: this.#sessionId } : {}) }),
+    }).then(async (response) => {
+      if (response.ok) return void await response.body?.cancel();
+      const body = await response.json().catch(() => undefined);
+      this.#emit("error", {
+        code: body?.error?.code ?? "ack_failed",
+        message: body?.error?.message ?? `Acknowledgement refused: ${response.status}`,
+      });
+    }).catch((error) => this.#emit("error", { code: "ack_failed", message: String(error) }));
+    return true;
   }
 
   /** @param {number} [code] @param {string} [reason] */
@@ -185,22 +310,12 @@ export class AlarmClient extends EventTarget {
     }
     switch (message?.type) {
       case "welcome":
-        this.#attempt = 0;
-        this.#everOnline = true;
-        // First connection without `since`: from now on, resume after the head we were told.
-        if (this.#lastSeq === undefined && typeof message.seq === "number") {
-          this.#lastSeq = message.seq;
-        }
         this.#startPings(message.heartbeatInterval);
-        this.#setStatus("online");
+        this.#welcomed(message.seq);
         break;
-      case "alarm": {
-        const alarm = message.alarm;
-        if (typeof alarm?.seq !== "number" || alarm.seq <= (this.#lastSeq ?? 0)) return; // duplicate
-        this.#lastSeq = alarm.seq;
-        this.#emit("alarm", alarm);
+      case "alarm":
+        this.#alarm(message.alarm);
         break;
-      }
       case "gap":
         this.#emit("gap", { since: message.since, firstAvailable: message.firstAvailable });
         break;
@@ -211,6 +326,22 @@ export class AlarmClient extends EventTarget {
         this.#emit("error", { code: message.code, message: message.message });
         break;
     }
+  }
+
+  /** Online: the id's head was `seq`. @param {unknown} seq */
+  #welcomed(seq) {
+    this.#attempt = 0;
+    this.#everOnline = true;
+    // First connection without `since`: from now on, resume after the head we were told.
+    if (this.#lastSeq === undefined && typeof seq === "number") this.#lastSeq = seq;
+    this.#setStatus("online");
+  }
+
+  /** Emits `alarm` unless it was seen before (by seq). @param {any} alarm */
+  #alarm(alarm) {
+    if (typeof alarm?.seq !== "number" || alarm.seq <= (this.#lastSeq ?? 0)) return; // duplicate
+    this.#lastSeq = alarm.seq;
+    this.#emit("alarm", alarm);
   }
 
   /** @param {unknown} interval */
@@ -238,7 +369,8 @@ export class AlarmClient extends EventTarget {
   #setStatus(status, code, reason) {
     if (status === this.#status && code === undefined) return;
     this.#status = status;
-    this.#emit("status", { status, ...(code === undefined ? {} : { code, reason }) });
+    const transport = this.#transport;
+    this.#emit("status", { status, transport, ...(code === undefined ? {} : { code, reason }) });
   }
 
   /** @param {string} type @param {unknown} detail */

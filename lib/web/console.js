@@ -170,8 +170,11 @@ function acknowledge(alarm) {
   }
 }
 
-/** @param {string} id @param {Status} status */
-function showStatus(id, status) {
+/**
+ * @param {string} id @param {Status} status
+ * @param {"websocket" | "sse"} [transport] shown while online, so a blocked network is visible
+ */
+function showStatus(id, status, transport) {
   let badge = document.querySelector(`#connections li[data-id="${CSS.escape(id)}"]`);
   if (!badge) {
     badge = make("li");
@@ -179,7 +182,11 @@ function showStatus(id, status) {
     el("connections").append(badge);
   }
   badge.className = `status status-${status}`;
-  badge.textContent = `${id}: ${status}`;
+  const via = status === "online" && transport
+    ? ` (${transport === "sse" ? "SSE" : "WebSocket"})`
+    : "";
+  badge.textContent = `${id}: ${status}${via}`;
+  if (transport) badge.setAttribute("data-transport", transport);
 }
 
 /** @param {string} text */
@@ -207,7 +214,9 @@ function connect(ids, token) {
     });
     client.addEventListener("alarm", (e) => add(/** @type {CustomEvent<Alarm>} */ (e).detail));
     client.addEventListener("status", (e) => {
-      showStatus(id, /** @type {CustomEvent<{ status: Status }>} */ (e).detail.status);
+      const { detail } =
+        /** @type {CustomEvent<{ status: Status, transport: "websocket" | "sse" }>} */ (e);
+      showStatus(id, detail.status, detail.transport);
       queueRender(); // ack buttons follow the connection state
     });
     client.addEventListener("error", (e) => {

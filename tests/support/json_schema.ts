@@ -1,7 +1,7 @@
 /**
  * A small JSON Schema (2020-12) validator for the subset `lib/http/openapi.ts` uses: `type`,
  * `const`, `enum`, `properties`, `required`, `additionalProperties`, `minProperties`,
- * `maxProperties`, `items`, `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`,
+ * `maxProperties`, `items`, `minItems`, `maxItems`, `uniqueItems`, `minLength`, `maxLength`, `pattern`,
  * `format` (`date-time`, `uuid`), `minimum`, `maximum`, `allOf`, `anyOf`, `oneOf`, `not`,
  * boolean schemas and local `$ref`s. Any other keyword throws, so a schema can't use one that
  * is silently ignored here. No dependency: JSR is out of reach and one npm validator would be the
@@ -104,6 +104,12 @@ function check(schema: unknown, value: unknown, root: unknown, at: string, error
         if (Array.isArray(value) && value.length > asNumber(arg, keyword)) {
           fail(`more than ${arg} items`);
         }
+        break;
+      case "uniqueItems":
+        if (
+          arg === true && Array.isArray(value) &&
+          new Set(value.map((item) => JSON.stringify(item))).size < value.length
+        ) fail("items are not unique");
         break;
       // Lengths count code points, as JSON Schema says (not UTF-16 units).
       case "minLength":

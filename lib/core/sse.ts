@@ -1,0 +1,102 @@
+/**
+ * The Server-Sent Events wire format of `/events`: alarm events (no `event:` line, so
+ * `EventSource.onmessage` sees every alarm, as the old page's `onmessage` does), named control
+ * events, comment heartbeats, and the cursor a stream resumes from. Pure functions only.
+ *
+ * A stream of one id (`/events/{id}`) numbers its events with the alarm's seq. A stream of
+ * several ids (`/events?id=a&id=b`) numbers each event with the cursor of every id in it,
+ * `a=5,b=7`: ids never contain `=` or `,`, so the form is unambiguous, and `Last-Event-ID`
+ * brings back the position of each id, not only of the last one that had an alarm.
+ *
+ * @module
+ */
+import { isValidId, quote } from "./ids.ts";
+
+/** Control events a stream sends besides alarms. */
+export type SseControl =
+  | {
+    event: "welcome";
+    sessionId: string;
+    id: string;
+    instance: string;
+    /** The id's last seq when the stream went live. */
+    seq: number;
+    serverTime: string;
+  }
+  | { event: "gap"; id: string; since: number; firstAvailable: number }
+  | { event: "close"; code: number; reason: string };
+
+/** Most ids one stream may carry. */
+export const MAX_STREAM_IDS = 32;
+
+/** The event of one alarm: its seq as the event id, the flat alarm object as data. */
+export function sseAlarmFrame(seq: number, alarmJson: string): string {
+  return `id: ${seq}\ndata: ${alarmJson}\n\n`;
+}
+
+/**
+ * A control event. With `cursor` (welcome), the event also moves the stream's position, so a
+ * reconnect before the first alarm resumes from where the stream went live.
+ */
+export function sseControlFrame(control: SseControl, cursor?: number): string {
+  const { event, ...data } = control;
+  const id = cursor === undefined ? "" : `id: ${cursor}\n`;
+  return `${id}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The first bytes of every stream: reconnection advice for `EventSource`, in milliseconds. */
+export function sseRetryFrame(retryMs: number): string {
+  return `retry: ${retryMs}\n\n`;
+}
+
+/** A heartbeat: a comment line, which `EventSource` ignores and proxies see as traffic. */
+export const SSE_HEARTBEAT = ": ping\n\n";
+
+/**
+ * Splits a frame that starts with an `id:` line (alarms, welcome) into that seq and the rest;
+ * `undefined` for frames without one.
+ */
+export function splitEventId(frame: string): { seq: number; rest: string } | undefined {
+  if (!frame.startsWith("id: ")) return undefined;
+  const end = frame.indexOf("\n");
+  return { seq: Number(frame.slice(4, end)), rest: frame.slice(end + 1) };
+}
+
+/** The cursor of a stream of several ids, in the id order given. */
+export function encodeCursor(cursor: ReadonlyMap<string, number>): string {
+  return [...cursor].map(([id, seq]) => `${id}=${seq}`).join(",");
+}
+
+/** The outcome of decoding a cursor. */
+export type CursorResult =
+  | { ok: true; cursor: Map<string, number> }
+  | { ok: false; message: string };
+
+/**
+ * Decodes `a=5,b=7` (what {@linkcode encodeCursor} writes). Every entry must name a valid id
+ * once with a non-negative safe integer.
+ */
+export function decodeCursor(text: string): CursorResult {
+  const cursor = new Map<string, number>();
+  if (text.length > MAX_STREAM_IDS * 150) {
+    return { ok: false, message: "Cursor is too long" };
+  }
+  for (const entry of text.split(",")) {
+    const at = entry.lastIndexOf("=");
+    const id = entry.slice(0, at);
+    const seq = parseSeq(entry.slice(at + 1));
+    if (at < 0 || !isValidId(id) || seq === undefined) {
+      return { ok: false, message: `Cursor entry ${quote(entry)} is not "<id>=<seq>"` };
+    }
+    if (cursor.has(id)) return { ok: false, message: `Cursor names id ${quote(id)} twice` };
+    cursor.set(id, seq);
+  }
+  return { ok: true, cursor };
+}
+
+/** A non-negative safe integer written in plain decimal, or `undefined`. */
+export function parseSeq(text: string): number | undefined {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}

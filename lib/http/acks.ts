@@ -1,0 +1,74 @@
+/**
+ * `POST /api/acks/{id}`: acknowledging alarms over HTTP, for clients whose transport can't send
+ * (SSE streams). The same record a v1 socket's `ack` writes. Accepted with the API key, or with a
+ * connection token that covers the id, so a browser console never holds the API key.
+ *
+ * @module
+ */
+import { InvalidInput, quote } from "../core/mod.ts";
+import type { Hub } from "../realtime/mod.ts";
+import type { Gate } from "./access.ts";
+import type { ApiKeyAuth } from "./auth.ts";
+import { readJsonObject } from "./body.ts";
+import { HttpError, jsonResponse } from "./errors.ts";
+
+/** What {@linkcode acknowledge} needs. */
+export interface AckDeps {
+  hub: Hub;
+  gate: Gate;
+  /** The API key check, when `ALARM_API_KEY` is set. */
+  auth: ApiKeyAuth | undefined;
+  maxBodyBytes: number;
+  now: () => number;
+}
+
+/** Longest `sessionId` accepted (a UUID is 36 characters). */
+const MAX_SESSION_ID = 64;
+
+/** Records `{"seq": n}` as acknowledged for `id` and answers `{"id", "seq"}`. */
+export async function acknowledge(
+  req: Request,
+  id: string,
+  params: URLSearchParams,
+  deps: AckDeps,
+): Promise<Response> {
+  const { hub, gate, auth, now } = deps;
+  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+  const byKey = auth !== undefined && await auth.check(req.headers).then(() => true, () => false);
+  if (!byKey) {
+    gate.checkOrigin(req);
+    if (gate.keys) await gate.checkToken(params.get("token") ?? bearer, id, now());
+    else if (auth) {
+      throw new HttpError(401, "unauthorized", "A valid API key or connection token is required", {
+        "www-authenticate": 'Bearer realm="alarmcast"',
+      });
+    }
+  }
+  const body = await readJsonObject(req, deps.maxBodyBytes);
+  const { seq, sessionId } = body;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new HttpError(400, "invalid_field", 'Field "seq" must be a positive integer');
+  }
+  if (
+    sessionId !== undefined &&
+    (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID)
+  ) {
+    throw new HttpError(
+      400,
+      "invalid_field",
+      `Field "sessionId" must be a string of 1 to ${MAX_SESSION_ID} characters`,
+    );
+  }
+  const unknown = Object.keys(body).find((key) => key !== "seq" && key !== "sessionId");
+  if (unknown !== undefined) {
+    throw new HttpError(400, "invalid_field", `Field ${quote(unknown)} is not allowed`);
+  }
+  // A well-formed ack of a seq the id hasn't reached conflicts with the id's state: 409.
+  await hub.ack(id, seq, typeof sessionId === "string" ? sessionId : undefined).catch((error) => {
+    if (error instanceof InvalidInput && error.code === "invalid_ack") {
+      throw new HttpError(409, error.code, error.message);
+    }
+    throw error;
+  });
+  return jsonResponse({ id, seq });
+}
