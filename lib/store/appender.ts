@@ -20,6 +20,7 @@ import {
 } from "../core/mod.ts";
 import type { Appended, Retention } from "./alarm_log.ts";
 import type { KvLike } from "./deadline.ts";
+import { type DueSpec, writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
 import {
@@ -37,6 +38,8 @@ interface Pending {
   target: string;
   prepared: PreparedAlarm;
   idemKey: Deno.KvKey | undefined;
+  /** An escalation deadline, written in the same commit as the alarm. */
+  due: DueSpec | undefined;
   resolve: (appended: Appended) => void;
   reject: (error: unknown) => void;
 }
@@ -47,6 +50,8 @@ const MAX_CHECKS = 100;
 const MAX_READ = 10;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
+/** Bytes counted for a deadline record and its key (a policy name and a target: 2 ids). */
+const DUE_BYTES = 512;
 const MAX_ATTEMPTS = 100;
 /** Ids whose head entries are remembered. */
 const HEAD_CACHE = 10_000;
@@ -74,11 +79,19 @@ export class Appender {
     this.#fence = arrival;
   }
 
-  /** Queues `prepared` as the next alarm of `target`; resolves once it is committed. */
-  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
+  /**
+   * Queues `prepared` as the next alarm of `target`, with escalation deadline `due` if given;
+   * resolves once it is committed.
+   */
+  append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+    due?: DueSpec,
+  ): Promise<Appended> {
     const key = idempotencyKey === undefined ? undefined : idemKey(target, idempotencyKey);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ target, prepared, idemKey: key, resolve, reject });
+      this.#queue.push({ target, prepared, idemKey: key, due, resolve, reject });
       void this.#pump();
     });
   }
@@ -109,7 +122,7 @@ export class Appender {
       const adds = [p.target, ...(p.idemKey ? [JSON.stringify(p.idemKey)] : [])].filter((k) =>
         !checked.has(k)
       );
-      bytes += p.prepared.bytes;
+      bytes += p.prepared.bytes + (p.due ? DUE_BYTES : 0);
       if (
         n > 0 &&
         (checked.size + adds.length > MAX_CHECKS - FEED_BUCKETS || n >= MAX_BATCH ||
@@ -195,6 +208,7 @@ export class Appender {
         next.set(p.target, seq);
         const alarm = completeAlarm(p.prepared, p.target, seq);
         writeAlarm(op, alarm, this.#retention);
+        if (p.due) writeDeadline(op, alarm, p.due);
         if (p.idemKey && idemId) {
           op.check(idems.get(idemId)!).set(p.idemKey, { id: alarm.id, seq }, {
             expireIn: this.#retention.ageMs,
