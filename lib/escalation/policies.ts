@@ -94,6 +94,7 @@ export class PolicyCache {
   // Each version change reloads; a watch that ends or fails is opened again after a pause.
   #follow(): void {
     if (this.#stopped) return;
+    this.#reader?.cancel().catch(() => {}); // started again: one watch, not two
     const reader = this.#store.watchPolicies().getReader();
     this.#reader = reader;
     (async () => {
@@ -104,7 +105,7 @@ export class PolicyCache {
         await this.reload();
       }
     })().catch(this.#onError).finally(() => {
-      if (this.#stopped) return;
+      if (this.#stopped || this.#reader !== reader) return; // stopped, or replaced
       this.#cancelRetry = this.#clock.after(RETRY_MS, () => {
         this.reload().catch(this.#onError).finally(() => this.#follow());
       });

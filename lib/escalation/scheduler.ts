@@ -73,6 +73,7 @@ export class Scheduler {
     this.#stopped = true;
     this.#cancelWake?.();
     this.#cancelWake = undefined;
+    this.#wakeAt = Infinity; // a later start schedules afresh
     await this.#scanning?.catch(() => {});
     await Promise.allSettled([...this.#inFlight]);
   }
