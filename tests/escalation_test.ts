@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertLess, assertMatch } from "@std/assert";
 import { TestClient } from "./support/client.ts";
+import { FaultyKv } from "./support/faulty_kv.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { type JsonReply, startServer, type TestServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -265,3 +266,25 @@ Deno.test("webhooks: a 4xx is not retried; attempts stop at the cap; redirects a
 });
 
 type Received = import("./support/webhook_receiver.ts").Received;
+
+Deno.test("an alarm no policy covers costs no KV call more; a covered one rides in the same commit", async () => {
+  using memory = await Deno.openKv(":memory:");
+  const kv = new FaultyKv(memory);
+  await using server = await startServer({ kv });
+  await call(server, "PUT", "/api/policies/boilers", { ...POLICY, ackWithinSeconds: 600 }, {});
+  const calls = () => Object.values(kv.calls).reduce((a, b) => a + b, 0);
+  async function cost(target: string): Promise<[number, number]> {
+    const before = { ...kv.calls };
+    const total = calls();
+    for (let i = 0; i < 10; i++) {
+      assertEquals((await server.post(`/api/alarms/${target}`, { level: "critical" })).status, 202);
+    }
+    return [calls() - total, kv.calls.commit - before.commit];
+  }
+  const uncovered = await cost("office-1");
+  const covered = await cost("plant-1");
+  assertEquals(uncovered, [11, 10]); // one head read for the new id, one commit per alarm
+  assertEquals(covered, uncovered);
+  const due = await Array.fromAsync(memory.list({ prefix: ["due"] }));
+  assertEquals(due.length, 10);
+});
