@@ -209,6 +209,7 @@ Deno.test("escalation: deleting a policy cancels its pending escalations", async
   await using t = await setup();
   await t.escalation.put("boilers", BOILERS);
   await t.publish("plant-3", { level: "critical" });
+  await t.escalation.put("other", { ...BOILERS, match: { ids: ["elsewhere"] } });
   assertEquals(await t.escalation.delete("boilers"), true);
   assertEquals(await t.escalation.delete("boilers"), false);
   t.clock.time += 60_000;
@@ -234,4 +235,19 @@ Deno.test("escalation: escalation alarms are never escalated again", async () =>
     t.escalation.deadlineFor("shift-lead", prepareAlarm(escalated.fields, t.clock.time)),
     undefined,
   );
+});
+
+Deno.test("escalation: with no policy at all, a scan reads nothing", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical" });
+  await t.escalation.delete("boilers");
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 0);
+  // The orphaned deadline waits for the next policy, which cancels it as deleted.
+  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).length, 1);
+  await t.escalation.put("other", { ...BOILERS, match: { ids: ["elsewhere"] } });
+  assertEquals(await t.escalation.scan(), 1);
+  assertEquals(t.published.length, 0);
+  assertEquals(await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10), []);
 });

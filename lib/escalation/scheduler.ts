@@ -115,8 +115,14 @@ export class Scheduler {
   }
 
   async #scan(): Promise<number> {
-    const { store, clock, scanMs } = this.#o;
+    const { store, clock, scanMs, policies } = this.#o;
     const now = clock.now();
+    // No policy, nothing to do: a service that doesn't use escalation reads nothing for it.
+    // (Records of deleted policies wait until a policy exists again, then go.)
+    if (policies.loaded && policies.all.length === 0) {
+      if (!this.#stopped) this.#wake(now + scanMs);
+      return 0;
+    }
     let handled = 0;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
