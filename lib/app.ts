@@ -8,7 +8,7 @@
 import type { Config } from "./config.ts";
 import { Escalation, systemClock } from "./escalation/mod.ts";
 import { type ConnInfo, createHandler } from "./http/mod.ts";
-import { type Logger, Metrics, SILENT_LOGGER } from "./observe/mod.ts";
+import { errorMessage, type Logger, Metrics, SILENT_LOGGER } from "./observe/mod.ts";
 import { Hub } from "./realtime/mod.ts";
 import type { AlarmStore } from "./store/mod.ts";
 
@@ -45,7 +45,7 @@ export interface App {
   start(): Promise<void>;
   /**
    * Refuses new sockets and closes every open one with 1012; resolves when their closing
-   * handshakes are done or after `graceMs` (default 2000).
+   * handshakes are done or after `graceMs` (default 2000), and escalations in progress are done.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -101,14 +101,14 @@ export function createApp(options: AppOptions): App {
       // A store that can't be read yet leaves policies to the watch's retries.
       await escalation.start().catch((error) => {
         metrics.error("escalation");
-        logger.log("error", "escalation failure", { error: `${error}` });
+        logger.log("error", "escalation failure", { error: errorMessage(error) });
       });
     },
     async close(graceMs = 2000) {
       http.close();
       clearInterval(sweeper);
-      await escalation.stop();
-      await hub.shutdown(graceMs);
+      // Side by side: a webhook attempt in flight must not hold up the sockets' 1012.
+      await Promise.all([escalation.stop(), hub.shutdown(graceMs)]);
     },
   };
 }

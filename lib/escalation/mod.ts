@@ -10,10 +10,4 @@
  */
 export { type Deadline, Escalation, type EscalationOptions } from "./escalation.ts";
 export { type Clock, systemClock } from "./clock.ts";
-export {
-  IDEMPOTENCY_HEADER,
-  sign,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
-  type WebhookSettings,
-} from "./webhook.ts";
+export type { WebhookSettings } from "./webhook.ts";

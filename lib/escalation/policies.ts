@@ -24,6 +24,8 @@ export class PolicyCache {
   #cancelRetry: (() => void) | undefined;
   #stopped = false;
   #loaded = false;
+  /** Counts this instance's own changes, so a read that overlapped one is not taken as newer. */
+  #changes = 0;
 
   constructor(store: AlarmStore, clock: Clock, onError: (error: unknown) => void) {
     this.#store = store;
@@ -56,8 +58,15 @@ export class PolicyCache {
 
   /** Reads every policy from the store. */
   async reload(): Promise<void> {
-    this.#replace(await this.#store.listPolicies());
-    this.#loaded = true;
+    for (;;) {
+      const changes = this.#changes;
+      const policies = await this.#store.listPolicies();
+      // A change of ours committed while the list was read may be missing from it: read again.
+      if (changes !== this.#changes) continue;
+      this.#replace(policies);
+      this.#loaded = true;
+      return;
+    }
   }
 
   /** The first policy, by name, covering an alarm of `target` with `fields`. */
@@ -79,11 +88,13 @@ export class PolicyCache {
 
   /** Applies this instance's own change at once (the watch confirms it later). */
   set(policy: Policy): void {
+    this.#changes++;
     this.#replace([...this.#policies.filter((p) => p.name !== policy.name), policy]);
   }
 
   /** Forgets policy `name` at once. */
   delete(name: string): void {
+    this.#changes++;
     this.#replace(this.#policies.filter((p) => p.name !== name));
   }
 
