@@ -160,6 +160,8 @@ Deno.test("an ack from any session of the id before the deadline cancels the esc
   await server.app.start();
   await using operator = await TestClient.open(`${server.ws}/websocket/plant-3`, "alarms.v1");
   assertEquals((await operator.nextJson()).type, "welcome");
+  await using lead = new LegacyPage(server.ws, ["shift-lead"], 1000);
+  await lead.opened();
   await call(server, "PUT", "/api/policies/boilers", { ...POLICY, ackWithinSeconds: 2 }, {});
   await server.post("/api/alarms/plant-3", { level: "critical", message: "first" });
   await server.post("/api/alarms/plant-3", { level: "critical", message: "second" });
@@ -169,8 +171,10 @@ Deno.test("an ack from any session of the id before the deadline cancels the esc
   await waitFor(() =>
     server.app.metrics.escalationsCancelled === 1 && server.app.metrics.escalationsFired === 1
   );
-  const lead = (await server.get("/api/alarms/shift-lead")).body.alarms;
-  assertEquals(lead.map((a: { escalation: { seq: number } }) => a.escalation.seq), [2]);
+  // The escalation is published after its claim: wait for it to arrive.
+  await lead.until(() => lead.list.length === 1);
+  assertEquals(lead.list.map((a) => (a.escalation as { seq: number }).seq), [2]);
+  assertEquals((await server.get("/api/alarms/shift-lead")).body.alarms.length, 1);
 });
 
 /** The hex HMAC-SHA256 of `message` under `secret`, computed here independently. */
