@@ -26,7 +26,6 @@ import { FEED_TTL_MS } from "./feed.ts";
 import {
   ARRIVAL_KEY,
   bucketOf,
-  FEED_BUCKETS,
   feedHeadKey,
   feedKey,
   headKey,
@@ -45,8 +44,9 @@ interface Pending {
 }
 
 // KV allows 100 checks and 1000 mutations per atomic operation, 800 KiB in all, and 10 keys
-// per getMany.
-const MAX_CHECKS = 100;
+// per getMany; a self-hosted denokv only 10 checks (see `storeOptionsFor`).
+/** Checks per atomic operation on a local KV database. */
+export const MAX_CHECKS = 100;
 const MAX_READ = 10;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
@@ -68,10 +68,12 @@ export class Appender {
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
   #queue: Pending[] = [];
   #busy = false;
+  readonly #maxChecks: number;
 
-  constructor(kv: KvLike, retention: Retention) {
+  constructor(kv: KvLike, retention: Retention, maxChecks = MAX_CHECKS) {
     this.#kv = kv;
     this.#retention = retention;
+    this.#maxChecks = maxChecks;
   }
 
   /** Checks `arrival` instead of appending to the feed (`undefined`: append again). */
@@ -113,19 +115,20 @@ export class Appender {
     }
   }
 
-  // The longest prefix of the queue that fits one atomic operation.
+  // The longest prefix of the queue that fits one atomic operation: its checks are one per id
+  // head, idempotency key and feed bucket head, and one for the arrival record when fenced.
   #take(): Pending[] {
     const checked = new Set<string>();
     let bytes = 0;
     let n = 0;
     for (const p of this.#queue) {
-      const adds = [p.target, ...(p.idemKey ? [JSON.stringify(p.idemKey)] : [])].filter((k) =>
-        !checked.has(k)
-      );
+      const keys = [`t:${p.target}`, `b:${bucketOf(p.target)}`];
+      if (p.idemKey) keys.push(`i:${JSON.stringify(p.idemKey)}`);
+      const adds = keys.filter((k) => !checked.has(k));
       bytes += p.prepared.bytes + (p.due ? DUE_BYTES : 0);
       if (
         n > 0 &&
-        (checked.size + adds.length > MAX_CHECKS - FEED_BUCKETS || n >= MAX_BATCH ||
+        (checked.size + adds.length + 1 > this.#maxChecks || n >= MAX_BATCH ||
           bytes > MAX_BATCH_BYTES)
       ) break;
       for (const k of adds) checked.add(k);

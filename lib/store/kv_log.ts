@@ -18,9 +18,10 @@ export class KvLog implements AlarmLog {
   readonly #kv: KvLike;
   readonly #appender: Appender;
 
-  constructor(kv: KvLike, retention: Retention) {
+  /** `maxChecks`: checks the database takes per atomic operation. */
+  constructor(kv: KvLike, retention: Retention, maxChecks?: number) {
     this.#kv = kv;
-    this.#appender = new Appender(kv, retention);
+    this.#appender = new Appender(kv, retention, maxChecks);
   }
 
   /** Like {@linkcode AlarmLog.append}, with the escalation deadline `due` in the same commit. */

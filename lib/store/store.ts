@@ -57,6 +57,8 @@ export interface StoreOptions {
    * processes: its watches are notified only of writes from the same process.
    */
   pollMs?: number;
+  /** Checks the database takes per atomic operation (default 100; a self-hosted denokv: 10). */
+  maxChecks?: number;
 }
 
 /** How long a KV call may take by default before it counts as failed. */
@@ -94,7 +96,7 @@ export class AlarmStore {
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
       ? new MemoryLog(retention, options.now)
-      : new KvLog(this.#kv, retention);
+      : new KvLog(this.#kv, retention, options.maxChecks);
   }
 
   /**
