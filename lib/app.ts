@@ -1,13 +1,14 @@
 /**
- * The composition root of the service: builds the metrics, the {@linkcode Hub} and the HTTP
- * handler from a configuration and a store, and gives `main.ts` (and tests) one object to serve,
- * start and close.
+ * The composition root of the service: builds the metrics, the {@linkcode Hub}, escalation and
+ * the HTTP handler from a configuration and a store, and gives `main.ts` (and tests) one object
+ * to serve, start and close.
  *
  * @module
  */
 import type { Config } from "./config.ts";
+import { Escalation, systemClock } from "./escalation/mod.ts";
 import { type ConnInfo, createHandler } from "./http/mod.ts";
-import { type Logger, Metrics, SILENT_LOGGER } from "./observe/mod.ts";
+import { errorMessage, type Logger, Metrics, SILENT_LOGGER } from "./observe/mod.ts";
 import { Hub } from "./realtime/mod.ts";
 import type { AlarmStore } from "./store/mod.ts";
 
@@ -33,6 +34,8 @@ export interface App {
   readonly hub: Hub;
   /** Counters for `/metrics`. */
   readonly metrics: Metrics;
+  /** Escalation policies and this instance's scheduler. */
+  readonly escalation: Escalation;
   /** Closes sessions that stopped heartbeating; `start()` calls it periodically. */
   sweep(): number;
   /**
@@ -42,7 +45,7 @@ export interface App {
   start(): Promise<void>;
   /**
    * Refuses new sockets and closes every open one with 1012; resolves when their closing
-   * handshakes are done or after `graceMs` (default 2000).
+   * handshakes are done or after `graceMs` (default 2000), and escalations in progress are done.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -53,8 +56,32 @@ export function createApp(options: AppOptions): App {
   const logger = options.logger ?? SILENT_LOGGER;
   const now = options.now ?? Date.now;
   const metrics = new Metrics();
-  const hub = new Hub({ store: options.store, metrics, logger, now, limits: config });
-  const http = createHandler({ config, hub, metrics, logger, now });
+  const escalation: Escalation = new Escalation({
+    store: options.store,
+    publish: (target, prepared, key): Promise<unknown> => hub.publish(target, prepared, key),
+    metrics,
+    logger,
+    clock: systemClock(now),
+    webhooks: {
+      allowedOrigins: config.webhookAllowedOrigins,
+      secret: config.webhookSecret,
+      timeoutMs: config.webhookTimeoutMs,
+      maxAttempts: config.webhookMaxAttempts,
+      backoffMs: config.webhookBackoffMs,
+      maxBackoffMs: config.webhookMaxBackoffMs,
+    },
+    scanMs: config.escalationScanMs,
+    storeTimeoutMs: config.storeTimeoutMs,
+  });
+  const hub: Hub = new Hub({
+    store: options.store,
+    metrics,
+    logger,
+    now,
+    limits: config,
+    deadlines: escalation,
+  });
+  const http = createHandler({ config, hub, escalation, metrics, logger, now });
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
   function sweep(): number {
@@ -66,15 +93,22 @@ export function createApp(options: AppOptions): App {
     fetch: http.fetch,
     hub,
     metrics,
+    escalation,
     sweep,
-    start() {
+    async start() {
       sweeper ??= setInterval(sweep, Math.min(5000, config.heartbeatTimeoutMs / 4));
-      return hub.start();
+      await hub.start();
+      // A store that can't be read yet leaves policies to the watch's retries.
+      await escalation.start().catch((error) => {
+        metrics.error("escalation");
+        logger.log("error", "escalation failure", { error: errorMessage(error) });
+      });
     },
-    close(graceMs = 2000) {
+    async close(graceMs = 2000) {
       http.close();
       clearInterval(sweeper);
-      return hub.shutdown(graceMs);
+      // Side by side: a webhook attempt in flight must not hold up the sockets' 1012.
+      await Promise.all([escalation.stop(), hub.shutdown(graceMs)]);
     },
   };
 }

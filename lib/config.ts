@@ -63,6 +63,20 @@ export interface Config {
   maxSessionsPerAddress: number;
   /** Sessions on one isolate (`MAX_SESSIONS`). */
   maxSessions: number;
+  /** Exact origins escalation webhooks may be sent to (`WEBHOOK_ALLOWED_ORIGINS`); empty: none. */
+  webhookAllowedOrigins: string[];
+  /** HMAC-SHA256 key webhooks are signed with (`WEBHOOK_SECRET`). */
+  webhookSecret: string | undefined;
+  /** Milliseconds a webhook attempt may take (`WEBHOOK_TIMEOUT_SECONDS`). */
+  webhookTimeoutMs: number;
+  /** Attempts per escalation webhook (`WEBHOOK_MAX_ATTEMPTS`). */
+  webhookMaxAttempts: number;
+  /** Milliseconds before the first webhook retry, doubled each time (`WEBHOOK_BACKOFF_MS`). */
+  webhookBackoffMs: number;
+  /** Longest wait between webhook attempts (`WEBHOOK_MAX_BACKOFF_SECONDS`). */
+  webhookMaxBackoffMs: number;
+  /** Longest pause between two reads of the due escalations (`ESCALATION_SCAN_MS`). */
+  escalationScanMs: number;
 }
 
 /** Thrown by {@linkcode parseConfig} with one line per invalid variable. */
@@ -95,6 +109,13 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxSessionsPerId: 100,
   maxSessionsPerAddress: 1000,
   maxSessions: 100_000,
+  webhookAllowedOrigins: [],
+  webhookSecret: undefined,
+  webhookTimeoutMs: 10_000,
+  webhookMaxAttempts: 8,
+  webhookBackoffMs: 1000,
+  webhookMaxBackoffMs: 300_000,
+  escalationScanMs: 1000,
 };
 
 const MIB = 1024 * 1024;
@@ -102,6 +123,8 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MIN_API_KEY_LENGTH = 16;
 const MIN_TOKEN_SECRET_LENGTH = 32;
 const ORIGIN = /^(?:null|https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+// An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
+const WEBHOOK_ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
 
 /** Reads the configuration from `env`; throws {@linkcode ConfigError} listing every problem. */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -158,6 +181,20 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       10_000_000,
     ),
     maxSessions: int("MAX_SESSIONS", DEFAULT_CONFIG.maxSessions, 1, 10_000_000),
+    webhookAllowedOrigins: (env.WEBHOOK_ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim())
+      .filter((o) => o),
+    webhookSecret: env.WEBHOOK_SECRET || undefined,
+    webhookTimeoutMs:
+      int("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_CONFIG.webhookTimeoutMs / 1000, 1, 60) * 1000,
+    webhookMaxAttempts: int("WEBHOOK_MAX_ATTEMPTS", DEFAULT_CONFIG.webhookMaxAttempts, 1, 50),
+    webhookBackoffMs: int("WEBHOOK_BACKOFF_MS", DEFAULT_CONFIG.webhookBackoffMs, 10, 3_600_000),
+    webhookMaxBackoffMs: int(
+      "WEBHOOK_MAX_BACKOFF_SECONDS",
+      DEFAULT_CONFIG.webhookMaxBackoffMs / 1000,
+      1,
+      86_400,
+    ) * 1000,
+    escalationScanMs: int("ESCALATION_SCAN_MS", DEFAULT_CONFIG.escalationScanMs, 50, 60_000),
   };
 
   if (/[\s/]/.test(config.host)) {
@@ -190,6 +227,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
         }`,
       );
     }
+  }
+  for (const origin of config.webhookAllowedOrigins) {
+    if (!WEBHOOK_ORIGIN.test(origin) || new URL(origin).origin !== origin) {
+      problems.push(
+        `WEBHOOK_ALLOWED_ORIGINS entries must be origins like "https://hooks.example.com", got ${
+          JSON.stringify(origin)
+        }`,
+      );
+    }
+  }
+  if (config.webhookAllowedOrigins.length > 0 && config.webhookSecret === undefined) {
+    problems.push("WEBHOOK_ALLOWED_ORIGINS needs WEBHOOK_SECRET");
+  }
+  if (config.webhookSecret !== undefined && config.webhookSecret.length < MIN_TOKEN_SECRET_LENGTH) {
+    problems.push(`WEBHOOK_SECRET must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`);
   }
   // Fail closed where exposure is the norm: Deno Deploy, or when asked to.
   const required = env.REQUIRE_AUTH ?? "";

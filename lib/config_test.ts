@@ -30,6 +30,13 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     MAX_SESSIONS_PER_ID: "3",
     MAX_SESSIONS: "1000",
     MAX_SESSIONS_PER_ADDRESS: "7",
+    WEBHOOK_ALLOWED_ORIGINS: "https://hooks.example.com, http://127.0.0.1:9000",
+    WEBHOOK_SECRET: "w".repeat(32),
+    WEBHOOK_TIMEOUT_SECONDS: "3",
+    WEBHOOK_MAX_ATTEMPTS: "4",
+    WEBHOOK_BACKOFF_MS: "200",
+    WEBHOOK_MAX_BACKOFF_SECONDS: "5",
+    ESCALATION_SCAN_MS: "250",
   });
   assertEquals(config, {
     port: 9000,
@@ -55,6 +62,13 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     maxSessionsPerId: 3,
     maxSessions: 1000,
     maxSessionsPerAddress: 7,
+    webhookAllowedOrigins: ["https://hooks.example.com", "http://127.0.0.1:9000"],
+    webhookSecret: "w".repeat(32),
+    webhookTimeoutMs: 3000,
+    webhookMaxAttempts: 4,
+    webhookBackoffMs: 200,
+    webhookMaxBackoffMs: 5000,
+    escalationScanMs: 250,
   });
   // On Deno Deploy the default store is the app's managed KV.
   assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).kvPath, undefined);
@@ -111,4 +125,29 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   );
   assertEquals(error.message.split("; ").length, 4);
   assertThrows(() => parseConfig({ MAX_MESSAGE_BYTES: "0x10" }), ConfigError, 'got "0x10"');
+});
+
+Deno.test("config: webhooks need exact origins and a long enough secret", () => {
+  const secret = { WEBHOOK_SECRET: "w".repeat(32) };
+  for (const origin of ["https://hooks.example.com/path", "*.example.com", "HTTPS://A.example"]) {
+    assertThrows(
+      () => parseConfig({ ...secret, WEBHOOK_ALLOWED_ORIGINS: origin }),
+      ConfigError,
+      `WEBHOOK_ALLOWED_ORIGINS entries must be origins like "https://hooks.example.com", got ${
+        JSON.stringify(origin)
+      }`,
+    );
+  }
+  assertThrows(
+    () => parseConfig({ WEBHOOK_ALLOWED_ORIGINS: "https://hooks.example.com" }),
+    ConfigError,
+    "WEBHOOK_ALLOWED_ORIGINS needs WEBHOOK_SECRET",
+  );
+  assertThrows(() => parseConfig({ WEBHOOK_SECRET: "short" }), ConfigError, "WEBHOOK_SECRET");
+  assertThrows(() => parseConfig({ ESCALATION_SCAN_MS: "10" }), ConfigError, "ESCALATION_SCAN_MS");
+  assertThrows(
+    () => parseConfig({ WEBHOOK_MAX_ATTEMPTS: "0" }),
+    ConfigError,
+    "WEBHOOK_MAX_ATTEMPTS",
+  );
 });

@@ -319,3 +319,69 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "console: alarms past their deadline show as overdue, then escalated; acking clears them",
+  async () => {
+    await using server = await startServer({ now: Date.now });
+    await server.app.start(); // the escalation scheduler
+    const put = (name: string, policy: unknown) =>
+      fetch(`${server.http}/api/policies/${name}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(policy),
+      }).then((res) => res.body?.cancel());
+    // plant-3 escalates to the lead this console watches; plant-4 to one it doesn't.
+    await put("boilers", {
+      match: { ids: ["plant-3"] },
+      ackWithinSeconds: 1,
+      escalateTo: ["lead"],
+    });
+    await put("pumps", { match: { ids: ["plant-4"] }, ackWithinSeconds: 1, escalateTo: ["night"] });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${server.http}/?id=plant-3&id=plant-4&id=lead`);
+      for (const id of ["plant-3", "plant-4", "lead"]) {
+        await page.waitForSelector(`#connections li[data-id="${id}"].status-online`);
+      }
+      await server.post("/api/alarms/plant-3", { level: "critical", message: "Pressure high" });
+      await server.post("/api/alarms/plant-4", { level: "critical", message: "Pump stalled" });
+      const p3 = '#alarms li[data-target="plant-3"][data-seq="1"]';
+      const p4 = '#alarms li[data-target="plant-4"][data-seq="1"]';
+      await count(page, "#alarms li", 2);
+      assertEquals(
+        await page.$$eval("#alarms li.overdue, #alarms li.escalated", (l) => l.length),
+        0,
+      );
+
+      // Past the deadline: plant-4 turns overdue by itself; plant-3's escalation reaches the lead.
+      await page.waitForSelector(`${p4}.overdue`);
+      await page.waitForSelector(`${p3}.escalated`);
+      const escalation = '#alarms li.escalation[data-target="lead"]';
+      await page.waitForSelector(escalation);
+      assertEquals(
+        await page.textContent(`${escalation} .state`),
+        "Escalation of plant-3 #1",
+      );
+      assertEquals(await page.textContent(`${p3} .state`), "Escalated");
+      assertEquals(await page.textContent(`${p4} .state`), "Overdue");
+      await text(page, "#overdue", "2 overdue");
+      await screenshot(page, "console-escalation", false);
+
+      // Acking plant-4 clears it; acking the escalation acks the lead's alarm and plant-3's.
+      await page.click(`${p4} .ack`);
+      await page.waitForSelector(`${p4}:not(.overdue) .ack:disabled`);
+      await page.click(`${escalation} .ack`);
+      await page.waitForSelector(`${p3}:not(.escalated) .ack:disabled`);
+      await page.waitForSelector("#overdue", { state: "hidden" });
+      await waitForAck(server.http, "plant-3", 1);
+      await waitForAck(server.http, "lead", 1);
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);

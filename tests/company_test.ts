@@ -14,8 +14,8 @@ Deno.test("alone on a KV file: the feed is not followed, and a newcomer is seen 
   for (let i = 1; i <= 3; i++) {
     assertEquals((await a.post("/api/alarms/x", { i })).body.delivered, 1);
   }
-  // Its one watch stream is the one that notices newcomers.
-  assertEquals([a.app.hub.following, a.app.hub.watches], [false, 1]);
+  // Two watch streams: the one that notices newcomers, and the escalation policies'.
+  assertEquals([a.app.hub.following, a.app.hub.watches], [false, 2]);
   assertMatch(await (await fetch(`${a.http}/metrics`)).text(), /^alarmcast_feed_following 0$/m);
 
   // A second isolate on the same database publishes as soon as it is up: A sees its arrival
@@ -26,12 +26,12 @@ Deno.test("alone on a KV file: the feed is not followed, and a newcomer is seen 
   assertEquals((await b.post("/api/alarms/x", { i: 5 })).body.seq, 5);
   await pageOnA.until(() => pageOnA.list.length === 5);
   assertEquals(pageOnA.list.map((alarm) => alarm.seq).sort(), [1, 2, 3, 4, 5]);
-  assertEquals([a.app.hub.following, a.app.hub.watches], [true, 1]);
+  assertEquals([a.app.hub.following, a.app.hub.watches], [true, 2]);
 
   // B, which found A at start, follows the feed; alarms through A reach it.
   await using pageOnB = new LegacyPage(b.ws, ["y"], 1000);
   await pageOnB.opened();
-  await waitFor(() => b.app.hub.following && b.app.hub.watches === 1);
+  await waitFor(() => b.app.hub.following && b.app.hub.watches === 2);
   await a.post("/api/alarms/y", { via: "A" });
   await pageOnB.until(() => pageOnB.list.length === 1);
   assertEquals([pageOnA.problems, pageOnB.problems], [[], []]);

@@ -18,7 +18,8 @@ export const RULES: Readonly<Record<Layer, readonly Layer[]>> = {
   "lib/store": ["lib/core", "lib/observe"],
   "lib/cluster": ["lib/store", "lib/core", "lib/observe"],
   "lib/realtime": ["lib/cluster", "lib/store", "lib/core", "lib/observe"],
-  "lib/http": ["lib/realtime", "lib/core", "lib/observe", "lib/config.ts"],
+  "lib/escalation": ["lib/store", "lib/core", "lib/observe"],
+  "lib/http": ["lib/escalation", "lib/realtime", "lib/core", "lib/observe", "lib/config.ts"],
   "lib/config.ts": ["lib/core", "lib/observe"],
   "lib/app.ts": serverSide(),
   "lib/web": [],
@@ -30,12 +31,27 @@ export const RULES: Readonly<Record<Layer, readonly Layer[]>> = {
 
 // Every server-side layer, plus `extra`: never `lib/web`, the browser's files.
 function serverSide(...extra: Layer[]): Layer[] {
-  return ["lib/http", "lib/realtime", "lib/cluster", "lib/store", "lib/core", "lib/observe"]
-    .concat(["lib/config.ts"], extra);
+  return [
+    "lib/http",
+    "lib/escalation",
+    "lib/realtime",
+    "lib/cluster",
+    "lib/store",
+    "lib/core",
+    "lib/observe",
+  ].concat(["lib/config.ts"], extra);
 }
 
 /** Folders that other layers may enter only through their `mod.ts`. */
-const FACADED = ["lib/core", "lib/observe", "lib/store", "lib/cluster", "lib/realtime", "lib/http"];
+const FACADED = [
+  "lib/core",
+  "lib/observe",
+  "lib/store",
+  "lib/cluster",
+  "lib/realtime",
+  "lib/escalation",
+  "lib/http",
+];
 
 /** The layer of a path relative to the repository root, or `undefined` if it has none. */
 export function layerOf(path: string): Layer | undefined {

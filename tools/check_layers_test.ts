@@ -50,3 +50,18 @@ Deno.test("layers: cycles are found within a folder and across folders", () => {
   ]);
   assertEquals(violations(graph).length, 2);
 });
+
+Deno.test("layers: escalation sits between the store and http, and may not reach realtime", () => {
+  const graph = new Map([
+    ["lib/http/policies.ts", ["lib/escalation/mod.ts"]],
+    ["lib/escalation/mod.ts", ["lib/store/mod.ts", "lib/core/mod.ts", "lib/observe/mod.ts"]],
+    ["lib/escalation/scheduler.ts", ["lib/realtime/mod.ts"]],
+    ["lib/realtime/hub.ts", ["lib/escalation/mod.ts"]],
+    ["lib/app.ts", ["lib/escalation/scheduler.ts"]],
+  ]);
+  assertEquals(violations(graph), [
+    "lib/escalation/scheduler.ts imports lib/realtime/mod.ts: lib/escalation may not import lib/realtime",
+    "lib/realtime/hub.ts imports lib/escalation/mod.ts: lib/realtime may not import lib/escalation",
+    "lib/app.ts imports lib/escalation/scheduler.ts: enter lib/escalation through lib/escalation/mod.ts",
+  ]);
+});

@@ -1,7 +1,7 @@
 /**
  * The domain, free of I/O: alarms (validation and stamping), ids, safe JSON, the wire protocol
- * and its close codes, connection tokens, rate limits, and the errors the domain raises. Imports
- * nothing else of ours, so every other folder may build on it.
+ * and its close codes, connection tokens, rate limits, escalation policies, and the errors the
+ * domain raises. Imports nothing else of ours, so every other folder may build on it.
  *
  * @module
  */
@@ -11,6 +11,7 @@ export * from "./errors.ts";
 export * from "./hash.ts";
 export * from "./ids.ts";
 export * from "./json.ts";
+export * from "./policy.ts";
 export * from "./protocol.ts";
 export * from "./rate_limit.ts";
 export * from "./sse.ts";

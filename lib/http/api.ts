@@ -1,20 +1,24 @@
 /**
- * The `/api/` routes, behind the API key: publishing, history, tokens and sessions.
+ * The `/api/` routes, behind the API key: publishing, history, tokens, sessions and escalation
+ * policies.
  *
  * @module
  */
 import type { Config } from "../config.ts";
+import type { Escalation } from "../escalation/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import type { Gate } from "./access.ts";
 import { readJsonObject } from "./body.ts";
 import { history, publishBroadcast, publishMany, publishOne } from "./publish.ts";
 import { allow, checkId, notFound } from "./request.ts";
+import { policyRoute } from "./policies.ts";
 import { allSessions, sessionsOf } from "./status.ts";
 import { issueToken } from "./tokens.ts";
 
 /** What the API routes need. */
 export interface ApiDeps {
   hub: Hub;
+  escalation: Escalation;
   gate: Gate;
   config: Config;
   now: () => number;
@@ -43,6 +47,9 @@ export async function apiRoute(req: Request, url: URL, deps: ApiDeps): Promise<R
   if (resource === "tokens" && id === undefined) {
     allow(req, "POST");
     return issueToken(gate.keys, await body(), now());
+  }
+  if (resource === "policies") {
+    return policyRoute(req, id, deps.escalation, body);
   }
   if (resource === "sessions") {
     allow(req, "GET");

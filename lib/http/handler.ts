@@ -6,6 +6,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
+import type { Escalation } from "../escalation/mod.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { Gate } from "./access.ts";
@@ -31,6 +32,8 @@ export interface ConnInfo {
 export interface HandlerOptions {
   config: Config;
   hub: Hub;
+  /** Escalation policies, for `/api/policies`. */
+  escalation: Escalation;
   metrics: Metrics;
   logger: Logger;
   /** Clock in epoch ms. */
@@ -49,7 +52,7 @@ export interface HttpHandler {
 
 /** Builds the HTTP handler. Has no side effects until requests arrive. */
 export function createHandler(options: HandlerOptions): HttpHandler {
-  const { config, hub, metrics, logger, now } = options;
+  const { config, hub, escalation, metrics, logger, now } = options;
   const gate = new Gate(config);
   const streams = new EventStreams(now);
   const statics = new StaticFiles();
@@ -105,7 +108,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     }
     if (first !== "api") throw notFound(path);
     await auth?.check(req.headers);
-    return apiRoute(req, url, { hub, gate, config, now });
+    return apiRoute(req, url, { hub, escalation, gate, config, now });
   }
 
   // The hottest route, `POST /api/alarms/{id}` with a plain id, skips the router and answers

@@ -35,6 +35,16 @@ export class Metrics {
   slowConsumerCloses = 0;
   /** Sessions opened since start. */
   sessionsOpened = 0;
+  /** Escalation steps this instance claimed and carried out. */
+  escalationsFired = 0;
+  /** Escalation deadlines this instance found acknowledged in time. */
+  escalationsCancelled = 0;
+  /** Webhook attempts answered 2xx. */
+  webhooksDelivered = 0;
+  /** Webhook attempts that failed and will be tried again. */
+  webhooksRetried = 0;
+  /** Webhooks given up on (refused, or out of attempts). */
+  webhooksFailed = 0;
   readonly #errors = new Map<string, number>();
 
   /** Counts one error of `kind` (a stable snake_case code). */
@@ -75,6 +85,23 @@ export class Metrics {
     for (const [name, type, help, value] of single) {
       lines.push(`# HELP alarmcast_${name} ${help}`, `# TYPE alarmcast_${name} ${type}`);
       lines.push(`alarmcast_${name} ${value}`);
+    }
+    const labelled: [string, string, [string, number][]][] = [
+      ["escalations_total", "Escalation deadlines reached, by outcome.", [
+        ["escalated", this.escalationsFired],
+        ["acknowledged", this.escalationsCancelled],
+      ]],
+      ["webhooks_total", "Escalation webhook attempts, by outcome.", [
+        ["delivered", this.webhooksDelivered],
+        ["retried", this.webhooksRetried],
+        ["failed", this.webhooksFailed],
+      ]],
+    ];
+    for (const [name, help, values] of labelled) {
+      lines.push(`# HELP alarmcast_${name} ${help}`, `# TYPE alarmcast_${name} counter`);
+      for (const [outcome, value] of values) {
+        lines.push(`alarmcast_${name}{outcome="${outcome}"} ${value}`);
+      }
     }
     lines.push(
       "# HELP alarmcast_errors_total Errors by kind.",

@@ -14,7 +14,7 @@ import {
   type Protocol,
 } from "../core/mod.ts";
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
-import type { AlarmStore } from "../store/mod.ts";
+import type { AlarmStore, DueSpec } from "../store/mod.ts";
 import { drain, sweepSessions } from "./drain.ts";
 import { Fanout } from "./fanout.ts";
 import { Registry, type Slot } from "./registry.ts";
@@ -34,6 +34,20 @@ export interface HubLimits {
   messageBurst: number;
 }
 
+/**
+ * Escalation deadlines, as the hub sees them: which an alarm gets on publish (an in-memory
+ * lookup), stored in the same commit as the alarm.
+ */
+export interface Deadlines {
+  /** The alarm to store instead (stamped with its deadline) and the deadline, if it has one. */
+  deadlineFor(
+    target: string,
+    prepared: PreparedAlarm,
+  ): { prepared: PreparedAlarm; due: DueSpec } | undefined;
+  /** Called once an alarm with deadline `at` is stored. */
+  scheduled(at: number): void;
+}
+
 /** Dependencies and settings of a {@linkcode Hub}. */
 export interface HubOptions {
   /** The durable alarm log. */
@@ -46,6 +60,8 @@ export interface HubOptions {
   now: () => number;
   /** Heartbeat timeout, slow-consumer threshold and inbound message rate. */
   limits: HubLimits;
+  /** Escalation deadlines of published alarms; none without. */
+  deadlines?: Deadlines;
 }
 
 /** The result of publishing one alarm to one target. */
@@ -252,7 +268,12 @@ export class Hub {
     prepared: PreparedAlarm,
     idempotencyKey?: string,
   ): Promise<Published> {
-    const appended = await this.#options.store.append(target, prepared, idempotencyKey);
+    const deadlines = this.#options.deadlines;
+    const deadline = deadlines?.deadlineFor(target, prepared);
+    const appended = deadline === undefined
+      ? await this.#options.store.append(target, prepared, idempotencyKey)
+      : await this.#options.store.append(target, deadline.prepared, idempotencyKey, deadline.due);
+    if (deadline !== undefined && !appended.duplicate) deadlines!.scheduled(deadline.due.at);
     if (appended.duplicate) {
       return { id: appended.id, seq: appended.seq, target, delivered: 0, duplicate: true };
     }

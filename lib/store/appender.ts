@@ -20,12 +20,12 @@ import {
 } from "../core/mod.ts";
 import type { Appended, Retention } from "./alarm_log.ts";
 import type { KvLike } from "./deadline.ts";
+import { type DueSpec, writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
 import {
   ARRIVAL_KEY,
   bucketOf,
-  FEED_BUCKETS,
   feedHeadKey,
   feedKey,
   headKey,
@@ -37,16 +37,21 @@ interface Pending {
   target: string;
   prepared: PreparedAlarm;
   idemKey: Deno.KvKey | undefined;
+  /** An escalation deadline, written in the same commit as the alarm. */
+  due: DueSpec | undefined;
   resolve: (appended: Appended) => void;
   reject: (error: unknown) => void;
 }
 
 // KV allows 100 checks and 1000 mutations per atomic operation, 800 KiB in all, and 10 keys
-// per getMany.
-const MAX_CHECKS = 100;
+// per getMany; a self-hosted denokv only 10 checks (see `storeOptionsFor`).
+/** Checks per atomic operation on a local KV database. */
+export const MAX_CHECKS = 100;
 const MAX_READ = 10;
 const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
+/** Bytes counted for a deadline record and its key (a policy name and a target: 2 ids). */
+const DUE_BYTES = 512;
 const MAX_ATTEMPTS = 100;
 /** Ids whose head entries are remembered. */
 const HEAD_CACHE = 10_000;
@@ -63,10 +68,12 @@ export class Appender {
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
   #queue: Pending[] = [];
   #busy = false;
+  readonly #maxChecks: number;
 
-  constructor(kv: KvLike, retention: Retention) {
+  constructor(kv: KvLike, retention: Retention, maxChecks = MAX_CHECKS) {
     this.#kv = kv;
     this.#retention = retention;
+    this.#maxChecks = maxChecks;
   }
 
   /** Checks `arrival` instead of appending to the feed (`undefined`: append again). */
@@ -74,11 +81,19 @@ export class Appender {
     this.#fence = arrival;
   }
 
-  /** Queues `prepared` as the next alarm of `target`; resolves once it is committed. */
-  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
+  /**
+   * Queues `prepared` as the next alarm of `target`, with escalation deadline `due` if given;
+   * resolves once it is committed.
+   */
+  append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+    due?: DueSpec,
+  ): Promise<Appended> {
     const key = idempotencyKey === undefined ? undefined : idemKey(target, idempotencyKey);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ target, prepared, idemKey: key, resolve, reject });
+      this.#queue.push({ target, prepared, idemKey: key, due, resolve, reject });
       void this.#pump();
     });
   }
@@ -100,19 +115,20 @@ export class Appender {
     }
   }
 
-  // The longest prefix of the queue that fits one atomic operation.
+  // The longest prefix of the queue that fits one atomic operation: its checks are one per id
+  // head, idempotency key and feed bucket head, and one for the arrival record when fenced.
   #take(): Pending[] {
     const checked = new Set<string>();
     let bytes = 0;
     let n = 0;
     for (const p of this.#queue) {
-      const adds = [p.target, ...(p.idemKey ? [JSON.stringify(p.idemKey)] : [])].filter((k) =>
-        !checked.has(k)
-      );
-      bytes += p.prepared.bytes;
+      const keys = [`t:${p.target}`, `b:${bucketOf(p.target)}`];
+      if (p.idemKey) keys.push(`i:${JSON.stringify(p.idemKey)}`);
+      const adds = keys.filter((k) => !checked.has(k));
+      bytes += p.prepared.bytes + (p.due ? DUE_BYTES : 0);
       if (
         n > 0 &&
-        (checked.size + adds.length > MAX_CHECKS - FEED_BUCKETS || n >= MAX_BATCH ||
+        (checked.size + adds.length + 1 > this.#maxChecks || n >= MAX_BATCH ||
           bytes > MAX_BATCH_BYTES)
       ) break;
       for (const k of adds) checked.add(k);
@@ -195,6 +211,7 @@ export class Appender {
         next.set(p.target, seq);
         const alarm = completeAlarm(p.prepared, p.target, seq);
         writeAlarm(op, alarm, this.#retention);
+        if (p.due) writeDeadline(op, alarm, p.due);
         if (p.idemKey && idemId) {
           op.check(idems.get(idemId)!).set(p.idemKey, { id: alarm.id, seq }, {
             expireIn: this.#retention.ageMs,

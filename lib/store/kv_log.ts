@@ -9,6 +9,7 @@ import type { Alarm, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
 import { Appender } from "./appender.ts";
 import type { KvLike } from "./deadline.ts";
+import type { DueSpec } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { alarmRange, headKey, joinAlarms } from "./schema.ts";
 
@@ -17,13 +18,20 @@ export class KvLog implements AlarmLog {
   readonly #kv: KvLike;
   readonly #appender: Appender;
 
-  constructor(kv: KvLike, retention: Retention) {
+  /** `maxChecks`: checks the database takes per atomic operation. */
+  constructor(kv: KvLike, retention: Retention, maxChecks?: number) {
     this.#kv = kv;
-    this.#appender = new Appender(kv, retention);
+    this.#appender = new Appender(kv, retention, maxChecks);
   }
 
-  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
-    return this.#appender.append(target, prepared, idempotencyKey);
+  /** Like {@linkcode AlarmLog.append}, with the escalation deadline `due` in the same commit. */
+  append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+    due?: DueSpec,
+  ): Promise<Appended> {
+    return this.#appender.append(target, prepared, idempotencyKey, due);
   }
 
   async read(target: string, after: number, limit: number): Promise<Alarm[]> {

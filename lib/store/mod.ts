@@ -1,7 +1,8 @@
 /**
  * Durable state on Deno KV behind one facade, {@linkcode AlarmStore}: the alarm log (one file per
  * backend: `kv_log.ts` with its group-commit `appender.ts`, `memory_log.ts`), acknowledgements,
- * relayed messages, presence records and watches. `schema.ts` is the only module that knows KV
+ * relayed messages, presence records, escalation policies and deadlines (`escalations.ts`), and
+ * watches. `schema.ts` is the only module that knows KV
  * keys. Imports `core` only.
  *
  * @module
@@ -11,6 +12,7 @@ export { FEED_TTL_MS, type FeedEntry, type RelayedMessage } from "./feed.ts";
 export { bucketOf, FEED_BUCKETS } from "./schema.ts";
 export { describeStore, openStore, type StoreKind, storeKind, storeOptionsFor } from "./open.ts";
 export type { KvLike } from "./deadline.ts";
+export type { Claim, DueEntry, DueRecord, DueSpec } from "./escalations.ts";
 export {
   AlarmStore,
   DEFAULT_STORE_TIMEOUT_MS,

@@ -21,12 +21,20 @@ export function storeKind(path: string | undefined): StoreKind {
  * The store options the kind of `path` calls for. An in-memory KV database is private to its
  * isolate and gone on restart anyway, so its log may as well be plain memory. A SQLite file's
  * watches hear only the writes of their own process, and several processes may share the file,
- * so what is watched is also read every 200 ms.
+ * so what is watched is also read every 200 ms. A self-hosted denokv (0.14) refuses an atomic
+ * operation with more than 10 checks, so commits to a KV Connect URL carry at most that many.
  */
-export function storeOptionsFor(path: string | undefined): Pick<StoreOptions, "log" | "pollMs"> {
+export function storeOptionsFor(
+  path: string | undefined,
+): Pick<StoreOptions, "log" | "pollMs" | "maxChecks"> {
   const kind = storeKind(path);
-  return kind === "memory" ? { log: "memory" } : kind === "sqlite" ? { pollMs: 200 } : {};
+  if (kind === "memory") return { log: "memory" };
+  if (kind === "sqlite") return { pollMs: 200 };
+  return kind === "kv-connect" ? { maxChecks: KV_CONNECT_MAX_CHECKS } : {};
 }
+
+/** Checks per atomic operation a self-hosted denokv takes. */
+export const KV_CONNECT_MAX_CHECKS = 10;
 
 /**
  * Opens the store at `path`, creating the folder of a SQLite file first. A KV Connect URL is

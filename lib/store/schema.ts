@@ -4,7 +4,9 @@
  * most 64 KiB), `["idem", t, key]`, `["ack", t]`. The change feed, in `FEED_BUCKETS` buckets:
  * `["feed", b]` (last entry number) and `["feed", b, n]` (what changed). Per isolate:
  * `["presence", instance, "alive"]`, `["presence", instance, chunk]`, `["probe", instance]`.
- * Shared: `["arrival"]`.
+ * Shared: `["arrival"]`. Escalation: `["policy", name]`, `["policies"]` (bumped on every policy
+ * change, watched by every instance), and `["due", at, target, seq, policy, step, kind]`: what
+ * must happen at epoch ms `at`, so every instance finds what is due with one range read.
  *
  * @module
  */
@@ -74,6 +76,42 @@ export const PRESENCE_PREFIX: Deno.KvKey = ["presence"];
 
 /** Overwritten by each isolate as it starts, watched by those already running. */
 export const ARRIVAL_KEY: Deno.KvKey = ["arrival"];
+
+/** Key of escalation policy `name`. */
+export function policyKey(name: string): Deno.KvKey {
+  return ["policy", name];
+}
+
+/** Prefix of every escalation policy. */
+export const POLICY_PREFIX: Deno.KvKey = ["policy"];
+
+/** A counter bumped with every policy change: instances watch it to refresh their cache. */
+export const POLICY_VERSION_KEY: Deno.KvKey = ["policies"];
+
+/** Prefix of every escalation deadline and pending escalation. */
+export const DUE_PREFIX: Deno.KvKey = ["due"];
+
+/** Key of what is due at `at` for alarm (`target`, `seq`) under `policy`, step `step`. */
+export function dueKey(
+  at: number,
+  target: string,
+  seq: number,
+  policy: string,
+  step: number,
+  kind: "deadline" | "fire",
+): Deno.KvKey {
+  return ["due", at, target, seq, policy, step, kind];
+}
+
+/** The key range of everything due at or before `at`. */
+export function dueRange(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
+  return { start: DUE_PREFIX, end: ["due", at + 1] };
+}
+
+/** The key range of everything due after `at`. */
+export function dueAfter(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
+  return { start: ["due", at + 1], end: ["due", Number.MAX_SAFE_INTEGER] };
+}
 
 /** The key range of `target`'s alarms with seq greater than `after`. */
 export function alarmRange(target: string, after: number): { start: Deno.KvKey; end: Deno.KvKey } {

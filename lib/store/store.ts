@@ -2,14 +2,30 @@
  * The store facade: everything the rest of the service keeps in Deno KV goes through its
  * methods. The alarm log of every target (on KV, or in memory when the KV database is `:memory:`
  * anyway), acknowledgements, the change feed (how instances learn of each other's alarms and
- * relayed messages), presence records, and the watches that notice others' writes. Every call
- * has a deadline (`deadline.ts`).
+ * relayed messages), presence records, escalation policies and deadlines, and the watches that
+ * notice others' writes. Every call has a deadline (`deadline.ts`).
  *
  * @module
  */
-import type { Alarm, PreparedAlarm } from "../core/mod.ts";
+import type { Alarm, Policy, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
 import { DeadlineKv, type KvLike } from "./deadline.ts";
+import {
+  type Claim,
+  claimDeadline,
+  deletePolicy,
+  type DueEntry,
+  type DueRecord,
+  type DueSpec,
+  dueUpTo,
+  listPolicies,
+  moveDue,
+  nextDue,
+  POLICY_VERSION,
+  putPolicy,
+  removeDue,
+  writeDeadline,
+} from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { KvLog } from "./kv_log.ts";
 import { MemoryLog } from "./memory_log.ts";
@@ -41,6 +57,8 @@ export interface StoreOptions {
    * processes: its watches are notified only of writes from the same process.
    */
   pollMs?: number;
+  /** Checks the database takes per atomic operation (default 100; a self-hosted denokv: 10). */
+  maxChecks?: number;
 }
 
 /** How long a KV call may take by default before it counts as failed. */
@@ -78,15 +96,80 @@ export class AlarmStore {
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
       ? new MemoryLog(retention, options.now)
-      : new KvLog(this.#kv, retention);
+      : new KvLog(this.#kv, retention, options.maxChecks);
   }
 
   /**
-   * Stores `prepared` as the next alarm of `target`. With an idempotency key already used for
-   * this target within retention, returns the original alarm and stores nothing.
+   * Stores `prepared` as the next alarm of `target`, and with it (in the same commit, on KV) the
+   * escalation deadline `due` if given. With an idempotency key already used for this target
+   * within retention, returns the original alarm and stores nothing.
    */
-  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
-    return this.#log.append(target, prepared, idempotencyKey);
+  async append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+    due?: DueSpec,
+  ): Promise<Appended> {
+    if (this.#log instanceof KvLog) return this.#log.append(target, prepared, idempotencyKey, due);
+    const appended = await this.#log.append(target, prepared, idempotencyKey);
+    // The memory log is this isolate's alone and gone on restart: a second write loses nothing.
+    if (due && !appended.duplicate) {
+      const op = this.#kv.atomic();
+      writeDeadline(op, appended.alarm, due);
+      await guard(() => op.commit());
+    }
+    return appended;
+  }
+
+  /** Stores escalation policy `policy` (replacing one of the same name). */
+  putPolicy(policy: Policy): Promise<void> {
+    return putPolicy(this.#kv, policy);
+  }
+
+  /** Deletes escalation policy `name`; whether it existed. */
+  deletePolicy(name: string): Promise<boolean> {
+    return deletePolicy(this.#kv, name);
+  }
+
+  /** Every escalation policy, by name. */
+  listPolicies(): Promise<Policy[]> {
+    return listPolicies(this.#kv);
+  }
+
+  /** The policy version as it changes, starting with the current one: refresh on each. */
+  watchPolicies(): ReadableStream<number> {
+    return this.#watch([POLICY_VERSION], ([entry]) => {
+      const value = entry?.value;
+      return value instanceof Deno.KvU64 ? Number(value.value) : 0;
+    });
+  }
+
+  /** Up to `limit` escalation records due at or before `now`, earliest first. */
+  dueUpTo(now: number, limit: number): Promise<DueEntry[]> {
+    return dueUpTo(this.#kv, now, limit);
+  }
+
+  /** When the earliest escalation record due after `now` is due, if any. */
+  nextDue(now: number): Promise<number | undefined> {
+    return nextDue(this.#kv, now);
+  }
+
+  /**
+   * Claims an escalation deadline, unless its alarm was acknowledged (see `escalations.ts`):
+   * exactly one caller per entry gets `claimed`, with a fire record leased until `leaseUntil`.
+   */
+  claimDeadline(entry: DueEntry, leaseUntil: number, next?: { at: number }): Promise<Claim> {
+    return claimDeadline(this.#kv, entry, leaseUntil, next);
+  }
+
+  /** Moves an escalation record to `at` with `record`, unless someone moved it first. */
+  moveDue(entry: DueEntry, at: number, record: DueRecord): Promise<DueEntry | undefined> {
+    return moveDue(this.#kv, entry, at, record);
+  }
+
+  /** Deletes an escalation record, unless someone moved it first; whether it did. */
+  removeDue(entry: DueEntry): Promise<boolean> {
+    return removeDue(this.#kv, entry);
   }
 
   /** Up to `limit` alarms of `target` with seq greater than `after`, in order. */

@@ -2,6 +2,8 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { prepareAlarm, StoreError } from "../core/mod.ts";
 import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
 import { bucketOf } from "./schema.ts";
+import type { KvLike } from "./deadline.ts";
+import { storeOptionsFor } from "./open.ts";
 import { AlarmStore } from "./store.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
@@ -222,4 +224,42 @@ Deno.test("memory log: idempotency keys are bounded, oldest forgotten first", as
   });
   // Key 0 was the oldest when the bound was passed: a retry with it is stored again.
   assertEquals((await store.append("t0", alarm(), "key:0")).duplicate, false);
+});
+
+Deno.test("commits to a KV Connect URL carry at most 10 checks, however many appends wait", async () => {
+  assertEquals(storeOptionsFor("http://127.0.0.1:4512"), { maxChecks: 10 });
+  assertEquals(storeOptionsFor("data/kv.sqlite3"), { pollMs: 200 });
+  using kv = await Deno.openKv(":memory:");
+  // What a denokv does with an 11th check: refuse the whole operation.
+  const most: number[] = [];
+  const strict: KvLike = {
+    get: (key, options) => kv.get(key, options),
+    getMany: (keys, options) => kv.getMany(keys, options),
+    list: (selector, options) => kv.list(selector, options),
+    set: (key, value, options) => kv.set(key, value, options),
+    delete: (key) => kv.delete(key),
+    watch: (keys, options) => kv.watch(keys, options),
+    close: () => kv.close(),
+    atomic() {
+      const op = kv.atomic();
+      let checks = 0;
+      const check = op.check.bind(op);
+      const commit = op.commit.bind(op);
+      op.check = (...c) => (checks += c.length, check(...c));
+      op.commit = () => {
+        most.push(checks);
+        if (checks > 10) throw new Error("Too many checks included in atomic write");
+        return commit();
+      };
+      return op;
+    },
+  };
+  const store = new AlarmStore(strict, RETENTION, storeOptionsFor("http://127.0.0.1:4512"));
+  // 60 appends at once, each with its own idempotency key, across 20 ids.
+  const appended = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => store.append(`id-${i % 20}`, alarm({ i }), `key-${i}`)),
+  );
+  assertEquals(appended.filter((a) => !a.duplicate).length, 60);
+  assert(Math.max(...most) <= 10, `${Math.max(...most)} checks`);
+  assert(most.length < 60, "appends were still batched");
 });

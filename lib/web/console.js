@@ -2,8 +2,11 @@
 /// <reference lib="dom" />
 /**
  * The alarm console: one {@linkcode AlarmClient} per id, one list of alarms (newest `createTime`
- * first), filters, acks and a publish form. Rendering is batched per animation frame and only
- * the first rows of the filtered list are in the DOM, so thousands of alarms stay fast.
+ * first), filters, acks and a publish form. Alarms an escalation policy covers carry `ackBy`:
+ * past it, unacknowledged, they show as overdue, and as escalated once an escalation of theirs
+ * arrives (on any id the console watches); acknowledging clears both. Rendering is batched per
+ * animation frame and only the first rows of the filtered list are in the DOM, so thousands of
+ * alarms stay fast.
  *
  * @module
  */
@@ -26,6 +29,10 @@ const alarms = [];
 const seen = new Set();
 /** Highest acknowledged seq per id. @type {Map<string, number>} */
 const acked = new Map();
+/** Escalations received, by their original's target and seq. @type {Map<string, Alarm>} */
+const escalations = new Map();
+/** The timer that re-renders when the next deadline passes. @type {ReturnType<typeof setTimeout> | undefined} */
+let deadlineTimer;
 const levels = new Set();
 let shown = PAGE;
 let renderQueued = false;
@@ -90,11 +97,44 @@ function relative(ms) {
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
+/**
+ * The original an escalation alarm refers to, if `alarm` is one.
+ * @param {Alarm} alarm @returns {{ target: string, seq: number } | undefined}
+ */
+function escalationOf(alarm) {
+  const ref = alarm.escalation;
+  if (alarm.kind !== "escalation" || typeof ref !== "object" || ref === null) return undefined;
+  const { target, seq } = /** @type {Record<string, unknown>} */ (ref);
+  return typeof target === "string" && typeof seq === "number" ? { target, seq } : undefined;
+}
+
+/** Epoch ms by which `alarm` must be acknowledged, or NaN. @param {Alarm} alarm */
+function deadlineOf(alarm) {
+  return typeof alarm.ackBy === "string" ? Date.parse(alarm.ackBy) : NaN;
+}
+
+/** @param {Alarm} alarm */
+function isAcked(alarm) {
+  return (acked.get(alarm.target) ?? 0) >= alarm.seq;
+}
+
+/**
+ * What an unacknowledged alarm's deadline came to: escalated, overdue, or nothing (yet).
+ * @param {Alarm} alarm @returns {"escalated" | "overdue" | ""}
+ */
+function stateOf(alarm) {
+  if (isAcked(alarm)) return "";
+  if (escalations.has(`${alarm.target}\n${alarm.seq}`)) return "escalated";
+  return deadlineOf(alarm) <= Date.now() ? "overdue" : "";
+}
+
 /** Inserts `alarm` at its place (newest createTime first, then highest seq). @param {Alarm} alarm */
 function add(alarm) {
   const key = `${alarm.target}\n${alarm.seq}`;
   if (seen.has(key)) return;
   seen.add(key);
+  const original = escalationOf(alarm);
+  if (original) escalations.set(`${original.target}\n${original.seq}`, alarm);
   const t = timeOf(alarm);
   let lo = 0;
   let hi = alarms.length;
@@ -135,6 +175,23 @@ function render() {
     ? "No alarms yet"
     : `${visible.length} of ${alarms.length} alarms`;
   el("more").hidden = visible.length <= shown;
+  const late = alarms.filter((a) => stateOf(a) !== "").length;
+  el("overdue").textContent = late === 0 ? "" : `${late} overdue`;
+  el("overdue").hidden = late === 0;
+  watchDeadlines();
+}
+
+// One timer, for the next deadline to pass among unacknowledged alarms: the row turns overdue
+// then, not at the next alarm.
+function watchDeadlines() {
+  clearTimeout(deadlineTimer);
+  const now = Date.now();
+  let next = Infinity;
+  for (const alarm of alarms) {
+    const deadline = deadlineOf(alarm);
+    if (deadline > now && deadline < next && !isAcked(alarm)) next = deadline;
+  }
+  if (next !== Infinity) deadlineTimer = setTimeout(queueRender, next - now + 50);
 }
 
 /** @param {Alarm} alarm */
@@ -146,28 +203,46 @@ function row(alarm) {
   const time = make("time", "when", relative(timeOf(alarm)));
   time.dateTime = new Date(timeOf(alarm)).toISOString();
   time.title = String(alarm.createTime);
-  const isAcked = (acked.get(alarm.target) ?? 0) >= alarm.seq;
-  const ack = make("button", "ack", isAcked ? "Acked" : "Ack");
+  const done = isAcked(alarm);
+  const ack = make("button", "ack", done ? "Acked" : "Ack");
   ack.type = "button";
-  ack.disabled = isAcked || clients.get(alarm.target)?.status !== "online";
+  ack.disabled = done || clients.get(alarm.target)?.status !== "online";
   ack.addEventListener("click", () => acknowledge(alarm));
+  const body = make("span", "body");
+  const state = stateOf(alarm);
+  if (state) {
+    li.classList.add(state);
+    body.append(make("span", "state", state === "overdue" ? "Overdue" : "Escalated"));
+  }
+  const original = escalationOf(alarm);
+  if (original) {
+    li.classList.add("escalation");
+    body.append(make("span", "state", `Escalation of ${original.target} #${original.seq}`));
+  }
+  body.append(make("span", "text", textOf(alarm)));
   li.append(
     time,
     make("span", "target", alarm.target),
     make("span", "level", level || "—"),
-    make("span", "text", textOf(alarm)),
+    body,
     make("span", "seq", `#${alarm.seq}`),
     ack,
   );
   return li;
 }
 
-/** @param {Alarm} alarm */
+/**
+ * Acknowledges `alarm`; for an escalation, its original too when the console holds that id.
+ * @param {Alarm} alarm
+ */
 function acknowledge(alarm) {
-  if (clients.get(alarm.target)?.ack(alarm.seq)) {
-    acked.set(alarm.target, Math.max(acked.get(alarm.target) ?? 0, alarm.seq));
-    queueRender();
+  const original = escalationOf(alarm);
+  for (const { target, seq } of original ? [alarm, original] : [alarm]) {
+    if (clients.get(target)?.ack(seq)) {
+      acked.set(target, Math.max(acked.get(target) ?? 0, seq));
+    }
   }
+  queueRender();
 }
 
 /**

@@ -1,0 +1,253 @@
+import { assert, assertEquals } from "@std/assert";
+import { type JsonObject, prepareAlarm, type PreparedAlarm } from "../core/mod.ts";
+import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
+import { AlarmStore } from "../store/mod.ts";
+import type { Clock } from "./clock.ts";
+import { Escalation } from "./escalation.ts";
+
+/** A clock moved by hand; timers are recorded, never run (the tests scan themselves). */
+class ManualClock implements Clock {
+  time = Date.parse("2026-03-01T00:00:00Z");
+  readonly now = (): number => this.time;
+  after(): () => void {
+    return () => {};
+  }
+}
+
+interface Published {
+  target: string;
+  fields: JsonObject;
+  key: string;
+}
+
+const WEBHOOKS = {
+  allowedOrigins: [],
+  secret: undefined,
+  timeoutMs: 1000,
+  maxAttempts: 3,
+  backoffMs: 100,
+  maxBackoffMs: 1000,
+};
+
+/** One store, and as many escalation instances on it as asked, all on one manual clock. */
+async function setup(instances = 1) {
+  const kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, { count: 100, ageMs: 3600_000 });
+  const clock = new ManualClock();
+  const published: Published[] = [];
+  const metrics = new Metrics();
+  let failPublish = false;
+  const escalations = Array.from({ length: instances }, () =>
+    new Escalation({
+      store,
+      publish: (target: string, prepared: PreparedAlarm, key: string) => {
+        if (failPublish) return Promise.reject(new Error("Killed mid-escalation"));
+        // Idempotent by key, like the hub's publish.
+        if (!published.some((p) => p.key === key && p.target === target)) {
+          published.push({ target, fields: prepared.fields, key });
+        }
+        return Promise.resolve();
+      },
+      metrics,
+      logger: SILENT_LOGGER,
+      clock,
+      webhooks: WEBHOOKS,
+      scanMs: 1000,
+      storeTimeoutMs: 1000,
+    }));
+  for (const e of escalations) await e.start();
+  const [escalation] = escalations as [Escalation, ...Escalation[]];
+  /** Publishes like the hub: stamped with the deadline, stored with it in one commit. */
+  async function publish(target: string, fields: JsonObject) {
+    const prepared = prepareAlarm(fields, clock.now());
+    const deadline = escalation.deadlineFor(target, prepared);
+    const appended = await store.append(
+      target,
+      deadline?.prepared ?? prepared,
+      undefined,
+      deadline?.due,
+    );
+    assert(!appended.duplicate);
+    return { alarm: appended.alarm, deadline };
+  }
+  return {
+    store,
+    clock,
+    published,
+    metrics,
+    escalation,
+    escalations,
+    publish,
+    failPublishes(fail: boolean) {
+      failPublish = fail;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const e of escalations) await e.stop();
+      kv.close();
+    },
+  };
+}
+
+const BOILERS = {
+  match: { prefixes: ["plant-"], levels: ["Critical"] },
+  ackWithinSeconds: 60,
+  escalateTo: ["shift-lead"],
+};
+
+Deno.test("escalation: an alarm no policy covers gets no deadline", async () => {
+  await using t = await setup();
+  assertEquals(
+    t.escalation.deadlineFor("plant-3", prepareAlarm({ level: "critical" }, 0)),
+    undefined,
+  );
+  await t.escalation.put("boilers", BOILERS);
+  assertEquals(t.escalation.deadlineFor("plant-3", prepareAlarm({ level: "minor" }, 0)), undefined);
+  assertEquals(
+    t.escalation.deadlineFor("office", prepareAlarm({ level: "critical" }, 0)),
+    undefined,
+  );
+  const deadline = t.escalation.deadlineFor("plant-3", prepareAlarm({ level: "CRITICAL" }, 0));
+  assertEquals(deadline?.due, { at: t.clock.time + 60_000, policy: "boilers" });
+  assertEquals(deadline?.prepared.fields.ackBy, "2026-03-01T00:01:00.000Z");
+});
+
+Deno.test("escalation: escalates once when the deadline passes unacknowledged", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  const { alarm } = await t.publish("plant-3", { level: "critical", message: "Pressure high" });
+  t.clock.time += 59_999;
+  assertEquals(await t.escalation.scan(), 0);
+  assertEquals(t.published.length, 0);
+  t.clock.time += 1;
+  assertEquals(await t.escalation.scan(), 1);
+  await t.escalation.stop(); // waits for the escalation in progress
+  assertEquals(t.published.length, 1);
+  assertEquals(t.published[0]!.target, "shift-lead");
+  assertEquals(t.published[0]!.fields.kind, "escalation");
+  assertEquals(t.published[0]!.fields.escalation, {
+    policy: "boilers",
+    step: 1,
+    target: "plant-3",
+    seq: 1,
+    alarmId: alarm.id,
+    deadline: "2026-03-01T00:01:00.000Z",
+  });
+  assertEquals(
+    t.published[0]!.fields.message,
+    "plant-3 #1 not acknowledged within 60 s: Pressure high",
+  );
+  t.clock.time += 3600_000;
+  assertEquals(await t.escalation.scan(), 0);
+  assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [1, 0]);
+  assertEquals(await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10), []);
+});
+
+Deno.test("escalation: an ack before the deadline cancels it; one for an earlier seq does not", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical" });
+  await t.publish("plant-3", { level: "critical" });
+  await t.store.ack("plant-3", 1);
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 2);
+  await t.escalation.stop();
+  assertEquals(t.published.map((p) => (p.fields.escalation as JsonObject).seq), [2]);
+  assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [1, 1]);
+});
+
+Deno.test("escalation: repeats every interval until acknowledged, then stops", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", { ...BOILERS, repeat: { everySeconds: 30, times: 5 } });
+  await t.publish("plant-3", { level: "critical" });
+  for (const step of [1, 2]) {
+    t.clock.time += step === 1 ? 60_000 : 30_000;
+    assertEquals(await t.escalation.scan(), 1);
+  }
+  await t.store.ack("plant-3", 1);
+  t.clock.time += 30_000;
+  assertEquals(await t.escalation.scan(), 1); // the third step, cancelled
+  t.clock.time += 3600_000;
+  assertEquals(await t.escalation.scan(), 0);
+  await t.escalation.stop();
+  assertEquals(t.published.map((p) => (p.fields.escalation as JsonObject).step), [1, 2]);
+  assertEquals(t.published[1]!.fields.message, "plant-3 #1 not acknowledged within 90 s");
+});
+
+Deno.test("escalation: of three instances scanning at once, exactly one escalates each step", async () => {
+  await using t = await setup(3);
+  await t.escalation.put("boilers", BOILERS);
+  for (const e of t.escalations) await e.start(); // the others learn the policy
+  for (let i = 0; i < 20; i++) await t.publish(`plant-${i % 4}`, { level: "critical" });
+  t.clock.time += 60_000;
+  const handled = await Promise.all(t.escalations.map((e) => e.scan()));
+  for (const e of t.escalations) await e.stop();
+  assertEquals(handled.reduce((a, b) => a + b, 0), 20);
+  assertEquals(t.metrics.escalationsFired, 20);
+  assertEquals(t.published.length, 20);
+  assertEquals(new Set(t.published.map((p) => p.key)).size, 20);
+});
+
+Deno.test("escalation: an instance that dies mid-escalation is replaced once its lease expires", async () => {
+  await using t = await setup(2);
+  await t.escalation.put("boilers", BOILERS);
+  await t.escalations[1]!.start();
+  await t.publish("plant-3", { level: "critical" });
+  t.clock.time += 60_000;
+  t.failPublishes(true);
+  assertEquals(await t.escalation.scan(), 1); // claimed, then "killed" before publishing
+  await t.escalation.stop();
+  t.failPublishes(false);
+  assertEquals(await t.escalations[1]!.scan(), 0); // leased: not yet
+  t.clock.time += 60_000;
+  assertEquals(await t.escalations[1]!.scan(), 1);
+  await t.escalations[1]!.stop();
+  assertEquals(t.published.length, 1);
+  assertEquals(t.metrics.escalationsFired, 1);
+});
+
+Deno.test("escalation: deleting a policy cancels its pending escalations", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical" });
+  await t.escalation.put("other", { ...BOILERS, match: { ids: ["elsewhere"] } });
+  assertEquals(await t.escalation.delete("boilers"), true);
+  assertEquals(await t.escalation.delete("boilers"), false);
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 1);
+  assertEquals(t.published, []);
+  assertEquals(await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10), []);
+});
+
+Deno.test("escalation: escalation alarms are never escalated again", async () => {
+  await using t = await setup();
+  await t.escalation.put("all", {
+    match: { prefixes: ["s", "p"] },
+    ackWithinSeconds: 1,
+    escalateTo: ["shift-lead"],
+  });
+  await t.publish("plant-3", { level: "critical" });
+  t.clock.time += 1000;
+  await t.escalation.scan();
+  await t.escalation.stop();
+  const escalated = t.published[0]!;
+  assertEquals(escalated.target, "shift-lead");
+  assertEquals(
+    t.escalation.deadlineFor("shift-lead", prepareAlarm(escalated.fields, t.clock.time)),
+    undefined,
+  );
+});
+
+Deno.test("escalation: with no policy at all, a scan reads nothing", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical" });
+  await t.escalation.delete("boilers");
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 0);
+  // The orphaned deadline waits for the next policy, which cancels it as deleted.
+  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).length, 1);
+  await t.escalation.put("other", { ...BOILERS, match: { ids: ["elsewhere"] } });
+  assertEquals(await t.escalation.scan(), 1);
+  assertEquals(t.published.length, 0);
+  assertEquals(await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10), []);
+});

@@ -1,0 +1,125 @@
+/**
+ * This instance's copy of the escalation policies, so the publish path matches an alarm with an
+ * in-memory lookup and no KV read. It is loaded at start and reloaded whenever the policy version
+ * in the store changes (a KV watch, which also hears other instances' changes); this instance's
+ * own changes apply at once.
+ *
+ * @module
+ */
+import { levelOf, type Policy, policyMatches } from "../core/mod.ts";
+import type { AlarmStore } from "../store/mod.ts";
+import type { Clock } from "./clock.ts";
+
+/** Delay before a failed watch or reload is tried again. */
+const RETRY_MS = 1000;
+
+/** The policies, by name, as last read. */
+export class PolicyCache {
+  readonly #store: AlarmStore;
+  readonly #clock: Clock;
+  readonly #onError: (error: unknown) => void;
+  /** Sorted by name: the first match wins. */
+  #policies: Policy[] = [];
+  #reader: ReadableStreamDefaultReader<number> | undefined;
+  #cancelRetry: (() => void) | undefined;
+  #stopped = false;
+  #loaded = false;
+  /** Counts this instance's own changes, so a read that overlapped one is not taken as newer. */
+  #changes = 0;
+
+  constructor(store: AlarmStore, clock: Clock, onError: (error: unknown) => void) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#onError = onError;
+  }
+
+  /** Loads the policies, then follows changes until {@linkcode stop} (even if loading failed). */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    try {
+      await this.reload();
+    } finally {
+      this.#follow();
+    }
+  }
+
+  /** Whether the policies were read from the store at least once. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** Stops following changes. */
+  stop(): void {
+    this.#stopped = true;
+    this.#cancelRetry?.();
+    this.#reader?.cancel().catch(() => {});
+    this.#reader = undefined;
+  }
+
+  /** Reads every policy from the store. */
+  async reload(): Promise<void> {
+    for (;;) {
+      const changes = this.#changes;
+      const policies = await this.#store.listPolicies();
+      // A change of ours committed while the list was read may be missing from it: read again.
+      if (changes !== this.#changes) continue;
+      this.#replace(policies);
+      this.#loaded = true;
+      return;
+    }
+  }
+
+  /** The first policy, by name, covering an alarm of `target` with `fields`. */
+  match(target: string, fields: Record<string, unknown>): Policy | undefined {
+    if (this.#policies.length === 0) return undefined; // the common case: nothing to look at
+    const level = levelOf(fields);
+    return this.#policies.find((p) => policyMatches(p, target, level));
+  }
+
+  /** The policy named `name`, if this instance knows it. */
+  get(name: string): Policy | undefined {
+    return this.#policies.find((p) => p.name === name);
+  }
+
+  /** Every policy, by name. */
+  get all(): readonly Policy[] {
+    return this.#policies;
+  }
+
+  /** Applies this instance's own change at once (the watch confirms it later). */
+  set(policy: Policy): void {
+    this.#changes++;
+    this.#replace([...this.#policies.filter((p) => p.name !== policy.name), policy]);
+  }
+
+  /** Forgets policy `name` at once. */
+  delete(name: string): void {
+    this.#changes++;
+    this.#replace(this.#policies.filter((p) => p.name !== name));
+  }
+
+  #replace(policies: Policy[]): void {
+    this.#policies = policies.toSorted((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  // Each version change reloads; a watch that ends or fails is opened again after a pause.
+  #follow(): void {
+    if (this.#stopped) return;
+    this.#reader?.cancel().catch(() => {}); // started again: one watch, not two
+    const reader = this.#store.watchPolicies().getReader();
+    this.#reader = reader;
+    (async () => {
+      for (;;) {
+        const { done } = await reader.read();
+        if (done || this.#stopped) return;
+        // The first value too: a change between the last load and the watch's opening.
+        await this.reload();
+      }
+    })().catch(this.#onError).finally(() => {
+      if (this.#stopped || this.#reader !== reader) return; // stopped, or replaced
+      this.#cancelRetry = this.#clock.after(RETRY_MS, () => {
+        this.reload().catch(this.#onError).finally(() => this.#follow());
+      });
+    });
+  }
+}

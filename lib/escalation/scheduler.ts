@@ -1,0 +1,255 @@
+/**
+ * The escalation scheduler of one instance. Deadlines live in the store (`["due", at, …]`), so
+ * every instance sees every deadline, whoever published the alarm and whether or not that
+ * instance still runs. Each instance reads what is due, at the earliest due time it knows of and
+ * at least every `scanMs` (deadlines written elsewhere), and claims each record atomically: of
+ * any number of instances exactly one escalates a step. A claim leaves a leased `fire` record, so
+ * an instance killed mid-escalation is replaced by whichever instance finds the lease expired;
+ * escalation alarms carry an idempotency key and webhooks an idempotency header, so doing a step
+ * again publishes nothing twice.
+ *
+ * @module
+ */
+import { type Alarm, type Policy, prepareAlarm, type PreparedAlarm, stepsOf } from "../core/mod.ts";
+import { errorMessage, type Logger, type Metrics } from "../observe/mod.ts";
+import type { AlarmStore, DueEntry } from "../store/mod.ts";
+import { escalationFields, escalationKey, webhookBody } from "./alarm.ts";
+import type { Clock } from "./clock.ts";
+import type { PolicyCache } from "./policies.ts";
+import { attemptWebhook, backoff, type WebhookSettings } from "./webhook.ts";
+
+/** Publishes an alarm (the hub's publish): idempotent by key. */
+export type Publish = (target: string, prepared: PreparedAlarm, key: string) => Promise<unknown>;
+
+/** Dependencies and settings of a {@linkcode Scheduler}. */
+export interface SchedulerOptions {
+  /** Where deadlines, policies and the original alarms are. */
+  store: AlarmStore;
+  /** This instance's copy of the policies. */
+  policies: PolicyCache;
+  /** Publishes escalation alarms (the hub's publish). */
+  publish: Publish;
+  /** Outcomes are counted here. */
+  metrics: Metrics;
+  logger: Logger;
+  /** The time, and timers: injected so tests move time by hand. */
+  clock: Clock;
+  /** Where and how webhooks are sent. */
+  webhooks: WebhookSettings;
+  /** Longest pause between two reads of what is due (deadlines written by other instances). */
+  scanMs: number;
+  /** How long a claimed escalation is this instance's before another may take it over. */
+  leaseMs: number;
+}
+
+/** Due records read per page. */
+const PAGE = 50;
+/** Pages per scan at most; the rest waits for the next one. */
+const MAX_PAGES = 20;
+
+/** Finds due escalation records and carries them out. */
+export class Scheduler {
+  readonly #o: SchedulerOptions;
+  #cancelWake: (() => void) | undefined;
+  #wakeAt = Infinity;
+  #scanning: Promise<number> | undefined;
+  #again = false;
+  #stopped = true;
+  /** Escalations being carried out, so `stop` can wait for them. */
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(options: SchedulerOptions) {
+    this.#o = options;
+  }
+
+  /** Scans now, then at each due time and at least every `scanMs`, until {@linkcode stop}. */
+  start(): void {
+    this.#stopped = false;
+    this.#wake(this.#o.clock.now());
+  }
+
+  /** Stops scanning and waits for escalations in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancelWake?.();
+    this.#cancelWake = undefined;
+    this.#wakeAt = Infinity; // a later start schedules afresh
+    await this.#scanning?.catch(() => {});
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Makes sure a scan runs by `at` (a deadline this instance just wrote). */
+  wake(at: number): void {
+    if (!this.#stopped) this.#wake(at);
+  }
+
+  /**
+   * Carries out every record due now; resolves with how many were handled (claimed, cancelled
+   * or moved on). Concurrent calls share one scan, followed by one more.
+   */
+  scan(): Promise<number> {
+    if (this.#scanning) {
+      this.#again = true;
+      return this.#scanning;
+    }
+    const run = this.#scan().finally(() => {
+      this.#scanning = undefined;
+      if (this.#again) {
+        this.#again = false;
+        void this.scan().catch(() => {});
+      }
+    });
+    this.#scanning = run;
+    return run;
+  }
+
+  #wake(at: number): void {
+    if (at >= this.#wakeAt) return;
+    this.#cancelWake?.();
+    this.#wakeAt = at;
+    this.#cancelWake = this.#o.clock.after(at - this.#o.clock.now(), () => {
+      this.#wakeAt = Infinity;
+      this.#cancelWake = undefined;
+      this.scan().catch((error) => this.#fault(error));
+    });
+  }
+
+  async #scan(): Promise<number> {
+    const { store, clock, scanMs, policies } = this.#o;
+    const now = clock.now();
+    // No policy, nothing to do: a service that doesn't use escalation reads nothing for it.
+    // (Records of deleted policies wait until a policy exists again, then go.)
+    if (policies.loaded && policies.all.length === 0) {
+      if (!this.#stopped) this.#wake(now + scanMs);
+      return 0;
+    }
+    let handled = 0;
+    try {
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const due = await store.dueUpTo(now, PAGE);
+        const done = await Promise.all(due.map((entry) => this.#handle(entry, now)));
+        handled += done.filter((d) => d).length;
+        // A full page with nothing handled would only be read again.
+        if (due.length < PAGE || !done.some((d) => d)) break;
+      }
+    } finally {
+      if (!this.#stopped) {
+        const next = await store.nextDue(now).catch(() => undefined);
+        this.#wake(Math.min(next ?? Infinity, clock.now() + scanMs));
+      }
+    }
+    return handled;
+  }
+
+  // Whether the record was moved on (by us).
+  async #handle(entry: DueEntry, now: number): Promise<boolean> {
+    const { store, policies, metrics, leaseMs } = this.#o;
+    const { record } = entry;
+    // Until the policies are read, an unknown name may be one not loaded yet.
+    if (!policies.loaded) return false;
+    const policy = policies.get(record.policy);
+    try {
+      if (policy === undefined) {
+        // Deleting a policy cancels its pending escalations.
+        return await store.removeDue(entry);
+      }
+      if (record.kind === "deadline") {
+        const next = record.step < stepsOf(policy)
+          ? { at: record.deadline + policy.repeat!.everySeconds * 1000 }
+          : undefined;
+        const claim = await store.claimDeadline(entry, now + leaseMs, next);
+        if (claim.outcome === "lost") return false;
+        if (claim.outcome === "acknowledged") {
+          metrics.escalationsCancelled++;
+          return true;
+        }
+        metrics.escalationsFired++;
+        this.#o.logger.log("info", "escalated", {
+          target: record.target,
+          seq: record.seq,
+          policy: record.policy,
+          step: record.step,
+          lateMs: now - record.deadline,
+        });
+        if (next) this.wake(next.at);
+        this.#track(this.#fire(claim.fire, policy));
+        return true;
+      }
+      // A fire record due: its lease expired (its instance died) or its next attempt is due.
+      const leased = await store.moveDue(entry, now + leaseMs, entry.record);
+      if (leased === undefined) return false;
+      this.#track(this.#fire(leased, policy));
+      return true;
+    } catch (error) {
+      this.#fault(error);
+      return false;
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    work.catch((error) => this.#fault(error)).finally(() => this.#inFlight.delete(work));
+  }
+
+  // Publishes the escalation alarms (once), then makes one webhook attempt; the record moves to
+  // the next attempt's time, or is deleted when done. A failure leaves the lease to expire.
+  async #fire(entry: DueEntry, policy: Policy): Promise<void> {
+    const { store, clock, metrics, webhooks } = this.#o;
+    const { record } = entry;
+    const original = await this.#original(record.target, record.seq);
+    let current = entry;
+    if (!record.published && policy.escalateTo.length > 0) {
+      const prepared = prepareAlarm(escalationFields(record, policy, original), clock.now());
+      const key = escalationKey(record);
+      await Promise.all(policy.escalateTo.map((id) => this.#o.publish(id, prepared, key)));
+      if (policy.webhook !== undefined) {
+        const marked = await store.moveDue(current, current.at, { ...record, published: true });
+        if (marked === undefined) return; // taken over: its new holder carries on
+        current = marked;
+      }
+    }
+    if (policy.webhook === undefined) {
+      await store.removeDue(current);
+      return;
+    }
+    const now = clock.now();
+    const body = webhookBody(record, original, now);
+    const outcome = await attemptWebhook(
+      webhooks,
+      policy.webhook,
+      body,
+      escalationKey(record),
+      now,
+    );
+    const attempt = record.attempt + 1;
+    if (outcome === "retry" && attempt < webhooks.maxAttempts) {
+      metrics.webhooksRetried++;
+      const at = clock.now() + backoff(webhooks, attempt);
+      await store.moveDue(current, at, { ...current.record, attempt, published: true });
+      this.wake(at);
+      return;
+    }
+    if (outcome === "delivered") metrics.webhooksDelivered++;
+    else {
+      metrics.webhooksFailed++;
+      this.#o.logger.log("warn", "webhook failed", {
+        policy: policy.name,
+        target: record.target,
+        seq: record.seq,
+        step: record.step,
+        attempts: attempt,
+      });
+    }
+    await store.removeDue(current);
+  }
+
+  async #original(target: string, seq: number): Promise<Alarm | undefined> {
+    const [alarm] = await this.#o.store.read(target, seq - 1, 1);
+    return alarm?.seq === seq ? alarm : undefined;
+  }
+
+  #fault(error: unknown): void {
+    this.#o.metrics.error("escalation");
+    this.#o.logger.log("error", "escalation failure", { error: errorMessage(error) });
+  }
+}

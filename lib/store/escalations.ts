@@ -1,0 +1,197 @@
+/**
+ * Escalation state in KV: policies (with a version counter every instance watches), and the due
+ * records the scheduler of every instance scans. A due record is a `deadline` (escalate at `at`
+ * unless the alarm is acknowledged by then) or a `fire` (an escalation claimed by an instance,
+ * leased until `at`, or waiting for its next webhook attempt). Every change of a due record is an
+ * atomic operation checking its versionstamp, so of any number of instances exactly one moves
+ * it on; a claim also checks the target's acknowledgement, so an ack that lands first wins.
+ *
+ * @module
+ */
+import { type Alarm, type Policy, StoreError } from "../core/mod.ts";
+import type { KvLike } from "./deadline.ts";
+import { guard } from "./guard.ts";
+import {
+  ackKey,
+  dueAfter,
+  dueKey,
+  dueRange,
+  POLICY_PREFIX,
+  POLICY_VERSION_KEY,
+  policyKey,
+} from "./schema.ts";
+
+/** What a publish asks for: a deadline at epoch ms `at` under `policy`. */
+export interface DueSpec {
+  at: number;
+  policy: string;
+}
+
+/** One due record's value. */
+export interface DueRecord {
+  target: string;
+  seq: number;
+  policy: string;
+  /** 1 for the first escalation, 2 for the first repeat, and so on. */
+  step: number;
+  /** When this step's deadline is (epoch ms), whatever `at` the record is due at now. */
+  deadline: number;
+  kind: "deadline" | "fire";
+  /** Webhook attempts made so far (fire only). */
+  attempt: number;
+  /** Whether the escalation alarms are published already (fire only). */
+  published: boolean;
+}
+
+/** A due record as read, with when it is due and the versionstamp a change must check. */
+export interface DueEntry {
+  at: number;
+  record: DueRecord;
+  versionstamp: string;
+}
+
+/** The outcome of claiming a deadline. */
+export type Claim =
+  | { outcome: "claimed"; fire: DueEntry }
+  | { outcome: "acknowledged" }
+  | { outcome: "lost" };
+
+const MAX_ATTEMPTS = 20;
+
+/** Adds the first deadline of `alarm` under `spec` to `op`. */
+export function writeDeadline(op: Deno.AtomicOperation, alarm: Alarm, spec: DueSpec): void {
+  const record = deadlineRecord(alarm.target, alarm.seq, spec.policy, 1, spec.at);
+  op.set(keyOf(spec.at, record), record);
+}
+
+/** A deadline record for step `step`. */
+export function deadlineRecord(
+  target: string,
+  seq: number,
+  policy: string,
+  step: number,
+  deadline: number,
+): DueRecord {
+  return { target, seq, policy, step, deadline, kind: "deadline", attempt: 0, published: false };
+}
+
+function keyOf(at: number, r: DueRecord): Deno.KvKey {
+  return dueKey(at, r.target, r.seq, r.policy, r.step, r.kind);
+}
+
+/** Stores `policy`, bumping the version every instance watches. */
+export async function putPolicy(kv: KvLike, policy: Policy): Promise<void> {
+  await guard(() =>
+    kv.atomic().set(policyKey(policy.name), policy).sum(POLICY_VERSION_KEY, 1n).commit()
+  );
+}
+
+/** Deletes policy `name`; whether it existed. */
+export async function deletePolicy(kv: KvLike, name: string): Promise<boolean> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const entry = await guard(() => kv.get(policyKey(name)));
+    if (entry.versionstamp === null) return false;
+    const result = await guard(() =>
+      kv.atomic().check(entry).delete(policyKey(name)).sum(POLICY_VERSION_KEY, 1n).commit()
+    );
+    if (result.ok) return true;
+  }
+  throw new StoreError(`Too much contention deleting policy ${JSON.stringify(name)}`);
+}
+
+/** Every stored policy, by name. */
+export async function listPolicies(kv: KvLike): Promise<Policy[]> {
+  const entries = await guard(() => Array.fromAsync(kv.list<Policy>({ prefix: POLICY_PREFIX })));
+  // Written by putPolicy from a decoded Policy: ours, not untrusted input.
+  return entries.map((e) => e.value);
+}
+
+/** The policy version key, for watching. */
+export const POLICY_VERSION: Deno.KvKey = POLICY_VERSION_KEY;
+
+/** Up to `limit` due records with `at` at or before `now`, earliest first. */
+export async function dueUpTo(kv: KvLike, now: number, limit: number): Promise<DueEntry[]> {
+  const entries = await guard(() => Array.fromAsync(kv.list<DueRecord>(dueRange(now), { limit })));
+  return entries.map(toEntry);
+}
+
+/** When the earliest record due after `now` is due, if any. */
+export async function nextDue(kv: KvLike, now: number): Promise<number | undefined> {
+  const [entry] = await guard(() =>
+    Array.fromAsync(kv.list<DueRecord>(dueAfter(now), { limit: 1 }))
+  );
+  return entry === undefined ? undefined : toEntry(entry).at;
+}
+
+function toEntry(entry: Deno.KvEntry<DueRecord>): DueEntry {
+  // Written by this module from a DueRecord: ours, not untrusted input.
+  return { at: Number(entry.key[1]), record: entry.value, versionstamp: entry.versionstamp };
+}
+
+/**
+ * Claims deadline `entry`: unless its alarm is acknowledged, replaces it with a fire record
+ * leased until `leaseUntil` and, when `next` is given, the deadline of the next step. Exactly
+ * one claimer of an entry sees `claimed`; an acknowledged alarm's deadline is deleted instead.
+ */
+export async function claimDeadline(
+  kv: KvLike,
+  entry: DueEntry,
+  leaseUntil: number,
+  next: { at: number } | undefined,
+): Promise<Claim> {
+  const { record } = entry;
+  const key = keyOf(entry.at, record);
+  const held = { key, versionstamp: entry.versionstamp };
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const ack = await guard(() => kv.get<Deno.KvU64>(ackKey(record.target)));
+    if (ack.value !== null && Number(ack.value.value) >= record.seq) {
+      const result = await guard(() => kv.atomic().check(held).delete(key).commit());
+      return result.ok ? { outcome: "acknowledged" } : { outcome: "lost" };
+    }
+    const fire: DueRecord = { ...record, kind: "fire", attempt: 0, published: false };
+    const op = kv.atomic().check(held).check(ack).delete(key).set(keyOf(leaseUntil, fire), fire);
+    if (next) {
+      const { target, seq, policy, step } = record;
+      const later = deadlineRecord(target, seq, policy, step + 1, next.at);
+      op.set(keyOf(next.at, later), later);
+    }
+    const result = await guard(() => op.commit());
+    if (result.ok) {
+      return {
+        outcome: "claimed",
+        fire: { at: leaseUntil, record: fire, versionstamp: result.versionstamp },
+      };
+    }
+    // Either someone else moved the entry, or an ack landed: tell which.
+    const now = await guard(() => kv.get(key));
+    if (now.versionstamp !== entry.versionstamp) return { outcome: "lost" };
+  }
+  throw new StoreError(`Too much contention claiming an escalation of ${record.target}`);
+}
+
+/**
+ * Moves due record `entry` to `at` with `record`'s contents, if nobody moved it first: what a
+ * lease, a retry or a published mark is. The moved entry, or `undefined` when lost.
+ */
+export async function moveDue(
+  kv: KvLike,
+  entry: DueEntry,
+  at: number,
+  record: DueRecord,
+): Promise<DueEntry | undefined> {
+  const key = keyOf(entry.at, entry.record);
+  const result = await guard(() =>
+    kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key)
+      .set(keyOf(at, record), record).commit()
+  );
+  return result.ok ? { at, record, versionstamp: result.versionstamp } : undefined;
+}
+
+/** Deletes due record `entry` if nobody moved it first; whether it did. */
+export async function removeDue(kv: KvLike, entry: DueEntry): Promise<boolean> {
+  const key = keyOf(entry.at, entry.record);
+  const result = await guard(() =>
+    kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key).commit()
+  );
+  return result.ok;
+}
