@@ -92,9 +92,9 @@ def filter_failure(context, failure, case, response):
   "import schemathesis",
   `import re\n\nimport schemathesis\n\nCURSOR = ${
     JSON.stringify(
-      "(?:[A-Za-z0-9_.:-]{1,128}=(?:0|[1-9][0-9]{0,15}))(?:,[A-Za-z0-9_.:-]{1,128}=(?:0|[1-9][0-9]{0,15}))*",
+      "(?:[A-Za-z0-9_.:-]{1,128}=(?:0|[1-9][0-9]{0,14}))(?:,[A-Za-z0-9_.:-]{1,128}=(?:0|[1-9][0-9]{0,14}))*",
     )
-  }\nSEQ = "0|[1-9][0-9]{0,15}"`,
+  }\nSEQ = "0|[1-9][0-9]{0,14}"`,
 );
 
 // Rejections schemathesis doesn't count as such by default, and where a run's configuration

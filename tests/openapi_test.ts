@@ -984,6 +984,67 @@ Deno.test("every documented operation and status, provoked by real requests", as
       status: 503,
       code: "store_unavailable",
     },
+    // Escalation policies.
+    ...((): Probe[] => {
+      const policy = json({
+        match: { ids: ["plant-3"] },
+        ackWithinSeconds: 60,
+        escalateTo: ["lead"],
+      });
+      const at = "/api/policies/p1";
+      return [
+        { to: "main", method: "PUT", target: at, headers: keyed, body: policy, status: 201 },
+        { to: "main", method: "PUT", target: at, headers: keyed, body: policy, status: 200 },
+        {
+          to: "main",
+          method: "PUT",
+          target: at,
+          headers: keyed,
+          body: json({ match: {}, ackWithinSeconds: 60, escalateTo: ["lead"] }),
+          status: 400,
+          code: "invalid_field",
+        },
+        { to: "main", method: "PUT", target: at, headers: JSON_TYPE, body: policy, status: 401 },
+        { to: "main", method: "PUT", target: at, headers: keyed, body: big, status: 413 },
+        { to: "main", method: "PUT", target: at, headers: AUTH, body: policy, status: 415 },
+        {
+          to: "open",
+          method: "PUT",
+          target: "/api/policies/one-too-many",
+          headers: JSON_TYPE,
+          body: policy,
+          status: 409,
+          code: "too_many_policies",
+        },
+        { to: "main", method: "GET", target: "/api/policies", headers: AUTH, status: 200 },
+        {
+          to: "main",
+          method: "GET",
+          target: "/api/policies",
+          headers: { ...AUTH, host: "a b" },
+          status: 400,
+        },
+        { to: "main", method: "GET", target: "/api/policies", status: 401 },
+        { to: "main", method: "GET", target: at, headers: AUTH, status: 200 },
+        { to: "main", method: "GET", target: "/api/policies/nope", headers: AUTH, status: 404 },
+        { to: "main", method: "GET", target: "/api/policies/:bad%20", headers: AUTH, status: 400 },
+        { to: "main", method: "GET", target: at, status: 401 },
+        { to: "main", method: "DELETE", target: at, headers: AUTH, status: 204 },
+        { to: "main", method: "DELETE", target: at, headers: AUTH, status: 404 },
+        {
+          to: "main",
+          method: "DELETE",
+          target: "/api/policies/:bad%20",
+          headers: AUTH,
+          status: 400,
+        },
+        { to: "main", method: "DELETE", target: at, status: 401 },
+        { to: "faulty", method: "GET", target: "/api/policies", status: 503 },
+        { to: "faulty", method: "GET", target: at, status: 503 },
+        { to: "faulty", method: "PUT", target: at, headers: JSON_TYPE, body: policy, status: 503 },
+        { to: "faulty", method: "DELETE", target: at, status: 503 },
+      ];
+    })(),
     // Shutting down.
     {
       to: "closing",
@@ -1015,6 +1076,16 @@ Deno.test("every documented operation and status, provoked by real requests", as
     );
   }
 
+  // The open server holds as many policies as a store may: one more is a conflict (409).
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${open.http}/api/policies/full-${i}`, {
+      method: "PUT",
+      headers: JSON_TYPE,
+      body: json({ match: { prefixes: [`full-${i}`] }, ackWithinSeconds: 60, escalateTo: ["x"] }),
+    });
+    assertEquals(res.status, 201);
+    await res.body?.cancel();
+  }
   const hit = new Set<string>();
   let closed: Promise<void> | undefined;
   for (const probe of probes) {
@@ -1064,7 +1135,7 @@ Deno.test("what the document doesn't list: 404 for a path, 405 with Allow for a 
   const doc: Doc = (await server.get("/openapi.json")).body;
   let checked = 0;
   for (const [template, item] of Object.entries<Doc>(doc.paths)) {
-    const path = template.replace("{id}", "plant-3");
+    const path = template.replace(/\{[^}]+\}/, "plant-3");
     const allowed = METHODS.filter((method) => item[method.toLowerCase()]);
     for (const method of METHODS.filter((m) => !allowed.includes(m))) {
       const reply = await rawRequest(server.port, method, path, AUTH);

@@ -91,8 +91,9 @@ export function completeAlarm(prepared: PreparedAlarm, target: string, seq: numb
 
 function isValidAlarmId(id: unknown): id is string | number {
   if (typeof id === "number") return Number.isSafeInteger(id) && id >= 0;
-  return typeof id === "string" && id.length >= 1 && id.length <= MAX_ALARM_ID_LENGTH &&
-    !CONTROL_CHARS.test(id);
+  // Characters (code points), as JSON Schema's maxLength counts them, not UTF-16 units.
+  return typeof id === "string" && id.length >= 1 && id.length <= 2 * MAX_ALARM_ID_LENGTH &&
+    [...id].length <= MAX_ALARM_ID_LENGTH && !CONTROL_CHARS.test(id);
 }
 
 /** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */

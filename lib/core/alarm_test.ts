@@ -31,3 +31,10 @@ Deno.test("alarm: stamping and validation", () => {
   const error = assertThrows(() => prepareAlarm({ seq: 1 }, now), InvalidInput);
   assertEquals([error.code, error.message], ["reserved_field", 'Field "seq" is set by the server']);
 });
+
+Deno.test("alarm: an id's length counts characters, not UTF-16 units (as JSON Schema does)", () => {
+  const fields = (id: string) => ({ id, message: "m" });
+  assertEquals(prepareAlarm(fields("😀".repeat(128)), 0).fields.id, "😀".repeat(128));
+  assertThrows(() => prepareAlarm(fields("😀".repeat(129)), 0), InvalidInput);
+  assertThrows(() => prepareAlarm(fields("x".repeat(129)), 0), InvalidInput);
+});

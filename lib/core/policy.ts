@@ -84,7 +84,7 @@ export function decodePolicy(
       list(
         match.levels,
         "match.levels",
-        (l) => l.length >= 1 && l.length <= MAX_LEVEL_LENGTH,
+        (l) => l.length >= 1 && [...l].length <= MAX_LEVEL_LENGTH, // characters, not UTF-16 units
         `strings of 1 to ${MAX_LEVEL_LENGTH} characters`,
       ).map((l) => l.toLowerCase()),
     ),
@@ -107,6 +107,13 @@ export function decodePolicy(
   if (body.repeat !== undefined) {
     const repeat = body.repeat;
     if (!isJsonObject(repeat)) throw invalid(`Field "repeat" must be an object`);
+    const extra = Object.keys(repeat).find((key) => key !== "everySeconds" && key !== "times");
+    if (extra !== undefined) {
+      throw new InvalidInput(
+        "unknown_field",
+        `Field ${quote(`repeat.${extra}`)} is not part of a policy`,
+      );
+    }
     const times = repeat.times;
     if (
       typeof times !== "number" || !Number.isSafeInteger(times) || times < 1 || times > MAX_REPEATS

@@ -94,9 +94,7 @@ export function decodeCursor(text: string): CursorResult {
   return { ok: true, cursor };
 }
 
-/** A non-negative safe integer written in plain decimal, or `undefined`. */
+/** A seq written in plain decimal, at most 15 digits (safe as a number), or `undefined`. */
 export function parseSeq(text: string): number | undefined {
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : undefined;
+  return /^(0|[1-9][0-9]{0,14})$/.test(text) ? Number(text) : undefined;
 }

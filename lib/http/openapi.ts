@@ -13,6 +13,10 @@ import {
   MAX_ID_LENGTH,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
+  MAX_POLICIES,
+  MAX_POLICY_LIST,
+  MAX_POLICY_SECONDS,
+  MAX_REPEATS,
   MAX_STREAM_IDS,
   MAX_TTL_SECONDS,
   PROTOCOL_SSE,
@@ -97,8 +101,8 @@ function header(name: string, required: boolean): JsonMap {
 }
 
 // A stream cursor as `decodeCursor` reads it: `<id>=<seq>` entries joined by commas.
-const CURSOR = `^[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,15})` +
-  `(?:,[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,15}))*$`;
+const CURSOR = `^[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,14})` +
+  `(?:,[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,14}))*$`;
 
 /** The query and header parameters every event stream takes besides its cursor. */
 function streamParams(tokens: boolean, origins: boolean): Json[] {
@@ -211,6 +215,57 @@ function preflight(origins: boolean, withId: boolean): JsonMap {
   };
 }
 
+/** The body of `PUT /api/policies/{name}` (`core/policy.ts`), with webhooks to `origins` only. */
+function policyInput(origins: readonly string[]): JsonMap {
+  const ids = { type: "array", maxItems: MAX_POLICY_LIST, items: ref("Id") };
+  const escaped = origins.map((o) => o.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+  return {
+    type: "object",
+    required: ["match", "ackWithinSeconds"],
+    additionalProperties: false,
+    properties: {
+      match: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          ids,
+          prefixes: { ...ids, items: { type: "string", pattern: ID_PATTERN } },
+          levels: {
+            type: "array",
+            maxItems: MAX_POLICY_LIST,
+            items: { type: "string", minLength: 1, maxLength: 64 },
+          },
+        },
+        anyOf: [
+          { required: ["ids"], properties: { ids: { minItems: 1 } } },
+          { required: ["prefixes"], properties: { prefixes: { minItems: 1 } } },
+        ],
+      },
+      ackWithinSeconds: int(1, MAX_POLICY_SECONDS),
+      escalateTo: ids,
+      ...(escaped.length > 0
+        ? {
+          webhook: {
+            type: "string",
+            maxLength: 2048,
+            pattern: `^(?:${escaped.join("|")})(?:/[^@]*)?$`,
+          },
+        }
+        : {}),
+      repeat: {
+        type: "object",
+        required: ["everySeconds", "times"],
+        additionalProperties: false,
+        properties: { everySeconds: int(1, MAX_POLICY_SECONDS), times: int(1, MAX_REPEATS) },
+      },
+    },
+    anyOf: [
+      { required: ["escalateTo"], properties: { escalateTo: { minItems: 1 } } },
+      ...(escaped.length > 0 ? [{ required: ["webhook"] }] : []),
+    ],
+  };
+}
+
 /** A successful JSON answer. */
 function jsonOk(description: string, schema: JsonMap): JsonMap {
   return {
@@ -240,6 +295,8 @@ export function openApiDocument(config: Config): Record<string, unknown> {
   const keyed = config.apiKey !== undefined;
   const tokens = config.tokenSecrets.length > 0;
   const origins = config.allowedOrigins.length > 0;
+  // Webhooks may be named only with a secret and an allowlist, and only under its origins.
+  const webhooks = config.webhookSecret === undefined ? [] : config.webhookAllowedOrigins;
 
   const badUrl = errorResponse("A malformed `Host` header or a non-canonical path", URL_CODES);
   const unauthorized = keyed
@@ -573,6 +630,77 @@ export function openApiDocument(config: Config): Record<string, unknown> {
         },
       },
     },
+    "/api/policies": {
+      get: {
+        operationId: "policies",
+        tags: ["escalation"],
+        summary: "Every escalation policy, by name",
+        ...api,
+        responses: {
+          "200": jsonOk("The policies", {
+            type: "object",
+            required: ["policies"],
+            additionalProperties: false,
+            properties: { policies: { type: "array", items: ref("Policy") } },
+          }),
+          "400": badUrl,
+          ...unauthorized,
+          "503": storeDown,
+        },
+      },
+    },
+    "/api/policies/{name}": {
+      parameters: [{
+        name: "name",
+        in: "path",
+        required: true,
+        description: "The policy's name, an id",
+        schema: ref("Id"),
+      }],
+      put: {
+        operationId: "putPolicy",
+        tags: ["escalation"],
+        summary: "Create or replace an escalation policy",
+        description: "Alarms it covers get an `ackBy` deadline; see docs/escalation.md.",
+        ...api,
+        requestBody: jsonBody(policyInput(webhooks)),
+        responses: {
+          "200": jsonOk("Replaced", ref("Policy")),
+          "201": jsonOk("Created", ref("Policy")),
+          ...bodyErrors(["invalid_id", "invalid_field", "unknown_field", "webhook_not_allowed"]),
+          "409": errorResponse(`The store holds ${MAX_POLICIES} policies already`, [
+            "too_many_policies",
+          ]),
+          "503": storeDown,
+        },
+      },
+      get: {
+        operationId: "getPolicy",
+        tags: ["escalation"],
+        summary: "One escalation policy",
+        ...api,
+        responses: {
+          "200": jsonOk("The policy", ref("Policy")),
+          "400": errorResponse("An invalid name", [...URL_CODES, "invalid_id"]),
+          ...unauthorized,
+          "404": errorResponse("No policy of that name", ["not_found"]),
+          "503": storeDown,
+        },
+      },
+      delete: {
+        operationId: "deletePolicy",
+        tags: ["escalation"],
+        summary: "Delete an escalation policy and its pending escalations",
+        ...api,
+        responses: {
+          "204": { description: "Deleted" },
+          "400": errorResponse("An invalid name", [...URL_CODES, "invalid_id"]),
+          ...unauthorized,
+          "404": errorResponse("No policy of that name", ["not_found"]),
+          "503": storeDown,
+        },
+      },
+    },
     "/events/{id}": {
       parameters: [idParam],
       get: {
@@ -589,7 +717,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
             name: "since",
             in: "query",
             description: "Replay the stored alarms with a larger seq first",
-            schema: int(0),
+            schema: int(0, 999_999_999_999_999), // 15 digits, as `parseSeq` reads them
           },
           ...streamParams(tokens, origins),
           {
@@ -597,7 +725,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
             in: "header",
             description: "The last seq received (sent by `EventSource` when it reconnects); " +
               "wins over `since`",
-            schema: { type: "string", pattern: "^(0|[1-9][0-9]{0,15})$" },
+            schema: { type: "string", pattern: "^(0|[1-9][0-9]{0,14})$" },
           },
         ],
         responses: streamResponses(tokens, origins),
@@ -854,7 +982,6 @@ const SCHEMAS: JsonMap = {
   AlarmId: {
     description: "Given by the publisher, else a UUID",
     oneOf: [
-      // Length in UTF-16 code units, as JavaScript counts it.
       { type: "string", minLength: 1, maxLength: 128, pattern: NO_CONTROL_CHARS },
       int(0),
     ],
@@ -1012,6 +1139,33 @@ const SCHEMAS: JsonMap = {
       unacknowledged: {
         description: "`seq - acked`; null until some client of the id acknowledges",
         oneOf: [int(0), { type: "null" }],
+      },
+    },
+  },
+  Policy: {
+    type: "object",
+    required: ["name", "match", "ackWithinSeconds", "escalateTo"],
+    additionalProperties: false,
+    properties: {
+      name: ref("Id"),
+      match: {
+        type: "object",
+        required: ["ids", "prefixes", "levels"],
+        additionalProperties: false,
+        properties: {
+          ids: { type: "array", items: ref("Id") },
+          prefixes: { type: "array", items: { type: "string", pattern: ID_PATTERN } },
+          levels: { type: "array", items: { type: "string" } },
+        },
+      },
+      ackWithinSeconds: int(1, MAX_POLICY_SECONDS),
+      escalateTo: { type: "array", items: ref("Id") },
+      webhook: { type: "string" },
+      repeat: {
+        type: "object",
+        required: ["everySeconds", "times"],
+        additionalProperties: false,
+        properties: { everySeconds: int(1, MAX_POLICY_SECONDS), times: int(1, MAX_REPEATS) },
       },
     },
   },

@@ -1,11 +1,12 @@
 /**
  * `/api/policies[/{name}]`: escalation policies, behind the API key. `PUT` creates or replaces
  * one (201 or 200, with the policy as stored), `GET` reads one or lists them all, `DELETE`
- * removes one with its pending escalations (204). Validation errors are 400s from `core`.
+ * removes one with its pending escalations (204). Validation errors are 400s from `core`; a new
+ * policy past the store's limit is a 409.
  *
  * @module
  */
-import { isValidId, type JsonObject, quote } from "../core/mod.ts";
+import { InvalidInput, isValidId, type JsonObject, quote } from "../core/mod.ts";
 import type { Escalation } from "../escalation/mod.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
 import { allow } from "./request.ts";
@@ -25,7 +26,14 @@ export async function policyRoute(
     throw new HttpError(400, "invalid_id", `Policy name ${quote(name)} is not a valid id`);
   }
   if (req.method === "PUT") {
-    const { policy, created } = await escalation.put(name, await body());
+    const input = await body();
+    // A well-formed policy the store has no room for conflicts with its state: 409.
+    const { policy, created } = await escalation.put(name, input).catch((error) => {
+      if (error instanceof InvalidInput && error.code === "too_many_policies") {
+        throw new HttpError(409, error.code, error.message);
+      }
+      throw error;
+    });
     return jsonResponse(policy, created ? 201 : 200);
   }
   if (req.method === "DELETE") {
