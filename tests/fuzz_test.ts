@@ -14,6 +14,11 @@ const PINNED = /^schemathesis==(\S+)$/m.exec(
   await Deno.readTextFile(new URL(".ci/requirements-fuzz.txt", ROOT)),
 )?.[1];
 const VENV_ST = new URL(".ci/venv-fuzz/bin/st", ROOT).pathname;
+/**
+ * The generator's seed: fixed, so a failing run is the same on every machine and can be
+ * replayed; `FUZZ_SEED=<n>` tries another, `FUZZ_SEED=random` a new one each run.
+ */
+const SEED = Deno.env.get("FUZZ_SEED") ?? "20261203";
 /** Test cases per operation and phase: both runs take well under two minutes. */
 const MAX_EXAMPLES = 40;
 const KEY = "k".repeat(32);
@@ -150,6 +155,7 @@ async function fuzz(st: string, options: StartOptions, args: string[]): Promise<
         "none",
         "--request-timeout",
         "10",
+        ...(SEED === "random" ? [] : ["--seed", SEED]),
         ...args,
       ],
       cwd: dir, // anything it writes stays in the temporary folder

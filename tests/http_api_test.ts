@@ -414,3 +414,21 @@ Deno.test("auth: with ALARM_API_KEY every /api/ route needs the bearer key", asy
   assertEquals((await call(a, "GET", "/metrics")).status, 200);
   assertEquals(a.metrics.alarmsPublished, 2);
 });
+
+Deno.test("static files: If-None-Match matches the ETag weakly, as Deno marks it when it compresses", async () => {
+  await using app = await testApp();
+  const first = await app.fetch(new Request("http://x/client.js"));
+  const etag = first.headers.get("etag")!;
+  await first.body?.cancel();
+  for (const sent of [etag, `W/${etag}`, `"other", W/${etag}`, "*"]) {
+    const again = await app.fetch(
+      new Request("http://x/client.js", { headers: { "if-none-match": sent } }),
+    );
+    assertEquals(again.status, 304, sent);
+  }
+  const stale = await app.fetch(
+    new Request("http://x/client.js", { headers: { "if-none-match": 'W/"0"' } }),
+  );
+  assertEquals(stale.status, 200);
+  await stale.body?.cancel();
+});

@@ -74,7 +74,7 @@ export type CursorResult =
 
 /**
  * Decodes `a=5,b=7` (what {@linkcode encodeCursor} writes). Every entry must name a valid id
- * once with a non-negative safe integer.
+ * with a seq of at most 15 digits; an id named twice keeps its lower seq.
  */
 export function decodeCursor(text: string): CursorResult {
   const cursor = new Map<string, number>();
@@ -88,8 +88,8 @@ export function decodeCursor(text: string): CursorResult {
     if (at < 0 || !isValidId(id) || seq === undefined) {
       return { ok: false, message: `Cursor entry ${quote(entry)} is not "<id>=<seq>"` };
     }
-    if (cursor.has(id)) return { ok: false, message: `Cursor names id ${quote(id)} twice` };
-    cursor.set(id, seq);
+    // Named twice: the lower position, so nothing is skipped (the client drops repeats).
+    cursor.set(id, Math.min(seq, cursor.get(id) ?? seq));
   }
   return { ok: true, cursor };
 }

@@ -838,7 +838,11 @@ export function openApiDocument(config: Config): Record<string, unknown> {
             description: asset.summary,
             headers: {
               "x-served-by": { $ref: "#/components/headers/ServedBy" },
-              "ETag": { required: true, schema: { type: "string", pattern: '^"[0-9a-f]{24}"$' } },
+              // Weak (W/) when Deno compressed the response.
+              "ETag": {
+                required: true,
+                schema: { type: "string", pattern: '^(?:W/)?"[0-9a-f]{24}"$' },
+              },
               ...(asset.cors
                 ? { "Access-Control-Allow-Origin": { required: true, schema: { const: "*" } } }
                 : {}),

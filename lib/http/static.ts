@@ -70,7 +70,7 @@ export class StaticFiles {
       "x-content-type-options": "nosniff",
       ...(path === "/" ? PAGE_HEADERS : path.endsWith("client.js") ? CLIENT_HEADERS : {}),
     };
-    if (req.headers.get("if-none-match") === etag) {
+    if (matchesEtag(req.headers.get("if-none-match"), etag)) {
       return new Response(null, { status: 304, headers });
     }
     return new Response(body, { headers });
@@ -86,4 +86,16 @@ async function load(file: URL): Promise<{ body: string; etag: string }> {
     Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")
   }"`;
   return { body, etag };
+}
+
+/**
+ * Whether an `If-None-Match` list names `etag`, compared weakly: Deno marks the ETag weak
+ * (`W/"…"`) when it compresses a response, and a client sends back what it got.
+ */
+function matchesEtag(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  return header.split(",").some((tag) => {
+    const value = tag.trim();
+    return value === "*" || value.replace(/^W\//, "") === etag;
+  });
 }

@@ -1,0 +1,40 @@
+import { assertEquals } from "@std/assert";
+import { decodeCursor, encodeCursor, parseSeq, splitEventId, sseAlarmFrame } from "./sse.ts";
+
+Deno.test("sse: cursors round-trip, and a repeated id keeps its lower seq", () => {
+  const cursor = new Map([["a", 5], ["b:c.d-e_f", 0]]);
+  assertEquals(encodeCursor(cursor), "a=5,b:c.d-e_f=0");
+  assertEquals(decodeCursor("a=5,b:c.d-e_f=0"), { ok: true, cursor });
+  assertEquals(decodeCursor("a=7,a=3"), { ok: true, cursor: new Map([["a", 3]]) });
+  for (
+    const bad of [
+      "",
+      "a",
+      "a=",
+      "=1",
+      "a=01",
+      "a=-1",
+      "a=1.5",
+      "a b=1",
+      "a=1,",
+      "a=1234567890123456",
+    ]
+  ) {
+    assertEquals(decodeCursor(bad).ok, false, bad);
+  }
+});
+
+Deno.test("sse: seqs are plain decimals of at most 15 digits", () => {
+  assertEquals(parseSeq("0"), 0);
+  assertEquals(parseSeq("999999999999999"), 999_999_999_999_999);
+  for (const bad of ["", "00", "1e3", "+1", " 1", "1234567890123456"]) {
+    assertEquals(parseSeq(bad), undefined, bad);
+  }
+});
+
+Deno.test("sse: an alarm frame's id line is split off again for a multi-id stream", () => {
+  const frame = sseAlarmFrame(42, '{"seq":42}');
+  assertEquals(frame, 'id: 42\ndata: {"seq":42}\n\n');
+  assertEquals(splitEventId(frame), { seq: 42, rest: 'data: {"seq":42}\n\n' });
+  assertEquals(splitEventId("event: gap\ndata: {}\n\n"), undefined);
+});
