@@ -14,6 +14,13 @@ export class NoUpgradeProxy implements AsyncDisposable {
   refused = 0;
   /** While true, every request gets 503: the network path is down. */
   down = false;
+  /** Ends every upstream request still open (event streams) when the proxy stops. */
+  readonly #abort = new AbortController();
+  /**
+   * Its own connection pool to the server, closed with the proxy: on Deno 2.5 a pooled
+   * connection that carried an aborted stream kept the server's shutdown waiting.
+   */
+  readonly #client = Deno.createHttpClient({});
 
   constructor(upstream: string) {
     this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -30,6 +37,8 @@ export class NoUpgradeProxy implements AsyncDisposable {
         headers,
         body: req.method === "GET" || req.method === "HEAD" ? null : await req.arrayBuffer(),
         redirect: "manual",
+        signal: this.#abort.signal,
+        client: this.#client,
       });
       return new Response(answer.body, { status: answer.status, headers: answer.headers });
     });
@@ -37,6 +46,10 @@ export class NoUpgradeProxy implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    // A stream whose client left may not notice until something is written: end it here, or
+    // shutdown() would wait for it.
+    this.#abort.abort();
     await this.#server.shutdown();
+    this.#client.close();
   }
 }
