@@ -62,9 +62,12 @@ export function splitEventId(frame: string): { seq: number; rest: string } | und
   return { seq: Number(frame.slice(4, end)), rest: frame.slice(end + 1) };
 }
 
-/** The cursor of a stream of several ids, in the id order given. */
+/**
+ * The cursor of a stream of several ids, in the map's order; entries below 0 (a position not
+ * known yet) are left out.
+ */
 export function encodeCursor(cursor: ReadonlyMap<string, number>): string {
-  return [...cursor].map(([id, seq]) => `${id}=${seq}`).join(",");
+  return [...cursor].filter(([, seq]) => seq >= 0).map(([id, seq]) => `${id}=${seq}`).join(",");
 }
 
 /** The outcome of decoding a cursor. */

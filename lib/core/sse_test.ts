@@ -6,6 +6,7 @@ Deno.test("sse: cursors round-trip, and a repeated id keeps its lower seq", () =
   assertEquals(encodeCursor(cursor), "a=5,b:c.d-e_f=0");
   assertEquals(decodeCursor("a=5,b:c.d-e_f=0"), { ok: true, cursor });
   assertEquals(decodeCursor("a=7,a=3"), { ok: true, cursor: new Map([["a", 3]]) });
+  assertEquals(encodeCursor(new Map([["a", -1], ["b", 2]])), "b=2"); // a's position not known yet
   for (
     const bad of [
       "",

@@ -153,8 +153,11 @@ class EventStream {
   readonly #request: StreamRequest;
   readonly #now: () => number;
   readonly #onEnd: () => void;
-  /** Each id's position, for the event ids of a stream of several ids. */
-  readonly #cursor = new Map<string, number>();
+  /**
+   * Each id's position, for the event ids of a stream of several ids, in the order the ids were
+   * asked for (so the cursor reads the same whichever id moved first); -1 until known.
+   */
+  readonly #cursor: Map<string, number>;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #handlers: SocketHandlers[] = [];
   #open = true;
@@ -166,7 +169,7 @@ class EventStream {
     this.#now = now;
     this.#onEnd = onEnd;
     this.lastWrite = now();
-    for (const [id, seq] of request.since) if (seq !== undefined) this.#cursor.set(id, seq);
+    this.#cursor = new Map(request.ids.map((id) => [id, request.since.get(id) ?? -1]));
   }
 
   get open(): boolean {
