@@ -10,7 +10,7 @@ import { printedProduction, ROOT, runnableSettings } from "./support/production.
 const KEY = "s3cret-api-key-0123456789";
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`${signal}: every socket is closed with 1012 and the process exits within 5 s`, async () => {
+  Deno.test(`${signal}: every socket and event stream is closed with 1012 and the process exits within 5 s`, async () => {
     await using proc = new ServerProcess({});
     const port = await proc.port();
     await using legacy = await TestClient.open(`ws://127.0.0.1:${port}/websocket/a`);

@@ -1,7 +1,6 @@
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@std/assert";
 import { TokenKeys } from "../lib/core/mod.ts";
 import { TestClient } from "./support/client.ts";
-import { RawSocket } from "./support/raw_ws.ts";
 import { startServer } from "./support/server.ts";
 import { SseClient } from "./support/sse.ts";
 import { waitFor } from "./support/wait.ts";
@@ -285,16 +284,6 @@ Deno.test("acks: without tokens configured, the API key alone guards them", asyn
   assertEquals([none.status, none.body.error.code], [401, "unauthorized"]);
   const keyed = await server.post("/api/acks/o", { seq: 1 }, { authorization: `Bearer ${KEY}` });
   assertEquals(keyed.status, 200);
-});
-
-Deno.test("sse: a raw upgrade-less request for a socket path is unaffected (426), streams are separate", async () => {
-  await using server = await startServer();
-  const plain = await server.get("/websocket/a");
-  assertEquals([plain.status, plain.body.error.code], [426, "upgrade_required"]);
-  const ws = await RawSocket.connect(server.port, "/websocket/a");
-  assertEquals(ws.status, 101);
-  ws.close();
-  assert(server.app.hub.size <= 1);
 });
 
 Deno.test("sse: every stream of an id gets every alarm, in order (the frame is encoded once, shared)", async () => {

@@ -8,7 +8,7 @@
 import { InvalidInput, quote } from "../core/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import type { Gate } from "./access.ts";
-import type { ApiKeyAuth } from "./auth.ts";
+import { type ApiKeyAuth, bearerOf } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
 
@@ -33,7 +33,7 @@ export async function acknowledge(
   deps: AckDeps,
 ): Promise<Response> {
   const { hub, gate, auth, now } = deps;
-  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+  const bearer = bearerOf(req.headers);
   const byKey = auth !== undefined && await auth.check(req.headers).then(() => true, () => false);
   if (!byKey) {
     gate.checkOrigin(req);

@@ -15,13 +15,18 @@ export class ApiKeyAuth {
 
   /** Throws a 401 {@linkcode HttpError} unless `headers` carry the key. */
   async check(headers: Headers): Promise<void> {
-    const match = /^Bearer +(\S+) *$/i.exec(headers.get("authorization") ?? "");
-    if (!match?.[1] || !equal(await digest(match[1]), await this.#expected)) {
+    const presented = bearerOf(headers);
+    if (!presented || !equal(await digest(presented), await this.#expected)) {
       throw new HttpError(401, "unauthorized", "A valid API key is required", {
         "www-authenticate": 'Bearer realm="alarmcast"',
       });
     }
   }
+}
+
+/** The credential of an `Authorization: Bearer <credential>` header, if there is one. */
+export function bearerOf(headers: Headers): string | undefined {
+  return /^Bearer +(\S+) *$/i.exec(headers.get("authorization") ?? "")?.[1];
 }
 
 // Comparing fixed-length digests makes the comparison independent of the key's length, and the

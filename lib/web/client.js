@@ -208,12 +208,7 @@ export class AlarmClient extends EventTarget {
 
   #connectEvents() {
     const Source = this.#options.EventSource ?? EventSource;
-    const url = new URL(`/events/${encodeURIComponent(this.#options.id)}`, this.#options.url);
-    url.protocol = url.protocol === "wss:"
-      ? "https:"
-      : url.protocol === "ws:"
-      ? "http:"
-      : url.protocol;
+    const url = this.#httpUrl("events");
     if (this.#lastSeq !== undefined) url.searchParams.set("since", String(this.#lastSeq));
     if (this.#token) url.searchParams.set("token", this.#token);
     const source = new Source(url.href);
@@ -261,12 +256,7 @@ export class AlarmClient extends EventTarget {
   /** @param {number} seq */
   #ackOverHttp(seq) {
     if (this.#events === undefined) return false;
-    const url = new URL(`/api/acks/${encodeURIComponent(this.#options.id)}`, this.#options.url);
-    url.protocol = url.protocol === "wss:"
-      ? "https:"
-      : url.protocol === "ws:"
-      ? "http:"
-      : url.protocol;
+    const url = this.#httpUrl("api/acks");
     /** @type {Record<string, string>} */
     const headers = { "content-type": "application/json" };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
@@ -356,6 +346,15 @@ export class AlarmClient extends EventTarget {
     if (this.#socket?.readyState !== 1) return false;
     this.#socket.send(JSON.stringify(value));
     return true;
+  }
+
+  /** `<url>/<route>/<id>` over HTTP(S), whichever scheme `url` was given in. @param {string} route */
+  #httpUrl(route) {
+    const url = new URL(`/${route}/${encodeURIComponent(this.#options.id)}`, this.#options.url);
+    if (url.protocol === "wss:" || url.protocol === "ws:") {
+      url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+    }
+    return url;
   }
 
   #socketUrl() {
