@@ -50,7 +50,8 @@ export class Fanout {
 
   /**
    * Brings a newly registered `session` up to date: with `since`, every stored alarm after it,
-   * in order, then live ones with no gap and no duplicate; without, live ones from now.
+   * in order, then live ones with no gap and no duplicate, however far behind the store this
+   * isolate's own position on the id is; without, live ones from now.
    * `onReady` (v1 sessions) gets the id's head once it is known, before any alarm is sent.
    */
   async join(session: Session, since: number | undefined, hooks: JoinHooks = {}): Promise<void> {
@@ -59,9 +60,16 @@ export class Fanout {
     const held = since !== undefined || hooks.onReady !== undefined;
     if (held) session.replaying = true;
     await target.ready;
-    hooks.onReady?.(target.cursor);
+    // This isolate's position on the id trails the store while the feed brings news from other
+    // isolates: a client resuming from beyond it already has those alarms, so the store says.
+    const head = since !== undefined && since > target.cursor
+      ? Math.max(target.cursor, await this.#store.head(session.id))
+      : target.cursor;
+    hooks.onReady?.(head);
     if (since !== undefined) {
-      await replay(this.#store, this.#registry, session, target, since, hooks.onGap);
+      // A since beyond the head (e.g. a wiped store) is treated as "from the head".
+      const from = Math.min(since, head);
+      await replay(this.#store, this.#registry, session, target, from, hooks.onGap);
     } else if (held) {
       session.lastSeq = target.cursor; // live from the head it was told
       session.replaying = false;

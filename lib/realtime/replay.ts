@@ -1,6 +1,6 @@
 /**
  * Replay for a session that connected with `since`: the stored alarms after it, in order, up
- * to the live cursor of its id, then the switch to live delivery in the same tick.
+ * to this isolate's live cursor of its id, then the switch to live delivery in the same tick.
  *
  * @module
  */
@@ -20,21 +20,23 @@ export interface JoinHooks {
 export const PAGE = 200;
 
 /**
- * Sends `session` every stored alarm of its id after `since` up to `live.cursor` (which keeps
- * moving while this runs), then clears `session.replaying`. While replaying, live deliveries
- * skip the session; it reads them from the log instead, so nothing is lost or doubled. When
- * `since` is older than the oldest retained alarm, `onGap` gets the first seq available first.
+ * Sends `session` every stored alarm of its id after `from` (at most the id's head in the store)
+ * up to `live.cursor` (which keeps moving while this runs), then clears `session.replaying`.
+ * While replaying, live deliveries skip the session; it reads them from the log instead, so
+ * nothing is lost or doubled. A `from` beyond `live.cursor` (this isolate has not yet heard of
+ * alarms the client has) needs no reading: deliveries up to it skip the session. When `from` is
+ * older than the oldest retained alarm, `onGap` gets the first seq available first.
  */
 export async function replay(
   store: AlarmStore,
   registry: Registry,
   session: Session,
   live: { readonly cursor: number },
-  since: number,
+  from: number,
   onGap?: (firstAvailable: number) => void,
 ): Promise<void> {
-  // A since beyond the head (e.g. a wiped store) is treated as "from the head".
-  session.lastSeq = Math.min(since, live.cursor);
+  // Live deliveries at or below `from`, which the client has, skip the session from now on.
+  session.lastSeq = from;
   let gapReported = false;
   while (session.lastSeq < live.cursor) {
     if (!registry.has(session)) return;
