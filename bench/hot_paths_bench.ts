@@ -10,7 +10,11 @@ import { Hub } from "../lib/realtime/mod.ts";
 import { isValidId } from "../lib/core/mod.ts";
 import { SILENT_LOGGER } from "../lib/observe/mod.ts";
 import { Metrics } from "../lib/observe/mod.ts";
-import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/core/mod.ts";
+import {
+  decodeClientMessage,
+  encodeLegacyAlarm,
+  wrapAlarmFrame,
+} from "../lib/core/mod.ts";
 import { type PushSocket, Session } from "../lib/realtime/mod.ts";
 import { AlarmStore } from "../lib/store/mod.ts";
 
@@ -146,6 +150,25 @@ Deno.bench(
   { group: "publish" },
   async () => {
     const res = await app.fetch(post(n++));
+    if (res.status !== 202) throw new Error(`Status ${res.status}`);
+    await res.text();
+  },
+);
+
+// The same publish with the log on KV (an in-memory database): group commit, the head cache,
+// and each append's own deadline.
+const kvApp = createApp({
+  config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 },
+  store: new AlarmStore(await Deno.openKv(":memory:"), {
+    count: 100,
+    ageMs: 60_000,
+  }),
+});
+Deno.bench(
+  "app.fetch POST /api/alarms/{id} (KV log)",
+  { group: "publish" },
+  async () => {
+    const res = await kvApp.fetch(post(n++));
     if (res.status !== 202) throw new Error(`Status ${res.status}`);
     await res.text();
   },

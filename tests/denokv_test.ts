@@ -7,9 +7,11 @@ import {
   type Member,
   PROCESSES,
   publish,
+  start,
   startFleet,
   stopFleet,
 } from "./support/fleet.ts";
+import { assertAnsweredWithin, assertStoredOnce, publishSteadily } from "./support/steady.ts";
 import { healthy, waitFor } from "./support/wait.ts";
 
 function denokvTest(name: string, fn: (kv: DenoKv, fleet: Member[]) => Promise<void>): void {
@@ -70,3 +72,33 @@ denokvTest(
     for (const seq of accepted) assert(socket.includes(seq), `accepted seq ${seq} not delivered`);
   },
 );
+
+Deno.test({
+  name:
+    "denokv frozen, thawed, killed and restarted under a steady publish rate: every answer within STORE_TIMEOUT_SECONDS, each alarm stored once",
+  ignore: DENOKV === undefined,
+  async fn() {
+    await using kv = await DenoKv.start(DENOKV!, freePort());
+    // STORE_TIMEOUT_SECONDS=2, as every fleet process has.
+    const a = await start({ KV_PATH: kv.url, DENO_KV_ACCESS_TOKEN: kv.token });
+    try {
+      let restarted: Promise<void> | undefined;
+      // 10 publishes a second for 12 s: 2 s served, 4 s frozen, 1 s back, 3 s killed, back.
+      const answers = await publishSteadily(`${a.http}/api/alarms/steady`, 100, 120, (n) => {
+        if (n === 20) kv.freeze();
+        if (n === 60) kv.thaw();
+        if (n === 70) void kv.kill();
+        if (n === 100) restarted = kv.resume();
+      });
+      await restarted;
+      assertAnsweredWithin(answers, 2000 + 500);
+      const statuses = answers.map((a) => a.status);
+      assertEquals(statuses.slice(0, 20), statuses.slice(0, 20).map(() => 202));
+      assert(statuses.slice(20, 60).includes(503), "the freeze was noticed");
+      assert(statuses.slice(70, 100).includes(503), "the outage was noticed");
+      await assertStoredOnce(a.http, "steady", answers);
+    } finally {
+      await stopFleet([a]);
+    }
+  },
+});

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertLess, assertLessOrEqual } from "@std/assert
 import { FaultyKv } from "./support/faulty_kv.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { sharedKv, startServer } from "./support/server.ts";
+import { assertAnsweredWithin, assertStoredOnce, publishSteadily } from "./support/steady.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("a hung store: 503 within the deadline, /healthz 503, and back by itself", async () => {
@@ -115,4 +116,27 @@ Deno.test("presence writes what changed, and reads are shared for a second", asy
   kv.resetCounts();
   for (let i = 0; i < 10; i++) assertEquals((await a.get("/api/sessions")).body.sessions, 2);
   assertEquals(kv.calls.list, 1);
+});
+
+Deno.test("a store that hangs under a steady publish rate: every answer within the deadline, each alarm stored once", async () => {
+  await using memory = await Deno.openKv(":memory:");
+  const kv = new FaultyKv(memory);
+  const timeoutMs = 500;
+  // As on KV Connect: 10 checks per commit, so a batch carries 7 keyed publishes to one id.
+  await using a = await startServer({ kv, storeTimeoutMs: timeoutMs, maxChecks: 10 });
+  // 20 publishes a second: 1 s served, 3 s hung (the queue behind a stuck commit grows), back.
+  const answers = await publishSteadily(`${a.http}/api/alarms/steady`, 50, 100, (n) => {
+    if (n === 20) kv.hung = true;
+    if (n === 80) kv.release();
+  });
+  assertAnsweredWithin(answers, timeoutMs + 500);
+  const statuses = answers.map((a) => a.status);
+  assertEquals(statuses.slice(0, 20), statuses.slice(0, 20).map(() => 202));
+  assertLessOrEqual(40, statuses.filter((s) => s === 503).length, "most of the hang refused");
+  assertEquals(statuses.slice(-10), statuses.slice(-10).map(() => 202), "served again");
+  // Commits that hung landed on release: retried with their keys, they are found, not stored
+  // a second time.
+  const { landedAnyway } = await assertStoredOnce(a.http, "steady", answers);
+  assertLess(0, landedAnyway);
+  await kv.idle();
 });

@@ -83,16 +83,17 @@ export class Fanout {
 
   /**
    * Hands an alarm this isolate just stored to local sessions (after any earlier ones this
-   * isolate hasn't seen yet). Returns how many sessions got it.
+   * isolate hasn't seen yet). Returns how many sessions got it by `by` (a `performance.now()`
+   * time): reading earlier alarms from a store that hangs must not hold the publisher's answer.
    */
-  async published(alarm: Alarm): Promise<number> {
+  async published(alarm: Alarm, by = Infinity): Promise<number> {
     const target = this.#targets.get(alarm.target);
     // The common case, the next alarm with nothing queued: hand it over now, without a hop
     // through the promise chain.
     if (target?.live && target.pending === 0 && target.cursor === alarm.seq - 1) {
       return this.#deliver(target, alarm);
     }
-    if (target) await this.#catchUp(target, alarm.seq, alarm);
+    if (target) await atMost(this.#catchUp(target, alarm.seq, alarm), by - performance.now());
     // Another catch-up (a concurrent publish, or the feed) may have delivered it first.
     return target?.delivered.get(alarm.seq) ?? 0;
   }
@@ -238,6 +239,14 @@ function newTarget(id: string): Target {
     pending: 0,
     delivered: new Map(),
   };
+}
+
+/** Waits for `work` (which never rejects) for at most `ms`. */
+async function atMost(work: Promise<void>, ms: number): Promise<void> {
+  if (ms === Infinity) return await work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
 }
 
 /** Makes `run` the tail of the target's chain, counted in `pending` until it settles. */

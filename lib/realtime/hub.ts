@@ -262,12 +262,16 @@ export class Hub {
     return this.registry.hold(id, address);
   }
 
-  /** Stores `prepared` for `target` (unless `idempotencyKey` was used) and delivers it. */
+  /**
+   * Stores `prepared` for `target` (unless `idempotencyKey` was used) and delivers it; answers
+   * within the store's deadline, or fails with `StoreError`.
+   */
   async publish(
     target: string,
     prepared: PreparedAlarm,
     idempotencyKey?: string,
   ): Promise<Published> {
+    const by = performance.now() + this.#options.store.timeoutMs;
     const deadlines = this.#options.deadlines;
     const deadline = deadlines?.deadlineFor(target, prepared);
     const appended = deadline === undefined
@@ -279,7 +283,7 @@ export class Hub {
     }
     const { alarm } = appended;
     this.#options.metrics.alarmsPublished++;
-    const delivered = await this.#fanout.published(alarm);
+    const delivered = await this.#fanout.published(alarm, by);
     return { id: alarm.id, seq: alarm.seq, target, delivered };
   }
 

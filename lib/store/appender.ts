@@ -9,6 +9,11 @@
  * checks the arrival record instead: a newcomer's arrival fails that check, and the retry appends
  * to the feed from then on.
  *
+ * Every append is answered within the store's deadline from the moment it was queued, however
+ * long the batches ahead of it take: past it, the append fails with a `StoreError` whether it is
+ * still queued (then it is dropped, never stored) or in flight (then it may still land, and a
+ * retry with the same idempotency key finds it).
+ *
  * @module
  */
 import {
@@ -19,7 +24,7 @@ import {
   StoreError,
 } from "../core/mod.ts";
 import type { Appended, Retention } from "./alarm_log.ts";
-import type { KvLike } from "./deadline.ts";
+import { type KvLike, TimeLimit } from "./deadline.ts";
 import { type DueSpec, writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
@@ -41,6 +46,8 @@ interface Pending {
   due: DueSpec | undefined;
   resolve: (appended: Appended) => void;
   reject: (error: unknown) => void;
+  /** Answered with a `StoreError` at its deadline; nobody waits for it any more. */
+  expired: boolean;
 }
 
 // KV allows 100 checks and 1000 mutations per atomic operation, 800 KiB in all, and 10 keys
@@ -69,11 +76,14 @@ export class Appender {
   #queue: Pending[] = [];
   #busy = false;
   readonly #maxChecks: number;
+  readonly #limit: TimeLimit;
 
-  constructor(kv: KvLike, retention: Retention, maxChecks = MAX_CHECKS) {
+  /** `timeoutMs`: how long an append may wait, queued and committing, before it fails. */
+  constructor(kv: KvLike, retention: Retention, timeoutMs: number, maxChecks = MAX_CHECKS) {
     this.#kv = kv;
     this.#retention = retention;
     this.#maxChecks = maxChecks;
+    this.#limit = new TimeLimit(timeoutMs);
   }
 
   /** Checks `arrival` instead of appending to the feed (`undefined`: append again). */
@@ -93,7 +103,24 @@ export class Appender {
   ): Promise<Appended> {
     const key = idempotencyKey === undefined ? undefined : idemKey(target, idempotencyKey);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ target, prepared, idemKey: key, due, resolve, reject });
+      const p: Pending = { target, prepared, idemKey: key, due, resolve, reject, expired: false };
+      const done = this.#limit.start(() => {
+        p.expired = true;
+        // Deadlines expire in queue order, so a queued append that expires is the first one.
+        if (this.#queue[0] === p) this.#queue.shift();
+        reject(
+          new StoreError(`The store did not take the alarm within ${this.#limit.timeoutMs} ms`),
+        );
+      });
+      p.resolve = (appended) => {
+        done();
+        resolve(appended);
+      };
+      p.reject = (error) => {
+        done();
+        reject(error);
+      };
+      this.#queue.push(p);
       void this.#pump();
     });
   }
@@ -104,6 +131,7 @@ export class Appender {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#take();
+        if (batch.length === 0) break;
         try {
           await this.#commit(batch);
         } catch (error) {
@@ -118,6 +146,7 @@ export class Appender {
   // The longest prefix of the queue that fits one atomic operation: its checks are one per id
   // head, idempotency key and feed bucket head, and one for the arrival record when fenced.
   #take(): Pending[] {
+    while (this.#queue[0]?.expired) this.#queue.shift();
     const checked = new Set<string>();
     let bytes = 0;
     let n = 0;
@@ -139,6 +168,8 @@ export class Appender {
 
   async #commit(batch: Pending[]): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      // Every append of the batch was answered at its deadline: nobody waits for another try.
+      if (batch.every((p) => p.expired)) throw new StoreError("Appends expired before commit");
       const targets = [...new Set(batch.map((p) => p.target))];
       // Our own last commit to a head saves reading it; if another writer moved it since, the
       // check fails and the retry reads every head fresh.

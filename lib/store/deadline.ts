@@ -3,7 +3,8 @@
  * errors without end, so a call can hang for as long as the database is unreachable; past the
  * deadline the caller gets an error instead (the store's `guard` makes it a `StoreError`, which
  * the API answers with 503). The call itself may still complete later: every write the store
- * makes is checked or idempotent, so that does no harm.
+ * makes is checked or idempotent, so that does no harm. {@linkcode TimeLimit} is the clock behind
+ * it, also used for whatever waits on several calls in turn (an append queued behind others).
  *
  * @module
  */
@@ -14,17 +15,78 @@ export type KvLike = Pick<
   "get" | "getMany" | "list" | "set" | "delete" | "atomic" | "watch" | "close"
 >;
 
+/**
+ * Fails what is still waiting `timeoutMs` after it started. One interval timer serves everything
+ * waiting, rather than a timer each: a commit and an append are on the publish path.
+ */
+export class TimeLimit {
+  readonly timeoutMs: number;
+  readonly #waiting = new Set<Waiting>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Calls `expire` once `timeoutMs` has passed (within a tenth of a second after), unless the
+   * returned function, which says it is done, is called first.
+   */
+  start(expire: () => void): () => void {
+    const entry = { deadline: performance.now() + this.timeoutMs, expire };
+    this.#waiting.add(entry);
+    if (this.#sweeper === undefined) {
+      const sweeper = setInterval(() => this.#sweep(), Math.min(100, this.timeoutMs / 4));
+      Deno.unrefTimer(sweeper);
+      this.#sweeper = sweeper;
+    }
+    return () => this.#done(entry);
+  }
+
+  /** Forgets everything waiting, without expiring it. */
+  stop(): void {
+    this.#waiting.clear();
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    // Insertion order is deadline order: stop at the first one still in time.
+    for (const entry of this.#waiting) {
+      if (entry.deadline > now) break;
+      this.#done(entry);
+      entry.expire();
+    }
+  }
+
+  // The sweeper runs only while something waits.
+  #done(entry: Waiting): void {
+    this.#waiting.delete(entry);
+    if (this.#waiting.size > 0) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+}
+
+interface Waiting {
+  deadline: number;
+  expire: () => void;
+}
+
 /** A {@linkcode KvLike} whose calls fail after `timeoutMs` instead of hanging. */
 export class DeadlineKv implements KvLike {
   readonly #kv: KvLike;
-  readonly #timeoutMs: number;
-  /** Calls not answered yet; one sweeper fails those past their deadline. */
-  readonly #pending = new Set<{ deadline: number; reject: (error: Error) => void }>();
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #limit: TimeLimit;
 
   constructor(kv: KvLike, timeoutMs: number) {
     this.#kv = kv;
-    this.#timeoutMs = timeoutMs;
+    this.#limit = new TimeLimit(timeoutMs);
+  }
+
+  /** Milliseconds a call may take. */
+  get timeoutMs(): number {
+    return this.#limit.timeoutMs;
   }
 
   get<T = unknown>(
@@ -79,45 +141,21 @@ export class DeadlineKv implements KvLike {
 
   close(): void {
     this.#kv.close();
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    this.#limit.stop();
   }
 
-  // One interval timer for every call in flight rather than a timer per call: a commit is on
-  // the publish path.
   #within<T>(call: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry = { deadline: performance.now() + this.#timeoutMs, reject };
-      this.#pending.add(entry);
-      if (this.#sweeper === undefined) {
-        const sweeper = setInterval(() => this.#sweep(), Math.min(100, this.#timeoutMs / 4));
-        Deno.unrefTimer(sweeper);
-        this.#sweeper = sweeper;
-      }
+      const done = this.#limit.start(() =>
+        reject(new Error(`The store did not answer within ${this.#limit.timeoutMs} ms`))
+      );
       call.then((value) => {
-        this.#settled(entry);
+        done();
         resolve(value);
       }, (error) => {
-        this.#settled(entry);
+        done();
         reject(error);
       });
     });
-  }
-
-  #sweep(): void {
-    const now = performance.now();
-    for (const entry of this.#pending) {
-      if (entry.deadline > now) continue;
-      this.#settled(entry);
-      entry.reject(new Error(`The store did not answer within ${this.#timeoutMs} ms`));
-    }
-  }
-
-  // The sweeper runs only while calls are in flight.
-  #settled(entry: { deadline: number; reject: (error: Error) => void }): void {
-    this.#pending.delete(entry);
-    if (this.#pending.size > 0) return;
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
   }
 }

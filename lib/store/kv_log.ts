@@ -18,10 +18,13 @@ export class KvLog implements AlarmLog {
   readonly #kv: KvLike;
   readonly #appender: Appender;
 
-  /** `maxChecks`: checks the database takes per atomic operation. */
-  constructor(kv: KvLike, retention: Retention, maxChecks?: number) {
+  /**
+   * `timeoutMs`: how long an append may take, queued and committing; `maxChecks`: checks the
+   * database takes per atomic operation.
+   */
+  constructor(kv: KvLike, retention: Retention, timeoutMs: number, maxChecks?: number) {
     this.#kv = kv;
-    this.#appender = new Appender(kv, retention, maxChecks);
+    this.#appender = new Appender(kv, retention, timeoutMs, maxChecks);
   }
 
   /** Like {@linkcode AlarmLog.append}, with the escalation deadline `due` in the same commit. */

@@ -79,12 +79,17 @@ export interface PresenceSnapshot {
 
 /** Everything the service keeps in Deno KV. */
 export class AlarmStore {
-  readonly #kv: KvLike;
+  readonly #kv: DeadlineKv;
   readonly #log: AlarmLog;
   /** The arrival record as this isolate's own announcement left it. */
   #arrival: Deno.KvEntry<string> | undefined;
   readonly #pollMs: number | undefined;
   #watches = 0;
+
+  /** Milliseconds a KV call, or an append from queueing to commit, may take. */
+  get timeoutMs(): number {
+    return this.#kv.timeoutMs;
+  }
 
   /** How often watched keys are also read (`StoreOptions.pollMs`), if at all. */
   get pollMs(): number | undefined {
@@ -92,11 +97,12 @@ export class AlarmStore {
   }
 
   constructor(kv: KvLike, retention: Retention, options: StoreOptions = {}) {
-    this.#kv = new DeadlineKv(kv, options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.#kv = new DeadlineKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
       ? new MemoryLog(retention, options.now)
-      : new KvLog(this.#kv, retention, options.maxChecks);
+      : new KvLog(this.#kv, retention, timeoutMs, options.maxChecks);
   }
 
   /**

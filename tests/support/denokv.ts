@@ -65,6 +65,16 @@ export class DenoKv implements AsyncDisposable {
     await listening(this.#port);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as in a hang. */
+  freeze(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   /** Kills the server at once (SIGKILL), as a crash or an outage would. */
   async kill(): Promise<void> {
     const child = this.#child;

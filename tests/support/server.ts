@@ -53,6 +53,8 @@ export interface StartOptions {
   kv?: KvLike;
   /** Milliseconds a store call may take (default: the store's). */
   storeTimeoutMs?: number;
+  /** Checks per atomic operation (10: as on a KV Connect store). */
+  maxChecks?: number;
   /** Replaces the fake clock's function, e.g. with one that fails on purpose. */
   now?: () => number;
   /** Where the alarm log lives (default: KV). */
@@ -68,6 +70,7 @@ export async function testApp(
   const store = new AlarmStore(kv, options.retention ?? { count: 1000, ageMs: 3600_000 }, {
     log: options.log ?? "kv",
     ...(options.storeTimeoutMs ? { timeoutMs: options.storeTimeoutMs } : {}),
+    ...(options.maxChecks ? { maxChecks: options.maxChecks } : {}),
   });
   const app = createApp({
     config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...config },
