@@ -10,11 +10,7 @@ import { Hub } from "../lib/realtime/mod.ts";
 import { isValidId } from "../lib/core/mod.ts";
 import { SILENT_LOGGER } from "../lib/observe/mod.ts";
 import { Metrics } from "../lib/observe/mod.ts";
-import {
-  decodeClientMessage,
-  encodeLegacyAlarm,
-  wrapAlarmFrame,
-} from "../lib/core/mod.ts";
+import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/core/mod.ts";
 import { type PushSocket, Session } from "../lib/realtime/mod.ts";
 import { AlarmStore } from "../lib/store/mod.ts";
 

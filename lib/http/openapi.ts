@@ -307,7 +307,14 @@ export function openApiDocument(config: Config): Record<string, unknown> {
     }
     : {};
   const storeDown = errorResponse(
-    "The store cannot be read or written (nothing was stored); retry later",
+    "The store cannot be read or written; retry later",
+    ["store_unavailable"],
+    { always: ["Retry-After"] },
+  );
+  // Answered within the store deadline even while a commit hangs, which may still land.
+  const publishDown = errorResponse(
+    "The store did not take the alarm within the store deadline: it may still be stored, so " +
+      "retry with the same Idempotency-Key (or alarm id), which finds it or stores it, once",
     ["store_unavailable"],
     { always: ["Retry-After"] },
   );
@@ -361,7 +368,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
             links: TARGET_LINKS,
           },
           ...bodyErrors(["invalid_id", ...publishCodes]),
-          "503": storeDown,
+          "503": publishDown,
         },
       },
       get: {
@@ -407,7 +414,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
         responses: {
           "202": jsonOk("Stored for every target, then delivered", ref("PublishedMany")),
           ...bodyErrors(["invalid_id", ...publishCodes]),
-          "503": storeDown,
+          "503": publishDown,
         },
       },
     },
@@ -422,7 +429,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
         responses: {
           "202": jsonOk("Stored for every id online, then delivered", ref("PublishedMany")),
           ...bodyErrors(publishCodes),
-          "503": storeDown,
+          "503": publishDown,
         },
       },
     },
