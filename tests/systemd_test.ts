@@ -49,20 +49,23 @@ Deno.test({
   },
 });
 
-Deno.test("the systemd unit's command serves with the documented settings and stops on SIGTERM in time", async () => {
+/**
+ * Runs the unit's `ExecStart` as systemd would, with `file` as the environment file (the
+ * unit's `Environment=` first, the file's settings over them), StateDirectory and
+ * CacheDirectory in temporary folders; checks it serves, then stops it with SIGTERM in time.
+ */
+async function runUnit(file: (state: string, port: number) => string): Promise<void> {
   const settings = await serviceSettings();
   const [deno, ...args] = only(settings, "ExecStart").split(/\s+/);
   assertEquals(deno, "/usr/local/bin/deno");
   assertEquals(only(settings, "WorkingDirectory"), "/opt/alarmcast");
   assertEquals(only(settings, "EnvironmentFile"), "/etc/alarmcast.env");
-  // What systemd would do: the environment file the docs print, then Environment=, with
-  // StateDirectory (/var/lib/alarmcast) and CacheDirectory (DENO_DIR) in temporary folders.
   const state = await Deno.makeTempDir();
   const cache = await Deno.makeTempDir();
   const port = freePort();
   const env: Record<string, string> = {};
-  const file = runnableSettings((await printedProduction()).settings, state, port);
-  for (const line of [...file.split("\n"), ...only(settings, "Environment").split(/\s+/)]) {
+  const lines = [...only(settings, "Environment").split(/\s+/), ...file(state, port).split("\n")];
+  for (const line of lines.map((l) => l.replaceAll("/var/lib/alarmcast", state))) {
     const [name, ...value] = line.split("=");
     if (name) env[name] = value.join("=");
   }
@@ -79,6 +82,19 @@ Deno.test("the systemd unit's command serves with the documented settings and st
   assertEquals((await proc.status).code, 0);
   assertLess(Date.now() - started, stopBy);
   assertEquals((await proc.waitFor("shutting down")).signal, "SIGTERM");
+  // The store is where the unit lets it be written: in StateDirectory.
+  assert((await Deno.stat(`${state}/kv.sqlite3`)).isFile);
   await Deno.remove(state, { recursive: true });
   await Deno.remove(cache, { recursive: true });
+}
+
+Deno.test("the systemd unit's command serves with the documented settings and stops on SIGTERM in time", async () => {
+  const { settings } = await printedProduction();
+  await runUnit((state, port) => runnableSettings(settings, state, port));
+});
+
+Deno.test("the systemd unit serves with an environment file holding only the two secrets", async () => {
+  await runUnit((_, port) =>
+    `ALARM_API_KEY=${"k".repeat(32)}\nWS_TOKEN_SECRET=${"s".repeat(32)}\nPORT=${port}\n`
+  );
 });
