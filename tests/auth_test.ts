@@ -269,3 +269,29 @@ Deno.test("deno task token mints the same tokens from a shell, and explains misu
   assertEquals(help.code, 0);
   assertMatch(new TextDecoder().decode(help.stdout), /^Usage: .*deno task token --id/);
 });
+
+Deno.test("a wrong API key is answered 401 after the body the client is still sending, not a broken pipe", async () => {
+  await using server = await startServer({ config: { apiKey: "k".repeat(32) } });
+  const body = JSON.stringify({ message: "x".repeat(20_000) });
+  await using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const encoder = new TextEncoder();
+  // The head first and the body after it, as the JDK's HttpClient sends a POST.
+  await conn.write(encoder.encode(
+    "POST /api/alarms/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n" +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+  ));
+  let answer = "";
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of conn.readable) answer += decoder.decode(chunk, { stream: true });
+  })().catch(() => {});
+  // Time for a server that answers before the body to do so (and close): then the body's
+  // writes fail with "Broken pipe", which is what the JDK client reported instead of the 401.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await conn.write(encoder.encode(body.slice(0, 10_000)));
+  await conn.write(encoder.encode(body.slice(10_000)));
+  await waitFor(() => answer.includes('"unauthorized"'));
+  assertMatch(answer, /^HTTP\/1\.1 401 /);
+  conn.close();
+  await reading;
+});

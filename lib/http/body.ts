@@ -40,6 +40,32 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Js
   return parsed.value;
 }
 
+/**
+ * Reads and drops what is left of an unread body (at most `maxBytes`, for at most `ms`) before
+ * an error answer. A connection closed with unread bytes is reset, so a client still writing its
+ * body (the JDK's HttpClient writes it after the head) would get "Broken pipe" instead of the
+ * answer. A body over the limit, or slower than `ms`, is cut as before.
+ */
+export async function drainBody(req: Request, maxBytes: number, ms: number): Promise<void> {
+  if (!req.body || req.bodyUsed) return;
+  const declared = req.headers.has("transfer-encoding") ? null : req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) return;
+  const reader = req.body.getReader();
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), ms);
+  try {
+    for (let read = 0; read <= maxBytes;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // Cut by the timer, or the client went away: nothing more to drop.
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Stateless between calls (no streaming), so one decoder serves every request.
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 

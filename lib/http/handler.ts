@@ -13,7 +13,7 @@ import { Gate } from "./access.ts";
 import { acknowledge } from "./acks.ts";
 import { apiRoute } from "./api.ts";
 import { ApiKeyAuth } from "./auth.ts";
-import { readJsonObject } from "./body.ts";
+import { drainBody, readJsonObject } from "./body.ts";
 import { answerFailure, HttpError } from "./errors.ts";
 import { EventStreams, parseStreamRequest } from "./events.ts";
 import { openApiRoute } from "./openapi.ts";
@@ -23,6 +23,8 @@ import { isAsset, StaticFiles } from "./static.ts";
 import { health, metricsText } from "./status.ts";
 import { acceptWebSocket, negotiate } from "./upgrade.ts";
 
+/** Longest an error answer waits for the rest of a body it did not read. */
+const DRAIN_MS = 1000;
 /** What `Deno.serve` tells a handler about the connection. */
 export interface ConnInfo {
   remoteAddr: Deno.Addr;
@@ -235,6 +237,8 @@ export function createHandler(options: HandlerOptions): HttpHandler {
           ? cors(req, served(await route(req, info)))
           : await publish(req, target);
       } catch (error) {
+        // Refused before its body was read (a wrong key): take the body, so the answer arrives.
+        await drainBody(req, config.maxBodyBytes, DRAIN_MS);
         return cors(req, served(answerFailure(metrics, logger, error)));
       }
     },
