@@ -248,8 +248,12 @@ Deno.test("webhooks: a 4xx is not retried; attempts stop at the cap; redirects a
   await using refusing = new WebhookReceiver(() => 400);
   await using failing = new WebhookReceiver(() => 500);
   await using redirecting = new WebhookReceiver(() => 307);
+  const failures: Record<string, unknown>[] = [];
   await using server = await startServer({
     now: Date.now,
+    logger: {
+      log: (_level, msg, fields) => msg === "webhook failed" && failures.push(fields ?? {}),
+    },
     config: {
       webhookAllowedOrigins: [refusing.origin, failing.origin, redirecting.origin],
       webhookSecret: SECRET,
@@ -273,6 +277,11 @@ Deno.test("webhooks: a 4xx is not retried; attempts stop at the cap; redirects a
     [1, 3, 1],
   );
   assertEquals(server.app.metrics.webhooksRetried, 2);
+  // The log says why each gave up.
+  assertEquals(
+    failures.map((f) => [f.policy, f.attempts, f.reason]).sort(),
+    [["a", 1, "Answered 400"], ["b", 3, "Answered 500"], ["c", 1, "Answered 307"]],
+  );
 });
 
 type Received = import("./support/webhook_receiver.ts").Received;

@@ -214,7 +214,7 @@ export class Scheduler {
     }
     const now = clock.now();
     const body = webhookBody(record, original, now);
-    const outcome = await attemptWebhook(
+    const result = await attemptWebhook(
       webhooks,
       policy.webhook,
       body,
@@ -222,14 +222,14 @@ export class Scheduler {
       now,
     );
     const attempt = record.attempt + 1;
-    if (outcome === "retry" && attempt < webhooks.maxAttempts) {
+    if (result.outcome === "retry" && attempt < webhooks.maxAttempts) {
       metrics.webhooksRetried++;
       const at = clock.now() + backoff(webhooks, attempt);
       await store.moveDue(current, at, { ...current.record, attempt, published: true });
       this.wake(at);
       return;
     }
-    if (outcome === "delivered") metrics.webhooksDelivered++;
+    if (result.outcome === "delivered") metrics.webhooksDelivered++;
     else {
       metrics.webhooksFailed++;
       this.#o.logger.log("warn", "webhook failed", {
@@ -238,6 +238,7 @@ export class Scheduler {
         seq: record.seq,
         step: record.step,
         attempts: attempt,
+        reason: result.reason,
       });
     }
     await store.removeDue(current);

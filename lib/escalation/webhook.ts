@@ -31,8 +31,13 @@ export interface WebhookSettings {
   maxBackoffMs: number;
 }
 
-/** How one attempt went: `retry` for network errors, timeouts, 408, 429 and 5xx. */
-export type Attempt = "delivered" | "retry" | "failed";
+/**
+ * How one attempt went: `retry` for network errors, timeouts, 408, 429 and 5xx; with why it was
+ * not delivered, for the log.
+ */
+export type Attempt =
+  | { outcome: "delivered" }
+  | { outcome: "retry" | "failed"; reason: string };
 
 /** Whether `url`'s origin is on the allowlist. */
 export function webhookAllowed(
@@ -69,9 +74,11 @@ export async function attemptWebhook(
   idempotencyKey: string,
   now: number,
 ): Promise<Attempt> {
+  // The configuration may have changed since the policy was stored.
   const secret = settings.secret;
-  if (secret === undefined || !URL.canParse(url) || !webhookAllowed(settings, new URL(url))) {
-    return "failed"; // the configuration changed since the policy was stored
+  if (secret === undefined) return { outcome: "failed", reason: "WEBHOOK_SECRET is not set" };
+  if (!URL.canParse(url) || !webhookAllowed(settings, new URL(url))) {
+    return { outcome: "failed", reason: "Origin is not in WEBHOOK_ALLOWED_ORIGINS" };
   }
   const timestamp = String(Math.floor(now / 1000));
   const controller = new AbortController();
@@ -91,10 +98,14 @@ export async function attemptWebhook(
       body,
     });
     await res.body?.cancel();
-    if (res.status >= 200 && res.status < 300) return "delivered";
-    return res.status >= 500 || res.status === 408 || res.status === 429 ? "retry" : "failed";
-  } catch {
-    return "retry";
+    if (res.status >= 200 && res.status < 300) return { outcome: "delivered" };
+    const again = res.status >= 500 || res.status === 408 || res.status === 429;
+    return { outcome: again ? "retry" : "failed", reason: `Answered ${res.status}` };
+  } catch (error) {
+    const reason = controller.signal.aborted
+      ? `No answer within ${settings.timeoutMs} ms`
+      : `Request failed: ${error instanceof Error ? error.message : String(error)}`;
+    return { outcome: "retry", reason };
   } finally {
     clearTimeout(timer);
   }
