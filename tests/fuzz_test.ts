@@ -13,7 +13,10 @@ const ROOT = new URL("../", import.meta.url);
 const PINNED = /^schemathesis==(\S+)$/m.exec(
   await Deno.readTextFile(new URL(".ci/requirements-fuzz.txt", ROOT)),
 )?.[1];
-const VENV_ST = new URL(".ci/venv-fuzz/bin/st", ROOT).pathname;
+/** Where `.ci/run` installs it (a virtualenv per version, outside the clone, kept between runs). */
+const VENV = `${
+  Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`
+}/alarmcast/venv-fuzz-${PINNED}`;
 /**
  * The generator's seed: fixed, so a failing run is the same on every machine and can be
  * replayed; `FUZZ_SEED=<n>` tries another, `FUZZ_SEED=random` a new one each run.
@@ -25,9 +28,9 @@ const KEY = "k".repeat(32);
 
 /** The pinned schemathesis CLI, or why there is none. */
 async function findSchemathesis(): Promise<{ st: string } | { missing: string }> {
-  // .ci/run says where it installed it; a developer may have it in .ci/venv-fuzz or on PATH.
+  // .ci/run says where it installed it; elsewhere it is where .ci/run puts it, or on PATH.
   const installed = Deno.env.get("SCHEMATHESIS");
-  for (const st of [...(installed ? [installed] : []), VENV_ST, "st"]) {
+  for (const st of [...(installed ? [installed] : []), `${VENV}/bin/st`, "st"]) {
     try {
       const out = await new Deno.Command(st, { args: ["--version"], stdout: "piped" }).output();
       const version = /version (\S+)/.exec(new TextDecoder().decode(out.stdout))?.[1];
@@ -42,8 +45,8 @@ async function findSchemathesis(): Promise<{ st: string } | { missing: string }>
 
 const found = await findSchemathesis();
 if ("missing" in found) {
-  const hint = `${found.missing}; install it with: python3 -m venv .ci/venv-fuzz && ` +
-    ".ci/venv-fuzz/bin/pip install -r .ci/requirements-fuzz.txt";
+  const hint = `${found.missing}; install it with: python3 -m venv ${VENV} && ` +
+    `${VENV}/bin/pip install -r .ci/requirements-fuzz.txt`;
   if (Deno.env.get("CI") === "true") throw new Error(`Schemathesis is required in CI: ${hint}`);
   // deno-lint-ignore no-console -- tell the developer why tests were skipped
   console.warn(`Skipping the fuzz tests: ${hint}`);
