@@ -10,27 +10,23 @@
  * @module
  */
 import { createApp } from "./lib/app.ts";
-import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
+import { configOrExit } from "./lib/config.ts";
 import { listen, type Listener } from "./lib/http/mod.ts";
 import { createLogger } from "./lib/observe/mod.ts";
-import { AlarmStore, describeStore, openStore, storeOptionsFor } from "./lib/store/mod.ts";
+import {
+  AlarmStore,
+  describeStore,
+  missingPermission,
+  openStore,
+  storeOptionsFor,
+} from "./lib/store/mod.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
 /** Longest to wait for clients to answer the 1012 close before the listener is stopped. */
 const CLOSE_GRACE_MS = 2000;
 
-function readConfig(): Config {
-  try {
-    return parseConfig(Deno.env.toObject());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    createLogger().log("error", error.message);
-    Deno.exit(78); // EX_CONFIG
-  }
-}
-
-const config = readConfig();
+const config = configOrExit(Deno.env.toObject());
 const logger = createLogger({ level: config.logLevel });
 // Locally, with no secrets, the server runs open: say so.
 if (config.apiKey === undefined) {
@@ -39,9 +35,23 @@ if (config.apiKey === undefined) {
 if (config.tokenSecrets.length === 0) {
   logger.log("warn", "WS_TOKEN_SECRET is not set: anyone who knows an id can listen to its alarms");
 }
+const lacking = missingPermission(config.kvPath);
+if (lacking !== undefined) {
+  logger.log(
+    "error",
+    `KV_PATH "${config.kvPath}" is outside the folders this command may use: \`deno task start\` ` +
+      `keeps the store under data/; elsewhere run main.ts with ${lacking} (the production ` +
+      `command in docs/security.md, "Recommended production settings")`,
+  );
+  Deno.exit(78); // EX_CONFIG
+}
 let kv: Deno.Kv;
 try {
-  kv = await openStore(config.kvPath);
+  kv = await openStore(config.kvPath, () => {
+    logger.log("warn", "the store is locked by another process: waiting", {
+      ...describeStore(config.kvPath),
+    });
+  });
 } catch (error) {
   logger.log("error", "cannot open the store", {
     ...describeStore(config.kvPath),

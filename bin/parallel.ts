@@ -5,17 +5,18 @@
  *
  * @module
  */
-import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { configOrExit } from "../lib/config.ts";
 
-const env = Deno.env.toObject();
+// Checked here, as main.ts would: a bad PORT gets the same message and 78, not Deno's error.
+const config = configOrExit(Deno.env.toObject());
 const child = new Deno.Command(Deno.execPath(), {
   args: [
     "serve",
     "--parallel",
     "--port",
-    env.PORT || String(DEFAULT_CONFIG.port),
+    String(config.port),
     "--host",
-    env.HOST || DEFAULT_CONFIG.host,
+    config.host,
     "--allow-net",
     "--allow-env",
     "--allow-read=data,lib",

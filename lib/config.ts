@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LogLevel } from "./observe/mod.ts";
+import { createLogger, type LogLevel } from "./observe/mod.ts";
 
 /** The validated service configuration. */
 export interface Config {
@@ -125,6 +125,20 @@ const MIN_TOKEN_SECRET_LENGTH = 32;
 const ORIGIN = /^(?:null|https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
 const WEBHOOK_ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
+
+/**
+ * The configuration from `env`, for a command's start: on a problem, logs every one in one line
+ * and exits with 78 (EX_CONFIG), which supervisors read as "don't restart, fix the settings".
+ */
+export function configOrExit(env: Readonly<Record<string, string | undefined>>): Config {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    createLogger().log("error", error.message);
+    Deno.exit(78);
+  }
+}
 
 /** Reads the configuration from `env`; throws {@linkcode ConfigError} listing every problem. */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {

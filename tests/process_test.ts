@@ -186,3 +186,68 @@ Deno.test("the production command in docs/security.md runs as printed, with the 
   assert((await Deno.stat(`${dir}/kv.sqlite3`)).isFile);
   assertNotMatch(proc.lines.join("\n"), /Download/);
 });
+
+Deno.test("a lone server restarted on its SQLite file is alone again: its own old arrival is not company", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const run of ["first", "restarted"]) {
+      await using proc = new ServerProcess({ KV_PATH: `${dir}/kv.sqlite3` });
+      const port = await proc.port();
+      const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+      assertEquals([health.instances, health.delivery], [1, "local"], run);
+      proc.child.kill("SIGTERM"); // systemctl restart
+      assertEquals((await proc.status).code, 0);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a SQLite file another process holds locked at start is waited for, not given up on", async () => {
+  const { DatabaseSync } = await import("node:sqlite");
+  const dir = await Deno.makeTempDir();
+  const db = new DatabaseSync(`${dir}/kv.sqlite3`);
+  try {
+    db.exec("BEGIN EXCLUSIVE"); // what a second process setting up the same new file does
+    await using proc = new ServerProcess({ KV_PATH: `${dir}/kv.sqlite3` });
+    // SQLite's own wait (5 s) runs out, and the server says it waits on.
+    const waiting = await proc.waitFor("the store is locked by another process: waiting", 15_000);
+    assertEquals(waiting.level, "warn");
+    db.exec("COMMIT");
+    const port = await proc.port();
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    await health.body?.cancel();
+    assertEquals(health.status, 200);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs `deno task <task>` in the checkout with `env`; its exit code and output. */
+async function task(name: string, env: Record<string, string>): Promise<[number, string]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", name],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", HOST: "127.0.0.1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return [out.code, decoder.decode(out.stdout) + decoder.decode(out.stderr)];
+}
+
+Deno.test("deno task start with KV_PATH outside data/ names KV_PATH and the production command", async () => {
+  const [code, output] = await task("start", { KV_PATH: "/srv/elsewhere/kv.sqlite3", PORT: "0" });
+  assertEquals(code, 78);
+  assertMatch(output, /KV_PATH \\"\/srv\/elsewhere\/kv\.sqlite3\\" is outside the folders/);
+  assertMatch(output, /--allow-read=\/srv\/elsewhere\//);
+  assertNotMatch(output, /run again with/i);
+});
+
+Deno.test("deno task start:parallel with a bad PORT gives the configuration message and 78", async () => {
+  const [code, output] = await task("start:parallel", { PORT: "80000" });
+  assertEquals(code, 78);
+  assertMatch(output, /PORT must be an integer from 0 to 65535, got \\"80000\\"/);
+});

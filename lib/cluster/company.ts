@@ -40,7 +40,9 @@ export class Company {
     await this.#presence.flush();
     const reader = this.#store.watchArrivals().getReader();
     this.#reader = reader;
-    this.#seen((await reader.read()).value);
+    // The record as it was before we watched: an isolate that arrived then is found in step 4
+    // (its presence came first). Taken as company, our own previous run's record would be.
+    await reader.read();
     await this.#store.announceArrival(this.#instance);
     this.#listen(reader);
     if ((await this.#presence.snapshot(true)).instances > 1) this.#join();

@@ -13,7 +13,7 @@ const BUSY_ATTEMPTS = 12;
  * Whether `error` is SQLite saying another isolate holds the write lock: a local store shared
  * by several isolates answers "database is locked" while another one writes.
  */
-function isBusy(error: unknown): boolean {
+export function isBusy(error: unknown): boolean {
   return error instanceof Error && /database is (locked|busy)/i.test(error.message);
 }
 

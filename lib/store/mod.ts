@@ -10,7 +10,14 @@
 export type { Appended, Retention } from "./alarm_log.ts";
 export { FEED_TTL_MS, type FeedEntry, type RelayedMessage } from "./feed.ts";
 export { bucketOf, FEED_BUCKETS } from "./schema.ts";
-export { describeStore, openStore, type StoreKind, storeKind, storeOptionsFor } from "./open.ts";
+export {
+  describeStore,
+  missingPermission,
+  openStore,
+  type StoreKind,
+  storeKind,
+  storeOptionsFor,
+} from "./open.ts";
 export type { KvLike } from "./deadline.ts";
 export type { Claim, DueEntry, DueRecord, DueSpec } from "./escalations.ts";
 export {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isBusy } from "./guard.ts";
 import type { StoreOptions } from "./store.ts";
 
 /** Which kind of store `KV_PATH` selects. */
@@ -33,19 +34,50 @@ export function storeOptionsFor(
   return kind === "kv-connect" ? { maxChecks: KV_CONNECT_MAX_CHECKS } : {};
 }
 
+/**
+ * The permission flag a SQLite store at `path` needs and this process lacks (e.g.
+ * `--allow-write=/srv/kv/`), or `undefined`. Asked before opening, so that the error can name
+ * `KV_PATH` rather than Deno's "run again with --allow-write", which a `deno task` user can't do.
+ */
+export function missingPermission(path: string | undefined): string | undefined {
+  if (storeKind(path) !== "sqlite" || path === undefined) return undefined;
+  const folder = path.replace(/[^/]*$/, "") || ".";
+  for (const name of ["read", "write"] as const) {
+    if (Deno.permissions.querySync({ name, path }).state !== "granted") {
+      return `--allow-${name}=${folder}`;
+    }
+  }
+  return undefined;
+}
+
 /** Checks per atomic operation a self-hosted denokv takes. */
 export const KV_CONNECT_MAX_CHECKS = 10;
 
+/** Attempts at opening a SQLite file another process holds; each waits SQLite's 5 s first. */
+const OPEN_ATTEMPTS = 6;
+
 /**
  * Opens the store at `path`, creating the folder of a SQLite file first. A KV Connect URL is
- * opened as is; its access token comes from `DENO_KV_ACCESS_TOKEN`.
+ * opened as is; its access token comes from `DENO_KV_ACCESS_TOKEN`. A SQLite file another
+ * process holds locked (two starting at once on a new file) is waited for, about 30 s in all,
+ * calling `onLocked` before each new attempt.
  */
-export async function openStore(path: string | undefined): Promise<Deno.Kv> {
+export async function openStore(
+  path: string | undefined,
+  onLocked: () => void = () => {},
+): Promise<Deno.Kv> {
   if (storeKind(path) === "sqlite" && path !== undefined) {
     const folder = path.replace(/[^/]*$/, "");
     if (folder) await Deno.mkdir(folder, { recursive: true });
   }
-  return await Deno.openKv(path);
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await Deno.openKv(path);
+    } catch (error) {
+      if (attempt >= OPEN_ATTEMPTS || !isBusy(error)) throw error;
+      onLocked();
+    }
+  }
 }
 
 /** What to log about the store: never the query string or credentials of a URL. */
