@@ -162,3 +162,18 @@ Deno.test({
     assertEquals(out.code, 0, `mvn -B -q test failed:\n${out.stdout.slice(-8000)}${out.stderr}`);
   },
 });
+
+Deno.test({
+  name: "the Spring Boot example's test, without a Deno to run, says how to point it at one",
+  ignore: JAVA === undefined || MVN === undefined,
+  async fn() {
+    // What the README's npx route leaves: no deno on PATH (here: DENO naming none).
+    const out = await run(MVN!, ["-B", "-o", "test"], {
+      cwd: SPRING_BOOT,
+      env: { DENO: "/nonexistent/deno", ALARMCAST_REPO: root.pathname },
+    }, 600_000);
+    assertEquals(out.code === 0, false);
+    assertMatch(out.stdout, /Cannot run Deno as "\/nonexistent\/deno": put deno on PATH/);
+    assertMatch(out.stdout, /or set DENO to its path/);
+  },
+});

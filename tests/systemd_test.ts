@@ -1,28 +1,13 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
-import { ServerProcess } from "./support/process.ts";
 import { freePort } from "./support/ports.ts";
-import { printedProduction, ROOT, runnableSettings } from "./support/production.ts";
-
-const UNIT = `${ROOT}deploy/systemd/alarmcast.service`;
-
-/** The `[Service]` settings of the shipped unit, a list per key (systemd allows repeats). */
-async function serviceSettings(): Promise<Map<string, string[]>> {
-  const text = await Deno.readTextFile(UNIT);
-  const service = text.split(/^\[/m).find((section) => section.startsWith("Service]"));
-  assert(service, "no [Service] section");
-  const settings = new Map<string, string[]>();
-  for (const line of service.split("\n").slice(1)) {
-    const match = /^(\w+)=(.*)$/.exec(line);
-    if (match) settings.set(match[1]!, [...settings.get(match[1]!) ?? [], match[2]!]);
-  }
-  return settings;
-}
-
-function only(settings: Map<string, string[]>, key: string): string {
-  const values = settings.get(key) ?? [];
-  assertEquals(values.length, 1, `${key} appears ${values.length} times`);
-  return values[0]!;
-}
+import {
+  only,
+  printedProduction,
+  runnableSettings,
+  startUnit,
+  UNIT,
+  unitSettings,
+} from "./support/production.ts";
 
 const analyze = await Deno.stat("/usr/bin/systemd-analyze").then(() => true, () => false);
 if (!analyze) {
@@ -55,23 +40,11 @@ Deno.test({
  * CacheDirectory in temporary folders; checks it serves, then stops it with SIGTERM in time.
  */
 async function runUnit(file: (state: string, port: number) => string): Promise<void> {
-  const settings = await serviceSettings();
-  const [deno, ...args] = only(settings, "ExecStart").split(/\s+/);
-  assertEquals(deno, "/usr/local/bin/deno");
-  assertEquals(only(settings, "WorkingDirectory"), "/opt/alarmcast");
-  assertEquals(only(settings, "EnvironmentFile"), "/etc/alarmcast.env");
+  const settings = await unitSettings();
   const state = await Deno.makeTempDir();
   const cache = await Deno.makeTempDir();
   const port = freePort();
-  const env: Record<string, string> = {};
-  const lines = [...only(settings, "Environment").split(/\s+/), ...file(state, port).split("\n")];
-  for (const line of lines.map((l) => l.replaceAll("/var/lib/alarmcast", state))) {
-    const [name, ...value] = line.split("=");
-    if (name) env[name] = value.join("=");
-  }
-  env.DENO_DIR = cache;
-  const argv = args.map((arg) => arg.replaceAll("/var/lib/alarmcast", state));
-  await using proc = new ServerProcess(env, argv, { cwd: ROOT, raw: true });
+  await using proc = startUnit(settings, file(state, port), state, cache);
   await proc.waitFor("listening", 15_000);
   const health = await fetch(`http://127.0.0.1:${port}/healthz`);
   assertEquals(health.status, 200);

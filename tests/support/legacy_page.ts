@@ -29,9 +29,14 @@ export class LegacyPage implements AsyncDisposable {
   readonly #timer: ReturnType<typeof setInterval>;
   #onChange: (() => void) | undefined;
 
-  constructor(wsBase: string, ids: string[], pingMs: number) {
+  /**
+   * Opens `ids` on `wsBase`; `client` (Deno 2.9) for a `wss://` base with a test CA, or another
+   * client address. The page itself has no such option: it is the browser's.
+   */
+  constructor(wsBase: string, ids: string[], pingMs: number, client?: Deno.HttpClient) {
     for (const id of ids) {
-      const socket = new WebSocket(`${wsBase}/websocket/${id}`);
+      const url = `${wsBase}/websocket/${id}`;
+      const socket = client ? new WebSocket(url, { client }) : new WebSocket(url);
       this.#closed.push(
         new Promise((resolve) => socket.addEventListener("close", () => resolve())),
       );

@@ -82,7 +82,15 @@ final class AlarmcastServer implements AutoCloseable {
 
     /** Major and minor from {@code deno --version}, whose first line is "deno 2.9.6 (stable, …)". */
     private static int[] version(String deno) throws Exception {
-        Process process = new ProcessBuilder(deno, "--version").redirectErrorStream(true).start();
+        Process process;
+        try {
+            process = new ProcessBuilder(deno, "--version").redirectErrorStream(true).start();
+        } catch (IOException e) {
+            // The README's npx route leaves no deno on PATH: say how to point at one.
+            throw new IllegalStateException("Cannot run Deno as \"" + deno + "\": put deno on PATH "
+                    + "(npm install --global deno@2.9.6) or set DENO to its path "
+                    + "(DENO=$(npx --yes deno@2.9.6 eval 'console.log(Deno.execPath())') mvn -B test)", e);
+        }
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         process.waitFor(10, TimeUnit.SECONDS);
         String[] parts = output.split("\\s+")[1].split("\\.");
