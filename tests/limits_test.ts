@@ -157,3 +157,25 @@ Deno.test("connections per client address are capped, counted per forwarded clie
   assertEquals(again.status, 101);
   again.close();
 });
+
+Deno.test("an upgrade refused after admission gives its place back", async () => {
+  await using server = await startServer({
+    config: { maxSessionsPerAddress: 2, upgradesPerMinute: 0 },
+  });
+  // Admitted (id, token, caps), then Deno refuses to upgrade: no "Connection: Upgrade".
+  for (let i = 0; i < 5; i++) {
+    await using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(new TextEncoder().encode(
+      "GET /websocket/a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nConnection: close\r\n\r\n",
+    ));
+    let answer = "";
+    for await (const chunk of conn.readable) answer += new TextDecoder().decode(chunk);
+    assertMatch(answer, /^HTTP\/1\.1 400 [\s\S]*"bad_handshake"/);
+  }
+  assertEquals(server.app.hub.occupiedFrom("127.0.0.1"), 0);
+  // So the address still has both of its places.
+  await using one = await TestClient.open(`${server.ws}/websocket/a`);
+  await using two = await TestClient.open(`${server.ws}/websocket/b`);
+  assertEquals(server.app.hub.occupiedFrom("127.0.0.1"), 2);
+});

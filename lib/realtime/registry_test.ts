@@ -175,3 +175,16 @@ export class FakeSocket implements PushSocket {
     this.readyState = 2;
   }
 }
+
+Deno.test("a place given back twice is given back once", async () => {
+  await using h = await hub();
+  const registry = h.hub.registry;
+  const first = registry.hold("x", "192.0.2.1");
+  registry.hold("x", "192.0.2.1");
+  first.release();
+  first.release(); // e.g. the close handler and an error path both release
+  assertEquals(
+    [registry.occupied, registry.occupiedBy("x"), registry.occupiedFrom("192.0.2.1")],
+    [1, 1, 1],
+  );
+});

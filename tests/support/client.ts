@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { within } from "./teardown.ts";
 
 /** How a socket closed. */
 export interface Closed {
@@ -102,6 +103,6 @@ export class TestClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.socket.readyState === WebSocket.CONNECTING) await this.opened.catch(() => {});
     if (this.socket.readyState !== WebSocket.CLOSED) this.socket.close();
-    await this.closed;
+    await within(`the socket to ${this.socket.url}`, this.closed);
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { listening } from "./ports.ts";
+import { within } from "./teardown.ts";
 
 /** Where the `denokv` binary is: `DENOKV` if set, else on PATH or in ~/.cargo/bin. */
 export function findDenokv(): string | undefined {
@@ -85,7 +86,7 @@ export class DenoKv implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.kill();
+    await within(`denokv at ${this.url}`, this.kill());
     await Deno.remove(this.#dir, { recursive: true });
   }
 }

@@ -9,6 +9,7 @@ import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import { freePort } from "./ports.ts";
 import { ServerProcess } from "./process.ts";
 import { healthy, waitFor } from "./wait.ts";
+import { within } from "./teardown.ts";
 
 /** One process of the fleet and the sockets it holds. */
 export interface Member {
@@ -110,7 +111,7 @@ export async function assertAllReceived(fleet: Member[], id: string, last: numbe
 /** Kills every process and waits until every socket has seen its connection go. */
 export async function stopFleet(fleet: Member[]): Promise<void> {
   await Promise.all(fleet.map((m) => m.proc[Symbol.asyncDispose]()));
-  await Promise.all(fleet.flatMap((m) => m.closed));
+  await within("the fleet's sockets", Promise.all(fleet.flatMap((m) => m.closed)));
 }
 
 /** Processes in a proof fleet. */

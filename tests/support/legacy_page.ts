@@ -6,6 +6,7 @@
  * @module
  */
 import { WAIT_MS } from "./client.ts";
+import { within } from "./teardown.ts";
 
 /** What the old page keeps of an alarm. */
 export interface PageAlarm {
@@ -102,7 +103,7 @@ export class LegacyPage implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     clearInterval(this.#timer);
     for (const socket of this.#sockets) socket.close();
-    await Promise.all(this.#closed);
+    await within("the old page's sockets", Promise.all(this.#closed));
   }
 }
 

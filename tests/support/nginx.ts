@@ -6,6 +6,7 @@
  * @module
  */
 import { freePort, listening } from "./ports.ts";
+import { within } from "./teardown.ts";
 
 /** The nginx binary, or `undefined` (with a hint on stderr) where it isn't installed. */
 export const NGINX = (() => {
@@ -142,7 +143,7 @@ export class Nginx implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this.#child.kill("SIGQUIT");
     await this.#child.stderr.cancel();
-    await this.#child.status;
+    await within("nginx", this.#child.status);
     await Deno.remove(this.#dir, { recursive: true });
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { within } from "./teardown.ts";
 
 /** A running proxy in front of `upstream`. */
 export class NoUpgradeProxy implements AsyncDisposable {
@@ -49,7 +50,7 @@ export class NoUpgradeProxy implements AsyncDisposable {
     // A stream whose client left may not notice until something is written: end it here, or
     // shutdown() would wait for it.
     this.#abort.abort();
-    await this.#server.shutdown();
+    await within("the upgrade-refusing proxy", this.#server.shutdown());
     this.#client.close();
   }
 }

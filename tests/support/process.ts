@@ -4,6 +4,7 @@
  * @module
  */
 import { WAIT_MS } from "./client.ts";
+import { within } from "./teardown.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -113,6 +114,6 @@ export class ServerProcess implements AsyncDisposable {
     } catch {
       // Already exited.
     }
-    await this.status;
+    await within(`the server process ${this.child.pid}`, this.status);
   }
 }

@@ -7,6 +7,7 @@ import { type App, createApp } from "../../lib/app.ts";
 import { AlarmStore, type KvLike, type Retention } from "../../lib/store/mod.ts";
 import { type Config, DEFAULT_CONFIG } from "../../lib/config.ts";
 import type { Logger } from "../../lib/observe/mod.ts";
+import { within } from "./teardown.ts";
 
 /** A controllable clock. */
 export class FakeClock {
@@ -81,7 +82,7 @@ export async function testApp(
   return Object.assign(app, {
     kv,
     async [Symbol.asyncDispose]() {
-      await app.close(100);
+      await within("the test app", app.close(100));
       if (!options.kv) kv.close();
     },
   });
@@ -114,7 +115,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     get: (path, headers = {}) => request(path, { headers }),
     async [Symbol.asyncDispose]() {
       await app[Symbol.asyncDispose]();
-      await server.shutdown();
+      await within(`the test server on port ${port}`, server.shutdown());
     },
   };
 }

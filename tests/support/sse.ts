@@ -5,6 +5,7 @@
  * @module
  */
 import { WAIT_MS } from "./client.ts";
+import { within } from "./teardown.ts";
 
 /** One event as received. */
 export interface SseEvent {
@@ -123,7 +124,7 @@ export class SseClient implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#abort.abort();
-    await this.#reading;
+    await within(`the event stream from ${this.response.url}`, this.#reading);
   }
 }
 

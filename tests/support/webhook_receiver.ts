@@ -6,6 +6,7 @@
  */
 import { WAIT_MS } from "./client.ts";
 import { waitFor } from "./wait.ts";
+import { within } from "./teardown.ts";
 
 /** One request as received. */
 export interface Received {
@@ -43,6 +44,6 @@ export class WebhookReceiver implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#server.shutdown();
+    await within("the webhook receiver", this.#server.shutdown());
   }
 }
