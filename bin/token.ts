@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { InvalidInput, parseTokenRequest, TokenKeys } from "../lib/core/mod.ts";
 
 /** Refused for a reason with a stable code, printed as `{"error":{"code","message"}}`. */
@@ -16,20 +17,14 @@ class Refusal extends Error {
   }
 }
 
-/** Parses `--name value` pairs. */
-function flags(args: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i];
-    const value = args[i + 1];
-    if (!name?.startsWith("--") || value === undefined) {
-      throw new Error(
-        `Expected "--name value" pairs, got ${JSON.stringify(args.slice(i).join(" "))}`,
-      );
-    }
-    out.set(name.slice(2), value);
-  }
-  return out;
+/** The options; throws (a usage error) on an unknown one, a missing value or a stray word. */
+function flags(args: string[]): { id?: string; ttl?: string; send?: string } {
+  return parseArgs({
+    args,
+    options: { id: { type: "string" }, ttl: { type: "string" }, send: { type: "string" } },
+    strict: true,
+    allowPositionals: false,
+  }).values;
 }
 
 const USAGE =
@@ -50,11 +45,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const secret = Deno.env.get("WS_TOKEN_SECRET");
-  const opts = flags(Deno.args);
-  const ttl = opts.get("ttl");
-  const send = opts.get("send");
+  const { id, ttl, send } = flags(Deno.args);
   const body = {
-    id: opts.get("id"),
+    id,
     ...(ttl === undefined ? {} : { ttl: Number(ttl) }),
     ...(send === undefined ? {} : { send: send.split(",").map((p) => p.trim()) }),
   };

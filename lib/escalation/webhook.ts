@@ -58,7 +58,7 @@ export async function sign(secret: string, timestamp: string, body: string): Pro
     ["sign"],
   );
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`));
-  return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+  return new Uint8Array(mac).toHex();
 }
 
 /** The delay before attempt `attempt` + 1 (after `attempt` failed ones), capped. */
@@ -81,13 +81,12 @@ export async function attemptWebhook(
     return { outcome: "failed", reason: "Origin is not in WEBHOOK_ALLOWED_ORIGINS" };
   }
   const timestamp = String(Math.floor(now / 1000));
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+  const signal = AbortSignal.timeout(settings.timeoutMs);
   try {
     const res = await fetch(url, {
       method: "POST",
       redirect: "manual",
-      signal: controller.signal,
+      signal,
       headers: {
         "content-type": "application/json",
         "user-agent": "alarmcast-webhook",
@@ -102,11 +101,9 @@ export async function attemptWebhook(
     const again = res.status >= 500 || res.status === 408 || res.status === 429;
     return { outcome: again ? "retry" : "failed", reason: `Answered ${res.status}` };
   } catch (error) {
-    const reason = controller.signal.aborted
+    const reason = signal.aborted
       ? `No answer within ${settings.timeoutMs} ms`
       : `Request failed: ${error instanceof Error ? error.message : String(error)}`;
     return { outcome: "retry", reason };
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -82,9 +82,7 @@ async function load(file: URL): Promise<{ body: string; etag: string }> {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)),
   );
-  const etag = `"${
-    Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")
-  }"`;
+  const etag = `"${digest.subarray(0, 12).toHex()}"`;
   return { body, etag };
 }
 
