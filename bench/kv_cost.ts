@@ -154,7 +154,7 @@ export async function kvCostTable(): Promise<string> {
   for (const count of [1, 3, 10]) lines.push(await measure(count));
   lines.push(
     "",
-    `Watch streams of an instance with company: ${await watchesWith(
+    `Watch streams of an instance not alone on its store: ${await watchesWith(
       10,
     )} with 10 ids, ${await watchesWith(
       10_000,

@@ -187,7 +187,7 @@ Deno.test("the production command in docs/security.md runs as printed, with the 
   assertNotMatch(proc.lines.join("\n"), /Download/);
 });
 
-Deno.test("a lone server restarted on its SQLite file is alone again: its own old arrival is not company", async () => {
+Deno.test("a lone server restarted on its SQLite file is alone again: its own old arrival is no newcomer", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (const run of ["first", "restarted"]) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-export { Company, type CompanyHooks } from "./company.ts";
+export { Discovery, type DiscoveryHooks } from "./discovery.ts";
 export {
   type LocalSessions,
   Presence,

@@ -4,7 +4,7 @@
  * and a chain that keeps catch-ups in order. An alarm published through this isolate is handed
  * over directly when it is the next one. Alarms and messages from other isolates come through
  * the change feed (`feed_follower.ts`), unless this isolate is alone on its store
- * (`cluster/company.ts`). A feed entry only says "read up to here": delivery always reads the log
+ * (`cluster/discovery.ts`). A feed entry only says "read up to here": delivery always reads the log
  * from the id's cursor, in order, so nothing is skipped or sent twice.
  *
  * @module
@@ -25,7 +25,7 @@ export class Fanout {
   readonly #targets = new Map<string, Target>();
   readonly #feed: FeedFollower;
   /** Whether other isolates write the store; until known, they are assumed to. */
-  #company: boolean | undefined;
+  #shared: boolean | undefined;
 
   constructor(
     store: AlarmStore,
@@ -114,8 +114,8 @@ export class Fanout {
   }
 
   /** Nobody else writes the store: stops following the feed (everything comes from here). */
-  solo(): void {
-    this.#company = false;
+  stopFollowing(): void {
+    this.#shared = false;
     this.#feed.stop();
   }
 
@@ -123,8 +123,8 @@ export class Fanout {
    * Others write the store too: follows the feed from now on. Starting re-reads the head of
    * every id served here, so whatever others published meanwhile is delivered then, in order.
    */
-  watchAll(): void {
-    this.#company = true;
+  follow(): void {
+    this.#shared = true;
     if (!this.#feed.running) this.#feed.start();
     // Already following, perhaps from before the newcomer's arrival: read every head again.
     else this.#resync(undefined).catch((error) => this.#onError(error));
@@ -140,7 +140,7 @@ export class Fanout {
     let target = this.#targets.get(id);
     if (target) return target;
     // The feed is followed from the first id served, unless this isolate is known to be alone.
-    if (this.#company !== false) this.#feed.start();
+    if (this.#shared !== false) this.#feed.start();
     const t = newTarget(id);
     t.ready = (async () => {
       t.cursor = await this.#store.head(id);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Company, Presence } from "../cluster/mod.ts";
+import { Discovery, Presence } from "../cluster/mod.ts";
 import {
   type Alarm,
   type Grant,
@@ -85,7 +85,7 @@ export class Hub {
   readonly instance: string = crypto.randomUUID();
   readonly #options: HubOptions;
   readonly #fanout: Fanout;
-  readonly #company: Company;
+  readonly #discovery: Discovery;
   readonly #context: SessionContext;
 
   constructor(options: HubOptions) {
@@ -96,14 +96,14 @@ export class Hub {
     const { store, now } = options;
     this.#fanout = new Fanout(store, this.registry, this.instance, onError);
     this.presence = new Presence(store, this.registry, this.instance, now, onError);
-    this.#company = new Company(store, this.presence, this.instance, {
+    this.#discovery = new Discovery(store, this.presence, this.instance, {
       onAlone: () => {
-        store.alone();
-        this.#fanout.solo();
+        store.stopFeedWrites();
+        this.#fanout.stopFollowing();
       },
       onJoined: () => {
-        store.together();
-        this.#fanout.watchAll();
+        store.startFeedWrites();
+        this.#fanout.follow();
       },
       onError,
     });
@@ -126,8 +126,8 @@ export class Hub {
    */
   async start(): Promise<void> {
     this.presence.start();
-    // Not knowing is treated as company: the feed stays followed.
-    await this.#company.start().catch((error) =>
+    // Not knowing is treated as not alone: the feed stays followed.
+    await this.#discovery.start().catch((error) =>
       reportStoreFault(this.#options.metrics, this.#options.logger, error)
     );
   }
@@ -316,7 +316,7 @@ export class Hub {
 
   /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
   async shutdown(graceMs: number): Promise<void> {
-    this.#company.stop();
+    this.#discovery.stop();
     this.#fanout.close();
     await drain(this.registry, graceMs);
     await this.presence.stop();

@@ -9,7 +9,7 @@
  * @module
  */
 import { type Alarm, type Policy, StoreError } from "../core/mod.ts";
-import type { KvLike } from "./deadline.ts";
+import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
 import {
   ackKey,

@@ -9,7 +9,7 @@
  * @module
  */
 import { StoreError } from "../core/mod.ts";
-import type { KvLike } from "./deadline.ts";
+import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
 import { bucketOf, FEED_HEAD_KEYS, feedHeadKey, feedKey } from "./schema.ts";
 

@@ -18,7 +18,7 @@ export {
   storeKind,
   storeOptionsFor,
 } from "./open.ts";
-export type { KvLike } from "./deadline.ts";
+export type { KvLike } from "./call_timeout.ts";
 export type { Claim, DueEntry, DueRecord, DueSpec } from "./escalations.ts";
 export {
   AlarmStore,

@@ -3,13 +3,13 @@
  * methods. The alarm log of every target (on KV, or in memory when the KV database is `:memory:`
  * anyway), acknowledgements, the change feed (how instances learn of each other's alarms and
  * relayed messages), presence records, escalation policies and deadlines, and the watches that
- * notice others' writes. Every call has a deadline (`deadline.ts`).
+ * notice others' writes. Every call has a timeout (`call_timeout.ts`).
  *
  * @module
  */
 import type { Alarm, Policy, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
-import { DeadlineKv, type KvLike } from "./deadline.ts";
+import { type KvLike, TimeoutKv } from "./call_timeout.ts";
 import {
   type Claim,
   claimDeadline,
@@ -79,7 +79,7 @@ export interface PresenceSnapshot {
 
 /** Everything the service keeps in Deno KV. */
 export class AlarmStore {
-  readonly #kv: DeadlineKv;
+  readonly #kv: TimeoutKv;
   readonly #log: AlarmLog;
   /** The arrival record as this isolate's own announcement left it. */
   #arrival: Deno.KvEntry<string> | undefined;
@@ -98,7 +98,7 @@ export class AlarmStore {
 
   constructor(kv: KvLike, retention: Retention, options: StoreOptions = {}) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-    this.#kv = new DeadlineKv(kv, timeoutMs);
+    this.#kv = new TimeoutKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
       ? new MemoryLog(retention, options.now)
@@ -305,12 +305,12 @@ export class AlarmStore {
    * commit after another isolate arrives fails that check and appends to the feed from then on,
    * so the newcomer misses nothing.
    */
-  alone(): void {
+  stopFeedWrites(): void {
     if (this.#arrival && this.#log instanceof KvLog) this.#log.fence(this.#arrival);
   }
 
   /** Others write the store too: every commit appends to the change feed. */
-  together(): void {
+  startFeedWrites(): void {
     if (this.#log instanceof KvLog) this.#log.fence(undefined);
   }
 

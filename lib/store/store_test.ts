@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { prepareAlarm, StoreError } from "../core/mod.ts";
 import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
 import { bucketOf } from "./schema.ts";
-import type { KvLike } from "./deadline.ts";
+import type { KvLike } from "./call_timeout.ts";
 import { storeOptionsFor } from "./open.ts";
 import { AlarmStore } from "./store.ts";
 
@@ -62,7 +62,7 @@ Deno.test("alone, commits skip the feed; the first commit after a newcomer arriv
     const a = new AlarmStore(kvA, RETENTION);
     const b = new AlarmStore(kvB, RETENTION);
     await a.announceArrival("A");
-    a.alone();
+    a.stopFeedWrites();
     await a.append("z", alarm());
     await a.append("z", alarm());
     assertEquals((await a.feedHeads()).reduce((x, y) => x + y), 0);

@@ -38,7 +38,7 @@ Deno.test("alone on a KV file: the feed is not followed, and a newcomer is seen 
 });
 
 Deno.test("an isolate that never learned whether it is alone follows the feed", async () => {
-  await using a = await startServer(); // not started: company unknown
+  await using a = await startServer(); // not started: whether it is alone is unknown
   assertEquals(a.app.hub.watches, 0);
   await using page = new LegacyPage(a.ws, ["x", "y", "z"], 1000);
   await page.opened();

@@ -75,7 +75,7 @@ interface Waiting {
 }
 
 /** A {@linkcode KvLike} whose calls fail after `timeoutMs` instead of hanging. */
-export class DeadlineKv implements KvLike {
+export class TimeoutKv implements KvLike {
   readonly #kv: KvLike;
   readonly #limit: TimeLimit;
 

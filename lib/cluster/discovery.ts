@@ -1,17 +1,17 @@
 /**
- * Whether other isolates share this isolate's store. Alone, nothing but this isolate writes the
- * log, so it watches no ids: every alarm reaches its sessions from the publish itself, and a
- * watch would only wake on its own commits. With company, the store's change feed is followed. Isolates find
- * each other through presence and an arrival record; why neither of two can miss the other is
- * in docs/architecture.md.
+ * Discovery: whether other isolates share this isolate's store. Alone, nothing but this isolate
+ * writes the log, so it watches no ids: every alarm reaches its sessions from the publish itself,
+ * and a watch would only wake on its own commits. With others, the store's change feed is
+ * followed. Isolates find each other through presence and an arrival record; why neither of two
+ * can miss the other is in docs/architecture.md.
  *
  * @module
  */
 import type { AlarmStore } from "../store/mod.ts";
 import type { Presence } from "./presence.ts";
 
-/** What {@linkcode Company} tells its owner. */
-export interface CompanyHooks {
+/** What {@linkcode Discovery} tells its owner. */
+export interface DiscoveryHooks {
   /** This isolate is alone (told at most once, before any `onJoined`). */
   onAlone(): void;
   /** Another isolate shares the store (told once). */
@@ -20,15 +20,15 @@ export interface CompanyHooks {
 }
 
 /** Finds out, and keeps finding out, whether other isolates share the store. */
-export class Company {
+export class Discovery {
   readonly #store: AlarmStore;
   readonly #presence: Presence;
   readonly #instance: string;
-  readonly #hooks: CompanyHooks;
+  readonly #hooks: DiscoveryHooks;
   #joined = false;
   #reader: ReadableStreamDefaultReader<string | undefined> | undefined;
 
-  constructor(store: AlarmStore, presence: Presence, instance: string, hooks: CompanyHooks) {
+  constructor(store: AlarmStore, presence: Presence, instance: string, hooks: DiscoveryHooks) {
     this.#store = store;
     this.#presence = presence;
     this.#instance = instance;
@@ -41,7 +41,7 @@ export class Company {
     const reader = this.#store.watchArrivals().getReader();
     this.#reader = reader;
     // The record as it was before we watched: an isolate that arrived then is found in step 4
-    // (its presence came first). Taken as company, our own previous run's record would be.
+    // (its presence came first). Taken as a newcomer, our own previous run's record would be.
     await reader.read();
     await this.#store.announceArrival(this.#instance);
     this.#listen(reader);
