@@ -1,11 +1,12 @@
 /**
  * The domain, free of I/O: alarms (validation and stamping), ids, safe JSON, the wire protocol
- * and its close codes, connection tokens, rate limits, escalation policies, and the errors the
- * domain raises. Imports nothing else of ours, so every other folder may build on it.
+ * and its close codes, connection tokens, rate limits, escalation policies, the backoff every
+ * retry follows, and the errors the domain raises. Imports nothing else of ours, so every other folder may build on it.
  *
  * @module
  */
 export * from "./alarm.ts";
+export * from "./backoff.ts";
 export * from "./close_codes.ts";
 export * from "./errors.ts";
 export * from "./hash.ts";

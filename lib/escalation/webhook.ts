@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { pauseAfter } from "../core/mod.ts";
 
 /** Header with the signature: `v1=<hex>`. */
 export const SIGNATURE_HEADER = "x-alarmcast-signature";
@@ -63,7 +64,7 @@ export async function sign(secret: string, timestamp: string, body: string): Pro
 
 /** The delay before attempt `attempt` + 1 (after `attempt` failed ones), capped. */
 export function backoff(settings: WebhookSettings, attempt: number): number {
-  return Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** Math.max(0, attempt - 1));
+  return pauseAfter({ firstMs: settings.backoffMs, maxMs: settings.maxBackoffMs }, attempt);
 }
 
 /** POSTs `body` to `url`, signed at `now`; never throws. */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { type Backoff, pauseAfter } from "../core/mod.ts";
 import { errorMessage, type Logger } from "../observe/mod.ts";
 
 /** What {@linkcode listen} needs. */
@@ -25,8 +26,8 @@ export interface Listener {
   shutdown(): Promise<void>;
 }
 
-const FIRST_RETRY_MS = 200;
-const MAX_RETRY_MS = 5000;
+/** Pauses between attempts to listen again: from 0.2 s, doubling to 5 s. */
+const REOPEN_BACKOFF: Backoff = { firstMs: 200, maxMs: 5000 };
 
 /** Listens on `host:port`; throws if the first listen fails (e.g. the port is taken). */
 export function listen(options: ListenOptions): Listener {
@@ -49,22 +50,23 @@ export function listen(options: ListenOptions): Listener {
       (error) => {
         if (stopping) return;
         logger.log("error", "the listener failed", { error: errorMessage(error) });
-        reopen(FIRST_RETRY_MS);
+        reopen(1);
       },
     );
     return opened;
   }
 
-  function reopen(delay: number): void {
+  // The `failures`-th attempt to listen again, after its pause.
+  function reopen(failures: number): void {
     setTimeout(() => {
       if (stopping) return;
       try {
         server = open(false);
       } catch (error) {
         logger.log("warn", "cannot listen yet", { error: errorMessage(error) });
-        reopen(Math.min(MAX_RETRY_MS, delay * 2));
+        reopen(failures + 1);
       }
-    }, delay);
+    }, pauseAfter(REOPEN_BACKOFF, failures));
   }
 
   return {

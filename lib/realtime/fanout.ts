@@ -9,9 +9,9 @@
  *
  * @module
  */
-import type { Alarm } from "../core/mod.ts";
+import { type Alarm, pauseAfter } from "../core/mod.ts";
 import { type AlarmStore, bucketOf, type RelayedMessage } from "../store/mod.ts";
-import { FeedFollower, FIRST_RETRY_MS, nextRetry } from "./feed_follower.ts";
+import { FEED_BACKOFF, FeedFollower } from "./feed_follower.ts";
 import type { Registry } from "./registry.ts";
 import { type JoinHooks, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
@@ -163,16 +163,16 @@ export class Fanout {
 
   // Delivers up to `upTo`; on failure reports it and tries again later, so an alarm never waits
   // for the next one on its id.
-  async #catchUp(t: Target, upTo: number, known?: Alarm, retry = FIRST_RETRY_MS): Promise<void> {
+  async #catchUp(t: Target, upTo: number, known?: Alarm, failures = 0): Promise<void> {
     try {
       await this.#advance(t, upTo, known);
     } catch (error) {
       this.#onError(error, t.id);
       setTimeout(() => {
         if (this.#targets.get(t.id) === t && t.cursor < upTo) {
-          void this.#catchUp(t, upTo, undefined, nextRetry(retry));
+          void this.#catchUp(t, upTo, undefined, failures + 1);
         }
-      }, retry);
+      }, pauseAfter(FEED_BACKOFF, failures + 1));
     }
   }
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { type Backoff, pauseAfter } from "../core/mod.ts";
 import type { AlarmStore, FeedEntry, RelayedMessage } from "../store/mod.ts";
 
 /** What a {@linkcode FeedFollower} tells its owner. */
@@ -23,13 +24,8 @@ export interface FeedHandlers {
   onError(error: unknown): void;
 }
 
-/** First pause before a failed read or watch is tried again; it doubles up to 5 s. */
-export const FIRST_RETRY_MS = 100;
-
-/** The pause after `ms`: twice as long, 5 s at most. */
-export function nextRetry(ms: number): number {
-  return Math.min(5000, ms * 2);
-}
+/** Pauses before a failed read, watch or catch-up is tried again: from 0.1 s, doubling to 5 s. */
+export const FEED_BACKOFF: Backoff = { firstMs: 100, maxMs: 5000 };
 
 /** Follows the feed from when it is started until it is stopped. */
 export class FeedFollower {
@@ -73,7 +69,7 @@ export class FeedFollower {
 
   async #loop(generation: number): Promise<void> {
     const live = () => generation === this.#generation;
-    let retry = FIRST_RETRY_MS;
+    let failures = 0;
     while (live()) {
       const reader = this.#store.watchFeed().getReader();
       this.#reader = reader;
@@ -82,7 +78,7 @@ export class FeedFollower {
           const { done, value } = await reader.read();
           if (done || !live()) break;
           await this.#follow(value, live);
-          retry = FIRST_RETRY_MS;
+          failures = 0;
         }
       } catch (error) {
         if (live()) this.#handlers.onError(error);
@@ -90,8 +86,7 @@ export class FeedFollower {
       reader.cancel().catch(() => {});
       if (!live()) return;
       // Ended or failed: watch again after a pause, from the same cursors.
-      await this.#pause(retry);
-      retry = nextRetry(retry);
+      await this.#pause(pauseAfter(FEED_BACKOFF, ++failures));
     }
   }
 
@@ -127,15 +122,13 @@ export class FeedFollower {
 
   // Runs `fn` until it succeeds or following stops, with growing pauses between attempts.
   async #retrying<T>(fn: () => Promise<T>, live: () => boolean): Promise<T> {
-    let retry = FIRST_RETRY_MS;
-    for (;;) {
+    for (let failures = 1;; failures++) {
       try {
         return await fn();
       } catch (error) {
         if (!live()) throw error;
         this.#handlers.onError(error);
-        await this.#pause(retry);
-        retry = nextRetry(retry);
+        await this.#pause(pauseAfter(FEED_BACKOFF, failures));
       }
     }
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { StoreError } from "../core/mod.ts";
+import { type Backoff, pauseAfter, StoreError } from "../core/mod.ts";
 
 /** Attempts at an operation that SQLite reports as busy, before giving up. */
 const BUSY_ATTEMPTS = 12;
@@ -17,11 +17,8 @@ export function isBusy(error: unknown): boolean {
   return error instanceof Error && /database is (locked|busy)/i.test(error.message);
 }
 
-/** Waits a jittered, exponentially growing time before attempt `attempt` (about 1.5 s in all). */
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(400, 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms / 2 + Math.random() * ms / 2));
-}
+/** Pauses between attempts at a busy operation: about 1.5 s in all. */
+const BUSY_BACKOFF: Backoff = { firstMs: 2, maxMs: 400, jitter: true };
 
 /**
  * Runs a KV operation (built inside `fn`, so a retry starts over), turning any failure into a
@@ -35,7 +32,7 @@ export async function guard<T>(fn: () => Promise<T>): Promise<T> {
       if (attempt >= BUSY_ATTEMPTS || !isBusy(error)) {
         throw new StoreError(error instanceof Error ? error.message : String(error));
       }
-      await backoff(attempt);
+      await new Promise((resolve) => setTimeout(resolve, pauseAfter(BUSY_BACKOFF, attempt)));
     }
   }
 }
