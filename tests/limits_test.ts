@@ -175,7 +175,7 @@ Deno.test("an upgrade refused after admission gives its place back", async () =>
   }
   assertEquals(server.app.hub.occupiedFrom("127.0.0.1"), 0);
   // So the address still has both of its places.
-  await using one = await TestClient.open(`${server.ws}/websocket/a`);
-  await using two = await TestClient.open(`${server.ws}/websocket/b`);
+  await using _one = await TestClient.open(`${server.ws}/websocket/a`);
+  await using _two = await TestClient.open(`${server.ws}/websocket/b`);
   assertEquals(server.app.hub.occupiedFrom("127.0.0.1"), 2);
 });
