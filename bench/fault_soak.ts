@@ -6,8 +6,9 @@
  * through another process. Subscribers (legacy sockets, `alarms.v1` sockets and SSE streams, all
  * from seq 0) reconnect to a random live process with the last seq they saw whenever their
  * process dies, and now and then right after an alarm arrived (a page reloading, a network
- * change): the new process may not have heard of that alarm yet. At the end every id's log and every subscriber's record are checked against
- * what was accepted: alarms lost, stored twice, delivered twice, delivered out of order.
+ * change): the new process may not have heard of that alarm yet. At the end every id's log and
+ * every subscriber's record are checked against what was accepted: alarms lost, stored twice,
+ * delivered twice, delivered out of order.
  *
  * Run with `deno run -A bench/fault_soak.ts [--minutes 5] [--store sqlite|denokv] [--processes 3]
  * [--rate 20] [--seed 1]`; prints a Markdown table for docs/performance.md and exits 1 if any count
@@ -16,6 +17,7 @@
  * @module
  */
 import { DENOKV, DenoKv } from "../tests/support/denokv.ts";
+import { storedAlarms } from "../tests/support/history.ts";
 import { freePort } from "../tests/support/ports.ts";
 import { ServerProcess } from "../tests/support/process.ts";
 import { SseClient } from "../tests/support/sse.ts";
@@ -269,19 +271,12 @@ let gaps = 0;
 const base = live[0]!.http;
 const logs = new Map<string, number[]>();
 for (const id of ids) {
-  const stored: { seq: number; n: number }[] = [];
-  for (let after = 0;;) {
-    const page = await (await fetch(`${base}/api/alarms/${id}?after=${after}&limit=1000`))
-      .json();
-    stored.push(...page.alarms);
-    if (page.alarms.length < 1000) break;
-    after = page.alarms.at(-1).seq;
-  }
+  const stored = await storedAlarms(base, id);
   const seqs = stored.map((a) => a.seq);
   logs.set(id, seqs);
   gaps += seqs.filter((seq, i) => seq !== i + 1).length > 0 ? 1 : 0;
   const byN = new Map<number, number>();
-  for (const a of stored) byN.set(a.n, (byN.get(a.n) ?? 0) + 1);
+  for (const { n } of stored) if (n !== undefined) byN.set(n, (byN.get(n) ?? 0) + 1);
   for (const n of accepted.get(id)!.keys()) if (!byN.has(n)) lostStored++;
   for (const c of byN.values()) if (c > 1) storedTwice += c - 1;
 }

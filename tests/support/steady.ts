@@ -8,6 +8,7 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
+import { storedAlarms } from "./history.ts";
 
 /** One publish and its answer. */
 export interface Answer {
@@ -106,13 +107,7 @@ export async function assertStoredOnce(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  const stored: { n?: number; seq: number }[] = [];
-  for (let after = 0;;) {
-    const page = await (await fetch(`${url}?after=${after}&limit=1000`)).json();
-    stored.push(...page.alarms);
-    if (page.alarms.length < 1000) break;
-    after = page.alarms.at(-1).seq;
-  }
+  const stored = await storedAlarms(base, id);
   assertEquals(stored.map((a) => a.seq), stored.map((_, i) => stored[0]!.seq + i), "gap-free");
   const byN = new Map<number, number[]>();
   for (const a of stored) {
