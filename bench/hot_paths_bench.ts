@@ -6,12 +6,10 @@
  */
 import { createApp } from "../lib/app.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
-import { Hub } from "../lib/realtime/mod.ts";
 import { isValidId } from "../lib/core/mod.ts";
-import { SILENT_LOGGER } from "../lib/observe/mod.ts";
 import { Metrics } from "../lib/observe/mod.ts";
 import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/core/mod.ts";
-import { type PushSocket, Session } from "../lib/realtime/mod.ts";
+import { type PushSocket, Registry, Session } from "../lib/realtime/mod.ts";
 import { AlarmStore } from "../lib/store/mod.ts";
 
 const alarm = {
@@ -67,24 +65,9 @@ const sink: PushSocket = {
   bufferedAmount: 0,
 };
 const bare = Array.from({ length: SOCKETS }, () => sink);
-const hub = new Hub({
-  // Delivery never touches the store; an in-memory one satisfies the constructor.
-  store: new AlarmStore(await Deno.openKv(":memory:"), {
-    count: 1,
-    ageMs: 60_000,
-  }),
-  metrics: new Metrics(),
-  logger: SILENT_LOGGER,
-  now: Date.now,
-  limits: {
-    heartbeatTimeoutMs: 90_000,
-    slowConsumerBytes: 1 << 20,
-    messageRate: 1,
-    messageBurst: 1,
-  },
-});
+const registry = new Registry(new Metrics(), 1 << 20);
 for (let i = 0; i < SOCKETS; i++) {
-  hub.registry.add(new Session(sink, "plant-3", "legacy", 0));
+  registry.add(new Session(sink, "plant-3", "legacy", 0));
 }
 
 Deno.bench(
@@ -96,7 +79,7 @@ Deno.bench(
   },
 );
 Deno.bench("registry.deliverAlarm x1000", { group: "fan-out" }, () => {
-  hub.registry.deliverAlarm(alarm);
+  registry.deliverAlarm(alarm);
 });
 
 // One publish through the whole HTTP handler, in process (no network, no sockets), with the log

@@ -93,13 +93,13 @@ Deno.test("tokens: a session is closed with 4001 when its token expires", async 
   await using lasting = await TestClient.open(
     `${server.ws}/websocket/a?token=${await mint(server, "a", 120_000)}`,
   );
-  await waitFor(() => server.app.hub.registry.size === 2);
+  await waitFor(() => server.app.hub.size === 2);
   server.clock.advance(29_000);
   assertEquals(server.app.sweep(), 0);
   server.clock.advance(1_000);
   assertEquals(server.app.sweep(), 1);
   assertEquals(await client.waitClosed(), { code: 4001, reason: "token expired" });
-  assertEquals(server.app.hub.registry.size, 1);
+  assertEquals(server.app.hub.size, 1);
   assertEquals(lasting.socket.readyState, WebSocket.OPEN);
 });
 

@@ -296,7 +296,7 @@ browserTest(
       // The path drops (the server restarts the stream, then the proxy is unreachable); three
       // alarms arrive meanwhile; once it is back they show, each once, newest first.
       proxy.down = true;
-      server.app.hub.registry.closeAll(1012, "service restart");
+      server.app.hub.closeAll(1012, "service restart");
       await page.waitForSelector('#connections li[data-id="blocked"]:not(.status-online)');
       for (const n of [1, 2, 3]) {
         await server.post("/api/alarms/blocked", { message: `while away ${n}` });

@@ -56,7 +56,7 @@ Deno.test("client: after a server restart close it reconnects and gets what it m
     await server.post("/api/alarms/c2", { n: 1 });
     await waitFor(() => seen.alarms.length === 1);
     // The server drops every session (as on restart), alarms arrive while the client is away.
-    server.app.hub.registry.closeAll(1012, "service restart");
+    server.app.hub.closeAll(1012, "service restart");
     await waitFor(() => seen.statuses.includes("reconnecting"));
     for (let n = 2; n <= 4; n++) await server.post("/api/alarms/c2", { n });
     await waitFor(() => seen.alarms.length === 4);
@@ -77,7 +77,7 @@ Deno.test("client: a drop before its first alarm still resumes from the welcome'
   try {
     await waitFor(() => client.status === "online");
     assertEquals(client.lastSeq, 1);
-    server.app.hub.registry.closeAll(4008, "slow consumer");
+    server.app.hub.closeAll(4008, "slow consumer");
     await waitFor(() => seen.statuses.includes("reconnecting"));
     await server.post("/api/alarms/c3", { missed: true });
     await waitFor(() => seen.alarms.length === 1);
@@ -255,7 +255,7 @@ Deno.test("client: where upgrades are refused it falls back to SSE, keeps its cu
     await waitFor(async () => (await server.get("/api/sessions/fb")).body.acked === 2);
     assertEquals(client.send("fb", "x"), false); // streams only receive
     // The server restarts the stream (1012): the client resumes after seq 2, nothing doubled.
-    server.app.hub.registry.closeAll(1012, "service restart");
+    server.app.hub.closeAll(1012, "service restart");
     await server.post("/api/alarms/fb", { n: 3 });
     await waitFor(() => seen.alarms.length === 3);
     assertEquals(seen.alarms.map((a) => a.seq), [1, 2, 3]);

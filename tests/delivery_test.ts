@@ -88,7 +88,7 @@ for (const log of LOGS) {
     await using server = await startServer({ log });
     await publish(server, "w", 2);
     await using client = await TestClient.open(`${server.ws}/websocket/w?since=99`);
-    await waitFor(() => server.app.hub.registry.size === 1);
+    await waitFor(() => server.app.hub.size === 1);
     await publish(server, "w", 1);
     assertEquals(await seqs(client, 1), [3]);
   });
@@ -137,7 +137,7 @@ for (const log of LOGS) {
   Deno.test(`${log} log: idempotent publish: the same key or alarm id is stored and delivered once`, async () => {
     await using server = await startServer({ log });
     await using client = await TestClient.open(`${server.ws}/websocket/i`);
-    await waitFor(() => server.app.hub.registry.size === 1);
+    await waitFor(() => server.app.hub.size === 1);
     const first = await server.post("/api/alarms/i", { msg: "a" }, { "idempotency-key": "req-1" });
     assertEquals([first.status, first.body.seq, first.body.delivered], [202, 1, 1]);
     const again = await server.post("/api/alarms/i", { msg: "b" }, { "idempotency-key": "req-1" });
@@ -190,7 +190,7 @@ for (const log of LOGS) {
   Deno.test(`${log} log: concurrent publishes to one id each report their own delivery`, async () => {
     await using server = await startServer({ log });
     await using client = await TestClient.open(`${server.ws}/websocket/c`);
-    await waitFor(() => server.app.hub.registry.size === 1);
+    await waitFor(() => server.app.hub.size === 1);
     const replies = await Promise.all(
       Array.from({ length: 40 }, (_, i) => server.post("/api/alarms/c", { i })),
     );

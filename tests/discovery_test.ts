@@ -9,7 +9,7 @@ Deno.test("alone on a KV file: the feed is not followed, and a newcomer is seen 
   await a.app.start();
   await using pageOnA = new LegacyPage(a.ws, ["x"], 1000);
   await pageOnA.opened();
-  await waitFor(() => a.app.hub.registry.size === 1);
+  await waitFor(() => a.app.hub.size === 1);
   // Alone: everything published reaches local sessions from the publish itself.
   for (let i = 1; i <= 3; i++) {
     assertEquals((await a.post("/api/alarms/x", { i })).body.delivered, 1);

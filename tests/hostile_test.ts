@@ -128,7 +128,7 @@ Deno.test("hostile: payloads and close reasons with control characters pass thro
   assertEquals(page.list[0]!.msg, nasty);
   assertEquals(page.list[0]![nasty], 1);
   const closer = await TestClient.open(`${t.server.ws}/websocket/n`);
-  await waitFor(() => t.server.app.hub.registry.size === 3);
+  await waitFor(() => t.server.app.hub.size === 3);
   closer.socket.close(4000, "bye\n\u2028\u001b[2J".slice(0, 20));
   await closer.closed;
   await waitFor(() => t.lines.some((l) => l.includes('"session closed"') && l.includes("bye")));
@@ -172,7 +172,7 @@ Deno.test("hostile: malformed frames over raw TCP close only that connection", a
     );
     await t.stillFine();
   }
-  await waitFor(() => t.server.app.hub.registry.size === 1);
+  await waitFor(() => t.server.app.hub.size === 1);
   assertEquals(t.server.app.metrics.framesIn, 0); // none of them reached a handler
 });
 

@@ -50,12 +50,12 @@ Deno.test("sessions per id and in total are capped, with a clear reason", async 
   await using server = await startServer({ config: { maxSessionsPerId: 2, maxSessions: 3 } });
   await using a1 = await TestClient.open(`${server.ws}/websocket/a`);
   await using a2 = await TestClient.open(`${server.ws}/websocket/a`);
-  await waitFor(() => server.app.hub.registry.size === 2);
+  await waitFor(() => server.app.hub.size === 2);
   const raw = await RawSocket.connect(server.port, "/websocket/a");
   assertEquals(raw.status, 429);
   raw.close();
   await using b = await TestClient.open(`${server.ws}/websocket/b`);
-  await waitFor(() => server.app.hub.registry.size === 3);
+  await waitFor(() => server.app.hub.size === 3);
   const full = await RawSocket.connect(server.port, "/websocket/c");
   assertEquals(full.status, 503);
   full.close();
@@ -63,7 +63,7 @@ Deno.test("sessions per id and in total are capped, with a clear reason", async 
   assertEquals(server.app.metrics.errorCount("server_full"), 1);
   // Room again once one leaves.
   a1.socket.close();
-  await waitFor(() => server.app.hub.registry.size === 2);
+  await waitFor(() => server.app.hub.size === 2);
   const back = await RawSocket.connect(server.port, "/websocket/a");
   assertEquals(back.status, 101);
   back.close();
@@ -83,7 +83,7 @@ Deno.test("caps hold exactly under concurrent upgrades: per id and in total", as
   assertEquals([one.count(101), one.count(429)], [5, 45]);
   const all = await race(Array.from({ length: 100 }, (_, i) => `/websocket/many-${i}`));
   assertEquals([all.count(101), all.count(503)], [25, 75]); // 5 places were taken above
-  await waitFor(() => server.app.hub.registry.size === 30);
+  await waitFor(() => server.app.hub.size === 30);
   // Places come back as sockets go.
   for (const socket of [...one.sockets, ...all.sockets]) socket.close();
   await waitFor(() => server.app.hub.occupied === 0);
@@ -100,7 +100,7 @@ Deno.test("a socket the server closed holds its place until its connection is go
   assertEquals(silent.status, 101);
   await silent.writeFrame(0x2, new Uint8Array([1, 2, 3]));
   assertEquals((await silent.readClose())?.code, 1003);
-  await waitFor(() => server.app.hub.registry.closing === 1);
+  await waitFor(() => server.app.hub.closing === 1);
   assertMatch(
     await (await fetch(`${server.http}/metrics`)).text(),
     /^alarmcast_sessions_closing 1$/m,
@@ -109,7 +109,7 @@ Deno.test("a socket the server closed holds its place until its connection is go
   assertEquals(refused.status, 503); // open + closing = the cap
   refused.close();
   silent.close(); // the peer lets go: the place is free again
-  await waitFor(() => server.app.hub.registry.closing === 0);
+  await waitFor(() => server.app.hub.closing === 0);
   const admitted = await RawSocket.connect(server.port, "/websocket/c");
   assertEquals(admitted.status, 101);
   admitted.close();

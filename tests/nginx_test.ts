@@ -73,7 +73,7 @@ Deno.test({
       await server.post("/api/alarms/stuck", big);
     }
     await waitFor(
-      () => server.app.hub.countOf("stuck") === 0 && server.app.hub.registry.closing === 0,
+      () => server.app.hub.countOf("stuck") === 0 && server.app.hub.closing === 0,
       15_000,
     );
     const released = Date.now() - started;

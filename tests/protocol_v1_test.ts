@@ -147,7 +147,7 @@ Deno.test("v1: invalid messages get error frames, then 1008 when they keep comin
   client.send("nope");
   assertEquals(await client.waitClosed(), { code: 1008, reason: "too many invalid messages" });
   assertEquals(server.app.metrics.errorCount("invalid_message"), 4 + MAX_STRIKES);
-  assertEquals(server.app.hub.registry.size, 0);
+  assertEquals(server.app.hub.size, 0);
 });
 
 Deno.test("v1: a deeply nested message is refused without parsing", async () => {

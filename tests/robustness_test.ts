@@ -68,7 +68,7 @@ Deno.test("an exception in a socket handler closes that socket with 1011, not th
   victim.send("PING");
   assertEquals(await victim.waitClosed(), { code: 1011, reason: "internal error" });
   assertEquals(server.app.metrics.errorCount("socket_handler"), 1);
-  assertEquals(server.app.hub.registry.size, 1);
+  assertEquals(server.app.hub.size, 1);
   assertEquals((await server.post("/api/alarms/h", { msg: "alive" })).body.delivered, 1);
   await bystander.until(() => bystander.list.length === 1);
 });
@@ -81,7 +81,7 @@ Deno.test("a slow consumer is closed with 4008 while others keep receiving", asy
   // A peer that completes the handshake and then never reads.
   const stuck = await RawSocket.connect(server.port, "/websocket/slow");
   assertEquals(stuck.status, 101);
-  await waitFor(() => server.app.hub.registry.size === 2);
+  await waitFor(() => server.app.hub.size === 2);
 
   const payload = "z".repeat(32 * 1024);
   let sent = 0;
@@ -90,7 +90,7 @@ Deno.test("a slow consumer is closed with 4008 while others keep receiving", asy
     await server.post("/api/alarms/slow", { payload });
     sent++;
   }
-  assertEquals(server.app.hub.registry.size, 1);
+  assertEquals(server.app.hub.size, 1);
   // Nothing more is queued for the stuck socket: further alarms go to the reader only.
   assertEquals((await server.post("/api/alarms/slow", { payload })).body.delivered, 1);
   await reader.until(() => reader.list.length === sent + 1, 20_000);
@@ -114,7 +114,7 @@ Deno.test("heartbeats keep sessions alive; silent ones are closed with 4000", as
   server.clock.advance(40_000);
   assertEquals(server.app.sweep(), 1);
   assertEquals(await silent.waitClosed(), { code: 4000, reason: "heartbeat timeout" });
-  assertEquals(server.app.hub.registry.size, 2);
+  assertEquals(server.app.hub.size, 2);
   const sessions = await server.get("/api/sessions/hb");
   assertEquals(sessions.body.sessions.map((s: { lastHeartbeat: string }) => s.lastHeartbeat), [
     "2026-01-01T00:01:00.000Z",
@@ -132,6 +132,6 @@ Deno.test("a peer that stops answering protocol pings is dropped by the idle tim
   // frame, not for the end of the stream: Deno 2.5.0 keeps the TCP connection open after it.
   assertEquals((await raw.readClose())?.code, 1001);
   raw.close();
-  await waitFor(() => server.app.hub.registry.size === 0);
+  await waitFor(() => server.app.hub.size === 0);
   assertGreater(server.app.metrics.sessionsOpened, 0);
 });

@@ -99,8 +99,8 @@ Deno.test("a raw handshake Deno would accept is refused with 400 on the wire", a
   const ok = await RawSocket.connect(server.port, "/websocket/x");
   assertEquals(ok.status, 101);
   assertMatch(ok.head, /sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
-  await waitFor(() => server.app.hub.registry.size === 1);
+  await waitFor(() => server.app.hub.size === 1);
   ok.close();
-  await waitFor(() => server.app.hub.registry.size === 0);
+  await waitFor(() => server.app.hub.size === 0);
   assertEquals(server.app.metrics.sessionsOpened, 1);
 });

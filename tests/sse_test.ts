@@ -223,7 +223,7 @@ Deno.test("sse: a client that never reads is cut off at the slow-consumer limit 
   for (let i = 0; i < 500 && server.app.hub.countOf("slow") === 1; i++) {
     await server.post("/api/alarms/slow", big);
   }
-  await waitFor(() => server.app.hub.occupied === 0 && server.app.hub.registry.closing === 0);
+  await waitFor(() => server.app.hub.occupied === 0 && server.app.hub.closing === 0);
   assertEquals(server.app.metrics.slowConsumerCloses, 1);
   // The connection itself is dropped: reading now drains what was queued, then ends.
   const buffer = new Uint8Array(1 << 16);

@@ -107,11 +107,10 @@ Deno.test("presence writes what changed, and reads are shared for a second", asy
   await using a = await startServer({ kv });
   await using page = new LegacyPage(a.ws, ["x", "y"], 1000);
   await page.opened();
-  await waitFor(() => a.app.hub.registry.size === 2);
-  const presence = a.app.hub.presence;
-  await presence.flush();
+  await waitFor(() => a.app.hub.size === 2);
+  await a.app.hub.flushPresence();
   kv.resetCounts();
-  await presence.flush(); // nothing changed: only the liveness record
+  await a.app.hub.flushPresence(); // nothing changed: only the liveness record
   assertEquals(kv.calls.set, 1);
   kv.resetCounts();
   for (let i = 0; i < 10; i++) assertEquals((await a.get("/api/sessions")).body.sessions, 2);

@@ -31,7 +31,7 @@ export async function health(hub: Hub, closing: boolean): Promise<Response> {
 export function metricsText(hub: Hub, metrics: Metrics): Response {
   const text = metrics.render({
     sessions: hub.size,
-    closing: hub.registry.closing,
+    closing: hub.closing,
     ids: hub.idCount,
     watches: hub.watches,
     following: hub.following ? 1 : 0,

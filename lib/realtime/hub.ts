@@ -78,9 +78,9 @@ export interface Published {
 /** Session lifecycle, inbound routing and fan-out for one isolate. */
 export class Hub {
   /** The sessions of this isolate. */
-  readonly registry: Registry;
+  readonly #registry: Registry;
   /** Sessions per id across isolates. */
-  readonly presence: Presence;
+  readonly #presence: Presence;
   /** This isolate's id, unique per process start. */
   readonly instance: string = crypto.randomUUID();
   readonly #options: HubOptions;
@@ -90,13 +90,13 @@ export class Hub {
 
   constructor(options: HubOptions) {
     this.#options = options;
-    this.registry = new Registry(options.metrics, options.limits.slowConsumerBytes);
+    this.#registry = new Registry(options.metrics, options.limits.slowConsumerBytes);
     const onError = (error: unknown, id?: string) =>
       reportStoreFault(options.metrics, options.logger, error, id);
     const { store, now } = options;
-    this.#fanout = new Fanout(store, this.registry, this.instance, onError);
-    this.presence = new Presence(store, this.registry, this.instance, now, onError);
-    this.#discovery = new Discovery(store, this.presence, this.instance, {
+    this.#fanout = new Fanout(store, this.#registry, this.instance, onError);
+    this.#presence = new Presence(store, this.#registry, this.instance, now, onError);
+    this.#discovery = new Discovery(store, this.#presence, this.instance, {
       onAlone: () => {
         store.stopFeedWrites();
         this.#fanout.stopFollowing();
@@ -108,9 +108,9 @@ export class Hub {
       onError,
     });
     this.#context = {
-      registry: this.registry,
+      registry: this.#registry,
       fanout: this.#fanout,
-      presence: this.presence,
+      presence: this.#presence,
       store,
       metrics: options.metrics,
       logger: options.logger,
@@ -125,7 +125,7 @@ export class Hub {
    * when one shows up, other isolates' alarms are followed through the store's change feed.
    */
   async start(): Promise<void> {
-    this.presence.start();
+    this.#presence.start();
     // Not knowing is treated as not alone: the feed stays followed.
     await this.#discovery.start().catch((error) =>
       reportStoreFault(this.#options.metrics, this.#options.logger, error)
@@ -165,7 +165,7 @@ export class Hub {
 
   /** Sessions per id across every isolate and instance sharing the store. */
   online(): Promise<Map<string, number>> {
-    return this.presence.counts();
+    return this.#presence.counts();
   }
 
   /**
@@ -174,7 +174,7 @@ export class Hub {
    */
   async instances(): Promise<number> {
     const [snapshot] = await Promise.all([
-      this.presence.snapshot(),
+      this.#presence.snapshot(),
       this.#options.store.probe(this.instance),
     ]);
     return snapshot.instances;
@@ -182,22 +182,37 @@ export class Hub {
 
   /** Sessions open on this isolate. */
   get size(): number {
-    return this.registry.size;
+    return this.#registry.size;
+  }
+
+  /** Sessions the server closed whose peer has not let go yet. */
+  get closing(): number {
+    return this.#registry.closing;
+  }
+
+  /** Closes every session of this isolate with `code` and `reason` (a restart, in tests). */
+  closeAll(code: number, reason: string): void {
+    this.#registry.closeAll(code, reason);
+  }
+
+  /** Writes this isolate's presence now instead of at its next refresh. */
+  flushPresence(): Promise<void> {
+    return this.#presence.flush();
   }
 
   /** Ids with at least one session on this isolate. */
   get idCount(): number {
-    return this.registry.idCount;
+    return this.#registry.idCount;
   }
 
   /** Sessions of `id` on this isolate. */
   countOf(id: string): number {
-    return this.registry.countOf(id);
+    return this.#registry.countOf(id);
   }
 
   /** This isolate's sessions of `id`. */
   sessionsOf(id: string): ReadonlySet<Session> {
-    return this.registry.sessionsOf(id);
+    return this.#registry.sessionsOf(id);
   }
 
   /**
@@ -207,7 +222,7 @@ export class Hub {
   async status(id: string): Promise<{ count: number; seq: number; acked: number | null }> {
     const { store } = this.#options;
     const [online, seq, acked] = await Promise.all([
-      this.presence.counts(),
+      this.#presence.counts(),
       store.head(id),
       store.acked(id),
     ]);
@@ -244,22 +259,22 @@ export class Hub {
    * closed by the server and waiting for the peer). What session caps count.
    */
   get occupied(): number {
-    return this.registry.occupied;
+    return this.#registry.occupied;
   }
 
   /** Places taken by `id`, counted like {@linkcode occupied}. */
   occupiedBy(id: string): number {
-    return this.registry.occupiedBy(id);
+    return this.#registry.occupiedBy(id);
   }
 
   /** Places taken from client `address`, counted like {@linkcode occupied}. */
   occupiedFrom(address: string): number {
-    return this.registry.occupiedFrom(address);
+    return this.#registry.occupiedFrom(address);
   }
 
   /** Takes a place for an admitted upgrade, until its connection is gone (or never opens). */
   hold(id: string, address: string): Slot {
-    return this.registry.hold(id, address);
+    return this.#registry.hold(id, address);
   }
 
   /**
@@ -302,7 +317,7 @@ export class Hub {
       );
     }
     await store.ack(id, seq);
-    for (const session of this.registry.sessionsOf(id)) {
+    for (const session of this.#registry.sessionsOf(id)) {
       if (session.sessionId === sessionId) session.ackedSeq = Math.max(session.ackedSeq, seq);
     }
     return { seq };
@@ -311,14 +326,14 @@ export class Hub {
   /** Closes sessions silent past the heartbeat timeout or with an expired token. */
   sweep(): number {
     const now = this.#options.now();
-    return sweepSessions(this.registry, now - this.#options.limits.heartbeatTimeoutMs, now);
+    return sweepSessions(this.#registry, now - this.#options.limits.heartbeatTimeoutMs, now);
   }
 
   /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
   async shutdown(graceMs: number): Promise<void> {
     this.#discovery.stop();
     this.#fanout.close();
-    await drain(this.registry, graceMs);
-    await this.presence.stop();
+    await drain(this.#registry, graceMs);
+    await this.#presence.stop();
   }
 }

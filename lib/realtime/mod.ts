@@ -7,6 +7,6 @@
  * @module
  */
 export { type Deadlines, Hub, type HubLimits, type HubOptions, type Published } from "./hub.ts";
-export type { Slot } from "./registry.ts";
+export { Registry, type Slot } from "./registry.ts";
 export { Session } from "./session.ts";
 export { OPEN, type PushSocket, type SocketHandlers } from "./socket.ts";
