@@ -38,10 +38,40 @@ import {
   writeAlarm,
 } from "./schema.ts";
 
-interface Pending {
-  target: string;
+/** What planning a batch needs to know of a queued append. */
+export interface Planned {
+  readonly target: string;
+  readonly idemKey: Deno.KvKey | undefined;
+  /** The alarm's bytes, plus a deadline record's if it has one. */
+  readonly bytes: number;
+}
+
+/**
+ * How many appends from the front of `queue` fit one atomic operation of at most `maxChecks`
+ * checks: one per id head, idempotency key and feed bucket head, and one kept for the arrival
+ * record; at most 100 alarms and 512 KiB. The first always goes, whatever it needs.
+ */
+export function batchSize(queue: Iterable<Planned>, maxChecks: number): number {
+  const checked = new Set<string>();
+  let bytes = 0;
+  let n = 0;
+  for (const p of queue) {
+    const keys = [`t:${p.target}`, `b:${bucketOf(p.target)}`];
+    if (p.idemKey) keys.push(`i:${JSON.stringify(p.idemKey)}`);
+    const adds = keys.filter((k) => !checked.has(k));
+    bytes += p.bytes;
+    if (
+      n > 0 &&
+      (checked.size + adds.length + 1 > maxChecks || n >= MAX_BATCH || bytes > MAX_BATCH_BYTES)
+    ) break;
+    for (const k of adds) checked.add(k);
+    n++;
+  }
+  return n;
+}
+
+interface Pending extends Planned {
   prepared: PreparedAlarm;
-  idemKey: Deno.KvKey | undefined;
   /** An escalation deadline, written in the same commit as the alarm. */
   due: DueSpec | undefined;
   resolve: (appended: Appended) => void;
@@ -103,7 +133,17 @@ export class Appender {
   ): Promise<Appended> {
     const key = idempotencyKey === undefined ? undefined : idemKey(target, idempotencyKey);
     return new Promise((resolve, reject) => {
-      const p: Pending = { target, prepared, idemKey: key, due, resolve, reject, expired: false };
+      const bytes = prepared.bytes + (due ? DUE_BYTES : 0);
+      const p: Pending = {
+        target,
+        prepared,
+        idemKey: key,
+        bytes,
+        due,
+        resolve,
+        reject,
+        expired: false,
+      };
       const done = this.#limit.start(() => {
         p.expired = true;
         // Deadlines expire in queue order, so a queued append that expires is the first one.
@@ -143,27 +183,10 @@ export class Appender {
     }
   }
 
-  // The longest prefix of the queue that fits one atomic operation: its checks are one per id
-  // head, idempotency key and feed bucket head, and one for the arrival record when fenced.
+  // The longest prefix of the queue that fits one atomic operation (expired appends dropped).
   #take(): Pending[] {
     while (this.#queue[0]?.expired) this.#queue.shift();
-    const checked = new Set<string>();
-    let bytes = 0;
-    let n = 0;
-    for (const p of this.#queue) {
-      const keys = [`t:${p.target}`, `b:${bucketOf(p.target)}`];
-      if (p.idemKey) keys.push(`i:${JSON.stringify(p.idemKey)}`);
-      const adds = keys.filter((k) => !checked.has(k));
-      bytes += p.prepared.bytes + (p.due ? DUE_BYTES : 0);
-      if (
-        n > 0 &&
-        (checked.size + adds.length + 1 > this.#maxChecks || n >= MAX_BATCH ||
-          bytes > MAX_BATCH_BYTES)
-      ) break;
-      for (const k of adds) checked.add(k);
-      n++;
-    }
-    return this.#queue.splice(0, n);
+    return this.#queue.splice(0, batchSize(this.#queue, this.#maxChecks));
   }
 
   async #commit(batch: Pending[]): Promise<void> {
