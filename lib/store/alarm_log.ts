@@ -5,6 +5,7 @@
  * @module
  */
 import type { Alarm, PreparedAlarm } from "../core/mod.ts";
+import type { DueSpec } from "./escalations.ts";
 
 /** How long and how many alarms a target's log keeps. */
 export interface Retention {
@@ -24,8 +25,22 @@ export type Appended =
 
 /** The alarm logs of every target. */
 export interface AlarmLog {
-  /** Stores `prepared` as the next alarm of `target`, unless `idempotencyKey` was used. */
-  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended>;
+  /**
+   * Stores `prepared` as the next alarm of `target`, unless `idempotencyKey` was used, and with
+   * it the escalation deadline `due` if given.
+   */
+  append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+    due?: DueSpec,
+  ): Promise<Appended>;
+  /**
+   * While alone on the store, `arrival` (the arrival record as this isolate left it) is checked
+   * instead of writing the change feed; `undefined`: write the feed. A log no other isolate
+   * reads ignores it.
+   */
+  fence(arrival: Deno.KvEntry<string> | undefined): void;
   /** Up to `limit` alarms of `target` with seq greater than `after`, in order. */
   read(target: string, after: number, limit: number): Promise<Alarm[]>;
   /** The last seq of `target` (0 before its first alarm). */

@@ -8,6 +8,7 @@
  */
 import { type Alarm, completeAlarm, type PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
+import type { DueSpec } from "./escalations.ts";
 
 /**
  * Idempotency keys remembered at most: in memory, a week of keyed publishes could outgrow the
@@ -39,12 +40,40 @@ export class MemoryLog implements AlarmLog {
   /** Insertion order is expiry order: every record lives `retention.ageMs`. */
   readonly #idempotency = new Map<string, IdempotencyRecord>();
 
-  constructor(retention: Retention, now: () => number = Date.now) {
+  readonly #writeDue: (alarm: Alarm, due: DueSpec) => Promise<void>;
+
+  /**
+   * `writeDue` stores an escalation deadline: in the KV store, after the alarm (this log is the
+   * isolate's alone and gone on restart, so two writes lose nothing one would keep).
+   */
+  constructor(
+    retention: Retention,
+    writeDue: (alarm: Alarm, due: DueSpec) => Promise<void>,
+    now: () => number = Date.now,
+  ) {
     this.#retention = retention;
+    this.#writeDue = writeDue;
     this.#now = now;
   }
 
-  append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
+  /** No other isolate reads this log, so there is no change feed to fence. */
+  fence(): void {}
+
+  append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey?: string,
+    due?: DueSpec,
+  ): Promise<Appended> {
+    const appended = this.#append(target, prepared, idempotencyKey);
+    if (!due) return appended; // the common case, without a hop
+    return appended.then(async (result) => {
+      if (!result.duplicate) await this.#writeDue(result.alarm, due);
+      return result;
+    });
+  }
+
+  #append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
     const now = this.#now();
     this.#expireKeys(now);
     const key = idempotencyKey === undefined ? undefined : `${target}\n${idempotencyKey}`;

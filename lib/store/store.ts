@@ -101,7 +101,11 @@ export class AlarmStore {
     this.#kv = new TimeoutKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
-      ? new MemoryLog(retention, options.now)
+      ? new MemoryLog(retention, async (alarm, due) => {
+        const op = this.#kv.atomic();
+        writeDeadline(op, alarm, due);
+        await guard(() => op.commit());
+      }, options.now)
       : new KvLog(this.#kv, retention, timeoutMs, options.maxChecks);
   }
 
@@ -110,21 +114,13 @@ export class AlarmStore {
    * escalation deadline `due` if given. With an idempotency key already used for this target
    * within retention, returns the original alarm and stores nothing.
    */
-  async append(
+  append(
     target: string,
     prepared: PreparedAlarm,
     idempotencyKey?: string,
     due?: DueSpec,
   ): Promise<Appended> {
-    if (this.#log instanceof KvLog) return this.#log.append(target, prepared, idempotencyKey, due);
-    const appended = await this.#log.append(target, prepared, idempotencyKey);
-    // The memory log is this isolate's alone and gone on restart: a second write loses nothing.
-    if (due && !appended.duplicate) {
-      const op = this.#kv.atomic();
-      writeDeadline(op, appended.alarm, due);
-      await guard(() => op.commit());
-    }
-    return appended;
+    return this.#log.append(target, prepared, idempotencyKey, due);
   }
 
   /** Stores escalation policy `policy` (replacing one of the same name). */
@@ -306,12 +302,12 @@ export class AlarmStore {
    * so the newcomer misses nothing.
    */
   stopFeedWrites(): void {
-    if (this.#arrival && this.#log instanceof KvLog) this.#log.fence(this.#arrival);
+    if (this.#arrival) this.#log.fence(this.#arrival);
   }
 
   /** Others write the store too: every commit appends to the change feed. */
   startFeedWrites(): void {
-    if (this.#log instanceof KvLog) this.#log.fence(undefined);
+    this.#log.fence(undefined);
   }
 
   /** The instance that announced itself last, as it changes, starting with the current one. */

@@ -263,3 +263,18 @@ Deno.test("commits to a KV Connect URL carry at most 10 checks, however many app
   assert(Math.max(...most) <= 10, `${Math.max(...most)} checks`);
   assert(most.length < 60, "appends were still batched");
 });
+
+for (const log of ["kv", "memory"] as const) {
+  Deno.test(`${log} log: an escalation deadline is stored with its alarm, once, not for a repeat`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, RETENTION, { log });
+    const due = { at: NOW + 60_000, policy: "boilers" };
+    const first = await store.append("plant-3", alarm(), "key-1", due);
+    const again = await store.append("plant-3", alarm(), "key-1", due);
+    assertEquals([first.duplicate, again.duplicate], [false, true]);
+    const records = await Array.fromAsync(
+      kv.list<{ seq: number; policy: string }>({ prefix: ["due"] }),
+    );
+    assertEquals(records.map((r) => [r.value.seq, r.value.policy]), [[1, "boilers"]]);
+  });
+}
