@@ -5,7 +5,6 @@
  * @module
  */
 import type { Alarm, PreparedAlarm } from "../core/mod.ts";
-import type { DueSpec } from "./escalations.ts";
 
 /** How long and how many alarms a target's log keeps. */
 export interface Retention {
@@ -22,6 +21,12 @@ export interface Retention {
 export type Appended =
   | { duplicate: false; alarm: Alarm }
   | { duplicate: true; id: string | number; seq: number };
+
+/** What a publish asks for: an escalation deadline at epoch ms `at` under `policy`. */
+export interface DueSpec {
+  at: number;
+  policy: string;
+}
 
 /** The alarm logs of every target. */
 export interface AlarmLog {

@@ -23,9 +23,9 @@ import {
   type PreparedAlarm,
   StoreError,
 } from "../core/mod.ts";
-import type { Appended, Retention } from "./alarm_log.ts";
+import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
-import { type DueSpec, writeDeadline } from "./escalations.ts";
+import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
 import {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { DueSpec } from "./alarm_log.ts";
 import { type Alarm, type Policy, StoreError } from "../core/mod.ts";
 import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
@@ -20,12 +21,6 @@ import {
   POLICY_VERSION_KEY,
   policyKey,
 } from "./schema.ts";
-
-/** What a publish asks for: a deadline at epoch ms `at` under `policy`. */
-export interface DueSpec {
-  at: number;
-  policy: string;
-}
 
 /** One due record's value. */
 export interface DueRecord {

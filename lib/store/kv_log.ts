@@ -6,10 +6,9 @@
  * @module
  */
 import type { Alarm, PreparedAlarm } from "../core/mod.ts";
-import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
+import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { Appender } from "./appender.ts";
 import type { KvLike } from "./call_timeout.ts";
-import type { DueSpec } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { alarmRange, headKey, joinAlarms } from "./schema.ts";
 

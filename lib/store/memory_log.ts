@@ -7,8 +7,7 @@
  * @module
  */
 import { type Alarm, completeAlarm, type PreparedAlarm } from "../core/mod.ts";
-import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
-import type { DueSpec } from "./escalations.ts";
+import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 
 /**
  * Idempotency keys remembered at most: in memory, a week of keyed publishes could outgrow the

@@ -7,7 +7,7 @@
  *
  * @module
  */
-export type { Appended, Retention } from "./alarm_log.ts";
+export type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 export { FEED_TTL_MS, type FeedEntry, type RelayedMessage } from "./feed.ts";
 export { bucketOf, FEED_BUCKETS } from "./schema.ts";
 export {
@@ -19,7 +19,7 @@ export {
   storeOptionsFor,
 } from "./open.ts";
 export type { KvLike } from "./call_timeout.ts";
-export type { Claim, DueEntry, DueRecord, DueSpec } from "./escalations.ts";
+export type { Claim, DueEntry, DueRecord } from "./escalations.ts";
 export {
   AlarmStore,
   DEFAULT_STORE_TIMEOUT_MS,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Alarm, Policy, PreparedAlarm } from "../core/mod.ts";
-import type { AlarmLog, Appended, Retention } from "./alarm_log.ts";
+import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeoutKv } from "./call_timeout.ts";
 import {
   type Claim,
@@ -16,7 +16,6 @@ import {
   deletePolicy,
   type DueEntry,
   type DueRecord,
-  type DueSpec,
   dueUpTo,
   listPolicies,
   moveDue,
