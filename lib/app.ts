@@ -8,7 +8,7 @@
 import type { Config } from "./config.ts";
 import { Escalation, systemClock } from "./escalation/mod.ts";
 import { type ConnInfo, createHandler } from "./http/mod.ts";
-import { errorMessage, type Logger, Metrics, SILENT_LOGGER } from "./observe/mod.ts";
+import { type Logger, Metrics, reportEscalationFault, SILENT_LOGGER } from "./observe/mod.ts";
 import { Hub } from "./realtime/mod.ts";
 import type { AlarmStore } from "./store/mod.ts";
 
@@ -99,10 +99,7 @@ export function createApp(options: AppOptions): App {
       sweeper ??= setInterval(sweep, Math.min(5000, config.heartbeatTimeoutMs / 4));
       await hub.start();
       // A store that can't be read yet leaves policies to the watch's retries.
-      await escalation.start().catch((error) => {
-        metrics.error("escalation");
-        logger.log("error", "escalation failure", { error: errorMessage(error) });
-      });
+      await escalation.start().catch((error) => reportEscalationFault(metrics, logger, error));
     },
     async close(graceMs = 2000) {
       http.close();

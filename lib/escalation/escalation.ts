@@ -13,7 +13,7 @@ import {
   type Policy,
   type PreparedAlarm,
 } from "../core/mod.ts";
-import { errorMessage } from "../observe/mod.ts";
+import { reportEscalationFault } from "../observe/mod.ts";
 import type { DueSpec } from "../store/mod.ts";
 import { isEscalation } from "./alarm.ts";
 import { PolicyCache } from "./policies.ts";
@@ -40,10 +40,8 @@ export class Escalation {
 
   constructor(options: EscalationOptions) {
     this.#o = options;
-    const onError = (error: unknown) => {
-      options.metrics.error("escalation");
-      options.logger.log("error", "escalation failure", { error: errorMessage(error) });
-    };
+    const onError = (error: unknown) =>
+      reportEscalationFault(options.metrics, options.logger, error);
     this.#policies = new PolicyCache(options.store, options.clock, onError);
     this.#scheduler = new Scheduler({
       ...options,

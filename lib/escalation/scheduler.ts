@@ -11,7 +11,7 @@
  * @module
  */
 import { type Alarm, type Policy, prepareAlarm, type PreparedAlarm, stepsOf } from "../core/mod.ts";
-import { errorMessage, type Logger, type Metrics } from "../observe/mod.ts";
+import { type Logger, type Metrics, reportEscalationFault } from "../observe/mod.ts";
 import type { AlarmStore, DueEntry } from "../store/mod.ts";
 import { escalationFields, escalationKey, webhookBody } from "./alarm.ts";
 import type { Clock } from "./clock.ts";
@@ -250,7 +250,6 @@ export class Scheduler {
   }
 
   #fault(error: unknown): void {
-    this.#o.metrics.error("escalation");
-    this.#o.logger.log("error", "escalation failure", { error: errorMessage(error) });
+    reportEscalationFault(this.#o.metrics, this.#o.logger, error);
   }
 }

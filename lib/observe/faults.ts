@@ -21,6 +21,12 @@ export function reportStoreFault(
   });
 }
 
+/** Counts and logs a failure of escalation (loading policies, a scan, a step). */
+export function reportEscalationFault(metrics: Metrics, logger: Logger, error: unknown): void {
+  metrics.error("escalation");
+  logger.log("error", "escalation failure", { error: errorMessage(error) });
+}
+
 /** Counts and logs a fault of one socket; `kind` is a stable metric label. */
 export function reportSocketFault(
   metrics: Metrics,
