@@ -13,13 +13,7 @@ import { createApp } from "./lib/app.ts";
 import { configOrExit } from "./lib/config.ts";
 import { listen, type Listener } from "./lib/http/mod.ts";
 import { createLogger } from "./lib/observe/mod.ts";
-import {
-  AlarmStore,
-  describeStore,
-  missingPermission,
-  openStore,
-  storeOptionsFor,
-} from "./lib/store/mod.ts";
+import { type AlarmStore, buildStore, describeStore, missingPermission } from "./lib/store/mod.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
@@ -45,12 +39,17 @@ if (lacking !== undefined) {
   );
   Deno.exit(78); // EX_CONFIG
 }
-let kv: Deno.Kv;
+let store: AlarmStore;
 try {
-  kv = await openStore(config.kvPath, () => {
-    logger.log("warn", "the store is locked by another process: waiting", {
-      ...describeStore(config.kvPath),
-    });
+  store = await buildStore({
+    path: config.kvPath,
+    retention: { count: config.retentionCount, ageMs: config.retentionMs },
+    timeoutMs: config.storeTimeoutMs,
+    onLocked: () => {
+      logger.log("warn", "the store is locked by another process: waiting", {
+        ...describeStore(config.kvPath),
+      });
+    },
   });
 } catch (error) {
   logger.log("error", "cannot open the store", {
@@ -60,10 +59,6 @@ try {
   Deno.exit(1);
 }
 logger.log("info", "store opened", describeStore(config.kvPath));
-const store = new AlarmStore(kv, { count: config.retentionCount, ageMs: config.retentionMs }, {
-  ...storeOptionsFor(config.kvPath),
-  timeoutMs: config.storeTimeoutMs,
-});
 const app = createApp({ config, logger, store });
 await app.start();
 

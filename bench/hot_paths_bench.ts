@@ -7,10 +7,11 @@
 import { createApp } from "../lib/app.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { isValidId } from "../lib/core/mod.ts";
+import { LEGACY_WIRE } from "../lib/http/mod.ts";
 import { Metrics } from "../lib/observe/mod.ts";
-import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "../lib/core/mod.ts";
+import { decodeClientMessage, encodeAlarm, wrapAlarmFrame } from "../lib/core/mod.ts";
 import { type PushSocket, Registry, Session } from "../lib/realtime/mod.ts";
-import { AlarmStore } from "../lib/store/mod.ts";
+import { buildStore } from "../lib/store/mod.ts";
 
 const alarm = {
   level: "critical",
@@ -31,7 +32,7 @@ Deno.bench(
   },
 );
 Deno.bench("legacy frame + v1 frame", { group: "encode" }, () => {
-  wrapAlarmFrame(encodeLegacyAlarm(alarm));
+  wrapAlarmFrame(encodeAlarm(alarm));
 });
 
 const pingText = JSON.stringify({ type: "ping" });
@@ -67,7 +68,7 @@ const sink: PushSocket = {
 const bare = Array.from({ length: SOCKETS }, () => sink);
 const registry = new Registry(new Metrics(), 1 << 20);
 for (let i = 0; i < SOCKETS; i++) {
-  registry.add(new Session(sink, "plant-3", "legacy", 0));
+  registry.add(new Session(sink, "plant-3", LEGACY_WIRE, 0));
 }
 
 Deno.bench(
@@ -101,12 +102,7 @@ const post = (i: number) =>
   });
 const app = createApp({
   config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 },
-  store: new AlarmStore(await Deno.openKv(":memory:"), {
-    count: 100,
-    ageMs: 60_000,
-  }, {
-    log: "memory",
-  }),
+  store: await buildStore({ path: ":memory:", retention: { count: 100, ageMs: 60_000 } }),
 });
 const seqs = new Map<string, number>();
 let n = 0;
@@ -128,9 +124,10 @@ Deno.bench(
 // cache, and each append's own deadline.
 const kvApp = createApp({
   config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 },
-  store: new AlarmStore(await Deno.openKv(":memory:"), {
-    count: 100,
-    ageMs: 60_000,
+  store: await buildStore({
+    path: ":memory:",
+    retention: { count: 100, ageMs: 60_000 },
+    log: "kv",
   }),
 });
 for (const [log, handler] of [["memory log", app], ["KV log", kvApp]] as const) {

@@ -10,8 +10,9 @@
  */
 import { createApp } from "../lib/app.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { LEGACY_WIRE } from "../lib/http/mod.ts";
 import type { PushSocket } from "../lib/realtime/mod.ts";
-import { AlarmStore } from "../lib/store/mod.ts";
+import { buildStore } from "../lib/store/mod.ts";
 import { FaultyKv } from "../tests/support/faulty_kv.ts";
 
 const IDS = 20;
@@ -38,7 +39,7 @@ interface Instance {
 
 async function instance(path: string): Promise<Instance> {
   const kv = new FaultyKv(await Deno.openKv(path));
-  const store = new AlarmStore(kv, { count: 1000, ageMs: 3600_000 });
+  const store = await buildStore({ kv, retention: { count: 1000, ageMs: 3600_000 } });
   const app = createApp({ config: { ...DEFAULT_CONFIG, port: 0 }, store });
   await app.start();
   return { kv, app, sockets: [] };
@@ -47,7 +48,7 @@ async function instance(path: string): Promise<Instance> {
 function hold(inst: Instance, ids: string[]): void {
   for (const id of ids) {
     const socket = new CountingSocket();
-    inst.app.hub.attach(id, "legacy")(socket).onOpen();
+    inst.app.hub.attach(id, LEGACY_WIRE)(socket).onOpen();
     inst.sockets.push(socket);
   }
 }

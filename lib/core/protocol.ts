@@ -13,11 +13,8 @@ import { isJsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.t
 /** The subprotocol of typed envelopes. */
 export const PROTOCOL_V1 = "alarms.v1";
 
-/** A Server-Sent Events stream (`/events`): receives alarms only (format in `sse.ts`). */
+/** What a Server-Sent Events stream (`/events`) is called in the sessions API (format in `sse.ts`). */
 export const PROTOCOL_SSE = "sse";
-
-/** Which protocol a session speaks. */
-export type Protocol = "legacy" | typeof PROTOCOL_V1 | typeof PROTOCOL_SSE;
 
 /** The heartbeat text the old page sends every 30 s. */
 export const LEGACY_PING = "PING";
@@ -36,6 +33,8 @@ export type ServerMessage =
   }
   | { type: "alarm"; alarm: Alarm }
   | { type: "message"; from: string; data: unknown }
+  /** A client of `id` acknowledged every alarm up to `seq`. */
+  | { type: "ack"; id: string; seq: number }
   | { type: "pong"; serverTime: string }
   | { type: "gap"; since: number; firstAvailable: number }
   | { type: "error"; code: string; message: string };
@@ -56,17 +55,17 @@ export function encodeServerMessage(message: ServerMessage): string {
   return JSON.stringify(message);
 }
 
-/** The frame a legacy socket receives for `alarm`: the flat alarm object. */
-export function encodeLegacyAlarm(alarm: Alarm): string {
+/** An alarm as JSON: the flat object, which is also the whole frame a legacy socket receives. */
+export function encodeAlarm(alarm: Alarm): string {
   return JSON.stringify(alarm);
 }
 
 /**
- * The frame a v1 socket receives for an alarm, built from the legacy frame so an alarm is
- * serialized once however many sockets and protocols it goes to.
+ * The frame a v1 socket receives for an alarm, built from its JSON so an alarm is serialized
+ * once however many sockets and formats it goes to.
  */
-export function wrapAlarmFrame(legacyFrame: string): string {
-  return `{"type":"alarm","alarm":${legacyFrame}}`;
+export function wrapAlarmFrame(alarmJson: string): string {
+  return `{"type":"alarm","alarm":${alarmJson}}`;
 }
 
 /** Decodes one text frame from a client. Never throws. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { decodeClientMessage, encodeLegacyAlarm, wrapAlarmFrame } from "./protocol.ts";
+import { decodeClientMessage, encodeAlarm, wrapAlarmFrame } from "./protocol.ts";
 
 Deno.test("protocol: decoding client messages never throws", () => {
   assertEquals(decodeClientMessage("PING"), { ok: true, message: { type: "ping" } });
@@ -47,7 +47,7 @@ Deno.test("protocol: the v1 alarm frame wraps the legacy frame byte for byte", (
     type: "x",
     "k\u2028": '"',
   };
-  const legacy = encodeLegacyAlarm(alarm);
+  const legacy = encodeAlarm(alarm);
   assertEquals(JSON.parse(legacy), alarm);
   assertEquals(JSON.parse(wrapAlarmFrame(legacy)), { type: "alarm", alarm });
 });

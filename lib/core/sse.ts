@@ -24,21 +24,26 @@ export type SseControl =
     serverTime: string;
   }
   | { event: "gap"; id: string; since: number; firstAvailable: number }
+  /** A client of `id` acknowledged every alarm up to `seq`. */
+  | { event: "ack"; id: string; seq: number }
   | { event: "close"; code: number; reason: string };
 
 /** Most ids one stream may carry. */
 export const MAX_STREAM_IDS = 32;
 
-/** The event of one alarm: its seq as the event id, the flat alarm object as data. */
-export function sseAlarmFrame(seq: number, alarmJson: string): string {
-  return `id: ${seq}\ndata: ${alarmJson}\n\n`;
+/**
+ * The event of one alarm: its position as the event id (its seq, or the cursor of a stream of
+ * several ids), the flat alarm object as data.
+ */
+export function sseAlarmFrame(eventId: number | string, alarmJson: string): string {
+  return `id: ${eventId}\ndata: ${alarmJson}\n\n`;
 }
 
 /**
  * A control event. With `cursor` (welcome), the event also moves the stream's position, so a
  * reconnect before the first alarm resumes from where the stream went live.
  */
-export function sseControlFrame(control: SseControl, cursor?: number): string {
+export function sseControlFrame(control: SseControl, cursor?: number | string): string {
   const { event, ...data } = control;
   const id = cursor === undefined ? "" : `id: ${cursor}\n`;
   return `${id}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -51,16 +56,6 @@ export function sseRetryFrame(retryMs: number): string {
 
 /** A heartbeat: a comment line, which `EventSource` ignores and proxies see as traffic. */
 export const SSE_HEARTBEAT = ": ping\n\n";
-
-/**
- * Splits a frame that starts with an `id:` line (alarms, welcome) into that seq and the rest;
- * `undefined` for frames without one.
- */
-export function splitEventId(frame: string): { seq: number; rest: string } | undefined {
-  if (!frame.startsWith("id: ")) return undefined;
-  const end = frame.indexOf("\n");
-  return { seq: Number(frame.slice(4, end)), rest: frame.slice(end + 1) };
-}
 
 /**
  * The cursor of a stream of several ids, in the map's order; entries below 0 (a position not

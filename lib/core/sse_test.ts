@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { decodeCursor, encodeCursor, parseSeq, splitEventId, sseAlarmFrame } from "./sse.ts";
+import { decodeCursor, encodeCursor, parseSeq, sseAlarmFrame } from "./sse.ts";
 
 Deno.test("sse: cursors round-trip, and a repeated id keeps its lower seq", () => {
   const cursor = new Map([["a", 5], ["b:c.d-e_f", 0]]);
@@ -33,9 +33,8 @@ Deno.test("sse: seqs are plain decimals of at most 15 digits", () => {
   }
 });
 
-Deno.test("sse: an alarm frame's id line is split off again for a multi-id stream", () => {
+Deno.test("sse: an alarm frame carries its seq, or a multi-id cursor, as the event id", () => {
   const frame = sseAlarmFrame(42, '{"seq":42}');
   assertEquals(frame, 'id: 42\ndata: {"seq":42}\n\n');
-  assertEquals(splitEventId(frame), { seq: 42, rest: 'data: {"seq":42}\n\n' });
-  assertEquals(splitEventId("event: gap\ndata: {}\n\n"), undefined);
+  assertEquals(sseAlarmFrame("a=42,b=7", '{"seq":42}'), 'id: a=42,b=7\ndata: {"seq":42}\n\n');
 });

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { type JsonObject, prepareAlarm, type PreparedAlarm } from "../core/mod.ts";
 import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
-import { AlarmStore } from "../store/mod.ts";
+import { type AlarmStore, buildStore } from "../store/mod.ts";
 import type { Clock } from "./clock.ts";
 import { Escalation } from "./escalation.ts";
 
@@ -31,8 +31,11 @@ const WEBHOOKS = {
 
 /** One store, and as many escalation instances on it as asked, all on one manual clock. */
 async function setup(instances = 1) {
-  const kv = await Deno.openKv(":memory:");
-  const store = new AlarmStore(kv, { count: 100, ageMs: 3600_000 });
+  const store = await buildStore({
+    path: ":memory:",
+    retention: { count: 100, ageMs: 3600_000 },
+    log: "kv",
+  });
   const clock = new ManualClock();
   const published: Published[] = [];
   const metrics = new Metrics();
@@ -83,7 +86,7 @@ async function setup(instances = 1) {
     },
     async [Symbol.asyncDispose]() {
       for (const e of escalations) await e.stop();
-      kv.close();
+      store.close();
     },
   };
 }
@@ -147,7 +150,7 @@ Deno.test("escalation: an ack before the deadline cancels it; one for an earlier
   await t.escalation.put("boilers", BOILERS);
   await t.publish("plant-3", { level: "critical" });
   await t.publish("plant-3", { level: "critical" });
-  await t.store.ack("plant-3", 1);
+  await acknowledge(t.store, "plant-3", 1);
   t.clock.time += 60_000;
   assertEquals(await t.escalation.scan(), 2);
   await t.escalation.stop();
@@ -163,7 +166,7 @@ Deno.test("escalation: repeats every interval until acknowledged, then stops", a
     t.clock.time += step === 1 ? 60_000 : 30_000;
     assertEquals(await t.escalation.scan(), 1);
   }
-  await t.store.ack("plant-3", 1);
+  await acknowledge(t.store, "plant-3", 1);
   t.clock.time += 30_000;
   assertEquals(await t.escalation.scan(), 1); // the third step, cancelled
   t.clock.time += 3600_000;
@@ -251,3 +254,8 @@ Deno.test("escalation: with no policy at all, a scan reads nothing", async () =>
   assertEquals(t.published.length, 0);
   assertEquals(await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10), []);
 });
+
+/** Records an ack as `Hub.ack` does. */
+function acknowledge(store: AlarmStore, id: string, seq: number): Promise<void> {
+  return store.ack(id, seq, { event: { type: "ack", id, seq }, except: "", origin: "test" });
+}

@@ -15,23 +15,29 @@ import {
   parseSeq,
   PROTOCOL_SSE,
   quote,
-  splitEventId,
   SSE_HEARTBEAT,
+  sseAlarmFrame,
   sseControlFrame,
   sseRetryFrame,
 } from "../core/mod.ts";
 import {
+  type Codec,
   type Hub,
+  type Inbound,
   OPEN,
   type PushSocket,
+  type SessionEvent,
   type Slot,
   type SocketHandlers,
+  type Transport,
 } from "../realtime/mod.ts";
 import { HttpError } from "./errors.ts";
 import { checkId } from "./request.ts";
 
 /** Longest a stream stays silent: a comment goes out after this, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
+/** A stream: the server writes, the client never sends; the server's heartbeats find the dead. */
+export const SSE: Transport = { bidirectional: false, clientHeartbeats: false };
 /** The reconnection delay `EventSource` is advised to use. */
 const RETRY_MS = 2000;
 /** `WebSocket.CLOSED`, what a finished stream reports as its `readyState`. */
@@ -132,11 +138,12 @@ export class EventStreams {
   ): Response {
     const stream = new EventStream(request, this.#now, () => this.#streams.delete(stream));
     this.#streams.add(stream);
-    const handlers = request.ids.map((id, i) =>
-      hub.attach(id, PROTOCOL_SSE, request.since.get(id), admitted.grant, admitted.slots[i])(
-        new StreamView(stream, id),
-      )
-    );
+    const handlers = request.ids.map((id, i) => {
+      const wire = { codec: stream.codecOf(id), transport: SSE };
+      return hub.attach(id, wire, request.since.get(id), admitted.grant, admitted.slots[i])(
+        new StreamView(stream),
+      );
+    });
     return stream.start(handlers, headers);
   }
 
@@ -203,12 +210,16 @@ class EventStream {
     });
   }
 
-  /** Writes an event of `id`: in a stream of several ids, its event id becomes the cursor. */
-  send(id: string, frame: string): void {
-    const event = this.#request.multi ? splitEventId(frame) : undefined;
-    if (event === undefined) return this.write(frame);
-    this.#cursor.set(id, event.seq);
-    this.write(`id: ${encodeCursor(this.#cursor)}\n${event.rest}`);
+  /**
+   * The wire format of `id` in this stream: event ids are the alarm's seq, or in a stream of
+   * several ids the cursor of every id.
+   */
+  codecOf(id: string): Codec {
+    if (!this.#request.multi) return SINGLE_ID_CODEC;
+    return new SseCodec((seq) => {
+      this.#cursor.set(id, seq);
+      return encodeCursor(this.#cursor);
+    });
   }
 
   write(text: string): void {
@@ -269,15 +280,13 @@ class EventStream {
 /** One id's view of a stream: the socket its session sends on. */
 class StreamView implements PushSocket {
   readonly #stream: EventStream;
-  readonly #id: string;
 
-  constructor(stream: EventStream, id: string) {
+  constructor(stream: EventStream) {
     this.#stream = stream;
-    this.#id = id;
   }
 
   send(frame: string): void {
-    this.#stream.send(this.#id, frame);
+    this.#stream.write(frame);
   }
 
   /** Ends the whole stream: its ids share one connection. */
@@ -293,3 +302,58 @@ class StreamView implements PushSocket {
     return this.#stream.queued;
   }
 }
+
+/**
+ * Server-Sent Events (format in `core/sse.ts`): alarms as unnamed events, so
+ * `EventSource.onmessage` sees every one; the welcome, gaps and acks as named events; nothing
+ * for messages between clients, which a stream can't answer. `eventId` turns a seq into the
+ * event's id and is called once per event that moves the position.
+ */
+class SseCodec implements Codec {
+  readonly name = PROTOCOL_SSE;
+  readonly events = true;
+  readonly #eventId: (seq: number) => number | string;
+  /** Event ids depend on the seq only: the last frame is reused for every stream. */
+  readonly #shared: boolean;
+  #lastJson = "";
+  #lastFrame = "";
+
+  constructor(eventId: (seq: number) => number | string, shared = false) {
+    this.#eventId = eventId;
+    this.#shared = shared;
+  }
+
+  alarm(seq: number, json: string): string {
+    if (this.#shared && json === this.#lastJson) return this.#lastFrame;
+    this.#lastFrame = sseAlarmFrame(this.#eventId(seq), json);
+    this.#lastJson = json;
+    return this.#lastFrame;
+  }
+
+  event(event: SessionEvent): string | undefined {
+    switch (event.type) {
+      case "welcome": {
+        const { sessionId, id, instance, seq, serverTime } = event;
+        return sseControlFrame(
+          { event: "welcome", sessionId, id, instance, seq, serverTime },
+          this.#eventId(event.position),
+        );
+      }
+      case "gap": {
+        const { id, since, firstAvailable } = event;
+        return sseControlFrame({ event: "gap", id, since, firstAvailable });
+      }
+      case "ack":
+        return sseControlFrame({ event: "ack", id: event.id, seq: event.seq });
+      default:
+        return undefined;
+    }
+  }
+
+  decode(): Inbound {
+    return { kind: "ignored", metric: "invalid_message" }; // a stream has no way to send
+  }
+}
+
+/** The format of every stream of one id: event ids are plain seqs. */
+const SINGLE_ID_CODEC: Codec = new SseCodec((seq) => seq, true);

@@ -9,3 +9,4 @@
  */
 export { type ConnInfo, createHandler, type HandlerOptions, type HttpHandler } from "./handler.ts";
 export { listen, type Listener, type ListenOptions } from "./listen.ts";
+export { LEGACY_WIRE, V1_WIRE } from "./upgrade.ts";

@@ -5,21 +5,23 @@
  *
  * @module
  */
-import {
-  CLOSE_INTERNAL,
-  CLOSE_TOO_BIG,
-  CLOSE_UNSUPPORTED_DATA,
-  type Protocol,
-  PROTOCOL_V1,
-} from "../core/mod.ts";
-import type { PushSocket, SocketHandlers } from "../realtime/mod.ts";
+import { CLOSE_INTERNAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED_DATA, PROTOCOL_V1 } from "../core/mod.ts";
+import type { PushSocket, SocketHandlers, Transport, Wire } from "../realtime/mod.ts";
 import { TOKEN_PROTOCOL_PREFIX } from "./access.ts";
 import { HttpError } from "./errors.ts";
+import { LEGACY_CODEC, V1_CODEC } from "./socket_codecs.ts";
+
+/** A WebSocket: the client sends (heartbeats, messages, acks) as well as receives. */
+export const WEBSOCKET: Transport = { bidirectional: true, clientHeartbeats: true };
+/** A socket of the old page: no subprotocol. */
+export const LEGACY_WIRE: Wire = { codec: LEGACY_CODEC, transport: WEBSOCKET };
+/** A socket speaking `alarms.v1`. */
+export const V1_WIRE: Wire = { codec: V1_CODEC, transport: WEBSOCKET };
 
 /** Options for {@linkcode acceptWebSocket}. */
 export interface AcceptOptions {
-  /** The negotiated protocol. */
-  protocol: Protocol;
+  /** What {@linkcode negotiate} chose. */
+  protocol: Wire;
   /** Seconds before an unanswered protocol ping closes the socket; 0 disables. */
   idleTimeoutSeconds: number;
   /** Largest inbound message in UTF-8 bytes. */
@@ -30,11 +32,12 @@ export interface AcceptOptions {
 const KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
 
 /**
- * Checks an upgrade request before anything is upgraded and returns the protocol to speak.
+ * Checks an upgrade request before anything is upgraded and returns the wire format to speak
+ * over the socket: `alarms.v1` when offered, else the old page's.
  * Throws an {@linkcode HttpError}: 426 if it isn't a WebSocket upgrade, 400 for a version other
  * than 13, a malformed key, or subprotocols offered without `alarms.v1`.
  */
-export function negotiate(headers: Headers): Protocol {
+export function negotiate(headers: Headers): Wire {
   const upgrade = headers.get("upgrade") ?? "";
   if (!upgrade.split(",").some((token) => token.trim().toLowerCase() === "websocket")) {
     throw new HttpError(426, "upgrade_required", "This endpoint only accepts WebSocket upgrades", {
@@ -62,7 +65,7 @@ export function negotiate(headers: Headers): Protocol {
         `Subprotocols must be separated by ", " (comma and one space)`,
       );
     }
-    return PROTOCOL_V1;
+    return V1_WIRE;
   }
   if (offered.some((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))) {
     // The server may only echo a protocol the client offered, and a token is never echoed.
@@ -75,7 +78,7 @@ export function negotiate(headers: Headers): Protocol {
   if (offered.length > 0) {
     throw new HttpError(400, "unsupported_subprotocol", `Only "${PROTOCOL_V1}" is supported`);
   }
-  return "legacy";
+  return LEGACY_WIRE;
 }
 
 /**
@@ -91,7 +94,7 @@ export function acceptWebSocket(
   try {
     upgraded = Deno.upgradeWebSocket(req, {
       idleTimeout: options.idleTimeoutSeconds,
-      ...(options.protocol === PROTOCOL_V1 ? { protocol: PROTOCOL_V1 } : {}),
+      ...(options.protocol.codec === V1_CODEC ? { protocol: PROTOCOL_V1 } : {}),
     });
   } catch {
     // e.g. a missing `Connection: Upgrade`; Deno throws a TypeError.

@@ -3,25 +3,20 @@
  *
  * @module
  */
-import {
-  CLOSE_HEARTBEAT_TIMEOUT,
-  CLOSE_RESTART,
-  CLOSE_TOKEN_EXPIRED,
-  PROTOCOL_SSE,
-} from "../core/mod.ts";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_RESTART, CLOSE_TOKEN_EXPIRED } from "../core/mod.ts";
 import type { Registry } from "./registry.ts";
 
 /**
  * Closes sessions whose last inbound frame is older than `deadline` (4000) and those whose
- * token expired by `now` (4001). Returns how many. SSE streams never send: they are kept alive
- * by the server's heartbeats, and a client that went away fails those writes.
+ * token expired by `now` (4001). Returns how many. Transports whose clients never send (SSE) are
+ * kept alive by the server's heartbeats instead, and a client that went away fails those writes.
  */
 export function sweepSessions(registry: Registry, deadline: number, now: number): number {
   let closed = 0;
   for (const session of [...registry.all()]) {
     if (session.grant && session.grant.expiresAt <= now) {
       registry.close(session, CLOSE_TOKEN_EXPIRED, "token expired");
-    } else if (session.lastSeen < deadline && session.protocol !== PROTOCOL_SSE) {
+    } else if (session.lastSeen < deadline && session.transport.clientHeartbeats) {
       registry.close(session, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
     } else continue;
     closed++;

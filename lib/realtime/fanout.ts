@@ -12,6 +12,7 @@
 import { type Alarm, pauseAfter } from "../core/mod.ts";
 import { type AlarmStore, bucketOf, type RelayedMessage } from "../store/mod.ts";
 import { FEED_BACKOFF, FeedFollower } from "./feed_follower.ts";
+import { readRelayed, type RelayedEvent } from "./relayed.ts";
 import type { Registry } from "./registry.ts";
 import { type JoinHooks, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
@@ -99,13 +100,18 @@ export class Fanout {
   }
 
   /**
-   * Relays a `message` frame to the sessions of `to` (all but the session `except`) on every
-   * isolate: through the feed, and to this isolate's sessions at once.
+   * Relays `event` to the sessions of `to` (all but the session `except`) on every isolate:
+   * through the feed, and to this isolate's sessions at once. `write` stores it (a plain `send`
+   * by default; an acknowledgement stores its record in the same commit).
    */
-  async relay(to: string, frame: string, except: string): Promise<void> {
-    const message = { frame, except, origin: this.#instance };
-    await this.#store.sendMessage(to, message);
-    this.#deliverMessage(to, message);
+  async relay(
+    to: string,
+    event: RelayedEvent,
+    except: string,
+    write = (message: RelayedMessage) => this.#store.sendMessage(to, message),
+  ): Promise<void> {
+    await write({ event, except, origin: this.#instance });
+    this.#registry.deliverEvent(to, event, except);
   }
 
   /** Whether other isolates' alarms are followed through the feed. */
@@ -177,7 +183,8 @@ export class Fanout {
   }
 
   #deliverMessage(to: string, message: RelayedMessage): void {
-    this.#registry.deliverV1(to, message.frame, message.except);
+    const event = readRelayed(message);
+    if (event !== undefined) this.#registry.deliverEvent(to, event, message.except);
   }
 
   // Delivers every alarm after the cursor up to `upTo`, in order, once per isolate.

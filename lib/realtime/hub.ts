@@ -6,15 +6,10 @@
  * @module
  */
 import { Discovery, Presence } from "../cluster/mod.ts";
-import {
-  type Alarm,
-  type Grant,
-  InvalidInput,
-  type PreparedAlarm,
-  type Protocol,
-} from "../core/mod.ts";
+import { type Alarm, type Grant, InvalidInput, type PreparedAlarm } from "../core/mod.ts";
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmStore, DueSpec } from "../store/mod.ts";
+import type { Wire } from "./codec.ts";
 import { drain, sweepSessions } from "./drain.ts";
 import { Fanout } from "./fanout.ts";
 import { Registry, type Slot } from "./registry.ts";
@@ -111,7 +106,7 @@ export class Hub {
       registry: this.#registry,
       fanout: this.#fanout,
       presence: this.#presence,
-      store,
+      ack: (id, seq, sessionId) => this.ack(id, seq, sessionId),
       metrics: options.metrics,
       logger: options.logger,
       now,
@@ -235,13 +230,13 @@ export class Hub {
   }
 
   /**
-   * Creates the handlers for a socket of `id` speaking `protocol`, replaying after `since`,
-   * with what its token grants; `slot` (see {@linkcode hold}) is released when the connection
-   * is gone.
+   * Creates the handlers for a connection to `id` in wire format `wire.codec` over
+   * `wire.transport`, replaying after `since`, with what its token grants; `slot` (see
+   * {@linkcode hold}) is released when the connection is gone.
    */
   attach(
     id: string,
-    protocol: Protocol,
+    wire: Wire,
     since?: number,
     grant?: Grant,
     slot?: Slot,
@@ -249,7 +244,7 @@ export class Hub {
     return (socket) => {
       const { messageRate: rate, messageBurst: burst } = this.#options.limits;
       const now = this.#options.now();
-      const session = new Session(socket, id, protocol, now, grant, { rate, burst });
+      const session = new Session(socket, id, wire, now, grant, { rate, burst });
       return new SessionHandlers(this.#context, session, since, slot);
     };
   }
@@ -303,23 +298,32 @@ export class Hub {
   }
 
   /**
-   * Records that a client of `id` acknowledged every alarm up to `seq`, as a v1 `ack` does, for
-   * clients without a socket to send it on (SSE). With `sessionId`, that session on this
-   * isolate shows it too. Throws `InvalidInput` for a seq the id has not reached.
+   * Records that a client of `id` acknowledged every alarm up to `seq`: the one path for a v1
+   * socket's `ack` and `POST /api/acks/{id}`. An ack can't run ahead of what its sender has seen:
+   * what the session `sessionId` received when it is on this isolate, else the id's last seq.
+   * The record and its announcement are one commit; the id's other sessions that carry events,
+   * on every isolate, are told at once (the sender is not). Throws `InvalidInput` for a seq
+   * beyond that, `StoreError` when it can't be recorded.
    */
   async ack(id: string, seq: number, sessionId?: string): Promise<{ seq: number }> {
     const { store } = this.#options;
-    const head = await store.head(id);
-    if (seq > head) {
+    const sender = [...this.#registry.sessionsOf(id)].find((s) => s.sessionId === sessionId);
+    const seen = sender?.lastSeq ?? await store.head(id);
+    if (seq > seen) {
       throw new InvalidInput(
         "invalid_ack",
-        `Cannot acknowledge seq ${seq}: id's last seq is ${head}`,
+        sender === undefined
+          ? `Cannot acknowledge seq ${seq}: id's last seq is ${seen}`
+          : `Cannot acknowledge seq ${seq}: the session has received up to ${seen}`,
       );
     }
-    await store.ack(id, seq);
-    for (const session of this.#registry.sessionsOf(id)) {
-      if (session.sessionId === sessionId) session.ackedSeq = Math.max(session.ackedSeq, seq);
-    }
+    await this.#fanout.relay(
+      id,
+      { type: "ack", id, seq },
+      sessionId ?? "",
+      (message) => store.ack(id, seq, message),
+    );
+    if (sender !== undefined) sender.ackedSeq = Math.max(sender.ackedSeq, seq);
     return { seq };
   }
 

@@ -5,17 +5,9 @@
  *
  * @module
  */
-import {
-  type Alarm,
-  CLOSE_INTERNAL,
-  CLOSE_SLOW_CONSUMER,
-  encodeLegacyAlarm,
-  PROTOCOL_SSE,
-  PROTOCOL_V1,
-  sseAlarmFrame,
-  wrapAlarmFrame,
-} from "../core/mod.ts";
+import { type Alarm, CLOSE_INTERNAL, CLOSE_SLOW_CONSUMER, encodeAlarm } from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
+import type { SessionEvent } from "./codec.ts";
 import type { Session } from "./session.ts";
 import { OPEN } from "./socket.ts";
 
@@ -155,29 +147,19 @@ export class Registry {
   }
 
   /**
-   * Hands `alarm` to every live session of its target that hasn't had it: the flat object to
-   * legacy sockets, an envelope to v1 sockets, an event to SSE streams. Serializes once per
-   * protocol. Sessions that are
-   * replaying stored alarms are skipped; they read this one from the log. Returns how many
-   * sessions it was handed to.
+   * Hands `alarm` to every live session of its target that hasn't had it, each in its own wire
+   * format; the alarm is serialized once. Sessions that are replaying stored alarms are
+   * skipped; they read this one from the log. Returns how many sessions it was handed to.
    */
   deliverAlarm(alarm: Alarm): number {
     const set = this.#byId.get(alarm.target);
     if (!set) return 0;
-    const legacy = encodeLegacyAlarm(alarm);
-    let v1: string | undefined;
-    let sse: string | undefined;
+    const json = encodeAlarm(alarm);
     let delivered = 0;
     for (const session of set) {
       if (session.replaying || session.lastSeq >= alarm.seq) continue;
       session.lastSeq = alarm.seq;
-      const { protocol } = session;
-      const frame = protocol === "legacy"
-        ? legacy
-        : protocol === PROTOCOL_V1
-        ? (v1 ??= wrapAlarmFrame(legacy))
-        : (sse ??= sseAlarmFrame(alarm.seq, legacy));
-      if (this.send(session, frame)) delivered++;
+      if (this.send(session, session.codec.alarm(alarm.seq, json))) delivered++;
     }
     return delivered;
   }
@@ -186,28 +168,29 @@ export class Registry {
   sendAlarm(session: Session, alarm: Alarm): void {
     if (session.lastSeq >= alarm.seq) return;
     session.lastSeq = alarm.seq;
-    const legacy = encodeLegacyAlarm(alarm);
-    const { protocol } = session;
-    this.send(
-      session,
-      protocol === PROTOCOL_V1
-        ? wrapAlarmFrame(legacy)
-        : protocol === PROTOCOL_SSE
-        ? sseAlarmFrame(alarm.seq, legacy)
-        : legacy,
-    );
+    this.send(session, session.codec.alarm(alarm.seq, encodeAlarm(alarm)));
   }
 
-  /** Sends an encoded v1 `frame` to every v1 session of `id` but the one with id `except`. */
-  deliverV1(id: string, frame: string, except?: string): number {
+  /**
+   * Sends `event` to every session of `id` whose wire format carries it, but the one with id
+   * `except`. Returns how many sessions got it.
+   */
+  deliverEvent(id: string, event: SessionEvent, except?: string): number {
     const set = this.#byId.get(id);
     if (!set) return 0;
     let delivered = 0;
     for (const session of set) {
-      if (session.sessionId === except || session.protocol !== PROTOCOL_V1) continue;
-      if (this.send(session, frame)) delivered++;
+      if (session.sessionId === except) continue;
+      const frame = session.codec.event(event);
+      if (frame !== undefined && this.send(session, frame)) delivered++;
     }
     return delivered;
+  }
+
+  /** Sends `event` to `session` if its wire format carries it. */
+  sendEvent(session: Session, event: SessionEvent): void {
+    const frame = session.codec.event(event);
+    if (frame !== undefined) this.send(session, frame);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { assertEquals, assertLess } from "@std/assert";
 import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
-import { AlarmStore } from "../store/mod.ts";
+import { buildStore } from "../store/mod.ts";
+import { LEGACY_WIRE, V1_WIRE } from "../http/mod.ts";
 import { Hub } from "./hub.ts";
 import { Registry } from "./registry.ts";
 import type { PushSocket } from "./socket.ts";
@@ -8,9 +9,13 @@ import type { PushSocket } from "./socket.ts";
 async function hub(slowConsumerBytes = 1000) {
   const metrics = new Metrics();
   const clock = { t: 0 };
-  const kv = await Deno.openKv(":memory:");
+  const store = await buildStore({
+    path: ":memory:",
+    retention: { count: 100, ageMs: 60_000 },
+    log: "kv",
+  });
   const h = new Hub({
-    store: new AlarmStore(kv, { count: 100, ageMs: 60_000 }),
+    store,
     metrics,
     logger: SILENT_LOGGER,
     now: () => clock.t,
@@ -22,7 +27,7 @@ async function hub(slowConsumerBytes = 1000) {
     clock,
     async [Symbol.asyncDispose]() {
       await h.shutdown(0);
-      kv.close();
+      store.close();
     },
   };
 }
@@ -33,10 +38,10 @@ Deno.test("a repeated close of an old socket never removes a newer session of th
   await using t = await hub();
   const { hub: h } = t;
   const oldSocket = new FakeSocket();
-  const old = h.attach("dev", "legacy")(oldSocket);
+  const old = h.attach("dev", LEGACY_WIRE)(oldSocket);
   old.onOpen();
   old.onClose(1006, "");
-  const fresh = h.attach("dev", "legacy")(new FakeSocket());
+  const fresh = h.attach("dev", LEGACY_WIRE)(new FakeSocket());
   fresh.onOpen();
   // Deno fires close again for the old socket after an idle timeout.
   old.onClose(1006, "");
@@ -49,9 +54,9 @@ Deno.test("fan-out sends flat alarms to legacy, envelopes to v1, and skips socke
   await using t = await hub();
   const { hub: h, metrics } = t;
   const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
-  h.attach("t", "legacy")(sockets[0]!).onOpen();
-  h.attach("t", "alarms.v1")(sockets[1]!).onOpen();
-  h.attach("t", "legacy")(sockets[2]!).onOpen();
+  h.attach("t", LEGACY_WIRE)(sockets[0]!).onOpen();
+  h.attach("t", V1_WIRE)(sockets[1]!).onOpen();
+  h.attach("t", LEGACY_WIRE)(sockets[2]!).onOpen();
   sockets[2]!.readyState = 2; // closing: its close event has not arrived yet
   const { delivered } = await h.publish("t", prepared);
   assertEquals(delivered, 2);
@@ -72,8 +77,8 @@ Deno.test("a slow consumer is closed once past the threshold and gets nothing mo
   const slow = new FakeSocket();
   slow.grow = 400;
   const fast = new FakeSocket();
-  h.attach("t", "legacy")(slow).onOpen();
-  h.attach("t", "legacy")(fast).onOpen();
+  h.attach("t", LEGACY_WIRE)(slow).onOpen();
+  h.attach("t", LEGACY_WIRE)(fast).onOpen();
   for (let i = 0; i < 5; i++) await h.publish("t", prepared);
   assertEquals(slow.sent.length, 3); // 1200 bytes buffered after the third
   assertEquals(slow.closes, [{ code: 4008, reason: "slow consumer" }]);
@@ -87,7 +92,7 @@ Deno.test("the send queue is read once per 1/16 of the threshold of frames sent"
   const { hub: h, metrics } = t;
   const slow = new FakeSocket();
   slow.grow = 2_000;
-  h.attach("t", "legacy")(slow).onOpen();
+  h.attach("t", LEGACY_WIRE)(slow).onOpen();
   await h.publish("t", prepared);
   const perRead = Math.ceil(1_000 / slow.sent[0]!.length); // frames between two reads
   assertLess(1, perRead);
@@ -104,8 +109,8 @@ Deno.test("sweep closes only sessions silent past the heartbeat timeout", async 
   const { hub: h, clock } = t;
   const quiet = new FakeSocket();
   const chatty = new FakeSocket();
-  h.attach("a", "legacy")(quiet).onOpen();
-  const handlers = h.attach("a", "legacy")(chatty);
+  h.attach("a", LEGACY_WIRE)(quiet).onOpen();
+  const handlers = h.attach("a", LEGACY_WIRE)(chatty);
   handlers.onOpen();
   clock.t = 60_000;
   handlers.onText("PING");
@@ -122,8 +127,8 @@ Deno.test("shutdown closes every session with 1012 and waits for the handshakes"
   const { hub: h } = t;
   const a = new FakeSocket();
   const b = new FakeSocket();
-  const ha = h.attach("a", "legacy")(a);
-  const hb = h.attach("b", "alarms.v1")(b);
+  const ha = h.attach("a", LEGACY_WIRE)(a);
+  const hb = h.attach("b", V1_WIRE)(b);
   ha.onOpen();
   hb.onOpen();
   let finished = false;
@@ -142,7 +147,7 @@ Deno.test("shutdown gives up on peers that never answer after the grace period",
   await using t = await hub();
   const { hub: h } = t;
   const stuck = new FakeSocket();
-  h.attach("a", "legacy")(stuck).onOpen();
+  h.attach("a", LEGACY_WIRE)(stuck).onOpen();
   const started = Date.now();
   await h.shutdown(30);
   assertEquals(stuck.closes.length, 1);

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type Grant, type Protocol, TokenBucket } from "../core/mod.ts";
+import { type Grant, TokenBucket } from "../core/mod.ts";
+import type { Codec, Transport, Wire } from "./codec.ts";
 import type { PushSocket } from "./socket.ts";
 
 /** One connected client. Fields other than `socket` are read by the sessions API. */
@@ -12,8 +13,10 @@ export class Session {
   readonly sessionId: string;
   /** The id from `/websocket/{id}`. */
   readonly id: string;
-  /** What the client negotiated. */
-  readonly protocol: Protocol;
+  /** The wire format the client chose: frames are built with it, client frames read with it. */
+  readonly codec: Codec;
+  /** What the connection can do. */
+  readonly transport: Transport;
   /** The socket; only the registry sends on it. */
   readonly socket: PushSocket;
   /** Epoch ms when the socket opened. */
@@ -42,7 +45,7 @@ export class Session {
   constructor(
     socket: PushSocket,
     id: string,
-    protocol: Protocol,
+    wire: Wire,
     now: number,
     grant?: Grant,
     limits: { rate: number; burst: number } = { rate: 1, burst: 1 },
@@ -52,7 +55,8 @@ export class Session {
     this.bucket = new TokenBucket(limits.rate, limits.burst, now);
     this.socket = socket;
     this.id = id;
-    this.protocol = protocol;
+    this.codec = wire.codec;
+    this.transport = wire.transport;
     this.connectedAt = now;
     this.lastSeen = now;
   }
@@ -62,7 +66,7 @@ export class Session {
     return {
       sessionId: this.sessionId,
       id: this.id,
-      protocol: this.protocol,
+      protocol: this.codec.name,
       connectedAt: new Date(this.connectedAt).toISOString(),
       lastHeartbeat: new Date(this.lastSeen).toISOString(),
       ackedSeq: this.ackedSeq,

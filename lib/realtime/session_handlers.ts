@@ -5,16 +5,9 @@
  * @module
  */
 import type { Presence } from "../cluster/mod.ts";
-import {
-  CLOSE_INTERNAL,
-  encodeServerMessage,
-  PROTOCOL_SSE,
-  PROTOCOL_V1,
-  type ServerMessage,
-  sseControlFrame,
-} from "../core/mod.ts";
+import { CLOSE_INTERNAL, InvalidInput } from "../core/mod.ts";
 import { type Logger, type Metrics, reportSocketFault, reportStoreFault } from "../observe/mod.ts";
-import type { AlarmStore } from "../store/mod.ts";
+import type { SessionEvent } from "./codec.ts";
 import type { Fanout } from "./fanout.ts";
 import type { JoinHooks } from "./replay.ts";
 import { receiveText } from "./inbound.ts";
@@ -27,7 +20,8 @@ export interface SessionContext {
   registry: Registry;
   fanout: Fanout;
   presence: Presence;
-  store: AlarmStore;
+  /** Records and announces an acknowledgement (`Hub.ack`, the one path for every client). */
+  ack(id: string, seq: number, sessionId: string): Promise<unknown>;
   metrics: Metrics;
   logger: Logger;
   now: () => number;
@@ -61,11 +55,11 @@ export class SessionHandlers implements SocketHandlers {
     registry.add(session);
     presence.changed();
     metrics.sessionsOpened++;
-    const { id, sessionId, protocol } = session;
+    const { id, sessionId } = session;
     logger.log("info", "session opened", {
       id,
       sessionId,
-      protocol,
+      protocol: session.codec.name,
       ...(since === undefined ? {} : { since }),
     });
     fanout.join(session, since, this.#hooks()).catch((error) => {
@@ -75,46 +69,35 @@ export class SessionHandlers implements SocketHandlers {
   }
 
   /**
-   * v1 and SSE: the welcome goes out once the id's head is known, before any alarm; a `gap`
-   * when `since` is older than retention. Legacy sockets get alarms only.
+   * Formats with events: the welcome goes out once the id's head is known, before any alarm; a
+   * `gap` when `since` is older than retention. Formats without (the old page) get alarms only.
    */
   #hooks(): JoinHooks {
-    const { sessionId, id, protocol } = this.#session;
+    const session = this.#session;
+    if (!session.codec.events) return {};
+    const { sessionId, id } = session;
     const since = this.#since;
     const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
-    const serverTime = () => new Date(this.#ctx.now()).toISOString();
-    if (protocol === PROTOCOL_V1) {
-      return {
-        onReady: (seq) =>
-          this.#sendV1({
-            type: "welcome",
-            sessionId,
-            id,
-            instance,
-            seq,
-            serverTime: serverTime(),
-            heartbeatInterval,
-          }),
-        onGap: (firstAvailable) => this.#sendV1({ type: "gap", since: since ?? 0, firstAvailable }),
-      };
-    }
-    if (protocol !== PROTOCOL_SSE) return {};
-    const send = (frame: string) => this.#ctx.registry.send(this.#session, frame);
     return {
-      // The welcome's event id is where the stream starts, so a reconnect before the first
-      // alarm resumes there instead of going live again and missing what came in between.
       onReady: (seq) =>
-        send(sseControlFrame(
-          { event: "welcome", sessionId, id, instance, seq, serverTime: serverTime() },
-          since === undefined ? seq : Math.min(since, seq),
-        )),
-      onGap: (firstAvailable) =>
-        send(sseControlFrame({ event: "gap", id, since: since ?? 0, firstAvailable })),
+        this.#send({
+          type: "welcome",
+          sessionId,
+          id,
+          instance,
+          seq,
+          // Where a reconnect resumes: before the first alarm, from where the session went live,
+          // instead of going live again and missing what came in between.
+          position: since === undefined ? seq : Math.min(since, seq),
+          serverTime: new Date(this.#ctx.now()).toISOString(),
+          heartbeatInterval,
+        }),
+      onGap: (firstAvailable) => this.#send({ type: "gap", id, since: since ?? 0, firstAvailable }),
     };
   }
 
   onText(text: string): void {
-    const { registry, metrics, fanout, store } = this.#ctx;
+    const { registry, metrics, fanout } = this.#ctx;
     const session = this.#session;
     metrics.framesIn++;
     session.lastSeen = this.#ctx.now();
@@ -122,15 +105,23 @@ export class SessionHandlers implements SocketHandlers {
       {
         registry,
         metrics,
-        send: (to, frame) =>
-          fanout.relay(to, frame, session.sessionId).catch((error) => {
+        send: (to, event) =>
+          fanout.relay(to, event, session.sessionId).catch((error) => {
             this.#storeFault(error, to);
-            this.#sendV1({ type: "error", code: "store_unavailable", message: "Message not sent" });
+            this.#send({ type: "error", code: "store_unavailable", message: "Message not sent" });
           }),
-        ack: (seq) => {
-          session.ackedSeq = Math.max(session.ackedSeq, seq);
-          store.ack(session.id, seq).catch((error) => this.#storeFault(error, session.id));
-        },
+        ack: (seq) =>
+          void this.#ctx.ack(session.id, seq, session.sessionId).catch((error) => {
+            if (error instanceof InvalidInput) {
+              return this.#send({ type: "error", code: error.code, message: error.message });
+            }
+            this.#storeFault(error, session.id);
+            this.#send({
+              type: "error",
+              code: "store_unavailable",
+              message: "Acknowledgement not recorded",
+            });
+          }),
       },
       session,
       text,
@@ -165,8 +156,8 @@ export class SessionHandlers implements SocketHandlers {
     reportSocketFault(this.#ctx.metrics, this.#ctx.logger, this.#session, kind, error);
   }
 
-  #sendV1(message: ServerMessage): void {
-    this.#ctx.registry.send(this.#session, encodeServerMessage(message));
+  #send(event: SessionEvent): void {
+    this.#ctx.registry.sendEvent(this.#session, event);
   }
 
   #storeFault(error: unknown, id: string): void {

@@ -2,7 +2,7 @@
  * The change feed: how every instance learns what others wrote, with a fixed number of watch
  * streams whatever the number of ids. Each commit that stores alarms appends, per id it touched,
  * an entry `{target, seq}` to that id's bucket (`schema.ts`: `["feed", b, n]`, numbered without
- * gaps under a checked head); a relayed message is an entry of its own carrying the frame.
+ * gaps under a checked head); a relayed message is an entry of its own carrying its event.
  * Readers watch the bucket heads and read the entries after their own cursor. Entries expire:
  * a reader that falls further behind learns it from the gap and re-reads the heads of its ids.
  *
@@ -21,9 +21,13 @@ export type FeedEntry =
   | { n: number; target: string; seq: number }
   | { n: number; target: string; message: RelayedMessage };
 
-/** A relayed `send`: the encoded frame, the session that must not get it, the writing instance. */
+/**
+ * An event for the sessions of an id on every instance (a `send`, an acknowledgement): the event
+ * as a plain object (its reader checks it), the session that must not get it, the writing
+ * instance.
+ */
 export interface RelayedMessage {
-  frame: string;
+  event: unknown;
   except: string;
   origin: string;
 }
@@ -59,20 +63,26 @@ export async function readFeed(
   );
 }
 
-/** Appends a message for the sessions of `target` to the feed. */
+/**
+ * Appends a message for the sessions of `target` to the feed, in one commit with whatever `alongside`
+ * adds to it (the record the message announces).
+ */
 export async function appendMessage(
   kv: KvLike,
   target: string,
   message: RelayedMessage,
+  alongside: (op: Deno.AtomicOperation) => void = () => {},
 ): Promise<void> {
   const bucket = bucketOf(target);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const head = await guard(() => kv.get<number>(feedHeadKey(bucket)));
     const n = (head.value ?? 0) + 1;
-    const result = await guard(() =>
-      kv.atomic().check(head).set(feedHeadKey(bucket), n)
-        .set(feedKey(bucket, n), { target, message }, { expireIn: FEED_TTL_MS }).commit()
-    );
+    const result = await guard(() => {
+      const op = kv.atomic().check(head).set(feedHeadKey(bucket), n)
+        .set(feedKey(bucket, n), { target, message }, { expireIn: FEED_TTL_MS });
+      alongside(op);
+      return op.commit();
+    });
     if (result.ok) return;
   }
   throw new StoreError(`Too much contention sending to ${JSON.stringify(target)}`);

@@ -11,12 +11,14 @@ export type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 export { FEED_TTL_MS, type FeedEntry, type RelayedMessage } from "./feed.ts";
 export { bucketOf, FEED_BUCKETS } from "./schema.ts";
 export {
+  buildStore,
   describeStore,
   missingPermission,
   openStore,
   type StoreKind,
   storeKind,
   storeOptionsFor,
+  type StoreSpec,
 } from "./open.ts";
 export type { KvLike } from "./call_timeout.ts";
 export type { Claim, DueEntry, DueRecord } from "./escalations.ts";

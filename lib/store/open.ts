@@ -4,8 +4,10 @@
  *
  * @module
  */
+import type { Retention } from "./alarm_log.ts";
+import type { KvLike } from "./call_timeout.ts";
 import { isBusy } from "./guard.ts";
-import type { StoreOptions } from "./store.ts";
+import { AlarmStore, type StoreOptions } from "./store.ts";
 
 /** Which kind of store `KV_PATH` selects. */
 export type StoreKind = "memory" | "sqlite" | "kv-connect" | "default";
@@ -78,6 +80,29 @@ export async function openStore(
       onLocked();
     }
   }
+}
+
+/** What {@linkcode buildStore} builds a store from. */
+export interface StoreSpec extends StoreOptions {
+  /** `KV_PATH`: a SQLite file, `:memory:`, a KV Connect URL, or nothing (Deno's default). */
+  path?: string | undefined;
+  /** A database already open (tests: shared or fault-injecting); `path` then only says its kind. */
+  kv?: KvLike;
+  /** How much of each id's log is kept. */
+  retention: Retention;
+  /** Called before each new attempt at a SQLite file another process holds. */
+  onLocked?: () => void;
+}
+
+/**
+ * The one place a store is built, for `main.ts`, tests and benchmarks: opens the database `path`
+ * names (unless `kv` is given) with the options its kind calls for, which `spec` may override.
+ * Closing the store closes the database.
+ */
+export async function buildStore(spec: StoreSpec): Promise<AlarmStore> {
+  const { path, kv, retention, onLocked, ...options } = spec;
+  const database = kv ?? await openStore(path, onLocked);
+  return new AlarmStore(database, retention, { ...storeOptionsFor(path), ...options });
 }
 
 /** What to log about the store: never the query string or credentials of a URL. */

@@ -183,9 +183,12 @@ export class AlarmStore {
     return this.#log.head(target);
   }
 
-  /** Records that `target`'s clients acknowledged everything up to `seq`. */
-  async ack(target: string, seq: number): Promise<void> {
-    await guard(() => this.#kv.atomic().max(ackKey(target), BigInt(seq)).commit());
+  /**
+   * Records that `target`'s clients acknowledged everything up to `seq`, and in the same commit
+   * relays `message` (announcing it) to the sessions of `target` on every instance.
+   */
+  async ack(target: string, seq: number, message: RelayedMessage): Promise<void> {
+    await appendMessage(this.#kv, target, message, (op) => op.max(ackKey(target), BigInt(seq)));
   }
 
   /** The highest seq acknowledged for `target`, or null if no client of it ever acknowledged. */

@@ -74,13 +74,20 @@ Deno.test("alone, commits skip the feed; the first commit after a newcomer arriv
   });
 });
 
-Deno.test("acks keep the highest seq", async () => {
+Deno.test("acks keep the highest seq, each announced on the feed in its own commit", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = new AlarmStore(kv, RETENTION);
   assertEquals(await store.acked("t"), null);
-  await store.ack("t", 5);
-  await store.ack("t", 3);
+  const message = { event: { type: "ack", id: "t", seq: 5 }, except: "", origin: "test" };
+  await store.ack("t", 5, message);
+  await store.ack("t", 3, { ...message, event: { type: "ack", id: "t", seq: 3 } });
   assertEquals(await store.acked("t"), 5);
+  const bucket = bucketOf("t");
+  const entries = await store.readFeed(bucket, 0, (await store.feedHeads())[bucket]!);
+  assertEquals(entries.map((e) => "message" in e && e.message.event), [
+    { type: "ack", id: "t", seq: 5 },
+    { type: "ack", id: "t", seq: 3 },
+  ]);
 });
 
 Deno.test("a failing store raises StoreError", async () => {

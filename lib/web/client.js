@@ -58,7 +58,8 @@ const FALLBACK_AFTER = 2;
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
  * `{ code, message }`), `message` (detail: `{ from, data }`), `gap` (detail:
- * `{ since, firstAvailable }`).
+ * `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`: another client of the id
+ * acknowledged every alarm up to `seq`).
  */
 export class AlarmClient extends EventTarget {
   /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
@@ -234,6 +235,10 @@ export class AlarmClient extends EventTarget {
       const gap = data(event);
       this.#emit("gap", { since: gap?.since, firstAvailable: gap?.firstAvailable });
     });
+    source.addEventListener("ack", (event) => {
+      const ack = data(event);
+      this.#emit("ack", { id: ack?.id, seq: ack?.seq });
+    });
     // The server ends the stream with the close code a socket would get.
     source.addEventListener("close", (event) => {
       const close = data(event);
@@ -308,6 +313,9 @@ export class AlarmClient extends EventTarget {
         break;
       case "gap":
         this.#emit("gap", { since: message.since, firstAvailable: message.firstAvailable });
+        break;
+      case "ack":
+        this.#emit("ack", { id: message.id, seq: message.seq });
         break;
       case "message":
         this.#emit("message", { from: message.from, data: message.data });

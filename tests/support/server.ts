@@ -4,7 +4,7 @@
  * @module
  */
 import { type App, createApp } from "../../lib/app.ts";
-import { AlarmStore, type KvLike, type Retention } from "../../lib/store/mod.ts";
+import { buildStore, type KvLike, type Retention } from "../../lib/store/mod.ts";
 import { type Config, DEFAULT_CONFIG } from "../../lib/config.ts";
 import type { Logger } from "../../lib/observe/mod.ts";
 import { within } from "./teardown.ts";
@@ -68,7 +68,9 @@ export async function testApp(
   options: StartOptions = {},
 ): Promise<App & AsyncDisposable & { kv: KvLike }> {
   const kv = options.kv ?? await Deno.openKv(":memory:");
-  const store = new AlarmStore(kv, options.retention ?? { count: 1000, ageMs: 3600_000 }, {
+  const store = await buildStore({
+    kv,
+    retention: options.retention ?? { count: 1000, ageMs: 3600_000 },
     log: options.log ?? "kv",
     ...(options.storeTimeoutMs ? { timeoutMs: options.storeTimeoutMs } : {}),
     ...(options.maxChecks ? { maxChecks: options.maxChecks } : {}),
