@@ -7,8 +7,15 @@
  *
  * @module
  */
-import type { AlarmStore } from "../store/mod.ts";
 import type { Presence } from "./presence.ts";
+
+/** The arrival record, as discovery uses it. */
+export interface Arrivals {
+  /** The instance that announced itself last, as it changes, starting with the current one. */
+  watchArrivals(): ReadableStream<string | undefined>;
+  /** Says that `instance` has started, to every isolate watching arrivals. */
+  announceArrival(instance: string): Promise<void>;
+}
 
 /** What {@linkcode Discovery} tells its owner. */
 export interface DiscoveryHooks {
@@ -21,14 +28,14 @@ export interface DiscoveryHooks {
 
 /** Finds out, and keeps finding out, whether other isolates share the store. */
 export class Discovery {
-  readonly #store: AlarmStore;
+  readonly #store: Arrivals;
   readonly #presence: Presence;
   readonly #instance: string;
   readonly #hooks: DiscoveryHooks;
   #joined = false;
   #reader: ReadableStreamDefaultReader<string | undefined> | undefined;
 
-  constructor(store: AlarmStore, presence: Presence, instance: string, hooks: DiscoveryHooks) {
+  constructor(store: Arrivals, presence: Presence, instance: string, hooks: DiscoveryHooks) {
     this.#store = store;
     this.#presence = presence;
     this.#instance = instance;

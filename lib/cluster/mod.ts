@@ -6,11 +6,12 @@
  *
  * @module
  */
-export { Discovery, type DiscoveryHooks } from "./discovery.ts";
+export { type Arrivals, Discovery, type DiscoveryHooks } from "./discovery.ts";
 export {
   type LocalSessions,
   Presence,
   PRESENCE_REFRESH_MS,
+  type PresenceRecords,
   type PresenceView,
   SNAPSHOT_MS,
 } from "./presence.ts";

@@ -8,7 +8,27 @@
  * @module
  */
 import { fnv1a } from "../core/mod.ts";
-import type { AlarmStore, PresenceRecord, PresenceSnapshot } from "../store/mod.ts";
+import type { PresenceRecord, PresenceSnapshot } from "../store/mod.ts";
+
+/** Presence records in the store, as presence uses them. */
+export interface PresenceRecords {
+  /**
+   * Writes `instance`'s liveness record (expiring after `ttlMs`), the chunks in `writes`
+   * (expiring after `chunkTtlMs`) and the deletion of those in `deletes`.
+   */
+  putPresence(
+    instance: string,
+    alive: { at: number; chunks: number },
+    ttlMs: number,
+    writes: ReadonlyMap<number, PresenceRecord>,
+    deletes: readonly number[],
+    chunkTtlMs: number,
+  ): Promise<void>;
+  /** Removes `instance`'s presence (its liveness record and first `chunks` chunks). */
+  removePresence(instance: string, chunks: number): Promise<void>;
+  /** Every isolate's presence with a liveness record. */
+  listPresence(): Promise<PresenceSnapshot[]>;
+}
 
 /** This isolate's sessions, as presence reads them. */
 export interface LocalSessions {
@@ -42,7 +62,7 @@ export interface PresenceView {
 
 /** Publishes this isolate's presence and reads everyone's. */
 export class Presence {
-  readonly #store: AlarmStore;
+  readonly #store: PresenceRecords;
   readonly #local: LocalSessions;
   readonly #instance: string;
   readonly #now: () => number;
@@ -55,7 +75,7 @@ export class Presence {
   #stopped = false;
 
   constructor(
-    store: AlarmStore,
+    store: PresenceRecords,
     local: LocalSessions,
     instance: string,
     now: () => number,

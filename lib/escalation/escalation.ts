@@ -16,12 +16,15 @@ import {
 import { reportEscalationFault } from "../observe/mod.ts";
 import type { DueSpec } from "../store/mod.ts";
 import { isEscalation } from "./alarm.ts";
-import { PolicyCache } from "./policies.ts";
-import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
+import { PolicyCache, type PolicyRecords } from "./policies.ts";
+import { type DeadlineRecords, Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import { webhookAllowed } from "./webhook.ts";
 
 /** Dependencies and settings of {@linkcode Escalation}: the scheduler's, and the store's deadline. */
-export interface EscalationOptions extends Omit<SchedulerOptions, "policies" | "leaseMs"> {
+export interface EscalationOptions
+  extends Omit<SchedulerOptions, "policies" | "leaseMs" | "store"> {
+  /** Where policies and deadlines are, and the alarms the deadlines are about. */
+  store: DeadlineRecords & PolicyRecords;
   /** Store call deadline: a claimed escalation's lease covers it and a webhook attempt. */
   storeTimeoutMs: number;
 }

@@ -7,15 +7,26 @@
  * @module
  */
 import { levelOf, type Policy, policyMatches } from "../core/mod.ts";
-import type { AlarmStore } from "../store/mod.ts";
 import type { Clock } from "./clock.ts";
+
+/** Escalation policies in the store, as the cache and the API use them. */
+export interface PolicyRecords {
+  /** Stores `policy` (replacing one of the same name). */
+  putPolicy(policy: Policy): Promise<void>;
+  /** Deletes policy `name`; whether it existed. */
+  deletePolicy(name: string): Promise<boolean>;
+  /** Every policy. */
+  listPolicies(): Promise<Policy[]>;
+  /** The policy version as it changes, starting with the current one: reload on each. */
+  watchPolicies(): ReadableStream<number>;
+}
 
 /** Delay before a failed watch or reload is tried again. */
 const RETRY_MS = 1000;
 
 /** The policies, by name, as last read. */
 export class PolicyCache {
-  readonly #store: AlarmStore;
+  readonly #store: PolicyRecords;
   readonly #clock: Clock;
   readonly #onError: (error: unknown) => void;
   /** Sorted by name: the first match wins. */
@@ -27,7 +38,7 @@ export class PolicyCache {
   /** Counts this instance's own changes, so a read that overlapped one is not taken as newer. */
   #changes = 0;
 
-  constructor(store: AlarmStore, clock: Clock, onError: (error: unknown) => void) {
+  constructor(store: PolicyRecords, clock: Clock, onError: (error: unknown) => void) {
     this.#store = store;
     this.#clock = clock;
     this.#onError = onError;

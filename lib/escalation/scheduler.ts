@@ -12,7 +12,7 @@
  */
 import { type Alarm, type Policy, prepareAlarm, type PreparedAlarm, stepsOf } from "../core/mod.ts";
 import { type Logger, type Metrics, reportEscalationFault } from "../observe/mod.ts";
-import type { AlarmStore, DueEntry } from "../store/mod.ts";
+import type { Claim, DueEntry, DueRecord } from "../store/mod.ts";
 import { escalationFields, escalationKey, webhookBody } from "./alarm.ts";
 import type { Clock } from "./clock.ts";
 import type { PolicyCache } from "./policies.ts";
@@ -21,10 +21,29 @@ import { attemptWebhook, backoff, type WebhookSettings } from "./webhook.ts";
 /** Publishes an alarm (the hub's publish): idempotent by key. */
 export type Publish = (target: string, prepared: PreparedAlarm, key: string) => Promise<unknown>;
 
+/** Escalation deadlines in the store, and the alarms they are about, as the scheduler uses them. */
+export interface DeadlineRecords {
+  /** Up to `limit` records due at or before `now`, earliest first. */
+  dueUpTo(now: number, limit: number): Promise<DueEntry[]>;
+  /** When the earliest record due after `now` is due, if any. */
+  nextDue(now: number): Promise<number | undefined>;
+  /**
+   * Claims a deadline unless its alarm was acknowledged: exactly one caller per entry gets
+   * `claimed`, with a fire record leased until `leaseUntil` (and the next step at `next.at`).
+   */
+  claimDeadline(entry: DueEntry, leaseUntil: number, next?: { at: number }): Promise<Claim>;
+  /** Moves a record to `at` with `record`, unless someone changed it first. */
+  moveDue(entry: DueEntry, at: number, record: DueRecord): Promise<DueEntry | undefined>;
+  /** Deletes a record unless someone changed it first; whether it did. */
+  removeDue(entry: DueEntry): Promise<boolean>;
+  /** Up to `limit` alarms of `target` with seq greater than `after`, in order. */
+  read(target: string, after: number, limit: number): Promise<Alarm[]>;
+}
+
 /** Dependencies and settings of a {@linkcode Scheduler}. */
 export interface SchedulerOptions {
   /** Where deadlines, policies and the original alarms are. */
-  store: AlarmStore;
+  store: DeadlineRecords;
   /** This instance's copy of the policies. */
   policies: PolicyCache;
   /** Publishes escalation alarms (the hub's publish). */

@@ -10,16 +10,26 @@
  * @module
  */
 import { type Alarm, pauseAfter } from "../core/mod.ts";
-import { type AlarmStore, bucketOf, type RelayedMessage } from "../store/mod.ts";
-import { FEED_BACKOFF, FeedFollower } from "./feed_follower.ts";
+import { bucketOf, type RelayedMessage } from "../store/mod.ts";
+import { FEED_BACKOFF, FeedFollower, type FeedReader } from "./feed_follower.ts";
 import { readRelayed, type RelayedEvent } from "./relayed.ts";
 import type { Registry } from "./registry.ts";
-import { type JoinHooks, PAGE, replay } from "./replay.ts";
+import { type JoinHooks, type LogReader, PAGE, replay } from "./replay.ts";
 import type { Session } from "./session.ts";
+
+/** The store, as fan-out uses it: the log's heads and pages, and the change feed. */
+export interface FanoutStore extends LogReader, FeedReader {
+  /** The last seq of `target` (0 before its first alarm). */
+  head(target: string): Promise<number>;
+  /** The last seq of each of `targets`, in order. */
+  heads(targets: readonly string[]): Promise<number[]>;
+  /** Relays a message to the sessions of `target` on every instance, through the feed. */
+  sendMessage(target: string, message: RelayedMessage): Promise<void>;
+}
 
 /** Moves alarms and messages from the store to local sessions. */
 export class Fanout {
-  readonly #store: AlarmStore;
+  readonly #store: FanoutStore;
   readonly #registry: Registry;
   readonly #instance: string;
   readonly #onError: (error: unknown, id?: string) => void;
@@ -29,7 +39,7 @@ export class Fanout {
   #shared: boolean | undefined;
 
   constructor(
-    store: AlarmStore,
+    store: FanoutStore,
     registry: Registry,
     instance: string,
     onError: (error: unknown, id?: string) => void,

@@ -8,7 +8,15 @@
  * @module
  */
 import { type Backoff, pauseAfter } from "../core/mod.ts";
-import type { AlarmStore, FeedEntry, RelayedMessage } from "../store/mod.ts";
+import type { FeedEntry, RelayedMessage } from "../store/mod.ts";
+
+/** The change feed, as a follower reads it. */
+export interface FeedReader {
+  /** The bucket heads as they change, starting with their current values. */
+  watchFeed(): ReadableStream<number[]>;
+  /** Entries of `bucket` numbered in (`after`, `upTo`], in order, a page at most. */
+  readFeed(bucket: number, after: number, upTo: number): Promise<FeedEntry[]>;
+}
 
 /** What a {@linkcode FeedFollower} tells its owner. */
 export interface FeedHandlers {
@@ -29,7 +37,7 @@ export const FEED_BACKOFF: Backoff = { firstMs: 100, maxMs: 5000 };
 
 /** Follows the feed from when it is started until it is stopped. */
 export class FeedFollower {
-  readonly #store: AlarmStore;
+  readonly #store: FeedReader;
   readonly #instance: string;
   readonly #handlers: FeedHandlers;
   #running = false;
@@ -39,7 +47,7 @@ export class FeedFollower {
   #cursors: number[] | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(store: AlarmStore, instance: string, handlers: FeedHandlers) {
+  constructor(store: FeedReader, instance: string, handlers: FeedHandlers) {
     this.#store = store;
     this.#instance = instance;
     this.#handlers = handlers;

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { Discovery, Presence } from "../cluster/mod.ts";
+import { type Arrivals, Discovery, Presence, type PresenceRecords } from "../cluster/mod.ts";
 import { type Alarm, type Grant, InvalidInput, type PreparedAlarm } from "../core/mod.ts";
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
-import type { AlarmStore, DueSpec } from "../store/mod.ts";
+import type { AlarmLog, DueSpec, RelayedMessage } from "../store/mod.ts";
 import type { Wire } from "./codec.ts";
 import { drain, sweepSessions } from "./drain.ts";
-import { Fanout } from "./fanout.ts";
+import { Fanout, type FanoutStore } from "./fanout.ts";
 import { Registry, type Slot } from "./registry.ts";
 import { Session } from "./session.ts";
 import { type SessionContext, SessionHandlers } from "./session_handlers.ts";
@@ -43,10 +43,33 @@ export interface Deadlines {
   scheduled(at: number): void;
 }
 
+/**
+ * The store, as the hub uses it: what fan-out, presence and discovery need, plus appending,
+ * acknowledgements, and whether commits announce themselves on the change feed.
+ */
+export interface HubStore extends FanoutStore, PresenceRecords, Arrivals, Pick<AlarmLog, "append"> {
+  /** Milliseconds a store call, or an append from queueing to commit, may take. */
+  readonly timeoutMs: number;
+  /** How often watched keys are also read, if at all (a SQLite file shared by processes). */
+  readonly pollMs: number | undefined;
+  /** Watch streams open now. */
+  readonly watches: number;
+  /** Records an ack of `target` up to `seq` and relays `message` in the same commit. */
+  ack(target: string, seq: number, message: RelayedMessage): Promise<void>;
+  /** The highest seq acknowledged for `target`, or null if never. */
+  acked(target: string): Promise<number | null>;
+  /** Fails (`StoreError`) while the store can't be written. */
+  probe(instance: string): Promise<void>;
+  /** Alone on the store: commits stop appending to the change feed (see `cluster/discovery.ts`). */
+  stopFeedWrites(): void;
+  /** Others write the store too: every commit appends to the change feed. */
+  startFeedWrites(): void;
+}
+
 /** Dependencies and settings of a {@linkcode Hub}. */
 export interface HubOptions {
-  /** The durable alarm log. */
-  store: AlarmStore;
+  /** The durable store. */
+  store: HubStore;
   /** Counters for `/metrics`. */
   metrics: Metrics;
   /** Structured logger. */

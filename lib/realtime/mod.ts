@@ -7,7 +7,14 @@
  * @module
  */
 export type { Codec, Inbound, SessionEvent, Transport, Wire } from "./codec.ts";
-export { type Deadlines, Hub, type HubLimits, type HubOptions, type Published } from "./hub.ts";
+export {
+  type Deadlines,
+  Hub,
+  type HubLimits,
+  type HubOptions,
+  type HubStore,
+  type Published,
+} from "./hub.ts";
 export { Registry, type Slot } from "./registry.ts";
 export { Session } from "./session.ts";
 export { OPEN, type PushSocket, type SocketHandlers } from "./socket.ts";

@@ -4,9 +4,15 @@
  *
  * @module
  */
-import type { AlarmStore } from "../store/mod.ts";
+import type { Alarm } from "../core/mod.ts";
 import type { Registry } from "./registry.ts";
 import type { Session } from "./session.ts";
+
+/** The alarm log, as delivery reads it. */
+export interface LogReader {
+  /** Up to `limit` alarms of `target` with seq greater than `after`, in order. */
+  read(target: string, after: number, limit: number): Promise<Alarm[]>;
+}
 
 /** Callbacks of `Fanout.join`. */
 export interface JoinHooks {
@@ -28,7 +34,7 @@ export const PAGE = 200;
  * older than the oldest retained alarm, `onGap` gets the first seq available first.
  */
 export async function replay(
-  store: AlarmStore,
+  store: LogReader,
   registry: Registry,
   session: Session,
   live: { readonly cursor: number },

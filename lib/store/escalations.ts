@@ -38,11 +38,14 @@ export interface DueRecord {
   published: boolean;
 }
 
-/** A due record as read, with when it is due and the versionstamp a change must check. */
+/**
+ * A due record as read, with when it is due and its revision: opaque to callers, checked by any
+ * change, so of two changes to one revision only the first lands.
+ */
 export interface DueEntry {
   at: number;
   record: DueRecord;
-  versionstamp: string;
+  revision: string;
 }
 
 /** The outcome of claiming a deadline. */
@@ -120,7 +123,7 @@ export async function nextDue(kv: KvLike, now: number): Promise<number | undefin
 
 function toEntry(entry: Deno.KvEntry<DueRecord>): DueEntry {
   // Written by this module from a DueRecord: ours, not untrusted input.
-  return { at: Number(entry.key[1]), record: entry.value, versionstamp: entry.versionstamp };
+  return { at: Number(entry.key[1]), record: entry.value, revision: entry.versionstamp };
 }
 
 /**
@@ -136,7 +139,7 @@ export async function claimDeadline(
 ): Promise<Claim> {
   const { record } = entry;
   const key = keyOf(entry.at, record);
-  const held = { key, versionstamp: entry.versionstamp };
+  const held = { key, versionstamp: entry.revision };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const ack = await guard(() => kv.get<Deno.KvU64>(ackKey(record.target)));
     if (ack.value !== null && Number(ack.value.value) >= record.seq) {
@@ -154,12 +157,12 @@ export async function claimDeadline(
     if (result.ok) {
       return {
         outcome: "claimed",
-        fire: { at: leaseUntil, record: fire, versionstamp: result.versionstamp },
+        fire: { at: leaseUntil, record: fire, revision: result.versionstamp },
       };
     }
     // Either someone else moved the entry, or an ack landed: tell which.
     const now = await guard(() => kv.get(key));
-    if (now.versionstamp !== entry.versionstamp) return { outcome: "lost" };
+    if (now.versionstamp !== entry.revision) return { outcome: "lost" };
   }
   throw new StoreError(`Too much contention claiming an escalation of ${record.target}`);
 }
@@ -176,17 +179,17 @@ export async function moveDue(
 ): Promise<DueEntry | undefined> {
   const key = keyOf(entry.at, entry.record);
   const result = await guard(() =>
-    kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key)
+    kv.atomic().check({ key, versionstamp: entry.revision }).delete(key)
       .set(keyOf(at, record), record).commit()
   );
-  return result.ok ? { at, record, versionstamp: result.versionstamp } : undefined;
+  return result.ok ? { at, record, revision: result.versionstamp } : undefined;
 }
 
 /** Deletes due record `entry` if nobody moved it first; whether it did. */
 export async function removeDue(kv: KvLike, entry: DueEntry): Promise<boolean> {
   const key = keyOf(entry.at, entry.record);
   const result = await guard(() =>
-    kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key).commit()
+    kv.atomic().check({ key, versionstamp: entry.revision }).delete(key).commit()
   );
   return result.ok;
 }

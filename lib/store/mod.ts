@@ -7,7 +7,7 @@
  *
  * @module
  */
-export type { Appended, DueSpec, Retention } from "./alarm_log.ts";
+export type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 export { FEED_TTL_MS, type FeedEntry, type RelayedMessage } from "./feed.ts";
 export { bucketOf, FEED_BUCKETS } from "./schema.ts";
 export {
