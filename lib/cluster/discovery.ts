@@ -7,7 +7,11 @@
  *
  * @module
  */
+import { type Backoff, followStream } from "../core/mod.ts";
 import type { Presence } from "./presence.ts";
+
+/** Pauses before an arrival watch that ended is opened again. */
+const ARRIVALS_BACKOFF: Backoff = { firstMs: 100, maxMs: 5000 };
 
 /** The arrival record, as discovery uses it. */
 export interface Arrivals {
@@ -33,7 +37,8 @@ export class Discovery {
   readonly #instance: string;
   readonly #hooks: DiscoveryHooks;
   #joined = false;
-  #reader: ReadableStreamDefaultReader<string | undefined> | undefined;
+  /** Aborted by stop: ends the arrival watch. */
+  #run: AbortController | undefined;
 
   constructor(store: Arrivals, presence: Presence, instance: string, hooks: DiscoveryHooks) {
     this.#store = store;
@@ -45,35 +50,35 @@ export class Discovery {
   /** Runs the four steps; tells `onAlone` if nobody else was found, and keeps listening. */
   async start(): Promise<void> {
     await this.#presence.flush();
-    const reader = this.#store.watchArrivals().getReader();
-    this.#reader = reader;
-    // The record as it was before we watched: an isolate that arrived then is found in step 4
-    // (its presence came first). Taken as a newcomer, our own previous run's record would be.
-    await reader.read();
+    const run = this.#run = new AbortController();
+    let watching!: () => void;
+    const opened = new Promise<void>((resolve) => watching = resolve);
+    let first = true;
+    void followStream(() => this.#store.watchArrivals(), (arrival) => {
+      // The record as it was before we watched: an isolate that arrived then is found in step 4
+      // (its presence came first). Taken as a newcomer, our own previous run's record would be.
+      if (first) return (first = false, watching());
+      this.#seen(arrival);
+    }, {
+      signal: run.signal,
+      backoff: ARRIVALS_BACKOFF,
+      onError: (error) => {
+        // Without the arrival watch a newcomer could go unseen: watch everything instead.
+        this.#hooks.onError(error);
+        this.#join();
+        watching();
+      },
+    });
+    await opened;
     await this.#store.announceArrival(this.#instance);
-    this.#listen(reader);
-    if ((await this.#presence.snapshot(true)).instances > 1) this.#join();
+    if (!this.#joined && (await this.#presence.snapshot(true)).instances > 1) this.#join();
     if (!this.#joined) this.#hooks.onAlone();
   }
 
   /** Stops listening. */
   stop(): void {
-    this.#reader?.cancel().catch(() => {});
-    this.#reader = undefined;
-  }
-
-  #listen(reader: ReadableStreamDefaultReader<string | undefined>): void {
-    (async () => {
-      while (!this.#joined) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        this.#seen(value);
-      }
-    })().catch((error) => {
-      // Without the arrival watch a newcomer could go unseen: watch everything instead.
-      this.#hooks.onError(error);
-      this.#join();
-    });
+    this.#run?.abort();
+    this.#run = undefined;
   }
 
   #seen(arrival: string | undefined): void {

@@ -9,6 +9,7 @@ export * from "./alarm.ts";
 export * from "./backoff.ts";
 export * from "./close_codes.ts";
 export * from "./errors.ts";
+export * from "./follow.ts";
 export * from "./hash.ts";
 export * from "./ids.ts";
 export * from "./json.ts";

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { levelOf, type Policy, policyMatches } from "../core/mod.ts";
+import {
+  type Backoff,
+  followStream,
+  levelOf,
+  type Policy,
+  policyMatches,
+  type Sleep,
+} from "../core/mod.ts";
 import type { Clock } from "./clock.ts";
 
 /** Escalation policies in the store, as the cache and the API use them. */
@@ -21,8 +28,8 @@ export interface PolicyRecords {
   watchPolicies(): ReadableStream<number>;
 }
 
-/** Delay before a failed watch or reload is tried again. */
-const RETRY_MS = 1000;
+/** Pause before a watch that ended or failed is opened again (its first value reloads). */
+const WATCH_BACKOFF: Backoff = { firstMs: 1000, maxMs: 1000 };
 
 /** The policies, by name, as last read. */
 export class PolicyCache {
@@ -31,8 +38,9 @@ export class PolicyCache {
   readonly #onError: (error: unknown) => void;
   /** Sorted by name: the first match wins. */
   #policies: Policy[] = [];
-  #reader: ReadableStreamDefaultReader<number> | undefined;
-  #cancelRetry: (() => void) | undefined;
+  /** Aborted by stop: ends the watch and its pauses. */
+  #run: AbortController | undefined;
+  /** Set by stop, so a start still loading doesn't watch after it. */
   #stopped = false;
   #loaded = false;
   /** Counts this instance's own changes, so a read that overlapped one is not taken as newer. */
@@ -62,9 +70,8 @@ export class PolicyCache {
   /** Stops following changes. */
   stop(): void {
     this.#stopped = true;
-    this.#cancelRetry?.();
-    this.#reader?.cancel().catch(() => {});
-    this.#reader = undefined;
+    this.#run?.abort();
+    this.#run = undefined;
   }
 
   /** Reads every policy from the store. */
@@ -113,24 +120,23 @@ export class PolicyCache {
     this.#policies = policies.toSorted((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   }
 
-  // Each version change reloads; a watch that ends or fails is opened again after a pause.
+  // Each version change reloads (the first value too: a change between the last load and the
+  // watch's opening); a watch that ends or fails is opened again after a pause.
   #follow(): void {
     if (this.#stopped) return;
-    this.#reader?.cancel().catch(() => {}); // started again: one watch, not two
-    const reader = this.#store.watchPolicies().getReader();
-    this.#reader = reader;
-    (async () => {
-      for (;;) {
-        const { done } = await reader.read();
-        if (done || this.#stopped) return;
-        // The first value too: a change between the last load and the watch's opening.
-        await this.reload();
-      }
-    })().catch(this.#onError).finally(() => {
-      if (this.#stopped || this.#reader !== reader) return; // stopped, or replaced
-      this.#cancelRetry = this.#clock.after(RETRY_MS, () => {
-        this.reload().catch(this.#onError).finally(() => this.#follow());
+    this.#run?.abort(); // started again: one watch, not two
+    const run = this.#run = new AbortController();
+    const clock = this.#clock;
+    const sleep: Sleep = (ms, signal) =>
+      new Promise((resolve) => {
+        const cancel = clock.after(ms, resolve);
+        signal.addEventListener("abort", () => (cancel(), resolve()), { once: true });
       });
+    void followStream(() => this.#store.watchPolicies(), () => this.reload(), {
+      signal: run.signal,
+      backoff: WATCH_BACKOFF,
+      onError: this.#onError,
+      sleep,
     });
   }
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Alarm, pauseAfter } from "../core/mod.ts";
+import { type Alarm, pauseAfter, StoreError } from "../core/mod.ts";
 import { bucketOf, type RelayedMessage } from "../store/mod.ts";
 import { FEED_BACKOFF, FeedFollower, type FeedReader } from "./feed_follower.ts";
 import { readRelayed, type RelayedEvent } from "./relayed.ts";
@@ -35,6 +35,8 @@ export class Fanout {
   readonly #onError: (error: unknown, id?: string) => void;
   readonly #targets = new Map<string, Target>();
   readonly #feed: FeedFollower;
+  /** Catch-ups waiting to be tried again. */
+  readonly #retries = new Set<ReturnType<typeof setTimeout>>();
   /** Whether other isolates write the store; until known, they are assumed to. */
   #shared: boolean | undefined;
 
@@ -150,6 +152,8 @@ export class Fanout {
   close(): void {
     this.#feed.stop();
     this.#targets.clear();
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
   }
 
   #target(id: string): Target {
@@ -184,11 +188,13 @@ export class Fanout {
       await this.#advance(t, upTo, known);
     } catch (error) {
       this.#onError(error, t.id);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.#retries.delete(timer);
         if (this.#targets.get(t.id) === t && t.cursor < upTo) {
           void this.#catchUp(t, upTo, undefined, failures + 1);
         }
       }, pauseAfter(FEED_BACKOFF, failures + 1));
+      this.#retries.add(timer);
     }
   }
 
@@ -197,20 +203,28 @@ export class Fanout {
     if (event !== undefined) this.#registry.deliverEvent(to, event, message.except);
   }
 
-  // Delivers every alarm after the cursor up to `upTo`, in order, once per isolate.
+  // Delivers every alarm after the cursor up to `upTo`, in order, once per isolate. A page that
+  // moves nothing while still behind fails the catch-up, which is reported and retried after a
+  // pause (`#catchUp`): never a tight loop over a store that answers wrongly.
   #advance(t: Target, upTo: number, known?: Alarm): Promise<unknown> {
     const run = t.chain.then(async () => {
       while (t.cursor < upTo && this.#targets.get(t.id) === t) {
-        const page = known?.seq === t.cursor + 1
+        const from = t.cursor;
+        const page = known?.seq === from + 1
           ? [known]
-          : await this.#store.read(t.id, t.cursor, Math.min(PAGE, upTo - t.cursor));
-        if (page.length === 0) {
+          : await this.#store.read(t.id, from, Math.min(PAGE, upTo - from));
+        if (page.length === 0 || page[0]!.seq > upTo) {
           t.cursor = upTo; // trimmed by retention before we read it: nothing left to deliver
           break;
         }
         for (const alarm of page) {
           if (alarm.seq > upTo) break;
-          this.#deliver(t, alarm);
+          if (alarm.seq > t.cursor) this.#deliver(t, alarm);
+        }
+        if (t.cursor === from) {
+          throw new StoreError(
+            `Reading ${JSON.stringify(t.id)} after seq ${from} gave nothing up to ${upTo}`,
+          );
         }
       }
     });

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Backoff, pauseAfter } from "../core/mod.ts";
+import { type Backoff, followStream, pauseAfter, sleep, StoreError } from "../core/mod.ts";
 import type { FeedEntry, RelayedMessage } from "../store/mod.ts";
 
 /** The change feed, as a follower reads it. */
@@ -40,12 +40,9 @@ export class FeedFollower {
   readonly #store: FeedReader;
   readonly #instance: string;
   readonly #handlers: FeedHandlers;
-  #running = false;
-  /** Bumped by every start and stop, so a loop from before a restart ends on its own. */
-  #generation = 0;
-  #reader: ReadableStreamDefaultReader<number[]> | undefined;
+  /** Aborted by stop: ends this run's watch, reads, retries and pauses. */
+  #run: AbortController | undefined;
   #cursors: number[] | undefined;
-  #wake: (() => void) | undefined;
 
   constructor(store: FeedReader, instance: string, handlers: FeedHandlers) {
     this.#store = store;
@@ -55,68 +52,61 @@ export class FeedFollower {
 
   /** Whether the feed is being followed. */
   get running(): boolean {
-    return this.#running;
+    return this.#run !== undefined;
   }
 
   /** Starts following from the feed's current heads (the owner re-reads its ids' heads). */
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
+    if (this.#run) return;
+    const run = this.#run = new AbortController();
     this.#cursors = undefined;
-    void this.#loop(++this.#generation);
+    // Ended or failed: watched again after a pause, from the same cursors.
+    void followStream(() => this.#store.watchFeed(), (heads) => this.#follow(heads, run.signal), {
+      signal: run.signal,
+      backoff: FEED_BACKOFF,
+      onError: (error) => this.#handlers.onError(error),
+    });
   }
 
   /** Stops following. */
   stop(): void {
-    this.#running = false;
-    this.#generation++;
-    this.#reader?.cancel().catch(() => {});
-    this.#reader = undefined;
-    this.#wake?.();
-  }
-
-  async #loop(generation: number): Promise<void> {
-    const live = () => generation === this.#generation;
-    let failures = 0;
-    while (live()) {
-      const reader = this.#store.watchFeed().getReader();
-      this.#reader = reader;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done || !live()) break;
-          await this.#follow(value, live);
-          failures = 0;
-        }
-      } catch (error) {
-        if (live()) this.#handlers.onError(error);
-      }
-      reader.cancel().catch(() => {});
-      if (!live()) return;
-      // Ended or failed: watch again after a pause, from the same cursors.
-      await this.#pause(pauseAfter(FEED_BACKOFF, ++failures));
-    }
+    this.#run?.abort();
+    this.#run = undefined;
   }
 
   // Reads every bucket up to `heads` from the cursors, and moves them.
-  async #follow(heads: number[], live: () => boolean): Promise<void> {
+  async #follow(heads: number[], signal: AbortSignal): Promise<void> {
     if (!this.#cursors) {
       // Everything before these heads is covered by re-reading the ids' heads after them.
       this.#cursors = heads.slice();
-      await this.#retrying(() => this.#handlers.onResync(undefined), live);
+      await this.#retrying(() => this.#handlers.onResync(undefined), signal);
       return;
     }
     const cursors = this.#cursors;
-    for (let b = 0; b < heads.length && live(); b++) {
-      while (cursors[b]! < heads[b]! && live()) {
+    for (let b = 0; b < heads.length && !signal.aborted; b++) {
+      let stalls = 0;
+      while (cursors[b]! < heads[b]! && !signal.aborted) {
         const after = cursors[b]!;
-        const entries = await this.#retrying(() => this.#store.readFeed(b, after, heads[b]!), live);
-        if (!live()) return;
+        const entries = await this.#retrying(
+          () => this.#store.readFeed(b, after, heads[b]!),
+          signal,
+        );
+        if (signal.aborted) return;
         if (entries[0]?.n !== after + 1) {
-          await this.#retrying(() => this.#handlers.onResync(b), live); // expired unread
+          await this.#retrying(() => this.#handlers.onResync(b), signal); // expired unread
         }
         for (const entry of entries) this.#deliver(entry);
-        cursors[b] = entries.at(-1)?.n ?? heads[b]!;
+        const next = entries.at(-1)?.n ?? heads[b]!;
+        if (next > after) {
+          cursors[b] = next;
+          continue;
+        }
+        // A read that moved nothing while behind (a broken store, or a bug): reported, and
+        // retried after a growing pause rather than at once.
+        this.#handlers.onError(
+          new StoreError(`Feed bucket ${b} read after ${after} returned nothing newer`),
+        );
+        await sleep(pauseAfter(FEED_BACKOFF, ++stalls), signal);
       }
     }
   }
@@ -129,26 +119,15 @@ export class FeedFollower {
   }
 
   // Runs `fn` until it succeeds or following stops, with growing pauses between attempts.
-  async #retrying<T>(fn: () => Promise<T>, live: () => boolean): Promise<T> {
+  async #retrying<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
     for (let failures = 1;; failures++) {
       try {
         return await fn();
       } catch (error) {
-        if (!live()) throw error;
+        if (signal.aborted) throw error;
         this.#handlers.onError(error);
-        await this.#pause(pauseAfter(FEED_BACKOFF, failures));
+        await sleep(pauseAfter(FEED_BACKOFF, failures), signal);
       }
     }
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }

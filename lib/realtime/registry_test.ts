@@ -4,7 +4,7 @@ import { buildStore } from "../store/mod.ts";
 import { LEGACY_WIRE, V1_WIRE } from "../http/mod.ts";
 import { Hub } from "./hub.ts";
 import { Registry } from "./registry.ts";
-import type { PushSocket } from "./socket.ts";
+import { FakeSocket } from "../../tests/support/fake_socket.ts";
 
 async function hub(slowConsumerBytes = 1000) {
   const metrics = new Metrics();
@@ -153,34 +153,6 @@ Deno.test("shutdown gives up on peers that never answer after the grace period",
   assertEquals(stuck.closes.length, 1);
   assertEquals(Date.now() - started < 1000, true);
 });
-
-/** Records what the registry does to a socket. */
-export class FakeSocket implements PushSocket {
-  readyState = 1;
-  /** Times the registry read `bufferedAmount`. */
-  bufferedReads = 0;
-  #buffered = 0;
-  /** Bytes added to `bufferedAmount` per send; 0 means the peer reads everything at once. */
-  grow = 0;
-  readonly sent: string[] = [];
-  readonly closes: { code: number | undefined; reason: string | undefined }[] = [];
-
-  send(data: string): void {
-    if (this.readyState !== 1) throw new Error("Not open");
-    this.sent.push(data);
-    this.#buffered += this.grow;
-  }
-
-  get bufferedAmount(): number {
-    this.bufferedReads++;
-    return this.#buffered;
-  }
-
-  close(code?: number, reason?: string): void {
-    this.closes.push({ code, reason });
-    this.readyState = 2;
-  }
-}
 
 Deno.test("a place given back twice is given back once", () => {
   const registry = new Registry(new Metrics(), 1000);

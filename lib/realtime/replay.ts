@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Alarm } from "../core/mod.ts";
+import { type Alarm, StoreError } from "../core/mod.ts";
 import type { Registry } from "./registry.ts";
 import type { Session } from "./session.ts";
 
@@ -56,11 +56,17 @@ export async function replay(
     if (!first || first.seq > session.lastSeq + 1) {
       if (!gapReported) onGap?.(first?.seq ?? upTo + 1);
       gapReported = true;
-      if (!first) session.lastSeq = upTo; // everything up to the cursor has expired
+      // Everything up to the cursor has expired.
+      if (!first || first.seq > upTo) session.lastSeq = upTo;
     }
+    const before = session.lastSeq;
     for (const alarm of page) {
       if (alarm.seq > upTo) break;
       registry.sendAlarm(session, alarm);
+    }
+    // Nothing moved while still behind: the store answers wrongly; fail rather than spin.
+    if (session.lastSeq === before && before < live.cursor) {
+      throw new StoreError(`Replay of ${JSON.stringify(session.id)} stalled after seq ${before}`);
     }
   }
   // No await between the last check and here: the next live alarm is newer than lastSeq.

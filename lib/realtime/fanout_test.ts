@@ -1,0 +1,152 @@
+import { assert, assertEquals } from "@std/assert";
+import type { Alarm } from "../core/mod.ts";
+import { Metrics } from "../observe/mod.ts";
+import type { FeedEntry, RelayedMessage } from "../store/mod.ts";
+import type { Codec } from "./codec.ts";
+import { Fanout, type FanoutStore } from "./fanout.ts";
+import { Registry } from "./registry.ts";
+import { FakeSocket } from "../../tests/support/fake_socket.ts";
+import { Session } from "./session.ts";
+
+/** Frames are the alarm's seq: what a session got, and in which order, at a glance. */
+const SEQ_CODEC: Codec = {
+  name: "seq",
+  events: false,
+  alarm: (seq) => String(seq),
+  event: () => undefined,
+  decode: () => ({ kind: "ignored", metric: "test" }),
+};
+const WIRE = { codec: SEQ_CODEC, transport: { bidirectional: false, clientHeartbeats: false } };
+
+/** The store's log and feed in memory; `read` can be made to answer wrongly. */
+class MemoryStore implements FanoutStore {
+  readonly logs = new Map<string, Alarm[]>();
+  reads = 0;
+  /** Replaces `read` (a broken store). */
+  misread: ((target: string, after: number) => Alarm[]) | undefined;
+
+  publish(target: string, count = 1): Alarm {
+    const log = this.logs.get(target) ?? [];
+    this.logs.set(target, log);
+    for (let i = 0; i < count; i++) {
+      log.push({ id: `a${log.length + 1}`, seq: log.length + 1, target, createTime: 0 });
+    }
+    return log.at(-1)!;
+  }
+
+  read(target: string, after: number, limit: number): Promise<Alarm[]> {
+    this.reads++;
+    if (this.misread) return Promise.resolve(this.misread(target, after));
+    const log = this.logs.get(target) ?? [];
+    return Promise.resolve(log.filter((a) => a.seq > after).slice(0, limit));
+  }
+
+  head(target: string): Promise<number> {
+    return Promise.resolve(this.logs.get(target)?.length ?? 0);
+  }
+
+  heads(targets: readonly string[]): Promise<number[]> {
+    return Promise.all(targets.map((t) => this.head(t)));
+  }
+
+  // Alone on the store: the feed is never followed in these tests.
+  watchFeed(): ReadableStream<number[]> {
+    return new ReadableStream();
+  }
+
+  readFeed(): Promise<FeedEntry[]> {
+    return Promise.resolve([]);
+  }
+
+  sendMessage(_target: string, _message: RelayedMessage): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function setup() {
+  const store = new MemoryStore();
+  const registry = new Registry(new Metrics(), 1 << 20);
+  const errors: unknown[] = [];
+  let onError = () => {};
+  const fanout = new Fanout(store, registry, "test", (error) => {
+    errors.push(error);
+    onError();
+  });
+  fanout.stopFollowing();
+  const sockets: FakeSocket[] = [];
+  async function join(id: string, since?: number): Promise<FakeSocket> {
+    const socket = new FakeSocket();
+    const session = new Session(socket, id, WIRE, 0);
+    registry.add(session);
+    await fanout.join(session, since);
+    sockets.push(socket);
+    return socket;
+  }
+  /** Resolves once `count` faults were reported. */
+  const faults = (count: number) =>
+    new Promise<void>((resolve) => {
+      onError = () => errors.length >= count && resolve();
+      onError();
+    });
+  return { store, fanout, join, errors, faults, [Symbol.dispose]: () => fanout.close() };
+}
+
+Deno.test("fanout: an alarm that isn't the next one waits for those before it, read from the log", async () => {
+  using t = setup();
+  const socket = await t.join("p");
+  t.store.publish("p", 3); // 1 and 2 were stored by another isolate: only 3 is handed over
+  assertEquals(await t.fanout.published(t.store.logs.get("p")![2]!), 1);
+  assertEquals(socket.sent, ["1", "2", "3"]);
+  assertEquals(await t.fanout.published(t.store.publish("p")), 1); // the next one: no read
+  assertEquals([socket.sent, t.store.reads], [["1", "2", "3", "4"], 1]);
+});
+
+Deno.test("fanout: a session resuming from a seq gets the rest from the log, then live, once each", async () => {
+  using t = setup();
+  t.store.publish("p", 5);
+  const live = await t.join("p");
+  const resumed = await t.join("p", 2);
+  assertEquals(await t.fanout.published(t.store.publish("p")), 2);
+  assertEquals(resumed.sent, ["3", "4", "5", "6"]);
+  assertEquals(live.sent, ["6"]);
+});
+
+Deno.test("fanout: a resume from beyond this isolate's position asks the store, and skips what the client has", async () => {
+  using t = setup();
+  const live = await t.join("p"); // position 0 here
+  t.store.publish("p", 4); // stored elsewhere; this isolate hasn't heard yet
+  const resumed = await t.join("p", 3);
+  assertEquals(await t.fanout.published(t.store.logs.get("p")![3]!), 2);
+  assertEquals([live.sent, resumed.sent], [["1", "2", "3", "4"], ["4"]]);
+});
+
+Deno.test("fanout: a store that reads nothing newer while behind is reported and retried after growing pauses, never spun on", async () => {
+  using t = setup();
+  const socket = await t.join("p");
+  t.store.publish("p", 3);
+  const first = t.store.logs.get("p")![0]!;
+  t.store.misread = () => [first]; // whatever is asked, the first alarm
+  const started = performance.now();
+  await t.fanout.published(t.store.logs.get("p")![2]!);
+  await t.faults(3);
+  const elapsed = performance.now() - started;
+  // One failed attempt, then two retries after 100 and 200 ms: three reads of a stalled page
+  // plus the one that moved to seq 1, not thousands.
+  assertEquals(socket.sent, ["1"]);
+  assertEquals(t.store.reads, 4);
+  assert(elapsed >= 300, `retried after ${elapsed} ms`);
+  assert(String(t.errors[0]).includes('Reading "p" after seq 1 gave nothing up to 3'));
+  // Fixed: the next retry delivers the rest, in order.
+  t.store.misread = undefined;
+  await t.fanout.published(t.store.publish("p"));
+  assertEquals(socket.sent, ["1", "2", "3", "4"]);
+});
+
+Deno.test("fanout: alarms trimmed before they were read are skipped, not waited for", async () => {
+  using t = setup();
+  const socket = await t.join("p");
+  t.store.publish("p", 4);
+  t.store.logs.set("p", t.store.logs.get("p")!.slice(3)); // retention kept only seq 4
+  await t.fanout.published(t.store.logs.get("p")![0]!);
+  assertEquals([socket.sent, t.errors.length], [["4"], 0]);
+});
