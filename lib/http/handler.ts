@@ -14,21 +14,26 @@ import { acknowledge } from "./acks.ts";
 import { apiRoute } from "./api.ts";
 import { ApiKeyAuth } from "./auth.ts";
 import { drainBody, readJsonObject } from "./body.ts";
-import { answerFailure, HttpError } from "./errors.ts";
-import { EventStreams, parseStreamRequest } from "./events.ts";
+import { answerFailure } from "./errors.ts";
+import { EventStreams } from "./events.ts";
 import { openApiRoute } from "./openapi.ts";
 import { publishOne } from "./publish.ts";
-import { allow, checkId, intParam, notFound, publishTarget, requestUrl } from "./request.ts";
+import { allow, checkId, notFound, publishTarget, requestUrl } from "./request.ts";
 import { isAsset, StaticFiles } from "./static.ts";
 import { health, metricsText } from "./status.ts";
-import { acceptWebSocket, negotiate } from "./upgrade.ts";
+import {
+  clientAddress,
+  type ConnInfo,
+  openSocket,
+  openStream,
+  refusalLog,
+  type SubscribeDeps,
+} from "./subscribe.ts";
+
+export type { ConnInfo } from "./subscribe.ts";
 
 /** Longest an error answer waits for the rest of a body it did not read. */
 const DRAIN_MS = 1000;
-/** What `Deno.serve` tells a handler about the connection. */
-export interface ConnInfo {
-  remoteAddr: Deno.Addr;
-}
 
 /** Dependencies of {@linkcode createHandler}. */
 export interface HandlerOptions {
@@ -63,6 +68,15 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   // Which isolate answered: lets operators (and tests) see load balancing across isolates.
   const servedBy = { "x-served-by": hub.instance };
   let closing = false;
+  const sessions: SubscribeDeps = {
+    config,
+    hub,
+    gate,
+    streams,
+    now,
+    closing: () => closing,
+    refused: refusalLog(logger, now),
+  };
 
   async function route(req: Request, info: ConnInfo | undefined): Promise<Response> {
     const url = requestUrl(req);
@@ -85,14 +99,16 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       return metricsText(hub, metrics);
     }
     if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second, url.searchParams, clientAddress(req, info));
+      allow(req, "GET");
+      return openSocket(req, second, url.searchParams, address(req, info), sessions);
     }
     if (first === "events" && third === undefined) {
       if (req.method === "OPTIONS") {
         if (second !== undefined) checkId(second);
         return preflight(req, "GET");
       }
-      return events(req, second, url.searchParams, clientAddress(req, info));
+      allow(req, "GET", "GET, OPTIONS");
+      return openStream(req, second, url.searchParams, address(req, info), sessions);
     }
     if (
       first === "api" && second === "acks" && third !== undefined && path.split("/").length === 4
@@ -122,58 +138,6 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     return await publishOne(hub, target, body, req.headers, now(), servedBy);
   }
 
-  async function upgrade(
-    req: Request,
-    rawId: string,
-    params: URLSearchParams,
-    address: string,
-  ): Promise<Response> {
-    allow(req, "GET");
-    const id = checkId(rawId);
-    const since = params.has("since")
-      ? intParam(params, "since", 0, 0, Number.MAX_SAFE_INTEGER)
-      : undefined;
-    if (closing) {
-      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
-    }
-    const protocol = negotiate(req.headers);
-    const { grant, slot } = await gate.admit(req, params, id, address, hub, now())
-      .catch((error) => {
-        if (error instanceof HttpError) refused(error.code, id, address);
-        throw error;
-      });
-    try {
-      return acceptWebSocket(req, {
-        protocol,
-        idleTimeoutSeconds: config.idleTimeoutSeconds,
-        maxMessageBytes: config.maxMessageBytes,
-      }, hub.attach(id, protocol, since, grant, slot));
-    } catch (error) {
-      slot.release();
-      throw error;
-    }
-  }
-
-  // The stream's sessions are admitted like sockets: origin, rate, token, caps.
-  async function events(
-    req: Request,
-    rawId: string | undefined,
-    params: URLSearchParams,
-    address: string,
-  ): Promise<Response> {
-    allow(req, "GET", "GET, OPTIONS");
-    const request = parseStreamRequest(rawId, params, req.headers);
-    if (closing) {
-      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
-    }
-    const admitted = await gate.admitAll(req, params, request.ids, address, hub, now())
-      .catch((error) => {
-        if (error instanceof HttpError) refused(error.code, request.ids.join(","), address);
-        throw error;
-      });
-    return streams.open(request, hub, admitted, {});
-  }
-
   // CORS for the routes a console on another origin uses without the API key (event streams and
   // acks); allowed origins are those that may open sockets.
   function preflight(req: Request, method: string): Response {
@@ -196,24 +160,8 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     return res;
   }
 
-  // Read only for upgrades (limits per address): Deno builds the address object on each access.
-  // Behind a trusted proxy, the client is the address the proxy appended to X-Forwarded-For.
-  function clientAddress(req: Request, info: ConnInfo | undefined): string {
-    const addr = info?.remoteAddr;
-    const peer = addr && "hostname" in addr ? addr.hostname : "unknown";
-    if (!config.trustedProxies.includes(peer)) return peer;
-    const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    return forwarded || peer;
-  }
-
-  // Refused upgrades are counted (errors_total) and logged, at most once per reason per 10 s:
-  // a flood must not flood the log.
-  const lastRefusal = new Map<string, number>();
-  function refused(code: string, id: string, address: string): void {
-    const at = now();
-    if (at - (lastRefusal.get(code) ?? -Infinity) < 10_000) return;
-    lastRefusal.set(code, at);
-    logger.log("warn", "upgrade refused", { code, id, address });
+  function address(req: Request, info: ConnInfo | undefined): string {
+    return clientAddress(req, info, config.trustedProxies);
   }
 
   // Only the cross-origin routes get CORS headers; everything else stays same-origin.
