@@ -15,7 +15,8 @@ Deno.test("README: the npx commands use the one pinned Deno version", async () =
 Deno.test("CHANGELOG: the newest entry is the version /healthz reports", async () => {
   const { VERSION } = await import("../lib/core/mod.ts");
   const changelog = await Deno.readTextFile(new URL("CHANGELOG.md", root));
-  assertEquals(/^## (\S+)$/m.exec(changelog)?.[1], VERSION);
+  // Changes not yet released may wait on top, under "## Unreleased".
+  assertEquals(/^## (?!Unreleased$)(\S+)$/m.exec(changelog)?.[1], VERSION);
 });
 
 Deno.test("README: the oldest supported Deno is the one .ci/run tests", async () => {
