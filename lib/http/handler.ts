@@ -1,7 +1,7 @@
 /**
- * The HTTP entry: a plain `(Request) => Promise<Response>` over a {@linkcode Hub}. It routes,
- * checks the API key, admits upgrades, and sends every failure through the one error boundary
- * (`errors.ts`).
+ * The HTTP entry: a plain `(Request) => Promise<Response>` over a {@linkcode Hub}. The publish
+ * fast lane, then dispatch over the route table (`routes.ts`), CORS on the routes that take
+ * it, and the one error boundary (`errors.ts`) for every failure.
  *
  * @module
  */
@@ -10,25 +10,22 @@ import type { Escalation } from "../escalation/mod.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { Gate } from "./access.ts";
-import { acknowledge } from "./acks.ts";
-import { apiRoute } from "./api.ts";
 import { ApiKeyAuth } from "./auth.ts";
 import { drainBody, readJsonObject } from "./body.ts";
-import { answerFailure, HttpError } from "./errors.ts";
-import { EventStreams, parseStreamRequest } from "./events.ts";
+import { answerFailure } from "./errors.ts";
+import { EventStreams } from "./events.ts";
 import { openApiRoute } from "./openapi.ts";
 import { publishOne } from "./publish.ts";
-import { allow, checkId, intParam, notFound, publishTarget, requestUrl } from "./request.ts";
-import { isAsset, StaticFiles } from "./static.ts";
-import { health, metricsText } from "./status.ts";
-import { acceptWebSocket, negotiate } from "./upgrade.ts";
+import { checkId, publishTarget, requestUrl } from "./request.ts";
+import { allowedMethods, type Match, type Route, Router } from "./router.ts";
+import { type Operation, type RouteDeps, ROUTES } from "./routes.ts";
+import { StaticFiles } from "./static.ts";
+import { type ConnInfo, refusalLog } from "./subscribe.ts";
+
+export type { ConnInfo } from "./subscribe.ts";
 
 /** Longest an error answer waits for the rest of a body it did not read. */
 const DRAIN_MS = 1000;
-/** What `Deno.serve` tells a handler about the connection. */
-export interface ConnInfo {
-  remoteAddr: Deno.Addr;
-}
 
 /** Dependencies of {@linkcode createHandler}. */
 export interface HandlerOptions {
@@ -57,60 +54,35 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   const { config, hub, escalation, metrics, logger, now } = options;
   const gate = new Gate(config);
   const streams = new EventStreams(now);
-  const statics = new StaticFiles();
-  const openApi = openApiRoute(config);
   const auth = config.apiKey === undefined ? undefined : new ApiKeyAuth(config.apiKey);
+  const router = new Router(ROUTES);
   // Which isolate answered: lets operators (and tests) see load balancing across isolates.
   const servedBy = { "x-served-by": hub.instance };
   let closing = false;
+  const deps: RouteDeps = {
+    config,
+    hub,
+    escalation,
+    gate,
+    streams,
+    statics: new StaticFiles(),
+    metrics,
+    auth,
+    now,
+    closing: () => closing,
+    refused: refusalLog(logger, now),
+    openApi: openApiRoute(config, ROUTES),
+  };
 
-  async function route(req: Request, info: ConnInfo | undefined): Promise<Response> {
-    const url = requestUrl(req);
-    const path = url.pathname;
-    const [, first = "", second, third] = path.split("/");
-    if (isAsset(path)) {
-      allow(req, "GET");
-      return statics.serve(req, path);
-    }
-    if (path === "/openapi.json") {
-      allow(req, "GET");
-      return openApi();
-    }
-    if (path === "/healthz") {
-      allow(req, "GET");
-      return health(hub, closing);
-    }
-    if (path === "/metrics") {
-      allow(req, "GET");
-      return metricsText(hub, metrics);
-    }
-    if (first === "websocket" && second !== undefined && third === undefined) {
-      return upgrade(req, second, url.searchParams, clientAddress(req, info));
-    }
-    if (first === "events" && third === undefined) {
-      if (req.method === "OPTIONS") {
-        if (second !== undefined) checkId(second);
-        return preflight(req, "GET");
-      }
-      return events(req, second, url.searchParams, clientAddress(req, info));
-    }
-    if (
-      first === "api" && second === "acks" && third !== undefined && path.split("/").length === 4
-    ) {
-      const id = checkId(third);
-      if (req.method === "OPTIONS") return preflight(req, "POST");
-      allow(req, "POST", "POST, OPTIONS");
-      return acknowledge(req, id, url.searchParams, {
-        hub,
-        gate,
-        auth,
-        maxBodyBytes: config.maxBodyBytes,
-        now,
-      });
-    }
-    if (first !== "api") throw notFound(path);
-    await auth?.check(req.headers);
-    return apiRoute(req, url, { hub, escalation, gate, config, now });
+  async function route(
+    req: Request,
+    url: URL,
+    found: Match<Operation> | undefined,
+    info: ConnInfo | undefined,
+  ): Promise<Response> {
+    const { route, params, operation } = await router.resolve(req, url.pathname, found, auth);
+    if (operation === undefined) return preflight(req, route, params);
+    return await operation.handle({ req, url, params, info, deps });
   }
 
   // The hottest route, `POST /api/alarms/{id}` with a plain id, skips the router and answers
@@ -122,104 +94,35 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     return await publishOne(hub, target, body, req.headers, now(), servedBy);
   }
 
-  async function upgrade(
-    req: Request,
-    rawId: string,
-    params: URLSearchParams,
-    address: string,
-  ): Promise<Response> {
-    allow(req, "GET");
-    const id = checkId(rawId);
-    const since = params.has("since")
-      ? intParam(params, "since", 0, 0, Number.MAX_SAFE_INTEGER)
-      : undefined;
-    if (closing) {
-      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
-    }
-    const protocol = negotiate(req.headers);
-    const { grant, slot } = await gate.admit(req, params, id, address, hub, now())
-      .catch((error) => {
-        if (error instanceof HttpError) refused(error.code, id, address);
-        throw error;
-      });
-    try {
-      return acceptWebSocket(req, {
-        protocol,
-        idleTimeoutSeconds: config.idleTimeoutSeconds,
-        maxMessageBytes: config.maxMessageBytes,
-      }, hub.attach(id, protocol, since, grant, slot));
-    } catch (error) {
-      slot.release();
-      throw error;
-    }
-  }
-
-  // The stream's sessions are admitted like sockets: origin, rate, token, caps.
-  async function events(
-    req: Request,
-    rawId: string | undefined,
-    params: URLSearchParams,
-    address: string,
-  ): Promise<Response> {
-    allow(req, "GET", "GET, OPTIONS");
-    const request = parseStreamRequest(rawId, params, req.headers);
-    if (closing) {
-      throw new HttpError(503, "shutting_down", "The server is restarting", { "retry-after": "1" });
-    }
-    const admitted = await gate.admitAll(req, params, request.ids, address, hub, now())
-      .catch((error) => {
-        if (error instanceof HttpError) refused(error.code, request.ids.join(","), address);
-        throw error;
-      });
-    return streams.open(request, hub, admitted, {});
-  }
-
   // CORS for the routes a console on another origin uses without the API key (event streams and
-  // acks); allowed origins are those that may open sockets.
-  function preflight(req: Request, method: string): Response {
+  // acks); allowed origins are those that may open sockets. Their params are ids.
+  function preflight(
+    req: Request,
+    route: Route<Operation>,
+    params: Readonly<Record<string, string>>,
+  ): Response {
+    for (const value of Object.values(params)) checkId(value);
     gate.checkOrigin(req);
     return new Response(null, {
       status: 204,
       headers: {
-        "access-control-allow-methods": method,
+        "access-control-allow-methods": allowedMethods(route).filter((m) => m !== "OPTIONS")
+          .join(", "),
         "access-control-allow-headers": "authorization, content-type, last-event-id",
         "access-control-max-age": "600",
       },
     });
   }
 
-  function withCors(req: Request, res: Response): Response {
+  // Only the cross-origin routes (`cors` in the table) get CORS headers, errors included;
+  // everything else stays same-origin.
+  function cors(req: Request, found: Match<Operation> | undefined, res: Response): Response {
+    if (found?.route.cors !== true) return res;
     const origin = req.headers.get("origin");
     if (origin === null || !gate.originAllowed(origin, req.headers)) return res;
     res.headers.set("access-control-allow-origin", origin);
     res.headers.append("vary", "origin");
     return res;
-  }
-
-  // Read only for upgrades (limits per address): Deno builds the address object on each access.
-  // Behind a trusted proxy, the client is the address the proxy appended to X-Forwarded-For.
-  function clientAddress(req: Request, info: ConnInfo | undefined): string {
-    const addr = info?.remoteAddr;
-    const peer = addr && "hostname" in addr ? addr.hostname : "unknown";
-    if (!config.trustedProxies.includes(peer)) return peer;
-    const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    return forwarded || peer;
-  }
-
-  // Refused upgrades are counted (errors_total) and logged, at most once per reason per 10 s:
-  // a flood must not flood the log.
-  const lastRefusal = new Map<string, number>();
-  function refused(code: string, id: string, address: string): void {
-    const at = now();
-    if (at - (lastRefusal.get(code) ?? -Infinity) < 10_000) return;
-    lastRefusal.set(code, at);
-    logger.log("warn", "upgrade refused", { code, id, address });
-  }
-
-  // Only the cross-origin routes get CORS headers; everything else stays same-origin.
-  function cors(req: Request, res: Response): Response {
-    const path = req.url.slice(req.url.indexOf("/", 8));
-    return path.startsWith("/events") || path.startsWith("/api/acks/") ? withCors(req, res) : res;
   }
 
   // Not on a 101: Deno before 2.5.7 throws on any change to an upgrade response's headers.
@@ -231,15 +134,19 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   return {
     // The one error boundary: whatever any route throws is answered here.
     async fetch(req, info) {
+      let found: Match<Operation> | undefined;
       try {
         const target = req.method === "POST" ? publishTarget(req.url) : undefined;
-        return target === undefined
-          ? cors(req, served(await route(req, info)))
-          : await publish(req, target);
+        if (target !== undefined) return await publish(req, target);
+        const url = requestUrl(req);
+        found = router.match(url.pathname);
+        return cors(req, found, served(await route(req, url, found, info)));
       } catch (error) {
         // Refused before its body was read (a wrong key): take the body, so the answer arrives.
         await drainBody(req, config.maxBodyBytes, DRAIN_MS);
-        return cors(req, served(answerFailure(metrics, logger, error)));
+        // A URL refused before routing is matched as sent, so its route's CORS still applies.
+        found ??= router.match(rawPath(req.url));
+        return cors(req, found, served(answerFailure(metrics, logger, error)));
       }
     },
     close() {
@@ -250,4 +157,10 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       streams.tick(now);
     },
   };
+}
+
+/** The path of a request URL as sent (Deno spells it scheme, "://", host, then the target). */
+function rawPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  return start < 0 ? "/" : url.slice(start).replace(/[?#].*$/s, "");
 }

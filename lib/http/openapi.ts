@@ -1,5 +1,7 @@
 /**
- * The HTTP API as an OpenAPI 3.1 document, served at `GET /openapi.json`. It is built from the
+ * The HTTP API as an OpenAPI 3.1 document, served at `GET /openapi.json`: the frame, schemas,
+ * parameters, patterns and shared responses, around the paths and operations that the route
+ * table (`routes.ts`) declares beside its handlers. It is built from the
  * running configuration, so it lists only what this server can answer: the bearer scheme and
  * the 401s only with an API key, `201` or `501` on `/api/tokens` as tokens are on or off, the
  * origin refusal only with an allowlist. Limits come from the constants the checks use, so the
@@ -13,22 +15,23 @@ import {
   MAX_ID_LENGTH,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
-  MAX_POLICIES,
   MAX_POLICY_LIST,
   MAX_POLICY_SECONDS,
   MAX_REPEATS,
-  MAX_STREAM_IDS,
   MAX_TTL_SECONDS,
   PROTOCOL_SSE,
   PROTOCOL_V1,
+  quote,
   VERSION,
 } from "../core/mod.ts";
 import type { Config } from "../config.ts";
 import { MAX_HISTORY, MAX_IDEMPOTENCY_KEY, MAX_TARGETS } from "./publish.ts";
+import { type Route, templateParams } from "./router.ts";
 
 /** A JSON value as the document holds it. */
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type JsonMap = { [key: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+/** A JSON object as the document holds it. */
+export type JsonMap = { [key: string]: Json };
 
 // The patterns are ECMA-262 and Python `re` alike (schemathesis reads them with Python): no
 // `\d` (Unicode digits in Python), no lookbehind, no flags.
@@ -45,22 +48,26 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 // What `trim()` strips from the items of a header list (in a Latin-1 header value).
 const WS = "[ \\t\\u00a0]*";
 /** A header list with an item equal to `word`, ignoring case (as `upgrade.ts` and Deno read it). */
-const listNaming = (word: string): string =>
+export const listNaming = (word: string): string =>
   `^(?:[^,]*,)*${WS}${[...word].map((c) => `[${c.toUpperCase()}${c}]`).join("")}${WS}(?:,[^,]*)*$`;
-// Subprotocols as `negotiate` takes them: a list separated by ", " naming `alarms.v1` (the only
-// separator Deno.upgradeWebSocket reads), or one of empty items; HTTP trims the ends.
-const SUBPROTOCOLS = `^[ \\t]*(?:(?:.*, )?${PROTOCOL_V1.replaceAll(".", "\\.")}(?:, .*)?` +
+/**
+ * Subprotocols as `negotiate` takes them: a list separated by ", " naming `alarms.v1` (the only
+ * separator Deno.upgradeWebSocket reads), or one of empty items; HTTP trims the ends.
+ */
+export const SUBPROTOCOLS = `^[ \\t]*(?:(?:.*, )?${PROTOCOL_V1.replaceAll(".", "\\.")}(?:, .*)?` +
   `|[ \\t\\u00a0,]*)[ \\t]*$`;
 
-const ref = (name: string): JsonMap => ({ $ref: `#/components/schemas/${name}` });
-const int = (minimum: number, maximum = MAX_SAFE): JsonMap => ({
+/** A reference to the schema `name`. */
+export const ref = (name: string): JsonMap => ({ $ref: `#/components/schemas/${name}` });
+/** An integer schema from `minimum` to `maximum`. */
+export const int = (minimum: number, maximum = MAX_SAFE): JsonMap => ({
   type: "integer",
   minimum,
   maximum,
 });
 
 /** The error body with `code` narrowed to `codes`. */
-function errorBody(codes: readonly string[]): JsonMap {
+export function errorBody(codes: readonly string[]): JsonMap {
   return {
     allOf: [ref("Error"), {
       type: "object",
@@ -77,7 +84,7 @@ interface ErrorOptions {
 }
 
 /** One documented error status: a description and the codes it can carry. */
-function errorResponse(
+export function errorResponse(
   description: string,
   codes: readonly string[],
   options: ErrorOptions = {},
@@ -95,17 +102,18 @@ const HEADER_SCHEMAS: Readonly<Record<string, JsonMap>> = {
   "Sec-WebSocket-Version": { type: "string", const: "13" },
 };
 
-function header(name: string, required: boolean): JsonMap {
+/** A documented response header (its schema from `HEADER_SCHEMAS`, else a string). */
+export function header(name: string, required: boolean): JsonMap {
   const schema = HEADER_SCHEMAS[name] ?? { type: "string" };
   return { required, schema };
 }
 
-// A stream cursor as `decodeCursor` reads it: `<id>=<seq>` entries joined by commas.
-const CURSOR = `^[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,14})` +
+/** A stream cursor as `decodeCursor` reads it: `<id>=<seq>` entries joined by commas. */
+export const CURSOR = `^[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,14})` +
   `(?:,[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}=(?:0|[1-9][0-9]{0,14}))*$`;
 
 /** The query and header parameters every event stream takes besides its cursor. */
-function streamParams(tokens: boolean, origins: boolean): Json[] {
+export function streamParams(tokens: boolean, origins: boolean): Json[] {
   return [
     {
       name: "token",
@@ -126,7 +134,7 @@ function streamParams(tokens: boolean, origins: boolean): Json[] {
 }
 
 /** What opening an event stream can answer. */
-function streamResponses(tokens: boolean, origins: boolean): JsonMap {
+export function streamResponses(tokens: boolean, origins: boolean): JsonMap {
   return {
     "200": {
       description: "The stream: `retry:` advice, a `welcome` per id, then alarms as they come",
@@ -149,7 +157,7 @@ function streamResponses(tokens: boolean, origins: boolean): JsonMap {
 }
 
 /** The 403 of a route that checks the origin and a connection token, when either is on. */
-function forbidden(tokens: boolean, origins: boolean): JsonMap {
+export function forbidden(tokens: boolean, origins: boolean): JsonMap {
   if (!tokens && !origins) return {};
   return {
     "403": errorResponse(
@@ -163,7 +171,7 @@ function forbidden(tokens: boolean, origins: boolean): JsonMap {
  * How admission refuses a socket or a stream (`access.ts`): token, origin, rates and caps, and
  * shutdown.
  */
-function admissionRefusals(tokens: boolean, origins: boolean): JsonMap {
+export function admissionRefusals(tokens: boolean, origins: boolean): JsonMap {
   return {
     ...(tokens
       ? {
@@ -216,7 +224,7 @@ function preflight(origins: boolean, withId: boolean): JsonMap {
 }
 
 /** The body of `PUT /api/policies/{name}` (`core/policy.ts`), with webhooks to `origins` only. */
-function policyInput(origins: readonly string[]): JsonMap {
+export function policyInput(origins: readonly string[]): JsonMap {
   const ids = { type: "array", maxItems: MAX_POLICY_LIST, items: ref("Id") };
   const escaped = origins.map((o) => o.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
   return {
@@ -267,7 +275,7 @@ function policyInput(origins: readonly string[]): JsonMap {
 }
 
 /** A successful JSON answer. */
-function jsonOk(description: string, schema: JsonMap): JsonMap {
+export function jsonOk(description: string, schema: JsonMap): JsonMap {
   return {
     description,
     headers: { "x-served-by": { $ref: "#/components/headers/ServedBy" } },
@@ -275,30 +283,60 @@ function jsonOk(description: string, schema: JsonMap): JsonMap {
   };
 }
 
-// The `{id}` of the history and sessions routes is an alarm's `target` (its `id` is the alarm's).
-const TARGET_LINKS: JsonMap = {
+/** The `{id}` of the history and sessions routes is an alarm's `target` (its `id`: the alarm's). */
+export const TARGET_LINKS: JsonMap = {
   history: { operationId: "history", parameters: { id: "$response.body#/target" } },
   sessionsOf: { operationId: "sessionsOf", parameters: { id: "$response.body#/target" } },
 };
 
-// Every route reads the URL first: a malformed `Host` or a path a URL parser would rewrite
-// (dot segments, escaped dots, backslashes) is refused before routing.
-const URL_CODES = ["invalid_host", "invalid_path"];
-// What reading a JSON body can refuse (`body.ts`).
-const BODY_CODES = ["invalid_json", "json_too_deep", "json_too_many_keys", "not_an_object"];
+/**
+ * Every route reads the URL first: a malformed `Host` or a path a URL parser would rewrite
+ * (dot segments, escaped dots, backslashes) is refused before routing.
+ */
+export const URL_CODES = ["invalid_host", "invalid_path"];
+/** What reading a JSON body can refuse (`body.ts`). */
+export const BODY_CODES = ["invalid_json", "json_too_deep", "json_too_many_keys", "not_an_object"];
 
 /**
- * The OpenAPI 3.1 document of this server's HTTP API under `config` (what it can answer
- * depends on the API key, the token secret and the origin allowlist).
+ * What operation docs draw on, for one configuration: what it turns on (API key, tokens,
+ * origins, webhooks) and the shared pieces that depend on it.
  */
-export function openApiDocument(config: Config): Record<string, unknown> {
-  const keyed = config.apiKey !== undefined;
-  const tokens = config.tokenSecrets.length > 0;
-  const origins = config.allowedOrigins.length > 0;
-  // Webhooks may be named only with a secret and an allowlist, and only under its origins.
-  const webhooks = config.webhookSecret === undefined ? [] : config.webhookAllowedOrigins;
+export interface DocContext {
+  readonly config: Config;
+  /** An API key is set: `/api/` routes take the bearer scheme and may answer 401. */
+  readonly keyed: boolean;
+  /** Connection tokens are on. */
+  readonly tokens: boolean;
+  /** An origin allowlist is set. */
+  readonly origins: boolean;
+  /** The origins a policy's webhook may name (none without a webhook secret). */
+  readonly webhooks: readonly string[];
+  /** The 400 of a route that only reads its URL. */
+  readonly badUrl: JsonMap;
+  /** `{"401": …}` with an API key, else nothing. */
+  readonly unauthorized: JsonMap;
+  /** The 503 of a store read or write. */
+  readonly storeDown: JsonMap;
+  /** The 503 of a publish. */
+  readonly publishDown: JsonMap;
+  /** The 400, 401, 413 and 415 of a route that reads a JSON body, the 400 with `codes` too. */
+  bodyErrors(codes: readonly string[]): JsonMap;
+  /** `security` of a route behind the API key, when there is one. */
+  readonly api: JsonMap;
+  /** A required JSON request body of `schema`. */
+  jsonBody(schema: JsonMap): JsonMap;
+  /** The `Idempotency-Key` header parameter. */
+  readonly idempotency: JsonMap;
+  /** What a publish can refuse in its fields and headers. */
+  readonly publishCodes: readonly string[];
+}
 
-  const badUrl = errorResponse("A malformed `Host` header or a non-canonical path", URL_CODES);
+/** The operation docs of a route table (`routes.ts`): all the document needs of a route. */
+export type DocumentedRoute = Route<{ doc(d: DocContext): JsonMap }>;
+
+/** The {@linkcode DocContext} of `config`. */
+function docContext(config: Config): DocContext {
+  const keyed = config.apiKey !== undefined;
   const unauthorized = keyed
     ? {
       "401": errorResponse("No API key, or the wrong one", ["unauthorized"], {
@@ -306,562 +344,96 @@ export function openApiDocument(config: Config): Record<string, unknown> {
       }),
     }
     : {};
-  const storeDown = errorResponse(
-    "The store cannot be read or written; retry later",
-    ["store_unavailable"],
-    { always: ["Retry-After"] },
-  );
-  // Answered within the store deadline even while a commit hangs, which may still land.
-  const publishDown = errorResponse(
-    "The store did not take the alarm within the store deadline: it may still be stored, so " +
-      "retry with the same Idempotency-Key (or alarm id), which finds it or stores it, once",
-    ["store_unavailable"],
-    { always: ["Retry-After"] },
-  );
-  const bodyErrors = (codes: readonly string[]) => ({
-    "400": errorResponse(
-      "The body is not one JSON object within the limits, or a field or header is invalid",
-      [...URL_CODES, ...BODY_CODES, ...codes],
+  return {
+    config,
+    keyed,
+    tokens: config.tokenSecrets.length > 0,
+    origins: config.allowedOrigins.length > 0,
+    // Webhooks may be named only with a secret and an allowlist, and only under its origins.
+    webhooks: config.webhookSecret === undefined ? [] : config.webhookAllowedOrigins,
+    badUrl: errorResponse("A malformed `Host` header or a non-canonical path", URL_CODES),
+    unauthorized,
+    storeDown: errorResponse(
+      "The store cannot be read or written; retry later",
+      ["store_unavailable"],
+      { always: ["Retry-After"] },
     ),
-    ...unauthorized,
-    "413": errorResponse(
-      `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`), or the alarm takes ` +
-        `more than ${MAX_ALARM_BYTES} bytes as JSON once parsed`,
-      ["body_too_large", "alarm_too_large"],
+    // Answered within the store deadline even while a commit hangs, which may still land.
+    publishDown: errorResponse(
+      "The store did not take the alarm within the store deadline: it may still be stored, so " +
+        "retry with the same Idempotency-Key (or alarm id), which finds it or stores it, once",
+      ["store_unavailable"],
+      { always: ["Retry-After"] },
     ),
-    "415": errorResponse(
-      "`Content-Type` is not `application/json` (or names a charset other than UTF-8)",
-      ["unsupported_media_type"],
-    ),
-  });
-  const api = keyed ? { security: [{ bearerAuth: [] }] } : {};
-  const jsonBody = (schema: JsonMap) => ({
-    required: true,
-    content: { "application/json": { schema } },
-  });
-  const idParam = { $ref: "#/components/parameters/Id" };
-  const idempotency = { $ref: "#/components/parameters/IdempotencyKey" };
-  const publishCodes = ["reserved_field", "invalid_field", "invalid_header"];
-
-  const paths: JsonMap = {
-    "/api/alarms/{id}": {
-      parameters: [idParam],
-      post: {
-        operationId: "publish",
-        tags: ["publishing"],
-        summary: "Publish one alarm to one id",
-        description: "Stored in KV before the answer; then delivered to the id's sessions.",
-        ...api,
-        parameters: [idempotency],
-        requestBody: jsonBody(ref("AlarmInput")),
-        responses: {
-          "200": {
-            ...jsonOk("A repeat of an idempotent publish: neither stored nor delivered again", {
-              allOf: [ref("Published"), { required: ["duplicate"] }],
-            }),
-            links: TARGET_LINKS,
-          },
-          "202": {
-            ...jsonOk("Stored, then delivered to the sessions on this isolate", {
-              allOf: [ref("Published"), { not: { required: ["duplicate"] } }],
-            }),
-            links: TARGET_LINKS,
-          },
-          ...bodyErrors(["invalid_id", ...publishCodes]),
-          "503": publishDown,
-        },
-      },
-      get: {
-        operationId: "history",
-        tags: ["publishing"],
-        summary: "The stored alarms of an id, oldest first",
-        ...api,
-        parameters: [
-          {
-            name: "after",
-            in: "query",
-            description: "Only alarms with a larger seq",
-            schema: { ...int(0), default: 0 },
-          },
-          {
-            name: "limit",
-            in: "query",
-            description: "Most alarms to return",
-            schema: { ...int(1, MAX_HISTORY), default: 100 },
-          },
-        ],
-        responses: {
-          "200": jsonOk("The alarms after `after`, and the id's last seq", ref("History")),
-          "400": errorResponse("An invalid id, `after` or `limit`", [
-            ...URL_CODES,
-            "invalid_id",
-            "invalid_parameter",
-          ]),
-          ...unauthorized,
-          "503": storeDown,
-        },
-      },
-    },
-    "/api/alarms": {
-      post: {
-        operationId: "publishMany",
-        tags: ["publishing"],
-        summary: "Publish one alarm to several ids",
-        description: "Each target gets its own seq; all share `id` and `createTime`.",
-        ...api,
-        parameters: [idempotency],
-        requestBody: jsonBody(ref("PublishManyRequest")),
-        responses: {
-          "202": jsonOk("Stored for every target, then delivered", ref("PublishedMany")),
-          ...bodyErrors(["invalid_id", ...publishCodes]),
-          "503": publishDown,
-        },
-      },
-    },
-    "/api/broadcast": {
-      post: {
-        operationId: "broadcast",
-        tags: ["publishing"],
-        summary: "Publish one alarm to every id that has a session anywhere",
-        ...api,
-        parameters: [idempotency],
-        requestBody: jsonBody(ref("AlarmInput")),
-        responses: {
-          "202": jsonOk("Stored for every id online, then delivered", ref("PublishedMany")),
-          ...bodyErrors(publishCodes),
-          "503": publishDown,
-        },
-      },
-    },
-    "/api/tokens": {
-      post: {
-        operationId: "issueToken",
-        tags: ["tokens"],
-        summary: "Mint a connection token for a browser",
-        ...api,
-        requestBody: jsonBody(ref("TokenRequest")),
-        responses: {
-          ...(tokens ? { "201": jsonOk("The token and its expiry", ref("Token")) } : {
-            "501": errorResponse("Tokens are off: `WS_TOKEN_SECRET` is not set", [
-              "tokens_disabled",
-            ]),
-          }),
-          ...bodyErrors(["invalid_field"]),
-        },
-      },
-    },
-    "/api/sessions": {
-      get: {
-        operationId: "sessions",
-        tags: ["status"],
-        summary: "Sessions per id across every isolate, with this isolate's in detail",
-        ...api,
-        responses: {
-          "200": jsonOk("Who is online", ref("Sessions")),
-          "400": badUrl,
-          ...unauthorized,
-          "503": storeDown,
-        },
-      },
-    },
-    "/api/sessions/{id}": {
-      parameters: [idParam],
-      get: {
-        operationId: "sessionsOf",
-        tags: ["status"],
-        summary: "One id: its sessions, its last seq and what is unacknowledged",
-        ...api,
-        responses: {
-          "200": jsonOk("The id's sessions and acknowledgements", ref("IdSessions")),
-          "400": errorResponse("An invalid id", [...URL_CODES, "invalid_id"]),
-          ...unauthorized,
-          "503": storeDown,
-        },
-      },
-    },
-    "/healthz": {
-      get: {
-        operationId: "health",
-        tags: ["status"],
-        summary: "Health: writes a probe record and reads presence",
-        responses: {
-          "200": jsonOk("Healthy", ref("Health")),
-          "400": badUrl,
-          "503": {
-            description: "Shutting down (`stopping`), or the store is unavailable",
-            headers: {
-              "x-served-by": { $ref: "#/components/headers/ServedBy" },
-              "Retry-After": header("Retry-After", false),
-            },
-            content: {
-              "application/json": {
-                schema: {
-                  oneOf: [ref("Stopping"), errorBody(["store_unavailable"])],
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-    "/metrics": {
-      get: {
-        operationId: "metrics",
-        tags: ["status"],
-        summary: "Counters and gauges of this isolate",
-        responses: {
-          "200": {
-            description: "Prometheus text format 0.0.4",
-            headers: { "x-served-by": { $ref: "#/components/headers/ServedBy" } },
-            content: { "text/plain": { schema: { type: "string" } } },
-          },
-          "400": badUrl,
-        },
-      },
-    },
-    "/openapi.json": {
-      get: {
-        operationId: "openapi",
-        tags: ["static"],
-        summary: "This document",
-        responses: {
-          "200": {
-            description: "The OpenAPI 3.1 document of this server",
-            headers: {
-              "x-served-by": { $ref: "#/components/headers/ServedBy" },
-              "Access-Control-Allow-Origin": { required: true, schema: { const: "*" } },
-            },
-            content: { "application/json": { schema: { type: "object" } } },
-          },
-          "400": badUrl,
-        },
-      },
-    },
-    "/websocket/{id}": {
-      parameters: [idParam],
-      get: {
-        operationId: "websocket",
-        tags: ["websocket"],
-        summary: "Open a WebSocket to an id (legacy or `alarms.v1`)",
-        description:
-          "An RFC 6455 upgrade. Without a subprotocol the socket is legacy (flat alarm objects " +
-          `only); offering \`${PROTOCOL_V1}\` gives typed envelopes. The frames, close codes ` +
-          "and delivery guarantees are in docs/protocol.md. Every refusal comes before the " +
-          "upgrade, as an HTTP status with a JSON body.",
-        parameters: [
-          {
-            name: "since",
-            in: "query",
-            description: "Replay the stored alarms with a larger seq first",
-            schema: int(0),
-          },
-          {
-            name: "token",
-            in: "query",
-            description: "A connection token (legacy pages; v1 clients may offer " +
-              "`token.<token>` as a second subprotocol instead)" +
-              (tokens ? "" : "; ignored, tokens are off"),
-            schema: { type: "string" },
-          },
-          {
-            name: "Upgrade",
-            in: "header",
-            required: true,
-            schema: {
-              type: "string",
-              pattern: listNaming("websocket"),
-            },
-          },
-          {
-            name: "Connection",
-            in: "header",
-            required: true,
-            schema: {
-              type: "string",
-              pattern: listNaming("upgrade"),
-            },
-          },
-          {
-            name: "Sec-WebSocket-Version",
-            in: "header",
-            required: true,
-            schema: { type: "string", const: "13" },
-          },
-          {
-            name: "Sec-WebSocket-Key",
-            in: "header",
-            required: true,
-            description: "16 random bytes in base64",
-            schema: { type: "string", pattern: "^[A-Za-z0-9+/]{22}==$" },
-          },
-          {
-            name: "Sec-WebSocket-Protocol",
-            in: "header",
-            description: `A list naming \`${PROTOCOL_V1}\` (and optionally \`token.<token>\`), ` +
-              "or none: a legacy socket",
-            schema: {
-              type: "string",
-              pattern: SUBPROTOCOLS,
-            },
-          },
-          {
-            name: "Origin",
-            in: "header",
-            description: origins
-              ? "Must be in `ALLOWED_ORIGINS` or this server's own host when sent"
-              : "Not checked: `ALLOWED_ORIGINS` is empty",
-            schema: { type: "string" },
-          },
-        ],
-        responses: {
-          "101": {
-            description: `Switching to the WebSocket protocol; \`${PROTOCOL_V1}\` is echoed in ` +
-              "`Sec-WebSocket-Protocol` when offered",
-          },
-          "400": errorResponse(
-            "An invalid id or `since`, a malformed handshake, or subprotocols without " +
-              `\`${PROTOCOL_V1}\``,
-            [
-              ...URL_CODES,
-              "invalid_id",
-              "invalid_parameter",
-              "bad_handshake",
-              "unsupported_subprotocol",
-            ],
-            { sometimes: ["Sec-WebSocket-Version"] },
-          ),
-          "426": errorResponse("Not a WebSocket upgrade", ["upgrade_required"], {
-            always: ["Upgrade"],
-          }),
-          ...admissionRefusals(tokens, origins),
-        },
-      },
-    },
-    "/api/policies": {
-      get: {
-        operationId: "policies",
-        tags: ["escalation"],
-        summary: "Every escalation policy, by name",
-        ...api,
-        responses: {
-          "200": jsonOk("The policies", {
-            type: "object",
-            required: ["policies"],
-            additionalProperties: false,
-            properties: { policies: { type: "array", items: ref("Policy") } },
-          }),
-          "400": badUrl,
-          ...unauthorized,
-          "503": storeDown,
-        },
-      },
-    },
-    "/api/policies/{name}": {
-      parameters: [{
-        name: "name",
-        in: "path",
-        required: true,
-        description: "The policy's name, an id",
-        schema: ref("Id"),
-      }],
-      put: {
-        operationId: "putPolicy",
-        tags: ["escalation"],
-        summary: "Create or replace an escalation policy",
-        description: "Alarms it covers get an `ackBy` deadline; see docs/escalation.md.",
-        ...api,
-        requestBody: jsonBody(policyInput(webhooks)),
-        responses: {
-          "200": jsonOk("Replaced", ref("Policy")),
-          "201": jsonOk("Created", ref("Policy")),
-          ...bodyErrors(["invalid_id", "invalid_field", "unknown_field", "webhook_not_allowed"]),
-          "409": errorResponse(`The store holds ${MAX_POLICIES} policies already`, [
-            "too_many_policies",
-          ]),
-          "503": storeDown,
-        },
-      },
-      get: {
-        operationId: "getPolicy",
-        tags: ["escalation"],
-        summary: "One escalation policy",
-        ...api,
-        responses: {
-          "200": jsonOk("The policy", ref("Policy")),
-          "400": errorResponse("An invalid name", [...URL_CODES, "invalid_id"]),
-          ...unauthorized,
-          "404": errorResponse("No policy of that name", ["not_found"]),
-          "503": storeDown,
-        },
-      },
-      delete: {
-        operationId: "deletePolicy",
-        tags: ["escalation"],
-        summary: "Delete an escalation policy and its pending escalations",
-        ...api,
-        responses: {
-          "204": { description: "Deleted" },
-          "400": errorResponse("An invalid name", [...URL_CODES, "invalid_id"]),
-          ...unauthorized,
-          "404": errorResponse("No policy of that name", ["not_found"]),
-          "503": storeDown,
-        },
-      },
-    },
-    "/events/{id}": {
-      parameters: [idParam],
-      get: {
-        operationId: "events",
-        tags: ["events"],
-        summary: "Receive an id's alarms as Server-Sent Events",
-        description:
-          "For networks that refuse WebSocket upgrades. Alarms are events without an `event:` " +
-          "field whose `id` is the seq and whose data is the flat alarm object; `welcome`, `gap` " +
-          "and `close` are named events; `: ping` comments keep the stream open. Admission " +
-          "(origin, rate, token, caps) is the socket's. Format in docs/protocol.md.",
-        parameters: [
-          {
-            name: "since",
-            in: "query",
-            description: "Replay the stored alarms with a larger seq first",
-            schema: int(0, 999_999_999_999_999), // 15 digits, as `parseSeq` reads them
-          },
-          ...streamParams(tokens, origins),
-          {
-            name: "Last-Event-ID",
-            in: "header",
-            description: "The last seq received (sent by `EventSource` when it reconnects); " +
-              "wins over `since`",
-            schema: { type: "string", pattern: "^(0|[1-9][0-9]{0,14})$" },
-          },
-        ],
-        responses: streamResponses(tokens, origins),
-      },
-      options: preflight(origins, true),
-    },
-    "/events": {
-      get: {
-        operationId: "eventsOfMany",
-        tags: ["events"],
-        summary: "Receive the alarms of several ids on one stream",
-        description: "As `/events/{id}`; each event's `id` is the position of every id " +
-          "(`a=5,b=7`), which `Last-Event-ID` or `since` resume from.",
-        parameters: [
-          {
-            name: "id",
-            in: "query",
-            required: true,
-            style: "form",
-            explode: true,
-            schema: {
-              type: "array",
-              minItems: 1,
-              maxItems: MAX_STREAM_IDS,
-              uniqueItems: true,
-              items: ref("Id"),
-            },
-          },
-          {
-            name: "since",
-            in: "query",
-            description: "A cursor `<id>=<seq>,…` naming ids of this stream",
-            schema: { type: "string", pattern: CURSOR },
-          },
-          ...streamParams(tokens, origins),
-          {
-            name: "Last-Event-ID",
-            in: "header",
-            description: "The cursor of the last event received; wins over `since`",
-            schema: { type: "string", pattern: CURSOR },
-          },
-        ],
-        responses: streamResponses(tokens, origins),
-      },
-      options: preflight(origins, false),
-    },
-    "/api/acks/{id}": {
-      parameters: [idParam],
-      post: {
-        operationId: "acknowledge",
-        tags: ["events"],
-        summary: "Acknowledge an id's alarms up to a seq (clients without a socket)",
-        description: "Takes the API key or a connection token covering the id " +
-          "(`Authorization: Bearer` or `?token=`); the record a v1 socket's `ack` writes.",
-        ...(keyed || tokens ? { security: [{ bearerAuth: [] }] } : {}),
-        parameters: [{
-          name: "token",
-          in: "query",
-          description: "A connection token for the id, instead of the `Authorization` header",
-          schema: { type: "string" },
-        }],
-        requestBody: jsonBody(ref("AckRequest")),
-        responses: {
-          "200": jsonOk("Recorded (a lower seq than recorded changes nothing)", ref("Acked")),
-          "400": errorResponse(
-            "The body is not one JSON object within the limits, or a field is invalid",
-            [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_field"],
-          ),
-          "409": errorResponse("The seq is beyond the id's last", ["invalid_ack"]),
-          ...(keyed || tokens
-            ? {
-              "401": errorResponse(
-                "Neither the API key nor a valid connection token",
-                [
-                  ...(keyed && !tokens ? ["unauthorized"] : []),
-                  ...(tokens ? ["token_required", "invalid_token", "token_expired"] : []),
-                ],
-                keyed && !tokens ? { always: ["WWW-Authenticate"] } : {},
-              ),
-            }
-            : {}),
-          ...forbidden(tokens, origins),
-          "413": errorResponse(
-            `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`)`,
-            ["body_too_large"],
-          ),
-          "415": errorResponse("`Content-Type` is not `application/json`", [
-            "unsupported_media_type",
-          ]),
-          "503": storeDown,
-        },
-      },
-      options: preflight(origins, true),
-    },
+    bodyErrors: (codes) => ({
+      "400": errorResponse(
+        "The body is not one JSON object within the limits, or a field or header is invalid",
+        [...URL_CODES, ...BODY_CODES, ...codes],
+      ),
+      ...unauthorized,
+      "413": errorResponse(
+        `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`), or the alarm takes ` +
+          `more than ${MAX_ALARM_BYTES} bytes as JSON once parsed`,
+        ["body_too_large", "alarm_too_large"],
+      ),
+      "415": errorResponse(
+        "`Content-Type` is not `application/json` (or names a charset other than UTF-8)",
+        ["unsupported_media_type"],
+      ),
+    }),
+    api: keyed ? { security: [{ bearerAuth: [] }] } : {},
+    jsonBody: (schema) => ({ required: true, content: { "application/json": { schema } } }),
+    idempotency: { $ref: "#/components/parameters/IdempotencyKey" },
+    publishCodes: ["reserved_field", "invalid_field", "invalid_header"],
   };
-  for (const [path, asset] of Object.entries(ASSET_PATHS)) {
-    paths[path] = {
-      get: {
-        operationId: asset.operationId,
-        tags: ["static"],
-        summary: asset.summary,
-        parameters: [{
-          name: "If-None-Match",
-          in: "header",
-          description: "The ETag of a copy held: answered 304 when it is current",
-          schema: { type: "string" },
-        }],
-        responses: {
-          "200": {
-            description: asset.summary,
-            headers: {
-              "x-served-by": { $ref: "#/components/headers/ServedBy" },
-              // Weak (W/) when Deno compressed the response.
-              "ETag": {
-                required: true,
-                schema: { type: "string", pattern: '^(?:W/)?"[0-9a-f]{24}"$' },
-              },
-              ...(asset.cors
-                ? { "Access-Control-Allow-Origin": { required: true, schema: { const: "*" } } }
-                : {}),
-            },
-            content: { [asset.type]: { schema: { type: "string" } } },
-          },
-          "304": { description: "The copy held is current" },
-          "400": badUrl,
-        },
-      },
-    };
+}
+
+/** The path-level parameter of each `{param}` name a route template uses. */
+const PATH_PARAMETERS: Readonly<Record<string, JsonMap>> = {
+  id: { $ref: "#/components/parameters/Id" },
+  name: {
+    name: "name",
+    in: "path",
+    required: true,
+    description: "The policy's name, an id",
+    schema: ref("Id"),
+  },
+};
+
+/**
+ * The path items of `routes`, in table order: the template's parameters, each method's
+ * operation, and the CORS preflight of a `cors` route.
+ */
+function pathItems(routes: readonly DocumentedRoute[], d: DocContext): JsonMap {
+  const paths: JsonMap = {};
+  for (const route of routes) {
+    const item: JsonMap = {};
+    const names = templateParams(route.path);
+    if (names.length > 0) {
+      item.parameters = names.map((name) => {
+        const parameter = PATH_PARAMETERS[name];
+        if (!parameter) throw new Error(`Path parameter ${quote(name)} has no documentation`);
+        return parameter;
+      });
+    }
+    for (const [method, operation] of Object.entries(route.methods)) {
+      item[method.toLowerCase()] = operation.doc(d);
+    }
+    if (route.cors) item.options = preflight(d.origins, names.length > 0);
+    paths[route.path] = item;
   }
+  return paths;
+}
+
+/**
+ * The OpenAPI 3.1 document of `routes` under `config` (what the server can answer depends on
+ * the API key, the token secret and the origin allowlist).
+ */
+export function openApiDocument(
+  config: Config,
+  routes: readonly DocumentedRoute[],
+): Record<string, unknown> {
+  const paths = pathItems(routes, docContext(config));
 
   return {
     openapi: "3.1.0",
@@ -922,8 +494,11 @@ export function openApiDocument(config: Config): Record<string, unknown> {
  * `GET /openapi.json`: answers with the document for `config`, serialized once. Like the client
  * library it is public, so any origin may read it (API explorers, code generators).
  */
-export function openApiRoute(config: Config): () => Response {
-  const text = JSON.stringify(openApiDocument(config));
+export function openApiRoute(
+  config: Config,
+  routes: readonly DocumentedRoute[],
+): () => Response {
+  const text = JSON.stringify(openApiDocument(config, routes));
   return () =>
     new Response(text, {
       headers: {
@@ -935,30 +510,6 @@ export function openApiRoute(config: Config): () => Response {
       },
     });
 }
-
-const ASSET_PATHS: Readonly<
-  Record<string, { operationId: string; summary: string; type: string; cors?: true }>
-> = {
-  "/": { operationId: "console", summary: "The alarm console page", type: "text/html" },
-  "/console.css": { operationId: "consoleCss", summary: "The console's CSS", type: "text/css" },
-  "/console.js": {
-    operationId: "consoleJs",
-    summary: "The console's script",
-    type: "text/javascript",
-  },
-  "/client.js": {
-    operationId: "clientJs",
-    summary: "The client library (an ES module)",
-    type: "text/javascript",
-    cors: true,
-  },
-  "/v1/client.js": {
-    operationId: "clientJsV1",
-    summary: "The client library at the stable URL of its major version",
-    type: "text/javascript",
-    cors: true,
-  },
-};
 
 const DATE_TIME: JsonMap = { type: "string", format: "date-time" };
 

@@ -6,15 +6,6 @@
 import { isValidId, quote } from "../core/mod.ts";
 import { HttpError } from "./errors.ts";
 
-/** Throws a 405 with `Allow: allowed` unless `req` uses `method`. */
-export function allow(req: Request, method: string, allowed = method): void {
-  if (req.method !== method) {
-    throw new HttpError(405, "method_not_allowed", `Method ${quote(req.method)} is not allowed`, {
-      allow: allowed,
-    });
-  }
-}
-
 /** Returns `raw` if it is a valid id, else throws a 400. */
 export function checkId(raw: string): string {
   if (!isValidId(raw)) {

@@ -5,33 +5,63 @@
  *
  * @module
  */
-import { HttpError } from "./errors.ts";
 
-interface Asset {
-  file: URL;
-  type: string;
+/** A file served as is: where it is, how it is typed, and how `/openapi.json` names it. */
+export interface Asset {
+  /** The URL path it is served at (a route of its own). */
+  readonly path: string;
+  readonly file: URL;
+  /** Its `Content-Type`. */
+  readonly type: string;
+  readonly operationId: string;
+  readonly summary: string;
+  /** Public code: pages on any origin may load it. */
+  readonly public?: true;
 }
 
-const ASSETS: Readonly<Record<string, Asset>> = {
-  "/": { file: new URL("../web/index.html", import.meta.url), type: "text/html; charset=utf-8" },
-  "/console.css": {
+const TEXT_JS = "text/javascript; charset=utf-8";
+
+/** Every static file: the one list the routes and their documentation come from. */
+export const ASSETS: readonly Asset[] = [
+  {
+    path: "/",
+    file: new URL("../web/index.html", import.meta.url),
+    type: "text/html; charset=utf-8",
+    operationId: "console",
+    summary: "The alarm console page",
+  },
+  {
+    path: "/console.css",
     file: new URL("../web/console.css", import.meta.url),
     type: "text/css; charset=utf-8",
+    operationId: "consoleCss",
+    summary: "The console's CSS",
   },
-  "/console.js": {
+  {
+    path: "/console.js",
     file: new URL("../web/console.js", import.meta.url),
-    type: "text/javascript; charset=utf-8",
+    type: TEXT_JS,
+    operationId: "consoleJs",
+    summary: "The console's script",
   },
-  "/client.js": {
+  {
+    path: "/client.js",
     file: new URL("../web/client.js", import.meta.url),
-    type: "text/javascript; charset=utf-8",
+    type: TEXT_JS,
+    operationId: "clientJs",
+    summary: "The client library (an ES module)",
+    public: true,
   },
   // The stable URL of this major version of the client, for pages on other origins.
-  "/v1/client.js": {
+  {
+    path: "/v1/client.js",
     file: new URL("../web/client.js", import.meta.url),
-    type: "text/javascript; charset=utf-8",
+    type: TEXT_JS,
+    operationId: "clientJsV1",
+    summary: "The client library at the stable URL of its major version",
+    public: true,
   },
-};
+];
 
 // The client library is public code: pages on any origin may import it as a module.
 const CLIENT_HEADERS = {
@@ -47,19 +77,13 @@ const PAGE_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-/** Whether `path` is a static asset. */
-export function isAsset(path: string): boolean {
-  return Object.hasOwn(ASSETS, path);
-}
-
 /** Serves static assets, reading each file once. */
 export class StaticFiles {
   readonly #cache = new Map<string, Promise<{ body: string; etag: string }>>();
 
-  /** Answers `GET path` (with `If-None-Match` support). */
-  async serve(req: Request, path: string): Promise<Response> {
-    const asset = ASSETS[path];
-    if (!asset) throw new HttpError(404, "not_found", "No such file");
+  /** Answers `GET` of `asset` (with `If-None-Match` support). */
+  async serve(req: Request, asset: Asset): Promise<Response> {
+    const { path } = asset;
     let loaded = this.#cache.get(path);
     if (!loaded) this.#cache.set(path, loaded = load(asset.file));
     const { body, etag } = await loaded;
@@ -68,7 +92,7 @@ export class StaticFiles {
       "cache-control": "no-cache",
       etag,
       "x-content-type-options": "nosniff",
-      ...(path === "/" ? PAGE_HEADERS : path.endsWith("client.js") ? CLIENT_HEADERS : {}),
+      ...(path === "/" ? PAGE_HEADERS : asset.public ? CLIENT_HEADERS : {}),
     };
     if (matchesEtag(req.headers.get("if-none-match"), etag)) {
       return new Response(null, { status: 304, headers });

@@ -21,7 +21,7 @@ export const V1_WIRE: Wire = { codec: V1_CODEC, transport: WEBSOCKET };
 /** Options for {@linkcode acceptWebSocket}. */
 export interface AcceptOptions {
   /** What {@linkcode negotiate} chose. */
-  protocol: Wire;
+  wire: Wire;
   /** Seconds before an unanswered protocol ping closes the socket; 0 disables. */
   idleTimeoutSeconds: number;
   /** Largest inbound message in UTF-8 bytes. */
@@ -94,7 +94,7 @@ export function acceptWebSocket(
   try {
     upgraded = Deno.upgradeWebSocket(req, {
       idleTimeout: options.idleTimeoutSeconds,
-      ...(options.protocol.codec === V1_CODEC ? { protocol: PROTOCOL_V1 } : {}),
+      ...(options.wire.codec === V1_CODEC ? { protocol: PROTOCOL_V1 } : {}),
     });
   } catch {
     // e.g. a missing `Connection: Upgrade`; Deno throws a TypeError.
