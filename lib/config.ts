@@ -77,6 +77,8 @@ export interface Config {
   webhookMaxBackoffMs: number;
   /** Longest pause between two reads of the due escalations (`ESCALATION_SCAN_MS`). */
   escalationScanMs: number;
+  /** Longest an operator may shelve a condition for, in seconds (`MAX_SHELVE_SECONDS`). */
+  maxShelveSeconds: number;
 }
 
 /** Thrown by {@linkcode parseConfig} with one line per invalid variable. */
@@ -116,6 +118,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   webhookBackoffMs: 1000,
   webhookMaxBackoffMs: 300_000,
   escalationScanMs: 1000,
+  maxShelveSeconds: 8 * 3600,
 };
 
 const MIB = 1024 * 1024;
@@ -209,6 +212,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       86_400,
     ) * 1000,
     escalationScanMs: int("ESCALATION_SCAN_MS", DEFAULT_CONFIG.escalationScanMs, 50, 60_000),
+    maxShelveSeconds: int("MAX_SHELVE_SECONDS", DEFAULT_CONFIG.maxShelveSeconds, 60, 30 * 86_400),
   };
 
   if (/[\s/]/.test(config.host)) {

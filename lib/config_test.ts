@@ -37,6 +37,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     WEBHOOK_BACKOFF_MS: "200",
     WEBHOOK_MAX_BACKOFF_SECONDS: "5",
     ESCALATION_SCAN_MS: "250",
+    MAX_SHELVE_SECONDS: "600",
   });
   assertEquals(config, {
     port: 9000,
@@ -69,6 +70,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     webhookBackoffMs: 200,
     webhookMaxBackoffMs: 5000,
     escalationScanMs: 250,
+    maxShelveSeconds: 600,
   });
   // On Deno Deploy the default store is the app's managed KV.
   assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).kvPath, undefined);

@@ -265,3 +265,57 @@ Deno.test("client: where upgrades are refused it falls back to SSE, keeps its cu
     client.stop();
   }
 });
+
+/** The keys and states of a client's active conditions. */
+const listed = (client: AlarmClient) =>
+  client.conditions.map((
+    c: { key: string; state: string; count: number },
+  ) => [c.key, c.state, c.count]);
+
+for (const transport of ["websocket", "sse"] as const) {
+  Deno.test(`client (${transport}): keeps the id's active conditions across changes and reconnects, and acts on them`, async () => {
+    await using server = await startServer();
+    await server.post("/api/alarms/cl", { key: "a" }); // before the client: in its snapshot
+    const client = new AlarmClient({
+      url: server.http,
+      id: "cl",
+      transports: [transport],
+      minDelayMs: 10,
+    });
+    const seen = watch(client);
+    const actions: string[] = [];
+    client.addEventListener("transition", (e) => {
+      actions.push((e as CustomEvent<{ transition: { action: string } }>).detail.transition.action);
+    });
+    client.start();
+    try {
+      await waitFor(() => client.status === "online" && client.conditions.length === 1);
+      await server.post("/api/alarms/cl", { key: "b" });
+      await server.post("/api/alarms/cl", { key: "b" });
+      await waitFor(() => listed(client).length === 2 && listed(client)[0]![2] === 2);
+      assertEquals(listed(client), [["b", "active-unacknowledged", 2], [
+        "a",
+        "active-unacknowledged",
+        1,
+      ]]);
+      assert(client.acknowledge("b", { comment: "seen" }));
+      await waitFor(() => listed(client)[0]![1] === "active-acknowledged");
+      // Cleared while the client is away: it learns it on its way back.
+      server.app.hub.closeAll(1012, "service restart");
+      await server.post("/api/conditions/cl/b/clear", {});
+      await waitFor(() => client.status === "online" && listed(client).length === 1);
+      assertEquals(listed(client), [["a", "active-unacknowledged", 1]]);
+      assert(client.shelve("a", { reason: "sensor swap", durationSeconds: 60 }));
+      await waitFor(() => client.conditions[0]?.shelved !== undefined);
+      assert(client.unshelve("a"));
+      await waitFor(() => client.conditions[0]?.shelved === undefined);
+      assertEquals(actions, ["acknowledge", "clear", "shelve", "unshelve"]);
+      // A refused action comes back as an error with the server's code.
+      assert(client.unshelve("a"));
+      await waitFor(() => seen.errors.includes("not_shelved"));
+      assertEquals(seen.alarms.map((a) => a.key), ["b", "b"]); // "a" came in the snapshot
+    } finally {
+      client.stop();
+    }
+  });
+}

@@ -206,6 +206,22 @@ interface Probe {
 
 const json = (value: unknown) => JSON.stringify(value);
 
+/** The preflight of a cross-origin route: allowed, refused origin, malformed host. */
+function corsProbes(target: string): Probe[] {
+  return [
+    { to: "main", method: "OPTIONS", target, headers: { origin: ALLOWED_ORIGIN }, status: 204 },
+    {
+      to: "main",
+      method: "OPTIONS",
+      target,
+      headers: { origin: "https://evil.example" },
+      status: 403,
+      code: "origin_not_allowed",
+    },
+    { to: "main", method: "OPTIONS", target, headers: { host: "a b" }, status: 400 },
+  ];
+}
+
 Deno.test("the JSON Schema subset validator", () => {
   const root = {
     components: {
@@ -956,18 +972,7 @@ Deno.test("every documented operation and status, provoked by real requests", as
       status: 403,
       code: "origin_not_allowed",
     },
-    ...["/events/plant-3", "/events", "/api/acks/plant-3"].flatMap((target): Probe[] => [
-      { to: "main", method: "OPTIONS", target, headers: { origin: ALLOWED_ORIGIN }, status: 204 },
-      {
-        to: "main",
-        method: "OPTIONS",
-        target,
-        headers: { origin: "https://evil.example" },
-        status: 403,
-        code: "origin_not_allowed",
-      },
-      { to: "main", method: "OPTIONS", target, headers: { host: "a b" }, status: 400 },
-    ]),
+    ...["/events/plant-3", "/events", "/api/acks/plant-3"].flatMap(corsProbes),
     {
       to: "main",
       method: "OPTIONS",
@@ -984,6 +989,154 @@ Deno.test("every documented operation and status, provoked by real requests", as
       status: 503,
       code: "store_unavailable",
     },
+    // Conditions: raised by a keyed alarm, listed, read, acted on.
+    ...((): Probe[] => {
+      const at = "/api/conditions/plant-3";
+      const act = `${at}/k1`;
+      return [
+        {
+          to: "main",
+          method: "POST",
+          target: "/api/alarms/plant-3",
+          headers: keyed,
+          body: json({ key: "k1", level: "high" }),
+          status: 202,
+        },
+        { to: "main", method: "GET", target: at, headers: AUTH, status: 200 },
+        {
+          to: "main",
+          method: "GET",
+          target: `${at}?state=all&level=high`,
+          headers: AUTH,
+          status: 200,
+        },
+        {
+          to: "main",
+          method: "GET",
+          target: `${at}?state=dance`,
+          headers: AUTH,
+          status: 400,
+          code: "invalid_parameter",
+        },
+        { to: "main", method: "GET", target: at, status: 401 },
+        { to: "faulty", method: "GET", target: at, status: 503 },
+        { to: "main", method: "GET", target: act, headers: AUTH, status: 200 },
+        {
+          to: "main",
+          method: "GET",
+          target: `${at}/%E0%A4%A`,
+          headers: AUTH,
+          status: 400,
+          code: "invalid_key",
+        },
+        { to: "main", method: "GET", target: act, status: 401 },
+        {
+          to: "main",
+          method: "GET",
+          target: `${at}/nope`,
+          headers: AUTH,
+          status: 404,
+          code: "unknown_condition",
+        },
+        { to: "faulty", method: "GET", target: act, status: 503 },
+        // Each action: done, then refused by the state it left; the other refusals.
+        ...([
+          ["acknowledge", json({ by: "li.wei", comment: "on it" }), "not_unacknowledged"],
+          ["shelve", json({ reason: "sensor swap", durationSeconds: 60 }), "already_shelved"],
+          ["unshelve", json({ comment: "back" }), "not_shelved"],
+          ["clear", "{}", "not_active"],
+        ] as const).flatMap(([action, body, conflict]): Probe[] => [
+          {
+            to: "main",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: keyed,
+            body,
+            status: 200,
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: keyed,
+            body,
+            status: 409,
+            code: conflict,
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: keyed,
+            body: json({ color: "red" }),
+            status: 400,
+            code: "invalid_field",
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: JSON_TYPE,
+            body,
+            status: 401,
+            code: "token_required",
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `/api/conditions/other/k1/${action}`,
+            headers: { ...JSON_TYPE, authorization: `Bearer ${plantToken}` },
+            body,
+            status: 403,
+            code: "forbidden",
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `${at}/nope/${action}`,
+            headers: keyed,
+            body,
+            status: 404,
+            code: "unknown_condition",
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: keyed,
+            body: big,
+            status: 413,
+          },
+          {
+            to: "main",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: AUTH,
+            body,
+            status: 415,
+          },
+          {
+            to: "faulty",
+            method: "POST",
+            target: `${act}/${action}`,
+            headers: JSON_TYPE,
+            body,
+            status: 503,
+            code: "store_unavailable",
+          },
+          ...corsProbes(`${act}/${action}`),
+        ]),
+        {
+          to: "main",
+          method: "POST",
+          target: `${act}/clear`,
+          headers: { ...JSON_TYPE, authorization: `Bearer ${plantToken}` },
+          body: "{}",
+          status: 403,
+          code: "forbidden",
+        },
+      ];
+    })(),
     // Escalation policies.
     ...((): Probe[] => {
       const policy = json({
@@ -1136,7 +1289,13 @@ Deno.test("what the document doesn't list: 404 for a path, 405 with Allow for a 
   let checked = 0;
   // Every route checks the method before its params: a bad id with a wrong method is a 405 too.
   const paths = Object.entries<Doc>(doc.paths).flatMap(([template, item]) =>
-    [...new Set(["plant-3", "bad!"].map((id) => template.replace(/\{[^}]+\}/, id)))]
+    [
+      ...new Set(
+        ["plant-3", "bad!"].map((id) =>
+          template.replace(/\{[^}]+\}/, id).replace(/\{[^}]+\}/g, "k")
+        ),
+      ),
+    ]
       .map((path) => [path, item] as const)
   );
   for (const [path, item] of paths) {

@@ -32,8 +32,14 @@ export interface PreparedAlarm {
  */
 export const MAX_ALARM_BYTES = 119_000;
 
-/** Fields the server owns; a publisher setting one gets a 400. */
-export const RESERVED_FIELDS: readonly string[] = ["seq", "target"];
+/**
+ * Fields the server owns; a publisher setting one gets a 400. `condition` and `transition` carry
+ * a keyed alarm's condition and an operator's action on the log (`condition.ts`).
+ */
+export const RESERVED_FIELDS: readonly string[] = ["seq", "target", "condition", "transition"];
+
+/** Longest condition `key`, in characters. */
+export const MAX_KEY_LENGTH = 256;
 
 const MAX_ALARM_ID_LENGTH = 128;
 const UTF8 = new TextEncoder();
@@ -62,6 +68,12 @@ export function prepareAlarm(
     throw new InvalidInput(
       "invalid_field",
       `Field "id" must be a string of 1 to ${MAX_ALARM_ID_LENGTH} printable characters or a non-negative integer`,
+    );
+  }
+  if (body.key !== undefined && !isValidKey(body.key)) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field "key" must be a string of 1 to ${MAX_KEY_LENGTH} printable characters`,
     );
   }
   const given = body.createTime ?? undefined; // null asks for the server's time, like absent
@@ -94,6 +106,12 @@ function isValidAlarmId(id: unknown): id is string | number {
   // Characters (code points), as JSON Schema's maxLength counts them, not UTF-16 units.
   return typeof id === "string" && id.length >= 1 && id.length <= 2 * MAX_ALARM_ID_LENGTH &&
     [...id].length <= MAX_ALARM_ID_LENGTH && !CONTROL_CHARS.test(id);
+}
+
+/** Whether `key` can name a condition: 1 to 256 printable characters. */
+export function isValidKey(key: unknown): key is string {
+  return typeof key === "string" && key.length >= 1 && key.length <= 2 * MAX_KEY_LENGTH &&
+    [...key].length <= MAX_KEY_LENGTH && !CONTROL_CHARS.test(key);
 }
 
 /** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */

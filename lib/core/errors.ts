@@ -1,6 +1,7 @@
 /**
  * Errors the domain raises, free of any transport: the HTTP layer maps each to a status
- * (`InvalidInput` to 400, `StoreError` to 503) in its one error boundary.
+ * (`InvalidInput` to 400, `Conflict` to 409, `NotFound` to 404, `StoreError` to 503) in its one
+ * error boundary.
  *
  * @module
  */
@@ -20,6 +21,16 @@ export class InvalidInput extends Error {
 /** Input over a size limit of the domain; `code` as for {@linkcode InvalidInput}. */
 export class TooLarge extends InvalidInput {
   override name = "TooLarge";
+}
+
+/** A request the current state doesn't allow (a condition's, say); `code` as for `InvalidInput`. */
+export class Conflict extends InvalidInput {
+  override name = "Conflict";
+}
+
+/** A request about something that doesn't exist; `code` as for {@linkcode InvalidInput}. */
+export class NotFound extends InvalidInput {
+  override name = "NotFound";
 }
 
 /** The store can't be read or written right now; callers answer "try again later". */

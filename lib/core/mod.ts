@@ -8,6 +8,7 @@
 export * from "./alarm.ts";
 export * from "./backoff.ts";
 export * from "./close_codes.ts";
+export * from "./condition.ts";
 export * from "./errors.ts";
 export * from "./follow.ts";
 export * from "./hash.ts";

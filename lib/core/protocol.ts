@@ -7,8 +7,10 @@
  * @module
  */
 import type { Alarm } from "./alarm.ts";
+import type { Condition } from "./condition.ts";
 import { isValidId, quote } from "./ids.ts";
-import { isJsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
+import { isValidKey } from "./alarm.ts";
+import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
 
 /** The subprotocol of typed envelopes. */
 export const PROTOCOL_V1 = "alarms.v1";
@@ -30,8 +32,12 @@ export type ServerMessage =
     seq: number;
     serverTime: string;
     heartbeatInterval: number;
+    /** How many conditions the snapshot that follows holds; absent: none are active. */
+    conditions?: number;
   }
   | { type: "alarm"; alarm: Alarm }
+  /** The id's conditions in the active list (shelved ones too), as of `seq`: sent on connect. */
+  | { type: "conditions"; id: string; seq: number; conditions: Condition[] }
   | { type: "message"; from: string; data: unknown }
   /** A client of `id` acknowledged every alarm up to `seq`. */
   | { type: "ack"; id: string; seq: number }
@@ -43,7 +49,13 @@ export type ServerMessage =
 export type ClientMessage =
   | { type: "ping" }
   | { type: "send"; to: string; data: unknown }
-  | { type: "ack"; seq: number };
+  | { type: "ack"; seq: number }
+  /**
+   * `{"type":"acknowledge"|"shelve"|"unshelve","key",…}`: an operator's action on a condition;
+   * its other fields (`comment`, `reason`, `durationSeconds`, `untilCleared`) are read with
+   * `decodeAction`.
+   */
+  | { type: "act"; action: "acknowledge" | "shelve" | "unshelve"; key: string; fields: JsonObject };
 
 /** The outcome of {@linkcode decodeClientMessage}. */
 export type DecodeResult =
@@ -61,11 +73,39 @@ export function encodeAlarm(alarm: Alarm): string {
 }
 
 /**
- * The frame a v1 socket receives for an alarm, built from its JSON so an alarm is serialized
- * once however many sockets and formats it goes to.
+ * One entry of an id's log as JSON, serialized once for every session and format: an alarm (the
+ * flat object the old page gets, without the condition it carries), or an operator's or
+ * publisher's action on a condition (`transition`), and the condition as the entry left it.
  */
-export function wrapAlarmFrame(alarmJson: string): string {
-  return `{"type":"alarm","alarm":${alarmJson}}`;
+export interface EntryFrames {
+  readonly seq: number;
+  /** The flat alarm object; absent for a transition. */
+  readonly alarm?: string;
+  /** The action: `{"action","key","by",…}`; absent for an alarm. */
+  readonly transition?: string;
+  /** The condition as the entry left it (keyed alarms and transitions). */
+  readonly condition?: string;
+}
+
+/** Splits a log entry into what each format frames. */
+export function entryFrames(entry: Alarm): EntryFrames {
+  if (entry.condition === undefined && entry.transition === undefined) {
+    return { seq: entry.seq, alarm: JSON.stringify(entry) }; // the common case: one stringify
+  }
+  const { condition, transition, ...flat } = entry;
+  const seq = entry.seq;
+  const view = condition === undefined ? {} : { condition: JSON.stringify(condition) };
+  return transition === undefined
+    ? { seq, alarm: JSON.stringify(flat), ...view }
+    : { seq, transition: JSON.stringify(transition), ...view };
+}
+
+/**
+ * The frame a v1 socket receives for an alarm, built from its JSON so an alarm is serialized
+ * once however many sockets and formats it goes to; `extra` adds members (`,"condition":…`).
+ */
+export function wrapAlarmFrame(alarmJson: string, extra = ""): string {
+  return `{"type":"alarm","alarm":${alarmJson}${extra}}`;
 }
 
 /** Decodes one text frame from a client. Never throws. */
@@ -98,6 +138,15 @@ export function decodeClientMessage(text: string): DecodeResult {
         return invalid("invalid_message", `Field "seq" must be a positive integer`);
       }
       return { ok: true, message: { type: "ack", seq: value.seq } };
+    case "acknowledge":
+    case "shelve":
+    case "unshelve": {
+      if (!isValidKey(value.key)) {
+        return invalid("invalid_message", `Field "key" must be a condition's key`);
+      }
+      const { type: action, key: _, ...fields } = value;
+      return { ok: true, message: { type: "act", action, key: value.key, fields } };
+    }
     default:
       return invalid(
         "unknown_type",

@@ -22,6 +22,8 @@ export type SseControl =
     /** The id's last seq when the stream went live. */
     seq: number;
     serverTime: string;
+    /** How many conditions the `conditions` event that follows holds; absent: none. */
+    conditions?: number;
   }
   | { event: "gap"; id: string; since: number; firstAvailable: number }
   /** A client of `id` acknowledged every alarm up to `seq`. */
@@ -47,6 +49,15 @@ export function sseControlFrame(control: SseControl, cursor?: number | string): 
   const { event, ...data } = control;
   const id = cursor === undefined ? "" : `id: ${cursor}\n`;
   return `${id}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * A named event whose data is JSON already serialized; with `eventId`, it moves the stream's
+ * position (a transition has a seq like an alarm).
+ */
+export function sseDataFrame(event: string, json: string, eventId?: number | string): string {
+  const id = eventId === undefined ? "" : `id: ${eventId}\n`;
+  return `${id}event: ${event}\ndata: ${json}\n\n`;
 }
 
 /** The first bytes of every stream: reconnection advice for `EventSource`, in milliseconds. */

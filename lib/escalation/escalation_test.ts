@@ -1,5 +1,10 @@
 import { assert, assertEquals } from "@std/assert";
-import { type JsonObject, prepareAlarm, type PreparedAlarm } from "../core/mod.ts";
+import {
+  type ConditionChange,
+  type JsonObject,
+  prepareAlarm,
+  type PreparedAlarm,
+} from "../core/mod.ts";
 import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
 import { type AlarmStore, buildStore } from "../store/mod.ts";
 import type { Clock } from "./clock.ts";
@@ -64,14 +69,32 @@ async function setup(instances = 1) {
   async function publish(target: string, fields: JsonObject) {
     const prepared = prepareAlarm(fields, clock.now());
     const deadline = escalation.deadlineFor(target, prepared);
+    const key = typeof fields.key === "string" ? fields.key : undefined;
     const appended = await store.append(
       target,
       deadline?.prepared ?? prepared,
       undefined,
       deadline?.due,
+      key === undefined
+        ? undefined
+        : { key, change: { action: "raise", alarm: prepared.fields }, at: clock.now() },
     );
     assert(!appended.duplicate);
     return { alarm: appended.alarm, deadline };
+  }
+  /** Changes a condition like the hub: its entry and its state in one commit. */
+  async function change(
+    target: string,
+    key: string,
+    what: Exclude<ConditionChange, { action: "raise" }>,
+  ) {
+    const at = clock.now();
+    const fields = { id: crypto.randomUUID(), createTime: at, transition: { key } };
+    await store.append(target, { fields, bytes: 200 }, undefined, undefined, {
+      key,
+      change: what,
+      at,
+    });
   }
   return {
     store,
@@ -81,6 +104,7 @@ async function setup(instances = 1) {
     escalation,
     escalations,
     publish,
+    change,
     failPublishes(fail: boolean) {
       failPublish = fail;
     },
@@ -259,3 +283,47 @@ Deno.test("escalation: with no policy at all, a scan reads nothing", async () =>
 function acknowledge(store: AlarmStore, id: string, seq: number): Promise<void> {
   return store.ack(id, seq, { event: { type: "ack", id, seq }, except: "", origin: "test" });
 }
+
+Deno.test("escalation: a condition's repeat starts no new deadline, and acknowledging it cancels the first", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  for (let i = 0; i < 3; i++) await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).length, 1);
+  await t.change("plant-3", "boiler-7", { action: "acknowledge", by: "li" });
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 1);
+  assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [0, 1]);
+});
+
+Deno.test("escalation: a cleared but unacknowledged condition still escalates", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+  await t.change("plant-3", "boiler-7", { action: "clear", by: "plc" });
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 1);
+  await t.escalation.stop();
+  assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1]);
+});
+
+Deno.test("escalation: a shelved condition's deadline waits for the shelving to end", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+  const until = t.clock.now() + 120_000;
+  await t.change("plant-3", "boiler-7", {
+    action: "shelve",
+    by: "li",
+    reason: "sensor swap",
+    until,
+    untilCleared: false,
+  });
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 1); // moved to the shelving's end
+  assertEquals(t.metrics.escalationsFired, 0);
+  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).map((e) => e.at), [until]);
+  t.clock.time = until;
+  assertEquals(await t.escalation.scan(), 1);
+  await t.escalation.stop();
+  assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1]);
+});

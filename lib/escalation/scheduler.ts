@@ -28,10 +28,16 @@ export interface DeadlineRecords {
   /** When the earliest record due after `now` is due, if any. */
   nextDue(now: number): Promise<number | undefined>;
   /**
-   * Claims a deadline unless its alarm was acknowledged: exactly one caller per entry gets
+   * Claims a deadline unless its alarm was acknowledged (or its condition was, or is shelved at
+   * `now`: then `postponed` to when the shelving ends): exactly one caller per entry gets
    * `claimed`, with a fire record leased until `leaseUntil` (and the next step at `next.at`).
    */
-  claimDeadline(entry: DueEntry, leaseUntil: number, next?: { at: number }): Promise<Claim>;
+  claimDeadline(
+    entry: DueEntry,
+    leaseUntil: number,
+    next: { at: number } | undefined,
+    now: number,
+  ): Promise<Claim>;
   /** Moves a record to `at` with `record`, unless someone changed it first. */
   moveDue(entry: DueEntry, at: number, record: DueRecord): Promise<DueEntry | undefined>;
   /** Deletes a record unless someone changed it first; whether it did. */
@@ -176,8 +182,12 @@ export class Scheduler {
         const next = record.step < stepsOf(policy)
           ? { at: record.deadline + policy.repeat!.everySeconds * 1000 }
           : undefined;
-        const claim = await store.claimDeadline(entry, now + leaseMs, next);
+        const claim = await store.claimDeadline(entry, now + leaseMs, next, now);
         if (claim.outcome === "lost") return false;
+        if (claim.outcome === "postponed") {
+          this.wake(claim.until);
+          return true;
+        }
         if (claim.outcome === "acknowledged") {
           metrics.escalationsCancelled++;
           return true;

@@ -138,8 +138,8 @@ export class Gate {
    * Checks a connection `token` for `id` outside an upgrade (acknowledging over HTTP): throws
    * 401 or 403 like an upgrade would. Without `WS_TOKEN_SECRET` nothing is required.
    */
-  async checkToken(token: string | undefined, id: string, now: number): Promise<void> {
-    if (this.keys) await verifyToken(this.keys, token, [id], now);
+  async checkToken(token: string | undefined, id: string, now: number): Promise<Grant | undefined> {
+    return this.keys ? await verifyToken(this.keys, token, [id], now) : undefined;
   }
 
   /** Forgets stale per-address windows; call periodically. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InvalidInput, quote } from "../core/mod.ts";
+import { type Grant, InvalidInput, quote } from "../core/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import type { Gate } from "./access.ts";
 import { type ApiKeyAuth, bearerOf } from "./auth.ts";
@@ -25,6 +25,36 @@ export interface AckDeps {
 /** Longest `sessionId` accepted (a UUID is 36 characters). */
 const MAX_SESSION_ID = 64;
 
+/** Who a request acting for the clients of an id is: the API key's holder, or a token's. */
+export type Caller = { byKey: true } | { byKey: false; grant: Grant | undefined };
+
+/**
+ * Lets a request act for the clients of `id` with the API key, or with a connection token that
+ * covers the id (`Authorization: Bearer` or `?token=`); without tokens configured, only the API
+ * key (if set) is asked for. Throws the 401 or 403 to answer.
+ */
+export async function authorize(
+  req: Request,
+  id: string,
+  params: URLSearchParams,
+  deps: AckDeps,
+): Promise<Caller> {
+  const { gate, auth, now } = deps;
+  const bearer = bearerOf(req.headers);
+  const byKey = auth !== undefined && await auth.check(req.headers).then(() => true, () => false);
+  if (byKey) return { byKey };
+  gate.checkOrigin(req);
+  if (gate.keys) {
+    return { byKey, grant: await gate.checkToken(params.get("token") ?? bearer, id, now()) };
+  }
+  if (auth) {
+    throw new HttpError(401, "unauthorized", "A valid API key or connection token is required", {
+      "www-authenticate": 'Bearer realm="alarmcast"',
+    });
+  }
+  return { byKey, grant: undefined };
+}
+
 /** Records `{"seq": n}` as acknowledged for `id` and answers `{"id", "seq"}`. */
 export async function acknowledge(
   req: Request,
@@ -32,18 +62,8 @@ export async function acknowledge(
   params: URLSearchParams,
   deps: AckDeps,
 ): Promise<Response> {
-  const { hub, gate, auth, now } = deps;
-  const bearer = bearerOf(req.headers);
-  const byKey = auth !== undefined && await auth.check(req.headers).then(() => true, () => false);
-  if (!byKey) {
-    gate.checkOrigin(req);
-    if (gate.keys) await gate.checkToken(params.get("token") ?? bearer, id, now());
-    else if (auth) {
-      throw new HttpError(401, "unauthorized", "A valid API key or connection token is required", {
-        "www-authenticate": 'Bearer realm="alarmcast"',
-      });
-    }
-  }
+  const { hub } = deps;
+  await authorize(req, id, params, deps);
   const body = await readJsonObject(req, deps.maxBodyBytes);
   const { seq, sessionId } = body;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {

@@ -1,12 +1,13 @@
 /**
  * The HTTP error type and the one error boundary: every failure of every route becomes a
  * response here, with the same `{"error":{"code","message"}}` body, and is counted and logged
- * here. Domain errors map to statuses: `InvalidInput` to 400 (`TooLarge` to 413), `StoreError`
+ * here. Domain errors map to statuses: `InvalidInput` to 400 (`TooLarge` to 413, `Conflict` to
+ * 409, `NotFound` to 404), `StoreError`
  * to 503.
  *
  * @module
  */
-import { InvalidInput, StoreError, TooLarge } from "../core/mod.ts";
+import { Conflict, InvalidInput, NotFound, StoreError, TooLarge } from "../core/mod.ts";
 import { errorMessage, type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 
 /** An error that maps to an HTTP status and a stable, machine-readable code. */
@@ -73,6 +74,8 @@ export function answerFailure(metrics: Metrics, logger: Logger, error: unknown):
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof TooLarge) return new HttpError(413, error.code, error.message);
+  if (error instanceof Conflict) return new HttpError(409, error.code, error.message);
+  if (error instanceof NotFound) return new HttpError(404, error.code, error.message);
   if (error instanceof InvalidInput) return new HttpError(400, error.code, error.message);
   if (error instanceof StoreError) return STORE_UNAVAILABLE;
   return INTERNAL;

@@ -10,6 +10,7 @@ import {
   CLOSE_INTERNAL,
   decodeCursor,
   encodeCursor,
+  type EntryFrames,
   type Grant,
   MAX_STREAM_IDS,
   parseSeq,
@@ -18,6 +19,7 @@ import {
   SSE_HEARTBEAT,
   sseAlarmFrame,
   sseControlFrame,
+  sseDataFrame,
   sseRetryFrame,
 } from "../core/mod.ts";
 import {
@@ -305,8 +307,9 @@ class StreamView implements PushSocket {
 
 /**
  * Server-Sent Events (format in `core/sse.ts`): alarms as unnamed events, so
- * `EventSource.onmessage` sees every one; the welcome, gaps and acks as named events; nothing
- * for messages between clients, which a stream can't answer. `eventId` turns a seq into the
+ * `EventSource.onmessage` sees every one (a keyed alarm's condition goes just before it, as a
+ * `condition` event); transitions, the welcome, the conditions, gaps and acks as named events;
+ * nothing for messages between clients, which a stream can't answer. `eventId` turns a seq into the
  * event's id and is called once per event that moves the position.
  */
 class SseCodec implements Codec {
@@ -315,7 +318,7 @@ class SseCodec implements Codec {
   readonly #eventId: (seq: number) => number | string;
   /** Event ids depend on the seq only: the last frame is reused for every stream. */
   readonly #shared: boolean;
-  #lastJson = "";
+  #lastEntry: EntryFrames | undefined;
   #lastFrame = "";
 
   constructor(eventId: (seq: number) => number | string, shared = false) {
@@ -323,19 +326,38 @@ class SseCodec implements Codec {
     this.#shared = shared;
   }
 
-  alarm(seq: number, json: string): string {
-    if (this.#shared && json === this.#lastJson) return this.#lastFrame;
-    this.#lastFrame = sseAlarmFrame(this.#eventId(seq), json);
-    this.#lastJson = json;
+  entry(frames: EntryFrames): string {
+    if (this.#shared && frames === this.#lastEntry) return this.#lastFrame;
+    const { seq, alarm, transition, condition } = frames;
+    const eventId = this.#eventId(seq);
+    this.#lastFrame = alarm !== undefined
+      ? (condition === undefined ? "" : sseDataFrame("condition", condition)) +
+        sseAlarmFrame(eventId, alarm)
+      : sseDataFrame(
+        "transition",
+        `{"seq":${seq},"transition":${transition}${
+          condition === undefined ? "" : `,"condition":${condition}`
+        }}`,
+        eventId,
+      );
+    this.#lastEntry = frames;
     return this.#lastFrame;
   }
 
   event(event: SessionEvent): string | undefined {
     switch (event.type) {
       case "welcome": {
-        const { sessionId, id, instance, seq, serverTime } = event;
+        const { sessionId, id, instance, seq, serverTime, conditions } = event;
         return sseControlFrame(
-          { event: "welcome", sessionId, id, instance, seq, serverTime },
+          {
+            event: "welcome",
+            sessionId,
+            id,
+            instance,
+            seq,
+            serverTime,
+            ...(conditions === undefined ? {} : { conditions }),
+          },
           this.#eventId(event.position),
         );
       }
@@ -345,6 +367,10 @@ class SseCodec implements Codec {
       }
       case "ack":
         return sseControlFrame({ event: "ack", id: event.id, seq: event.seq });
+      case "conditions": {
+        const { id, seq, conditions } = event;
+        return sseDataFrame("conditions", JSON.stringify({ id, seq, conditions }));
+      }
       default:
         return undefined;
     }

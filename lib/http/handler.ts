@@ -12,6 +12,7 @@ import type { Hub } from "../realtime/mod.ts";
 import { Gate } from "./access.ts";
 import { ApiKeyAuth } from "./auth.ts";
 import { drainBody, readJsonObject } from "./body.ts";
+import { checkKey } from "./conditions.ts";
 import { answerFailure } from "./errors.ts";
 import { EventStreams } from "./events.ts";
 import { openApiRoute } from "./openapi.ts";
@@ -95,13 +96,15 @@ export function createHandler(options: HandlerOptions): HttpHandler {
   }
 
   // CORS for the routes a console on another origin uses without the API key (event streams and
-  // acks); allowed origins are those that may open sockets. Their params are ids.
+  // acks, condition actions); allowed origins are those that may open sockets. An `{id}` is
+  // checked here; other params when the request itself comes.
   function preflight(
     req: Request,
     route: Route<Operation>,
     params: Readonly<Record<string, string>>,
   ): Response {
-    for (const value of Object.values(params)) checkId(value);
+    if (params.id !== undefined) checkId(params.id);
+    if (params.key !== undefined) checkKey(params.key);
     gate.checkOrigin(req);
     return new Response(null, {
       status: 204,

@@ -12,9 +12,12 @@
  */
 import {
   MAX_ALARM_BYTES,
+  MAX_BY_LENGTH,
+  MAX_COMMENT_LENGTH,
   MAX_ID_LENGTH,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
+  MAX_KEY_LENGTH,
   MAX_POLICY_LIST,
   MAX_POLICY_SECONDS,
   MAX_REPEATS,
@@ -198,7 +201,9 @@ export function admissionRefusals(tokens: boolean, origins: boolean): JsonMap {
 }
 
 /** The CORS preflight of a route a console on another origin uses (`withId`: `{id}` checked). */
-function preflight(origins: boolean, withId: boolean): JsonMap {
+function preflight(origins: boolean, params: readonly string[]): JsonMap {
+  const withId = params.includes("id");
+  const withKey = params.includes("key");
   return {
     tags: ["events"],
     summary: "CORS preflight",
@@ -216,9 +221,33 @@ function preflight(origins: boolean, withId: boolean): JsonMap {
         ? { "403": errorResponse("The `Origin` is not allowed", ["origin_not_allowed"]) }
         : {}),
       "400": errorResponse(
-        "A malformed `Host` header or a non-canonical path" + (withId ? ", or an invalid id" : ""),
-        [...URL_CODES, ...(withId ? ["invalid_id"] : [])],
+        "A malformed `Host` header or a non-canonical path" + (withId ? ", or an invalid id" : "") +
+          (withKey ? " or key" : ""),
+        [...URL_CODES, ...(withId ? ["invalid_id"] : []), ...(withKey ? ["invalid_key"] : [])],
       ),
+    },
+  };
+}
+
+/**
+ * The body of a shelve: the action's fields, a reason, and how long (up to `maxSeconds`), or
+ * until the condition clears (then at most that long).
+ */
+export function shelveRequest(maxSeconds: number): JsonMap {
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: ["reason"],
+    anyOf: [
+      { required: ["durationSeconds"] },
+      { required: ["untilCleared"], properties: { untilCleared: { const: true } } },
+    ],
+    properties: {
+      by: { $ref: "#/components/schemas/ConditionAction/properties/by" },
+      comment: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
+      reason: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
+      durationSeconds: { ...int(1, maxSeconds), description: "How long it lasts" },
+      untilCleared: { type: "boolean", description: "It also ends when the condition clears" },
     },
   };
 }
@@ -315,6 +344,12 @@ export interface DocContext {
   readonly badUrl: JsonMap;
   /** `{"401": …}` with an API key, else nothing. */
   readonly unauthorized: JsonMap;
+  /** `{"401": …}` of a route taking the API key or a connection token, when either is on. */
+  readonly keyOrToken: JsonMap;
+  /** The `security` and `?token=` of a route taking the API key or a connection token. */
+  readonly byKeyOrToken: JsonMap;
+  /** The 413 and 415 of a small JSON body (acks, condition actions). */
+  readonly smallBody: JsonMap;
   /** The 503 of a store read or write. */
   readonly storeDown: JsonMap;
   /** The 503 of a publish. */
@@ -344,15 +379,46 @@ function docContext(config: Config): DocContext {
       }),
     }
     : {};
+  const tokens = config.tokenSecrets.length > 0;
   return {
     config,
     keyed,
-    tokens: config.tokenSecrets.length > 0,
+    tokens,
     origins: config.allowedOrigins.length > 0,
     // Webhooks may be named only with a secret and an allowlist, and only under its origins.
     webhooks: config.webhookSecret === undefined ? [] : config.webhookAllowedOrigins,
     badUrl: errorResponse("A malformed `Host` header or a non-canonical path", URL_CODES),
     unauthorized,
+    keyOrToken: keyed || tokens
+      ? {
+        "401": errorResponse(
+          "Neither the API key nor a valid connection token",
+          [
+            ...(keyed && !tokens ? ["unauthorized"] : []),
+            ...(tokens ? ["token_required", "invalid_token", "token_expired"] : []),
+          ],
+          keyed && !tokens ? { always: ["WWW-Authenticate"] } : {},
+        ),
+      }
+      : {},
+    byKeyOrToken: {
+      ...(keyed || tokens ? { security: [{ bearerAuth: [] }] } : {}),
+      parameters: [{
+        name: "token",
+        in: "query",
+        description: "A connection token for the id, instead of the `Authorization` header",
+        schema: { type: "string" },
+      }],
+    },
+    smallBody: {
+      "413": errorResponse(
+        `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`)`,
+        ["body_too_large"],
+      ),
+      "415": errorResponse("`Content-Type` is not `application/json`", [
+        "unsupported_media_type",
+      ]),
+    },
     storeDown: errorResponse(
       "The store cannot be read or written; retry later",
       ["store_unavailable"],
@@ -398,6 +464,13 @@ const PATH_PARAMETERS: Readonly<Record<string, JsonMap>> = {
     description: "The policy's name, an id",
     schema: ref("Id"),
   },
+  key: {
+    name: "key",
+    in: "path",
+    required: true,
+    description: "A condition's key, percent-encoded (`/` as `%2F`)",
+    schema: ref("ConditionKey"),
+  },
 };
 
 /**
@@ -419,7 +492,7 @@ function pathItems(routes: readonly DocumentedRoute[], d: DocContext): JsonMap {
     for (const [method, operation] of Object.entries(route.methods)) {
       item[method.toLowerCase()] = operation.doc(d);
     }
-    if (route.cors) item.options = preflight(d.origins, names.length > 0);
+    if (route.cors) item.options = preflight(d.origins, names);
     paths[route.path] = item;
   }
   return paths;
@@ -556,7 +629,8 @@ const SCHEMAS: JsonMap = {
     type: "object",
     description: "The publisher's fields, any JSON, passed through. At most " +
       `${MAX_JSON_KEYS} keys in the whole body, nested at most ${MAX_JSON_DEPTH} deep, and at ` +
-      `most ${MAX_ALARM_BYTES} bytes as JSON once parsed. \`seq\` and \`target\` are reserved.`,
+      `most ${MAX_ALARM_BYTES} bytes as JSON once parsed. \`seq\`, \`target\`, \`condition\` ` +
+      "and `transition` are reserved. With a `key`, the alarm raises that condition of the id.",
     maxProperties: MAX_JSON_KEYS,
     properties: {
       id: {
@@ -567,8 +641,14 @@ const SCHEMAS: JsonMap = {
         description: "Absent or null: the server's time, ISO-8601 UTC",
         anyOf: [ref("CreateTime"), { type: "null" }],
       },
+      key: {
+        ...ref("ConditionKey"),
+        description: "The condition this alarm raises (a repeat while it is active counts)",
+      },
       seq: false,
       target: false,
+      condition: false,
+      transition: false,
     },
   },
   Alarm: {
@@ -750,6 +830,106 @@ const SCHEMAS: JsonMap = {
     required: ["id", "seq"],
     additionalProperties: false,
     properties: { id: ref("Id"), seq: int(1) },
+  },
+  ConditionKey: {
+    type: "string",
+    minLength: 1,
+    maxLength: MAX_KEY_LENGTH,
+    pattern: NO_CONTROL_CHARS,
+    description: "A condition of an id, e.g. `boiler-7/pressure-high`",
+  },
+  ConditionState: {
+    enum: ["active-unacknowledged", "active-acknowledged", "cleared-unacknowledged", "normal"],
+  },
+  Condition: {
+    type: "object",
+    description: "One condition of an id and its state (ISA-18.2); see docs/conditions.md",
+    required: [
+      "id",
+      "key",
+      "state",
+      "count",
+      "firstTime",
+      "lastTime",
+      "alarm",
+      "raiseSeq",
+      "firstSeq",
+      "seq",
+      "recent",
+    ],
+    properties: {
+      id: ref("Id"),
+      key: ref("ConditionKey"),
+      state: ref("ConditionState"),
+      shelved: {
+        type: "object",
+        required: ["until", "reason", "by", "at", "untilCleared"],
+        properties: {
+          until: { ...int(0), description: "Epoch ms the shelving ends by itself" },
+          reason: { type: "string" },
+          by: { type: "string" },
+          at: int(0),
+          untilCleared: { type: "boolean" },
+        },
+      },
+      count: { ...int(1), description: "Raises in this episode (repeats included)" },
+      firstTime: int(0),
+      lastTime: int(0),
+      alarm: { type: "object", description: "The latest raise" },
+      raiseSeq: int(1),
+      firstSeq: int(1),
+      seq: { ...int(1), description: "The log entry that last changed it" },
+      recent: { type: "array", items: int(0) },
+      acknowledged: {
+        type: "object",
+        required: ["by", "at"],
+        properties: { by: { type: "string" }, at: int(0) },
+      },
+      clearedAt: int(0),
+    },
+  },
+  ConditionList: {
+    type: "object",
+    required: ["id", "conditions"],
+    additionalProperties: false,
+    properties: { id: ref("Id"), conditions: { type: "array", items: ref("Condition") } },
+  },
+  ConditionWithHistory: {
+    allOf: [ref("Condition"), {
+      type: "object",
+      required: ["history"],
+      properties: {
+        history: {
+          type: "array",
+          description: "Its raises and transitions still in the log, oldest first",
+          items: ref("Alarm"),
+        },
+      },
+    }],
+  },
+  ConditionAction: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      by: {
+        type: "string",
+        minLength: 1,
+        maxLength: MAX_BY_LENGTH,
+        description: "Who acts (with the API key; with a token, it is the token's subject)",
+      },
+      comment: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
+    },
+  },
+  ConditionChanged: {
+    type: "object",
+    required: ["id", "key", "seq", "condition"],
+    additionalProperties: false,
+    properties: {
+      id: ref("Id"),
+      key: ref("ConditionKey"),
+      seq: { ...int(1), description: "The transition's entry on the id's log" },
+      condition: ref("Condition"),
+    },
   },
   Health: {
     type: "object",

@@ -8,10 +8,18 @@
  *
  * @module
  */
-import { type JsonObject, MAX_POLICIES, MAX_STREAM_IDS, PROTOCOL_V1, quote } from "../core/mod.ts";
+import {
+  ACTIONS,
+  type JsonObject,
+  MAX_POLICIES,
+  MAX_STREAM_IDS,
+  PROTOCOL_V1,
+  quote,
+} from "../core/mod.ts";
 import type { Escalation } from "../escalation/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import { acknowledge } from "./acks.ts";
+import { actOnCondition, listConditions, showCondition } from "./conditions.ts";
 import type { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import {
@@ -29,6 +37,7 @@ import {
   listNaming,
   policyInput,
   ref,
+  shelveRequest,
   streamParams,
   streamResponses,
   SUBPROTOCOLS,
@@ -155,6 +164,96 @@ function assetRoute(asset: Asset): Route<Operation> {
     },
   };
 }
+
+/** `POST /api/conditions/{id}/{key}/{action}`: one route per action, each with its body. */
+function conditionRoute(action: (typeof ACTIONS)[number]): Route<Operation> {
+  const clear = action === "clear";
+  return {
+    path: `/api/conditions/{id}/{key}/${action}`,
+    cors: true,
+    methods: {
+      POST: {
+        handle: (ctx) => {
+          const { hub, gate, auth, config, now } = ctx.deps;
+          return actOnCondition(
+            ctx.req,
+            checkId(param(ctx, "id")),
+            param(ctx, "key"),
+            action,
+            ctx.url.searchParams,
+            {
+              hub,
+              gate,
+              auth,
+              maxBodyBytes: config.maxBodyBytes,
+              now,
+              maxShelveSeconds: config.maxShelveSeconds,
+            },
+          );
+        },
+        doc: (d) => ({
+          operationId: `${action}Condition`,
+          tags: ["conditions"],
+          summary: CONDITION_SUMMARIES[action],
+          description:
+            (clear
+              ? "The publisher's: takes the API key (a connection token is refused). "
+              : "Takes the API key or a connection token covering the id (`Authorization: " +
+                "Bearer` or `?token=`); with a token, `by` is the token's subject. ") +
+            "The change is pushed to every v1 and SSE session of the id on every instance.",
+          ...d.byKeyOrToken,
+          requestBody: d.jsonBody(
+            action === "shelve" ? shelveRequest(d.config.maxShelveSeconds) : ref("ConditionAction"),
+          ),
+          responses: {
+            "200": jsonOk("Changed: the condition as it is now", ref("ConditionChanged")),
+            "400": errorResponse(
+              "The body is not one JSON object within the limits, a field is invalid, or an " +
+                "invalid id or key",
+              [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_key", "invalid_field"],
+            ),
+            ...d.keyOrToken,
+            ...(d.tokens || d.origins
+              ? {
+                "403": errorResponse(
+                  "The token doesn't cover the id" + (clear && d.keyed ? " or can't clear" : "") +
+                    ", or the origin is not allowed",
+                  [
+                    ...(d.tokens ? ["forbidden"] : []),
+                    ...(d.origins ? ["origin_not_allowed"] : []),
+                  ],
+                ),
+              }
+              : {}),
+            "404": errorResponse("The id has no such condition", ["unknown_condition"]),
+            "409": errorResponse(
+              "The condition's state doesn't allow it; of two racing changes, the later is " +
+                "refused",
+              CONFLICTS[action],
+            ),
+            ...d.smallBody,
+            "503": d.storeDown,
+          },
+        }),
+      },
+    },
+  };
+}
+
+const CONDITION_SUMMARIES: Readonly<Record<(typeof ACTIONS)[number], string>> = {
+  acknowledge: "Acknowledge a condition (an operator has seen it)",
+  shelve: "Shelve a condition: hide it for a while (a reason is required)",
+  unshelve: "Unshelve a condition before its time",
+  clear: "Clear a condition: it returned to normal (the publisher)",
+};
+
+/** What each action can meet in a condition's state (`core/condition.ts`). */
+const CONFLICTS: Readonly<Record<(typeof ACTIONS)[number], string[]>> = {
+  acknowledge: ["not_unacknowledged"],
+  shelve: ["not_in_list", "already_shelved"],
+  unshelve: ["not_shelved"],
+  clear: ["not_active"],
+};
 
 /**
  * Every route, in the order `/openapi.json` lists them. Each method's handler runs after the
@@ -697,19 +796,13 @@ export const ROUTES: readonly Route<Operation>[] = [
     methods: {
       POST: {
         handle: ack,
-        doc: ({ keyed, tokens, origins, config, storeDown, jsonBody }) => ({
+        doc: ({ tokens, origins, storeDown, jsonBody, keyOrToken, byKeyOrToken, smallBody }) => ({
           operationId: "acknowledge",
           tags: ["events"],
           summary: "Acknowledge an id's alarms up to a seq (clients without a socket)",
           description: "Takes the API key or a connection token covering the id " +
             "(`Authorization: Bearer` or `?token=`); the record a v1 socket's `ack` writes.",
-          ...(keyed || tokens ? { security: [{ bearerAuth: [] }] } : {}),
-          parameters: [{
-            name: "token",
-            in: "query",
-            description: "A connection token for the id, instead of the `Authorization` header",
-            schema: { type: "string" },
-          }],
+          ...byKeyOrToken,
           requestBody: jsonBody(ref("AckRequest")),
           responses: {
             "200": jsonOk("Recorded (a lower seq than recorded changes nothing)", ref("Acked")),
@@ -721,31 +814,95 @@ export const ROUTES: readonly Route<Operation>[] = [
               "The seq is beyond the id's last, or beyond what the named session received",
               ["invalid_ack"],
             ),
-            ...(keyed || tokens
-              ? {
-                "401": errorResponse(
-                  "Neither the API key nor a valid connection token",
-                  [
-                    ...(keyed && !tokens ? ["unauthorized"] : []),
-                    ...(tokens ? ["token_required", "invalid_token", "token_expired"] : []),
-                  ],
-                  keyed && !tokens ? { always: ["WWW-Authenticate"] } : {},
-                ),
-              }
-              : {}),
+            ...keyOrToken,
             ...forbidden(tokens, origins),
-            "413": errorResponse(
-              `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`)`,
-              ["body_too_large"],
-            ),
-            "415": errorResponse("`Content-Type` is not `application/json`", [
-              "unsupported_media_type",
-            ]),
+            ...smallBody,
             "503": storeDown,
           },
         }),
       },
     },
   },
+  {
+    path: "/api/conditions/{id}",
+    auth: "apiKey",
+    methods: {
+      GET: {
+        handle: (ctx) =>
+          listConditions(
+            ctx.deps.hub,
+            checkId(param(ctx, "id")),
+            ctx.url.searchParams,
+            ctx.deps.now(),
+          ),
+        doc: ({ unauthorized, storeDown, api }) => ({
+          operationId: "listConditions",
+          tags: ["conditions"],
+          summary: "An id's conditions: the active list (shelved ones too), newest first",
+          ...api,
+          parameters: [
+            {
+              name: "state",
+              in: "query",
+              description: "Only these: a state, `shelved` (now), or `all` (normal ones too)",
+              schema: {
+                enum: [
+                  "active-unacknowledged",
+                  "active-acknowledged",
+                  "cleared-unacknowledged",
+                  "normal",
+                  "shelved",
+                  "all",
+                ],
+              },
+            },
+            {
+              name: "level",
+              in: "query",
+              description: "Only those whose latest alarm has this `level`",
+              schema: { type: "string" },
+            },
+          ],
+          responses: {
+            "200": jsonOk("The conditions", ref("ConditionList")),
+            "400": errorResponse("An invalid id or filter", [
+              ...URL_CODES,
+              "invalid_id",
+              "invalid_parameter",
+            ]),
+            ...unauthorized,
+            "503": storeDown,
+          },
+        }),
+      },
+    },
+  },
+  {
+    path: "/api/conditions/{id}/{key}",
+    auth: "apiKey",
+    methods: {
+      GET: {
+        handle: (ctx) => showCondition(ctx.deps.hub, checkId(param(ctx, "id")), param(ctx, "key")),
+        doc: ({ unauthorized, storeDown, api }) => ({
+          operationId: "showCondition",
+          tags: ["conditions"],
+          summary: "One condition, with its raises and transitions still in the log",
+          ...api,
+          responses: {
+            "200": jsonOk("The condition and its history", ref("ConditionWithHistory")),
+            "400": errorResponse("An invalid id or key", [
+              ...URL_CODES,
+              "invalid_id",
+              "invalid_key",
+            ]),
+            ...unauthorized,
+            "404": errorResponse("The id has no such condition", ["unknown_condition"]),
+            "503": storeDown,
+          },
+        }),
+      },
+    },
+  },
+  ...ACTIONS.map(conditionRoute),
   ...ASSETS.map(assetRoute),
 ];

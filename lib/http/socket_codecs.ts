@@ -8,6 +8,7 @@
 import {
   decodeClientMessage,
   encodeServerMessage,
+  type EntryFrames,
   LEGACY_PING,
   PROTOCOL_V1,
   wrapAlarmFrame,
@@ -18,7 +19,7 @@ import type { Codec, Inbound, SessionEvent } from "../realtime/mod.ts";
 export const LEGACY_CODEC: Codec = {
   name: "legacy",
   events: false,
-  alarm: (_seq: number, json: string) => json,
+  entry: (frames: EntryFrames) => frames.alarm,
   event: () => undefined,
   decode: (text: string): Inbound =>
     text === LEGACY_PING
@@ -33,15 +34,15 @@ export const LEGACY_CODEC: Codec = {
 class V1Codec implements Codec {
   readonly name = PROTOCOL_V1;
   readonly events = true;
-  #lastJson = "";
+  #lastEntry: EntryFrames | undefined;
   #lastFrame = "";
   #lastEvent: SessionEvent | undefined;
   #lastEventFrame = "";
 
-  alarm(_seq: number, json: string): string {
-    if (json !== this.#lastJson) {
-      this.#lastFrame = wrapAlarmFrame(json);
-      this.#lastJson = json;
+  entry(frames: EntryFrames): string {
+    if (frames !== this.#lastEntry) {
+      this.#lastFrame = encodeEntry(frames);
+      this.#lastEntry = frames;
     }
     return this.#lastFrame;
   }
@@ -60,6 +61,13 @@ class V1Codec implements Codec {
       ? { kind: "message", message: decoded.message }
       : { kind: "invalid", code: decoded.code, message: decoded.message };
   }
+}
+
+// `{"type":"alarm","alarm":…}` (with the condition it changed), or a condition's transition.
+function encodeEntry({ seq, alarm, transition, condition }: EntryFrames): string {
+  const changed = condition === undefined ? "" : `,"condition":${condition}`;
+  if (alarm !== undefined) return wrapAlarmFrame(alarm, changed);
+  return `{"type":"transition","seq":${seq},"transition":${transition}${changed}}`;
 }
 
 function encodeEvent(event: SessionEvent): string {

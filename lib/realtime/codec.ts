@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ClientMessage, ServerMessage } from "../core/mod.ts";
+import type { ClientMessage, EntryFrames, ServerMessage } from "../core/mod.ts";
 
 /** What a session's connection can do, asked instead of its name. */
 export interface Transport {
@@ -44,10 +44,13 @@ export type Inbound =
 export interface Codec {
   /** The format's name, as the sessions API shows it. */
   readonly name: string;
-  /** Whether the format carries events (welcome, gap, acks) besides alarms. */
+  /** Whether the format carries events (welcome, gap, acks, conditions) besides alarms. */
   readonly events: boolean;
-  /** The frame of alarm `seq` from its JSON, which is serialized once for every session. */
-  alarm(seq: number, json: string): string;
+  /**
+   * The frame of a log entry (an alarm, or a condition's transition) from its JSON, serialized
+   * once for every session; `undefined` where the format has no place for it.
+   */
+  entry(frames: EntryFrames): string | undefined;
   /** The frame of `event`, or `undefined` where the format has no place for it. */
   event(event: SessionEvent): string | undefined;
   /** Reads a text frame from the client. Never throws. */

@@ -78,10 +78,11 @@ export class Fanout {
     const head = since !== undefined && since > target.cursor
       ? Math.max(target.cursor, await this.#store.head(session.id))
       : target.cursor;
-    hooks.onReady?.(head);
-    if (since !== undefined) {
+    const ready = hooks.onReady?.(head);
+    if (ready) await ready;
+    if (since !== undefined || ready) {
       // A since beyond the head (e.g. a wiped store) is treated as "from the head".
-      const from = Math.min(since, head);
+      const from = Math.min(since ?? head, head);
       await replay(this.#store, this.#registry, session, target, from, hooks.onGap);
     } else if (held) {
       session.lastSeq = target.cursor; // live from the head it was told

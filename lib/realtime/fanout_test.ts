@@ -12,7 +12,7 @@ import { Session } from "./session.ts";
 const SEQ_CODEC: Codec = {
   name: "seq",
   events: false,
-  alarm: (seq) => String(seq),
+  entry: (frames) => String(frames.seq),
   event: () => undefined,
   decode: () => ({ kind: "ignored", metric: "test" }),
 };

@@ -6,7 +6,17 @@
  * @module
  */
 import { type Arrivals, Discovery, Presence, type PresenceRecords } from "../cluster/mod.ts";
-import { type Alarm, type Grant, InvalidInput, type PreparedAlarm } from "../core/mod.ts";
+import {
+  type Alarm,
+  type Condition,
+  type ConditionChange,
+  type Grant,
+  inActiveList,
+  InvalidInput,
+  type PreparedAlarm,
+  StoreError,
+  transitionOf,
+} from "../core/mod.ts";
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmLog, DueSpec, RelayedMessage } from "../store/mod.ts";
 import type { Wire } from "./codec.ts";
@@ -27,6 +37,8 @@ export interface HubLimits {
   messageRate: number;
   /** Messages a socket may send in a burst. */
   messageBurst: number;
+  /** Longest an operator may shelve a condition for, in seconds. */
+  maxShelveSeconds: number;
 }
 
 /**
@@ -56,6 +68,10 @@ export interface HubStore extends FanoutStore, PresenceRecords, Arrivals, Pick<A
   readonly watches: number;
   /** Records an ack of `target` up to `seq` and relays `message` in the same commit. */
   ack(target: string, seq: number, message: RelayedMessage): Promise<void>;
+  /** Condition `key` of `target`, if it was ever raised. */
+  condition(target: string, key: string): Promise<Condition | undefined>;
+  /** Every condition of `target` ever raised. */
+  conditions(target: string): Promise<Condition[]>;
   /** The highest seq acknowledged for `target`, or null if never. */
   acked(target: string): Promise<number | null>;
   /** Fails (`StoreError`) while the store can't be written. */
@@ -105,6 +121,8 @@ export class Hub {
   readonly #fanout: Fanout;
   readonly #discovery: Discovery;
   readonly #context: SessionContext;
+  /** Shelvings this isolate will end when their time is up. */
+  readonly #shelvings = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -130,6 +148,9 @@ export class Hub {
       fanout: this.#fanout,
       presence: this.#presence,
       ack: (id, seq, sessionId) => this.ack(id, seq, sessionId),
+      activeConditions: (id) => this.activeConditions(id),
+      change: (id, key, change) => this.change(id, key, change),
+      maxShelveSeconds: options.limits.maxShelveSeconds,
       metrics: options.metrics,
       logger: options.logger,
       now,
@@ -307,9 +328,24 @@ export class Hub {
     const by = performance.now() + this.#options.store.timeoutMs;
     const deadlines = this.#options.deadlines;
     const deadline = deadlines?.deadlineFor(target, prepared);
+    const { key } = prepared.fields;
+    // An alarm with a key raises its condition, in the same commit.
+    const raise = typeof key === "string"
+      ? {
+        key,
+        change: { action: "raise", alarm: prepared.fields } as const,
+        at: this.#options.now(),
+      }
+      : undefined;
     const appended = deadline === undefined
-      ? await this.#options.store.append(target, prepared, idempotencyKey)
-      : await this.#options.store.append(target, deadline.prepared, idempotencyKey, deadline.due);
+      ? await this.#options.store.append(target, prepared, idempotencyKey, undefined, raise)
+      : await this.#options.store.append(
+        target,
+        deadline.prepared,
+        idempotencyKey,
+        deadline.due,
+        raise,
+      );
     if (deadline !== undefined && !appended.duplicate) deadlines!.scheduled(deadline.due.at);
     if (appended.duplicate) {
       return { id: appended.id, seq: appended.seq, target, delivered: 0, duplicate: true };
@@ -318,6 +354,70 @@ export class Hub {
     this.#options.metrics.alarmsPublished++;
     const delivered = await this.#fanout.published(alarm, by);
     return { id: alarm.id, seq: alarm.seq, target, delivered };
+  }
+
+  /**
+   * Changes condition `key` of `target` (acknowledge, shelve, unshelve, clear, or the end of a
+   * shelving): the one path for every client and every instance. The change, its log entry and
+   * the condition's new state are one commit checked against the state it changes, so of two
+   * racing changes one wins and the other is refused (`Conflict`, 409; `NotFound` for a key never
+   * raised); then it is delivered like an alarm, to every session of the id on every instance
+   * (the old page's sockets have no place for it). A shelving schedules its own end here.
+   */
+  async change(
+    target: string,
+    key: string,
+    change: Exclude<ConditionChange, { action: "raise" }>,
+  ): Promise<{ seq: number; condition: Condition }> {
+    const { store, now } = this.#options;
+    const by = performance.now() + store.timeoutMs;
+    const at = now();
+    const fields = {
+      id: crypto.randomUUID(),
+      createTime: new Date(at).toISOString(),
+      transition: transitionOf(key, change, at),
+    };
+    const prepared = { fields, bytes: JSON.stringify(fields).length * 3 };
+    const appended = await store.append(target, prepared, undefined, undefined, {
+      key,
+      change,
+      at,
+    });
+    if (appended.duplicate || appended.condition === undefined) {
+      throw new StoreError("The change of a condition was not stored as one");
+    }
+    const { alarm, condition } = appended;
+    if (change.action === "shelve") this.#unshelveLater(target, key, change.until - at);
+    await this.#fanout.published(alarm, by);
+    return { seq: alarm.seq, condition };
+  }
+
+  /** Every condition of `target` ever raised (normal ones too). */
+  conditions(target: string): Promise<Condition[]> {
+    return this.#options.store.conditions(target);
+  }
+
+  /** Condition `key` of `target`, if it was ever raised. */
+  condition(target: string, key: string): Promise<Condition | undefined> {
+    return this.#options.store.condition(target, key);
+  }
+
+  /** The conditions of `target` in the active list (shelved ones too). */
+  async activeConditions(target: string): Promise<Condition[]> {
+    return (await this.conditions(target)).filter((c) => inActiveList(c.state));
+  }
+
+  // Ends a shelving when its time is up (whoever shelved it; a lost race is fine: one entry).
+  #unshelveLater(target: string, key: string, ms: number): void {
+    const timer = setTimeout(() => {
+      this.#shelvings.delete(timer);
+      this.change(target, key, { action: "expire" }).catch((error) => {
+        if (!(error instanceof InvalidInput)) {
+          reportStoreFault(this.#options.metrics, this.#options.logger, error, target);
+        }
+      });
+    }, Math.max(0, ms));
+    this.#shelvings.add(timer);
   }
 
   /**
@@ -358,6 +458,8 @@ export class Hub {
 
   /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
   async shutdown(graceMs: number): Promise<void> {
+    for (const timer of this.#shelvings) clearTimeout(timer);
+    this.#shelvings.clear();
     this.#discovery.stop();
     this.#fanout.close();
     await drain(this.#registry, graceMs);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CLOSE_POLICY, idMatches, quote } from "../core/mod.ts";
+import { type ClientMessage, CLOSE_POLICY, idMatches, quote } from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import type { SessionEvent } from "./codec.ts";
 import type { Registry } from "./registry.ts";
@@ -17,6 +17,8 @@ export interface InboundContext {
   send(to: string, event: SessionEvent & { type: "message" }): void;
   /** Records an acknowledgement up to `seq` (answering an error if it is refused). */
   ack(seq: number): void;
+  /** Acts on a condition (answering an error if it is refused). */
+  act(message: ClientMessage & { type: "act" }): void;
 }
 
 /** Invalid v1 messages in a row before the socket is closed with 1008. */
@@ -69,6 +71,9 @@ export function receiveText(context: InboundContext, session: Session, text: str
     }
     case "ack":
       context.ack(message.seq);
+      break;
+    case "act":
+      context.act(message);
       break;
   }
 }

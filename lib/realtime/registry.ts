@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Alarm, CLOSE_INTERNAL, CLOSE_SLOW_CONSUMER, encodeAlarm } from "../core/mod.ts";
+import { type Alarm, CLOSE_INTERNAL, CLOSE_SLOW_CONSUMER, entryFrames } from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import type { SessionEvent } from "./codec.ts";
 import type { Session } from "./session.ts";
@@ -147,19 +147,21 @@ export class Registry {
   }
 
   /**
-   * Hands `alarm` to every live session of its target that hasn't had it, each in its own wire
-   * format; the alarm is serialized once. Sessions that are replaying stored alarms are
+   * Hands log entry `alarm` to every live session of its target that hasn't had it, each in its
+   * own wire format (one may have no place for it: a transition, for the old page); the entry is
+   * serialized once. Sessions that are replaying stored alarms are
    * skipped; they read this one from the log. Returns how many sessions it was handed to.
    */
   deliverAlarm(alarm: Alarm): number {
     const set = this.#byId.get(alarm.target);
     if (!set) return 0;
-    const json = encodeAlarm(alarm);
+    const frames = entryFrames(alarm);
     let delivered = 0;
     for (const session of set) {
       if (session.replaying || session.lastSeq >= alarm.seq) continue;
       session.lastSeq = alarm.seq;
-      if (this.send(session, session.codec.alarm(alarm.seq, json))) delivered++;
+      const frame = session.codec.entry(frames);
+      if (frame !== undefined && this.send(session, frame)) delivered++;
     }
     return delivered;
   }
@@ -168,7 +170,8 @@ export class Registry {
   sendAlarm(session: Session, alarm: Alarm): void {
     if (session.lastSeq >= alarm.seq) return;
     session.lastSeq = alarm.seq;
-    this.send(session, session.codec.alarm(alarm.seq, encodeAlarm(alarm)));
+    const frame = session.codec.entry(entryFrames(alarm));
+    if (frame !== undefined) this.send(session, frame);
   }
 
   /**

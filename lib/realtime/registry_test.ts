@@ -19,7 +19,13 @@ async function hub(slowConsumerBytes = 1000) {
     metrics,
     logger: SILENT_LOGGER,
     now: () => clock.t,
-    limits: { heartbeatTimeoutMs: 90_000, slowConsumerBytes, messageRate: 100, messageBurst: 100 },
+    limits: {
+      heartbeatTimeoutMs: 90_000,
+      slowConsumerBytes,
+      messageRate: 100,
+      messageBurst: 100,
+      maxShelveSeconds: 3600,
+    },
   });
   return {
     hub: h,
@@ -58,6 +64,8 @@ Deno.test("fan-out sends flat alarms to legacy, envelopes to v1, and skips socke
   h.attach("t", V1_WIRE)(sockets[1]!).onOpen();
   h.attach("t", LEGACY_WIRE)(sockets[2]!).onOpen();
   sockets[2]!.readyState = 2; // closing: its close event has not arrived yet
+  // Live once welcomed (the conditions are read first).
+  while (sockets[1]!.sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
   const { delivered } = await h.publish("t", prepared);
   assertEquals(delivered, 2);
   assertEquals(metrics.sendsDropped, 1);

@@ -16,8 +16,12 @@ export interface LogReader {
 
 /** Callbacks of `Fanout.join`. */
 export interface JoinHooks {
-  /** The id's head, once known; nothing has been sent yet. */
-  onReady?: (head: number) => void;
+  /**
+   * The id's head, once known; nothing has been sent yet. What it returns is waited for (the
+   * conditions' snapshot) while live deliveries still skip the session; what was published
+   * meanwhile is then read from the log.
+   */
+  onReady?: (head: number) => void | Promise<void>;
   /** `since` was older than retention: the first seq available. */
   onGap?: (firstAvailable: number) => void;
 }

@@ -5,7 +5,13 @@
  * @module
  */
 import type { Presence } from "../cluster/mod.ts";
-import { CLOSE_INTERNAL, InvalidInput } from "../core/mod.ts";
+import {
+  CLOSE_INTERNAL,
+  type Condition,
+  type ConditionChange,
+  decodeAction,
+  InvalidInput,
+} from "../core/mod.ts";
 import { type Logger, type Metrics, reportSocketFault, reportStoreFault } from "../observe/mod.ts";
 import type { SessionEvent } from "./codec.ts";
 import type { Fanout } from "./fanout.ts";
@@ -20,6 +26,16 @@ export interface SessionContext {
   registry: Registry;
   fanout: Fanout;
   presence: Presence;
+  /** The id's conditions in the active list (shelved ones too). */
+  activeConditions(id: string): Promise<Condition[]>;
+  /** Changes a condition (`Hub.change`, the one path for every client). */
+  change(
+    id: string,
+    key: string,
+    change: Exclude<ConditionChange, { action: "raise" }>,
+  ): Promise<unknown>;
+  /** Longest a shelving may last, in seconds. */
+  maxShelveSeconds: number;
   /** Records and announces an acknowledgement (`Hub.ack`, the one path for every client). */
   ack(id: string, seq: number, sessionId: string): Promise<unknown>;
   metrics: Metrics;
@@ -69,8 +85,9 @@ export class SessionHandlers implements SocketHandlers {
   }
 
   /**
-   * Formats with events: the welcome goes out once the id's head is known, before any alarm; a
-   * `gap` when `since` is older than retention. Formats without (the old page) get alarms only.
+   * Formats with events: the welcome goes out once the id's head is known, then the id's active
+   * conditions, before any alarm; a `gap` when `since` is older than retention. Formats without
+   * (the old page) get alarms only.
    */
   #hooks(): JoinHooks {
     const session = this.#session;
@@ -79,7 +96,11 @@ export class SessionHandlers implements SocketHandlers {
     const since = this.#since;
     const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
     return {
-      onReady: (seq) =>
+      onReady: async (seq) => {
+        // The active list as of at least `seq`, then every entry after `seq`: a client applies
+        // an entry to a condition only if it is newer than the condition's own `seq`. With none
+        // active, the welcome says so (no `conditions`) and no snapshot follows.
+        const conditions = await this.#ctx.activeConditions(id);
         this.#send({
           type: "welcome",
           sessionId,
@@ -91,7 +112,10 @@ export class SessionHandlers implements SocketHandlers {
           position: since === undefined ? seq : Math.min(since, seq),
           serverTime: new Date(this.#ctx.now()).toISOString(),
           heartbeatInterval,
-        }),
+          ...(conditions.length > 0 ? { conditions: conditions.length } : {}),
+        });
+        if (conditions.length > 0) this.#send({ type: "conditions", id, seq, conditions });
+      },
       onGap: (firstAvailable) => this.#send({ type: "gap", id, since: since ?? 0, firstAvailable }),
     };
   }
@@ -111,17 +135,17 @@ export class SessionHandlers implements SocketHandlers {
             this.#send({ type: "error", code: "store_unavailable", message: "Message not sent" });
           }),
         ack: (seq) =>
-          void this.#ctx.ack(session.id, seq, session.sessionId).catch((error) => {
-            if (error instanceof InvalidInput) {
-              return this.#send({ type: "error", code: error.code, message: error.message });
-            }
-            this.#storeFault(error, session.id);
-            this.#send({
-              type: "error",
-              code: "store_unavailable",
-              message: "Acknowledgement not recorded",
-            });
-          }),
+          void this.#ctx.ack(session.id, seq, session.sessionId).catch((error) =>
+            this.#refused(error, "Acknowledgement not recorded")
+          ),
+        act: ({ action, key, fields }) => {
+          const actor = { subject: session.grant?.sub, fallback: "anonymous" };
+          const now = this.#ctx.now();
+          void Promise.resolve()
+            .then(() => decodeAction(action, fields, actor, now, this.#ctx.maxShelveSeconds))
+            .then((change) => this.#ctx.change(session.id, key, change))
+            .catch((error) => this.#refused(error, "Change not recorded"));
+        },
       },
       session,
       text,
@@ -154,6 +178,15 @@ export class SessionHandlers implements SocketHandlers {
 
   onFault(kind: string, error?: unknown): void {
     reportSocketFault(this.#ctx.metrics, this.#ctx.logger, this.#session, kind, error);
+  }
+
+  // An action refused (its input, or the state it meets) or not recorded (the store).
+  #refused(error: unknown, unrecorded: string): void {
+    if (error instanceof InvalidInput) {
+      return this.#send({ type: "error", code: error.code, message: error.message });
+    }
+    this.#storeFault(error, this.#session.id);
+    this.#send({ type: "error", code: "store_unavailable", message: unrecorded });
   }
 
   #send(event: SessionEvent): void {

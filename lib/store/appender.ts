@@ -18,19 +18,26 @@
  */
 import {
   type Alarm,
+  applyChange,
   completeAlarm,
+  type Condition,
+  type ConditionSpec,
+  conditionView,
   isJsonObject,
   type PreparedAlarm,
+  refusalError,
   StoreError,
 } from "../core/mod.ts";
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
+import { toStored } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
 import {
   ARRIVAL_KEY,
   bucketOf,
+  condKey,
   feedHeadKey,
   feedKey,
   headKey,
@@ -42,7 +49,9 @@ import {
 export interface Planned {
   readonly target: string;
   readonly idemKey: Deno.KvKey | undefined;
-  /** The alarm's bytes, plus a deadline record's if it has one. */
+  /** The key of the condition the append changes, if any. */
+  readonly condKey?: Deno.KvKey | undefined;
+  /** The alarm's bytes, plus a deadline record's and a condition record's if it has them. */
   readonly bytes: number;
 }
 
@@ -58,6 +67,7 @@ export function batchSize(queue: Iterable<Planned>, maxChecks: number): number {
   for (const p of queue) {
     const keys = [`t:${p.target}`, `b:${bucketOf(p.target)}`];
     if (p.idemKey) keys.push(`i:${JSON.stringify(p.idemKey)}`);
+    if (p.condKey) keys.push(`c:${JSON.stringify(p.condKey)}`);
     const adds = keys.filter((k) => !checked.has(k));
     bytes += p.bytes;
     if (
@@ -74,6 +84,8 @@ interface Pending extends Planned {
   prepared: PreparedAlarm;
   /** An escalation deadline, written in the same commit as the alarm. */
   due: DueSpec | undefined;
+  /** The condition change the entry makes, in the same commit. */
+  condition: ConditionSpec | undefined;
   resolve: (appended: Appended) => void;
   reject: (error: unknown) => void;
   /** Answered with a `StoreError` at its deadline; nobody waits for it any more. */
@@ -89,6 +101,8 @@ const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 512 * 1024;
 /** Bytes counted for a deadline record and its key (a policy name and a target: 2 ids). */
 const DUE_BYTES = 512;
+/** Bytes counted for a condition record besides its alarm (and its view on the entry). */
+const CONDITION_BYTES = 2048;
 const MAX_ATTEMPTS = 100;
 /** Ids whose head entries are remembered. */
 const HEAD_CACHE = 10_000;
@@ -103,6 +117,8 @@ export class Appender {
   readonly #feedHeads = new Map<number, Deno.KvEntryMaybe<unknown>>();
   /** The head entry of each recently written id, as our own last commit left it. */
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
+  /** Each recently changed condition's record, as our own last commit left it. */
+  readonly #conditions = new Map<string, Deno.KvEntry<Condition>>();
   #queue: Pending[] = [];
   #busy = false;
   readonly #maxChecks: number;
@@ -130,16 +146,21 @@ export class Appender {
     prepared: PreparedAlarm,
     idempotencyKey?: string,
     due?: DueSpec,
+    condition?: ConditionSpec,
   ): Promise<Appended> {
     const key = idempotencyKey === undefined ? undefined : idemKey(target, idempotencyKey);
     return new Promise((resolve, reject) => {
-      const bytes = prepared.bytes + (due ? DUE_BYTES : 0);
+      // A condition record holds the alarm once more, next to the entry and its view.
+      const bytes = prepared.bytes * (condition ? 2 : 1) + (due ? DUE_BYTES : 0) +
+        (condition ? CONDITION_BYTES : 0);
       const p: Pending = {
         target,
         prepared,
         idemKey: key,
+        condKey: condition && condKey(target, condition.key),
         bytes,
         due,
+        condition,
         resolve,
         reject,
         expired: false,
@@ -205,10 +226,18 @@ export class Appender {
       const unknownBuckets = this.#fence
         ? []
         : buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
+      const condKeys = [
+        ...new Map(batch.flatMap((p) => p.condKey ? [[JSON.stringify(p.condKey), p.condKey]] : []))
+          .values(),
+      ];
+      const unknownConds = condKeys.filter((k) =>
+        attempt > 0 || !this.#conditions.has(JSON.stringify(k))
+      );
       const keys = [
         ...unknown.map(headKey),
         ...idemKeys,
         ...unknownBuckets.map(feedHeadKey),
+        ...unknownConds,
         ...fence,
       ];
       // Nothing to read is the common case (every head cached). Heads read in separate
@@ -228,6 +257,17 @@ export class Appender {
       unknownBuckets.forEach((b, i) =>
         feedHeads.set(b, read[unknown.length + idemKeys.length + i])
       );
+      // Each condition's record as read (or as our last commit left it), and as the batch has
+      // changed it so far: two changes of one condition in a batch apply in order.
+      const condEntries = new Map<string, Deno.KvEntryMaybe<unknown>>(
+        condKeys.map((k) => [JSON.stringify(k), this.#conditions.get(JSON.stringify(k))!]),
+      );
+      const offset = unknown.length + idemKeys.length + unknownBuckets.length;
+      unknownConds.forEach((k, i) => condEntries.set(JSON.stringify(k), read[offset + i]!));
+      const conditions = new Map<string, Condition | undefined>(
+        [...condEntries].map(([k, e]) => [k, (e.value ?? undefined) as Condition | undefined]),
+      );
+      const changedConds = new Set<string>();
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
       if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
         this.#fence = undefined; // a newcomer: write the feed, with its heads read afresh
@@ -238,6 +278,7 @@ export class Appender {
       const next = new Map<string, number>();
       const first = new Map<string, number>();
       const results: [Pending, Appended][] = [];
+      const refused: [Pending, Error][] = [];
       const firstOfKey = new Map<string, Alarm>();
       for (const t of targets) {
         const head = heads.get(t)!;
@@ -262,17 +303,47 @@ export class Appender {
           continue;
         }
         const seq = next.get(p.target)! + 1;
+        let alarm = completeAlarm(p.prepared, p.target, seq);
+        let due = p.due;
+        let condition: Condition | undefined;
+        if (p.condition && p.condKey) {
+          const id = JSON.stringify(p.condKey);
+          const before = conditions.get(id);
+          const { key, change, at } = p.condition;
+          const out = applyChange(before, change, at, p.target, key, seq);
+          if (!out.ok) {
+            refused.push([p, refusalError(out.refusal, before !== undefined)]);
+            continue;
+          }
+          condition = out.condition;
+          conditions.set(id, condition);
+          changedConds.add(id);
+          // A repeat of an active condition starts no new deadline: the first one still runs.
+          if (change.action === "raise" && before && before.state !== "normal") due = undefined;
+          if (change.action === "raise") condition = { ...condition, alarm };
+          conditions.set(id, condition);
+          alarm = { ...alarm, condition: conditionView(condition) };
+        }
         next.set(p.target, seq);
-        const alarm = completeAlarm(p.prepared, p.target, seq);
         writeAlarm(op, alarm, this.#retention);
-        if (p.due) writeDeadline(op, alarm, p.due);
+        if (due) writeDeadline(op, alarm, due, p.condition?.key);
         if (p.idemKey && idemId) {
           op.check(idems.get(idemId)!).set(p.idemKey, { id: alarm.id, seq }, {
             expireIn: this.#retention.ageMs,
           });
           firstOfKey.set(idemId, alarm);
         }
-        results.push([p, { duplicate: false, alarm }]);
+        results.push([
+          p,
+          condition ? { duplicate: false, alarm, condition } : {
+            duplicate: false,
+            alarm,
+          },
+        ]);
+      }
+      for (const id of changedConds) {
+        const entry = condEntries.get(id)!;
+        op.check(entry).set(entry.key, toStored(conditions.get(id)!));
       }
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
@@ -281,8 +352,17 @@ export class Appender {
       const result = await guard(() => op.commit());
       for (const t of targets) this.#heads.delete(t);
       for (const b of feed.keys()) this.#feedHeads.delete(b);
+      for (const id of condKeys.map((k) => JSON.stringify(k))) this.#conditions.delete(id);
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
+        for (const id of changedConds) {
+          const key = condEntries.get(id)!.key;
+          const value = toStored(conditions.get(id)!);
+          this.#conditions.set(id, { key, value, versionstamp: result.versionstamp });
+          if (this.#conditions.size > HEAD_CACHE) {
+            this.#conditions.delete(this.#conditions.keys().next().value!);
+          }
+        }
         for (const [b, n] of feed) {
           this.#feedHeads.set(b, {
             key: feedHeadKey(b),
@@ -291,6 +371,7 @@ export class Appender {
           });
         }
         for (const [p, appended] of results) p.resolve(appended);
+        for (const [p, error] of refused) p.reject(error);
         return;
       }
       // Another writer moved a head (or took an idempotency key) first: read again and retry.

@@ -9,11 +9,12 @@
  * @module
  */
 import type { DueSpec } from "./alarm_log.ts";
-import { type Alarm, type Policy, StoreError } from "../core/mod.ts";
+import { type Alarm, type Condition, isShelved, type Policy, StoreError } from "../core/mod.ts";
 import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
 import {
   ackKey,
+  condKey,
   dueAfter,
   dueKey,
   dueRange,
@@ -36,6 +37,8 @@ export interface DueRecord {
   attempt: number;
   /** Whether the escalation alarms are published already (fire only). */
   published: boolean;
+  /** The condition the alarm raised, if it had a key: its state decides, not the id's acks. */
+  key?: string;
 }
 
 /**
@@ -52,13 +55,20 @@ export interface DueEntry {
 export type Claim =
   | { outcome: "claimed"; fire: DueEntry }
   | { outcome: "acknowledged" }
+  /** The condition is shelved: the deadline moved to when the shelving ends. */
+  | { outcome: "postponed"; until: number }
   | { outcome: "lost" };
 
 const MAX_ATTEMPTS = 20;
 
-/** Adds the first deadline of `alarm` under `spec` to `op`. */
-export function writeDeadline(op: Deno.AtomicOperation, alarm: Alarm, spec: DueSpec): void {
-  const record = deadlineRecord(alarm.target, alarm.seq, spec.policy, 1, spec.at);
+/** Adds the first deadline of `alarm` (raising condition `key`, if given) under `spec` to `op`. */
+export function writeDeadline(
+  op: Deno.AtomicOperation,
+  alarm: Alarm,
+  spec: DueSpec,
+  key?: string,
+): void {
+  const record = deadlineRecord(alarm.target, alarm.seq, spec.policy, 1, spec.at, key);
   op.set(keyOf(spec.at, record), record);
 }
 
@@ -69,8 +79,20 @@ export function deadlineRecord(
   policy: string,
   step: number,
   deadline: number,
+  key?: string,
 ): DueRecord {
-  return { target, seq, policy, step, deadline, kind: "deadline", attempt: 0, published: false };
+  const record: DueRecord = {
+    target,
+    seq,
+    policy,
+    step,
+    deadline,
+    kind: "deadline",
+    attempt: 0,
+    published: false,
+  };
+  if (key !== undefined) record.key = key;
+  return record;
 }
 
 function keyOf(at: number, r: DueRecord): Deno.KvKey {
@@ -136,21 +158,38 @@ export async function claimDeadline(
   entry: DueEntry,
   leaseUntil: number,
   next: { at: number } | undefined,
+  now: number,
 ): Promise<Claim> {
   const { record } = entry;
   const key = keyOf(entry.at, record);
   const held = { key, versionstamp: entry.revision };
+  const ofCondition = record.key === undefined ? undefined : condKey(record.target, record.key);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const ack = await guard(() => kv.get<Deno.KvU64>(ackKey(record.target)));
-    if (ack.value !== null && Number(ack.value.value) >= record.seq) {
+    const keys: Deno.KvKey[] = [ackKey(record.target), ...(ofCondition ? [ofCondition] : [])];
+    const [ack, cond] = await guard(() => kv.getMany<unknown[]>(keys));
+    // Written by the appender from a Condition: ours, not untrusted input.
+    const condition = (cond?.value ?? undefined) as Condition | undefined;
+    if (
+      (ack!.value instanceof Deno.KvU64 && Number(ack!.value.value) >= record.seq) ||
+      (condition !== undefined && handled(condition, record.seq))
+    ) {
       const result = await guard(() => kv.atomic().check(held).delete(key).commit());
       return result.ok ? { outcome: "acknowledged" } : { outcome: "lost" };
     }
+    if (condition?.shelved && isShelved(condition, now)) {
+      // Shelved: no escalation while it lasts; the deadline comes back when it ends.
+      const until = condition.shelved.until;
+      const result = await guard(() =>
+        kv.atomic().check(held).check(cond!).delete(key).set(keyOf(until, record), record).commit()
+      );
+      return result.ok ? { outcome: "postponed", until } : { outcome: "lost" };
+    }
     const fire: DueRecord = { ...record, kind: "fire", attempt: 0, published: false };
-    const op = kv.atomic().check(held).check(ack).delete(key).set(keyOf(leaseUntil, fire), fire);
+    const op = kv.atomic().check(held).check(ack!).delete(key).set(keyOf(leaseUntil, fire), fire);
+    if (cond) op.check(cond);
     if (next) {
       const { target, seq, policy, step } = record;
-      const later = deadlineRecord(target, seq, policy, step + 1, next.at);
+      const later = deadlineRecord(target, seq, policy, step + 1, next.at, record.key);
       op.set(keyOf(next.at, later), later);
     }
     const result = await guard(() => op.commit());
@@ -161,10 +200,19 @@ export async function claimDeadline(
       };
     }
     // Either someone else moved the entry, or an ack landed: tell which.
-    const now = await guard(() => kv.get(key));
-    if (now.versionstamp !== entry.revision) return { outcome: "lost" };
+    const current = await guard(() => kv.get(key));
+    if (current.versionstamp !== entry.revision) return { outcome: "lost" };
   }
   throw new StoreError(`Too much contention claiming an escalation of ${record.target}`);
+}
+
+/**
+ * Whether condition `condition` no longer needs the escalation of its raise `seq`: acknowledged
+ * (or back to normal), or raised afresh after that episode ended.
+ */
+function handled(condition: Condition, seq: number): boolean {
+  return condition.state === "active-acknowledged" || condition.state === "normal" ||
+    condition.firstSeq > seq;
 }
 
 /**

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { Alarm, PreparedAlarm } from "../core/mod.ts";
+import type { Alarm, Condition, ConditionSpec, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { Appender } from "./appender.ts";
 import type { KvLike } from "./call_timeout.ts";
+import { listConditions, readCondition } from "./conditions.ts";
 import { guard } from "./guard.ts";
 import { alarmRange, headKey, joinAlarms } from "./schema.ts";
 
@@ -26,14 +27,23 @@ export class KvLog implements AlarmLog {
     this.#appender = new Appender(kv, retention, timeoutMs, maxChecks);
   }
 
-  /** Like {@linkcode AlarmLog.append}, with the escalation deadline `due` in the same commit. */
+  /** Like {@linkcode AlarmLog.append}: the deadline and the condition in the same commit. */
   append(
     target: string,
     prepared: PreparedAlarm,
     idempotencyKey?: string,
     due?: DueSpec,
+    condition?: ConditionSpec,
   ): Promise<Appended> {
-    return this.#appender.append(target, prepared, idempotencyKey, due);
+    return this.#appender.append(target, prepared, idempotencyKey, due, condition);
+  }
+
+  condition(target: string, key: string): Promise<Condition | undefined> {
+    return readCondition(this.#kv, target, key);
+  }
+
+  conditions(target: string): Promise<Condition[]> {
+    return listConditions(this.#kv, target);
   }
 
   async read(target: string, after: number, limit: number): Promise<Alarm[]> {

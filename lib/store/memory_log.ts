@@ -6,7 +6,16 @@
  *
  * @module
  */
-import { type Alarm, completeAlarm, type PreparedAlarm } from "../core/mod.ts";
+import {
+  type Alarm,
+  applyChange,
+  completeAlarm,
+  type Condition,
+  type ConditionSpec,
+  conditionView,
+  type PreparedAlarm,
+  refusalError,
+} from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 
 /**
@@ -23,6 +32,8 @@ interface TargetLog {
   /** When each alarm was stored (same index). */
   storedAt: number[];
   start: number;
+  /** Conditions by key. */
+  conditions: Map<string, Condition>;
 }
 
 interface IdempotencyRecord {
@@ -39,7 +50,7 @@ export class MemoryLog implements AlarmLog {
   /** Insertion order is expiry order: every record lives `retention.ageMs`. */
   readonly #idempotency = new Map<string, IdempotencyRecord>();
 
-  readonly #writeDue: (alarm: Alarm, due: DueSpec) => Promise<void>;
+  readonly #writeDue: (alarm: Alarm, due: DueSpec, key?: string) => Promise<void>;
 
   /**
    * `writeDue` stores an escalation deadline: in the KV store, after the alarm (this log is the
@@ -47,7 +58,7 @@ export class MemoryLog implements AlarmLog {
    */
   constructor(
     retention: Retention,
-    writeDue: (alarm: Alarm, due: DueSpec) => Promise<void>,
+    writeDue: (alarm: Alarm, due: DueSpec, key?: string) => Promise<void>,
     now: () => number = Date.now,
   ) {
     this.#retention = retention;
@@ -63,24 +74,61 @@ export class MemoryLog implements AlarmLog {
     prepared: PreparedAlarm,
     idempotencyKey?: string,
     due?: DueSpec,
+    condition?: ConditionSpec,
   ): Promise<Appended> {
-    const appended = this.#append(target, prepared, idempotencyKey);
-    if (!due) return appended; // the common case, without a hop
-    return appended.then(async (result) => {
-      if (!result.duplicate) await this.#writeDue(result.alarm, due);
-      return result;
-    });
+    let result: { appended: Appended; repeat: boolean };
+    try {
+      result = this.#append(target, prepared, idempotencyKey, condition);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { appended, repeat } = result;
+    if (!due || repeat || appended.duplicate) return Promise.resolve(appended); // no hop
+    return this.#writeDue(appended.alarm, due, condition?.key).then(() => appended);
   }
 
-  #append(target: string, prepared: PreparedAlarm, idempotencyKey?: string): Promise<Appended> {
+  condition(target: string, key: string): Promise<Condition | undefined> {
+    return Promise.resolve(this.#targets.get(target)?.conditions.get(key));
+  }
+
+  conditions(target: string): Promise<Condition[]> {
+    return Promise.resolve([...this.#targets.get(target)?.conditions.values() ?? []]);
+  }
+
+  // Appends synchronously (a change and its entry land together); `repeat`: a raise of a
+  // condition already active, which starts no new deadline.
+  #append(
+    target: string,
+    prepared: PreparedAlarm,
+    idempotencyKey: string | undefined,
+    change: ConditionSpec | undefined,
+  ): { appended: Appended; repeat: boolean } {
     const now = this.#now();
     this.#expireKeys(now);
     const key = idempotencyKey === undefined ? undefined : `${target}\n${idempotencyKey}`;
     const seen = key === undefined ? undefined : this.#idempotency.get(key);
-    if (seen) return Promise.resolve({ duplicate: true, id: seen.id, seq: seen.seq });
+    if (seen) {
+      return { appended: { duplicate: true, id: seen.id, seq: seen.seq }, repeat: false };
+    }
     let log = this.#targets.get(target);
-    if (!log) this.#targets.set(target, log = { seq: 0, alarms: [], storedAt: [], start: 0 });
-    const alarm = completeAlarm(prepared, target, ++log.seq);
+    if (!log) {
+      log = { seq: 0, alarms: [], storedAt: [], start: 0, conditions: new Map() };
+      this.#targets.set(target, log);
+    }
+    let alarm = completeAlarm(prepared, target, log.seq + 1);
+    let condition: Condition | undefined;
+    let repeat = false;
+    if (change) {
+      const before = log.conditions.get(change.key);
+      const out = applyChange(before, change.change, change.at, target, change.key, alarm.seq);
+      if (!out.ok) throw refusalError(out.refusal, before !== undefined);
+      repeat = change.change.action === "raise" && before !== undefined &&
+        before.state !== "normal";
+      condition = change.change.action === "raise" ? { ...out.condition, alarm } : out.condition;
+      log.conditions.set(change.key, condition);
+      alarm = { ...alarm, condition: conditionView(condition) };
+    }
+    log.seq++;
     log.alarms.push(alarm);
     log.storedAt.push(now);
     if (log.alarms.length - log.start > this.#retention.count) log.start++;
@@ -92,7 +140,10 @@ export class MemoryLog implements AlarmLog {
         expiresAt: now + this.#retention.ageMs,
       });
     }
-    return Promise.resolve({ duplicate: false, alarm });
+    const appended: Appended = condition
+      ? { duplicate: false, alarm, condition }
+      : { duplicate: false, alarm };
+    return { appended, repeat };
   }
 
   read(target: string, after: number, limit: number): Promise<Alarm[]> {

@@ -1,7 +1,7 @@
 /**
  * The KV layout: the only module that knows the keys. Per target: `["head", t]` (last seq),
  * `["alarm", t, seq, part, parts]` (the alarm's JSON, split in parts because a KV value holds at
- * most 64 KiB), `["idem", t, key]`, `["ack", t]`. The change feed, in `FEED_BUCKETS` buckets:
+ * most 64 KiB), `["idem", t, key]`, `["ack", t]`, `["cond", t, key]` (a condition's state). The change feed, in `FEED_BUCKETS` buckets:
  * `["feed", b]` (last entry number) and `["feed", b, n]` (what changed). Per isolate:
  * `["presence", instance, "alive"]`, `["presence", instance, chunk]`, `["probe", instance]`.
  * Shared: `["arrival"]`. Escalation: `["policy", name]`, `["policies"]` (bumped on every policy
@@ -21,6 +21,16 @@ export function headKey(target: string): Deno.KvKey {
 /** Key of the idempotency record of `key` for `target`. */
 export function idemKey(target: string, key: string): Deno.KvKey {
   return ["idem", target, key];
+}
+
+/** Key of condition `key` of `target` (`core/condition.ts`). */
+export function condKey(target: string, key: string): Deno.KvKey {
+  return ["cond", target, key];
+}
+
+/** Prefix of every condition of `target`. */
+export function condPrefix(target: string): Deno.KvKey {
+  return ["cond", target];
 }
 
 /** Key of the highest acknowledged seq of `target`. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Alarm, Policy, PreparedAlarm } from "../core/mod.ts";
+import type { Alarm, Condition, ConditionSpec, Policy, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeoutKv } from "./call_timeout.ts";
 import {
@@ -100,9 +100,9 @@ export class AlarmStore {
     this.#kv = new TimeoutKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
-      ? new MemoryLog(retention, async (alarm, due) => {
+      ? new MemoryLog(retention, async (alarm, due, key) => {
         const op = this.#kv.atomic();
-        writeDeadline(op, alarm, due);
+        writeDeadline(op, alarm, due, key);
         await guard(() => op.commit());
       }, options.now)
       : new KvLog(this.#kv, retention, timeoutMs, options.maxChecks);
@@ -118,8 +118,19 @@ export class AlarmStore {
     prepared: PreparedAlarm,
     idempotencyKey?: string,
     due?: DueSpec,
+    condition?: ConditionSpec,
   ): Promise<Appended> {
-    return this.#log.append(target, prepared, idempotencyKey, due);
+    return this.#log.append(target, prepared, idempotencyKey, due, condition);
+  }
+
+  /** Condition `key` of `target`, if it was ever raised. */
+  condition(target: string, key: string): Promise<Condition | undefined> {
+    return this.#log.condition(target, key);
+  }
+
+  /** Every condition of `target` ever raised (normal ones too). */
+  conditions(target: string): Promise<Condition[]> {
+    return this.#log.conditions(target);
   }
 
   /** Stores escalation policy `policy` (replacing one of the same name). */
@@ -156,11 +167,17 @@ export class AlarmStore {
   }
 
   /**
-   * Claims an escalation deadline, unless its alarm was acknowledged (see `escalations.ts`):
-   * exactly one caller per entry gets `claimed`, with a fire record leased until `leaseUntil`.
+   * Claims an escalation deadline, unless its alarm or its condition was acknowledged, or the
+   * condition is shelved at `now` (see `escalations.ts`): exactly one caller per entry gets
+   * `claimed`, with a fire record leased until `leaseUntil`.
    */
-  claimDeadline(entry: DueEntry, leaseUntil: number, next?: { at: number }): Promise<Claim> {
-    return claimDeadline(this.#kv, entry, leaseUntil, next);
+  claimDeadline(
+    entry: DueEntry,
+    leaseUntil: number,
+    next: { at: number } | undefined,
+    now: number,
+  ): Promise<Claim> {
+    return claimDeadline(this.#kv, entry, leaseUntil, next, now);
   }
 
   /** Moves an escalation record to `at` with `record`, unless someone moved it first. */

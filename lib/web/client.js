@@ -59,7 +59,9 @@ const FALLBACK_AFTER = 2;
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
  * `{ code, message }`), `message` (detail: `{ from, data }`), `gap` (detail:
  * `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`: another client of the id
- * acknowledged every alarm up to `seq`).
+ * acknowledged every alarm up to `seq`), `conditions` (detail: the id's active conditions, as
+ * `conditions` returns them, after every change), `transition` (detail: `{ seq, transition,
+ * condition }`: a condition was acknowledged, shelved, unshelved or cleared).
  */
 export class AlarmClient extends EventTarget {
   /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
@@ -78,6 +80,10 @@ export class AlarmClient extends EventTarget {
   #sessionId;
   /** @type {number | undefined} */
   #lastSeq;
+  /** Conditions by key, each as of its own `seq`. @type {Map<string, any>} */
+  #conditions = new Map();
+  /** Entries at or below this seq are already in the conditions (the last snapshot's seq). */
+  #conditionsAsOf = 0;
   /** @type {string | undefined} */
   #token;
   #attempt = 0;
@@ -111,6 +117,43 @@ export class AlarmClient extends EventTarget {
   /** The highest seq received (what a reconnect resumes after). @returns {number | undefined} */
   get lastSeq() {
     return this.#lastSeq;
+  }
+
+  /**
+   * The id's conditions in the active list (shelved ones too), most recent first: kept from
+   * the snapshot each connection starts with and every change after it.
+   * @returns {any[]}
+   */
+  get conditions() {
+    return [...this.#conditions.values()].filter((c) => c.state !== "normal")
+      .sort((a, b) => b.lastTime - a.lastTime || b.seq - a.seq);
+  }
+
+  /**
+   * Acknowledges condition `key` (an operator has seen it).
+   * @param {string} key @param {{ comment?: string }} [fields] @returns {boolean} sent
+   */
+  acknowledge(key, fields = {}) {
+    return this.#act("acknowledge", key, fields);
+  }
+
+  /**
+   * Shelves condition `key`: hidden and not escalated until `durationSeconds` pass (or it
+   * clears, with `untilCleared`). A reason is required.
+   * @param {string} key
+   * @param {{ reason: string, durationSeconds?: number, untilCleared?: boolean, comment?: string }} fields
+   * @returns {boolean} sent
+   */
+  shelve(key, fields) {
+    return this.#act("shelve", key, fields);
+  }
+
+  /**
+   * Unshelves condition `key` before its time.
+   * @param {string} key @param {{ comment?: string }} [fields] @returns {boolean} sent
+   */
+  unshelve(key, fields = {}) {
+    return this.#act("unshelve", key, fields);
   }
 
   /** Connects, and keeps reconnecting until {@linkcode AlarmClient.stop}. */
@@ -228,8 +271,11 @@ export class AlarmClient extends EventTarget {
       const welcome = data(event);
       opened = true;
       this.#sessionId = typeof welcome?.sessionId === "string" ? welcome.sessionId : undefined;
-      this.#welcomed(welcome?.seq);
+      this.#welcomed(welcome?.seq, welcome?.conditions);
     });
+    source.addEventListener("conditions", (event) => this.#snapshot(data(event)));
+    source.addEventListener("condition", (event) => this.#condition(data(event)));
+    source.addEventListener("transition", (event) => this.#transition(data(event)));
     source.addEventListener("message", (event) => this.#alarm(data(event)));
     source.addEventListener("gap", (event) => {
       const gap = data(event);
@@ -261,23 +307,30 @@ export class AlarmClient extends EventTarget {
   /** @param {number} seq */
   #ackOverHttp(seq) {
     if (this.#events === undefined) return false;
-    const url = this.#httpUrl("api/acks");
+    const body = { seq, ...(this.#sessionId ? { sessionId: this.#sessionId } : {}) };
+    this.#post(this.#httpUrl("api/acks"), body, "ack_failed");
+    return true;
+  }
+
+  /**
+   * POSTs `body` with the token (what a stream can't send); a refusal is emitted as an `error`
+   * with the server's code, or `failed` when there is none.
+   * @param {URL} url @param {unknown} body @param {string} failed
+   */
+  #post(url, body, failed) {
     /** @type {Record<string, string>} */
     const headers = { "content-type": "application/json" };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    fetch(url.href, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ seq, ...(this.#sessionId ? { sessionId: this.#sessionId } : {}) }),
-    }).then(async (response) => {
-      if (response.ok) return void await response.body?.cancel();
-      const body = await response.json().catch(() => undefined);
-      this.#emit("error", {
-        code: body?.error?.code ?? "ack_failed",
-        message: body?.error?.message ?? `Acknowledgement refused: ${response.status}`,
-      });
-    }).catch((error) => this.#emit("error", { code: "ack_failed", message: String(error) }));
-    return true;
+    fetch(url.href, { method: "POST", headers, body: JSON.stringify(body) }).then(
+      async (response) => {
+        if (response.ok) return void await response.body?.cancel();
+        const answer = await response.json().catch(() => undefined);
+        this.#emit("error", {
+          code: answer?.error?.code ?? failed,
+          message: answer?.error?.message ?? `Refused: ${response.status}`,
+        });
+      },
+    ).catch((error) => this.#emit("error", { code: failed, message: String(error) }));
   }
 
   /** @param {number} [code] @param {string} [reason] */
@@ -306,10 +359,17 @@ export class AlarmClient extends EventTarget {
     switch (message?.type) {
       case "welcome":
         this.#startPings(message.heartbeatInterval);
-        this.#welcomed(message.seq);
+        this.#welcomed(message.seq, message.conditions);
         break;
       case "alarm":
+        if (message.condition) this.#condition(message.condition);
         this.#alarm(message.alarm);
+        break;
+      case "conditions":
+        this.#snapshot(message);
+        break;
+      case "transition":
+        this.#transition(message);
         break;
       case "gap":
         this.#emit("gap", { since: message.since, firstAvailable: message.firstAvailable });
@@ -326,13 +386,60 @@ export class AlarmClient extends EventTarget {
     }
   }
 
-  /** Online: the id's head was `seq`. @param {unknown} seq */
-  #welcomed(seq) {
+  /**
+   * Online: the id's head was `seq`; `conditions` says how many active conditions the snapshot
+   * that follows holds (none when absent).
+   * @param {unknown} seq @param {unknown} conditions
+   */
+  #welcomed(seq, conditions) {
     this.#attempt = 0;
     this.#everOnline = true;
+    if (conditions === undefined) this.#snapshot({ seq, conditions: [] });
     // First connection without `since`: from now on, resume after the head we were told.
     if (this.#lastSeq === undefined && typeof seq === "number") this.#lastSeq = seq;
     this.#setStatus("online");
+  }
+
+  /** Replaces the conditions with a snapshot taken at `seq` or later. @param {any} snapshot */
+  #snapshot(snapshot) {
+    if (!Array.isArray(snapshot?.conditions)) return;
+    this.#conditions = new Map(snapshot.conditions.map((/** @type {any} */ c) => [c.key, c]));
+    this.#conditionsAsOf = typeof snapshot.seq === "number" ? snapshot.seq : 0;
+    this.#emit("conditions", this.conditions);
+  }
+
+  /** Applies a condition as an entry left it, if newer than what is known. @param {any} c */
+  #condition(c) {
+    if (typeof c?.key !== "string" || typeof c.seq !== "number") return;
+    if (c.seq <= this.#conditionsAsOf || c.seq <= (this.#conditions.get(c.key)?.seq ?? 0)) return;
+    // An entry's view lacks the alarm; the last one known stays.
+    this.#conditions.set(c.key, { alarm: this.#conditions.get(c.key)?.alarm, ...c });
+    this.#emit("conditions", this.conditions);
+  }
+
+  /** A condition changed: applied, and emitted once (by seq). @param {any} message */
+  #transition(message) {
+    if (typeof message?.seq !== "number" || message.seq <= (this.#lastSeq ?? 0)) return;
+    this.#lastSeq = message.seq;
+    this.#condition(message.condition);
+    this.#emit("transition", {
+      seq: message.seq,
+      transition: message.transition,
+      condition: message.condition,
+    });
+  }
+
+  /**
+   * Acts on a condition: on the socket, or over HTTP when on SSE.
+   * @param {string} action @param {string} key @param {Record<string, unknown>} fields
+   */
+  #act(action, key, fields) {
+    if (this.#transport !== "sse") return this.#sendJson({ type: action, key, ...fields });
+    if (this.#events === undefined) return false;
+    const url = this.#httpUrl("api/conditions");
+    url.pathname += `/${encodeURIComponent(key)}/${action}`;
+    this.#post(url, fields, "action_failed");
+    return true;
   }
 
   /** Emits `alarm` unless it was seen before (by seq). @param {any} alarm */

@@ -1,0 +1,389 @@
+/**
+ * Alarm conditions (ISA-18.2 / IEC 62682, OPC UA Part 9): an alarm published with a `key` raises
+ * the condition (id, key), which then has a state until operators and the publisher have dealt
+ * with it. The states, and every transition between them, are declared here once, as pure
+ * functions: the store applies them in one atomic commit, the console shows what they return.
+ *
+ * | state                    | active | acknowledged | in the active list |
+ * | ------------------------ | ------ | ------------ | ------------------ |
+ * | `active-unacknowledged`  | yes    | no           | yes                |
+ * | `active-acknowledged`    | yes    | yes          | yes                |
+ * | `cleared-unacknowledged` | no     | no           | yes                |
+ * | `normal`                 | no     | yes          | no                 |
+ *
+ * Shelving is orthogonal (as in OPC UA): a shelved condition keeps its state, is hidden from the
+ * active list and doesn't escalate, until it is unshelved, its time runs out, or (when shelved
+ * until cleared) it clears.
+ *
+ * @module
+ */
+import { Conflict, InvalidInput, NotFound } from "./errors.ts";
+import { quote } from "./ids.ts";
+import type { JsonObject } from "./json.ts";
+
+/** A condition's state (shelving aside). */
+export type ConditionState =
+  | "active-unacknowledged"
+  | "active-acknowledged"
+  | "cleared-unacknowledged"
+  | "normal";
+
+/** What an operator or the publisher does to a condition. */
+export type ConditionAction = "raise" | "clear" | "acknowledge" | "shelve" | "unshelve" | "expire";
+
+/** A shelving: who, why, and until when. */
+export interface Shelving {
+  /** Epoch ms the shelving ends by itself. */
+  until: number;
+  reason: string;
+  by: string;
+  /** Epoch ms it was shelved. */
+  at: number;
+  /** Also ends when the condition clears (a one-shot shelve). */
+  untilCleared: boolean;
+}
+
+/** One condition as stored and as clients see it. */
+export interface Condition {
+  /** The id (target) it belongs to. */
+  id: string;
+  /** The publisher's key. */
+  key: string;
+  state: ConditionState;
+  shelved?: Shelving;
+  /** Raises since it last became active from normal (a repeat adds one). */
+  count: number;
+  /** Epoch ms of the first and the last raise of this episode. */
+  firstTime: number;
+  lastTime: number;
+  /** The latest raise's alarm (its fields, `seq`, `target`). */
+  alarm: JsonObject;
+  /** Seq of the latest raise (what escalation and acks refer to). */
+  raiseSeq: number;
+  /** Seq of the raise that started this episode (from normal): its deadline is the episode's. */
+  firstSeq: number;
+  /** Seq of the last transition of any kind, on the id's log. */
+  seq: number;
+  /** Epoch ms of the last raises (at most 3), for chattering. */
+  recent: number[];
+  /** Who acknowledged this episode, and when. */
+  acknowledged?: { by: string; at: number };
+  /** Epoch ms it returned to normal by its publisher (cleared), while unacknowledged or later. */
+  clearedAt?: number;
+}
+
+/** A request to change a condition, as validated at the edge. */
+export type ConditionChange =
+  | { action: "raise"; alarm: JsonObject }
+  | { action: "clear"; by: string; comment?: string }
+  | { action: "acknowledge"; by: string; comment?: string }
+  | {
+    action: "shelve";
+    by: string;
+    reason: string;
+    until: number;
+    untilCleared: boolean;
+    comment?: string;
+  }
+  | { action: "unshelve"; by: string; comment?: string }
+  | { action: "expire" };
+
+/** A transition that was refused: the condition's state doesn't allow it. */
+export interface ConditionRefusal {
+  code:
+    | "not_active"
+    | "not_unacknowledged"
+    | "not_in_list"
+    | "already_shelved"
+    | "not_shelved"
+    | "not_due";
+  message: string;
+}
+
+/** The outcome of {@linkcode applyChange}. */
+export type ConditionOutcome = { ok: true; condition: Condition } | {
+  ok: false;
+  refusal: ConditionRefusal;
+};
+
+/** Raises within this window, this many or more, make a condition chattering. */
+export const CHATTER_WINDOW_MS = 60_000;
+export const CHATTER_RAISES = 3;
+/** Active this long and still not normal: stale. */
+export const STALE_MS = 24 * 3600_000;
+
+/** Whether a condition in `state` is in the active list (before shelving). */
+export function inActiveList(state: ConditionState): boolean {
+  return state !== "normal";
+}
+
+/**
+ * Applies `change` to `current` (undefined: never raised) at `now`, with the seq the transition
+ * gets on the id's log. Pure: returns the new condition or why it can't change.
+ */
+export function applyChange(
+  current: Condition | undefined,
+  change: ConditionChange,
+  now: number,
+  id: string,
+  key: string,
+  seq: number,
+): ConditionOutcome {
+  if (change.action === "raise") {
+    return { ok: true, condition: raise(current, change.alarm, now, id, key, seq) };
+  }
+  if (current === undefined) {
+    return refuse("not_in_list", `Condition ${quote(key)} has never been raised`);
+  }
+  const next: Condition = { ...current, seq };
+  switch (change.action) {
+    case "clear": {
+      if (!current.state.startsWith("active-")) {
+        return refuse("not_active", `Condition ${quote(key)} is not active`);
+      }
+      next.state = current.state === "active-acknowledged" ? "normal" : "cleared-unacknowledged";
+      next.clearedAt = now;
+      if (current.shelved?.untilCleared || next.state === "normal") delete next.shelved;
+      return { ok: true, condition: next };
+    }
+    case "acknowledge": {
+      if (current.state === "active-unacknowledged") next.state = "active-acknowledged";
+      else if (current.state === "cleared-unacknowledged") next.state = "normal";
+      else {
+        return refuse("not_unacknowledged", `Condition ${quote(key)} is not unacknowledged`);
+      }
+      next.acknowledged = { by: change.by, at: now };
+      if (next.state === "normal") delete next.shelved;
+      return { ok: true, condition: next };
+    }
+    case "shelve": {
+      if (!inActiveList(current.state)) {
+        return refuse("not_in_list", `Condition ${quote(key)} is normal: nothing to shelve`);
+      }
+      if (current.shelved && current.shelved.until > now) {
+        return refuse("already_shelved", `Condition ${quote(key)} is already shelved`);
+      }
+      next.shelved = {
+        until: change.until,
+        reason: change.reason,
+        by: change.by,
+        at: now,
+        untilCleared: change.untilCleared,
+      };
+      return { ok: true, condition: next };
+    }
+    case "unshelve":
+    case "expire": {
+      if (!current.shelved) return refuse("not_shelved", `Condition ${quote(key)} is not shelved`);
+      if (change.action === "expire" && current.shelved.until > now) {
+        return refuse("not_due", `Condition ${quote(key)} is shelved until later`);
+      }
+      delete next.shelved;
+      return { ok: true, condition: next };
+    }
+  }
+}
+
+function raise(
+  current: Condition | undefined,
+  alarm: JsonObject,
+  now: number,
+  id: string,
+  key: string,
+  seq: number,
+): Condition {
+  const recent = [...(current?.recent ?? []), now].slice(-CHATTER_RAISES);
+  if (current === undefined || current.state === "normal") {
+    return {
+      id,
+      key,
+      state: "active-unacknowledged",
+      count: 1,
+      firstTime: now,
+      lastTime: now,
+      alarm,
+      raiseSeq: seq,
+      firstSeq: seq,
+      seq,
+      recent,
+    };
+  }
+  // A repeat: one row, counted; an acknowledged active condition stays acknowledged, a cleared
+  // one is active again (and still unacknowledged).
+  const next: Condition = {
+    ...current,
+    state: current.state === "active-acknowledged"
+      ? "active-acknowledged"
+      : "active-unacknowledged",
+    count: current.count + 1,
+    lastTime: now,
+    alarm,
+    raiseSeq: seq,
+    seq,
+    recent,
+  };
+  delete next.clearedAt;
+  return next;
+}
+
+function refuse(code: ConditionRefusal["code"], message: string): ConditionOutcome {
+  return { ok: false, refusal: { code, message } };
+}
+
+/** What a log entry carries of the condition it changed: all but the alarm and raise times. */
+export type ConditionView = Omit<Condition, "alarm" | "recent">;
+
+/** The view of `condition` a log entry carries. */
+export function conditionView(condition: Condition): ConditionView {
+  const { alarm: _, recent: __, ...view } = condition;
+  return view;
+}
+
+/** Where a condition change comes from: the action, when, and the key it is for. */
+export interface ConditionSpec {
+  key: string;
+  change: ConditionChange;
+  /** Epoch ms of the change. */
+  at: number;
+}
+
+/** What a transition's log entry says happened: the action, on which key, by whom, when. */
+export interface Transition extends JsonObject {
+  action: Exclude<ConditionAction, "raise">;
+  key: string;
+  /** Who: an operator's name, the token's subject, the publisher, or `system` (an expiry). */
+  by: string;
+  /** ISO-8601 time of the change. */
+  at: string;
+  comment?: string;
+  reason?: string;
+  /** ISO-8601 time a shelving ends by itself. */
+  until?: string;
+  untilCleared?: boolean;
+}
+
+/** The transition entry of `change` of `key` at epoch ms `at`. */
+export function transitionOf(
+  key: string,
+  change: Exclude<ConditionChange, { action: "raise" }>,
+  at: number,
+): Transition {
+  const transition: Transition = {
+    action: change.action,
+    key,
+    by: change.action === "expire" ? "system" : change.by,
+    at: new Date(at).toISOString(),
+  };
+  if ("comment" in change && change.comment !== undefined) transition.comment = change.comment;
+  if (change.action === "shelve") {
+    transition.reason = change.reason;
+    transition.until = new Date(change.until).toISOString();
+    transition.untilCleared = change.untilCleared;
+  }
+  return transition;
+}
+
+/** What operators and publishers may ask for, by name (a raise is a publish with a key). */
+export const ACTIONS = ["acknowledge", "shelve", "unshelve", "clear"] as const;
+
+/** Longest `comment`, `reason` and `by`, in characters. */
+export const MAX_COMMENT_LENGTH = 1000;
+export const MAX_BY_LENGTH = 128;
+
+/** Who acts on a condition: a token's subject, or whoever the caller names (else `fallback`). */
+export interface Actor {
+  /** The subject of the connection token the request came with; a `by` is then refused. */
+  subject?: string | undefined;
+  /** Who acts when nobody is named (`api` for the API key, `anonymous` on an open socket). */
+  fallback: string;
+}
+
+const ACTION_FIELDS = new Set(["by", "comment"]);
+const SHELVE_FIELDS = new Set([...ACTION_FIELDS, "reason", "durationSeconds", "untilCleared"]);
+
+/**
+ * Reads an action from `body` (an HTTP body or a v1 message's other fields): `by` (who, unless a
+ * token says), `comment` (optional), for a shelve `reason` (required) and `durationSeconds`
+ * (1 to `maxShelveSeconds`; optional with `untilCleared: true`, which then lasts at most that
+ * long). Throws {@linkcode InvalidInput} naming the field.
+ */
+export function decodeAction(
+  action: (typeof ACTIONS)[number],
+  body: JsonObject,
+  actor: Actor,
+  now: number,
+  maxShelveSeconds: number,
+): Exclude<ConditionChange, { action: "raise" | "expire" }> {
+  const allowed = action === "shelve" ? SHELVE_FIELDS : ACTION_FIELDS;
+  const unknown = Object.keys(body).find((name) => !allowed.has(name));
+  if (unknown !== undefined) {
+    throw new InvalidInput("invalid_field", `Field ${quote(unknown)} is not allowed`);
+  }
+  const named = text(body, "by", MAX_BY_LENGTH);
+  if (named !== undefined && actor.subject !== undefined) {
+    throw new InvalidInput("invalid_field", `Field "by" is set from the connection token`);
+  }
+  const by = actor.subject ?? named ?? actor.fallback;
+  const comment = text(body, "comment", MAX_COMMENT_LENGTH);
+  const base = comment === undefined ? { by } : { by, comment };
+  if (action !== "shelve") return { action, ...base };
+  const reason = text(body, "reason", MAX_COMMENT_LENGTH);
+  if (reason === undefined) {
+    throw new InvalidInput("invalid_field", `Field "reason" is required to shelve`);
+  }
+  const { durationSeconds, untilCleared = false } = body;
+  if (typeof untilCleared !== "boolean") {
+    throw new InvalidInput("invalid_field", `Field "untilCleared" must be a boolean`);
+  }
+  if (durationSeconds === undefined && !untilCleared) {
+    throw new InvalidInput("invalid_field", `Field "durationSeconds" is required to shelve`);
+  }
+  const seconds = durationSeconds ?? maxShelveSeconds;
+  if (
+    typeof seconds !== "number" || !Number.isSafeInteger(seconds) || seconds < 1 ||
+    seconds > maxShelveSeconds
+  ) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field "durationSeconds" must be an integer from 1 to ${maxShelveSeconds}`,
+    );
+  }
+  return { action, ...base, reason, until: now + seconds * 1000, untilCleared };
+}
+
+// An optional string field of 1 to `max` characters, trimmed of nothing.
+function text(body: JsonObject, name: string, max: number): string | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length === 0 || value.length > max) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field ${quote(name)} must be a string of 1 to ${max} characters`,
+    );
+  }
+  return value;
+}
+
+/** The error a refusal is: `NotFound` for a key never raised, `Conflict` for the rest. */
+export function refusalError(refusal: ConditionRefusal, ever: boolean): Conflict | NotFound {
+  return ever
+    ? new Conflict(refusal.code, refusal.message)
+    : new NotFound("unknown_condition", refusal.message);
+}
+
+/** Whether the condition is shelved at `now`. */
+export function isShelved(condition: Condition, now: number): boolean {
+  return condition.shelved !== undefined && condition.shelved.until > now;
+}
+
+/** Whether the condition raised `CHATTER_RAISES` times within `CHATTER_WINDOW_MS`, as of `now`. */
+export function isChattering(condition: Condition, now: number): boolean {
+  const { recent } = condition;
+  return recent.length >= CHATTER_RAISES && now - recent[0]! <= CHATTER_WINDOW_MS &&
+    recent.at(-1)! - recent[0]! <= CHATTER_WINDOW_MS;
+}
+
+/** Whether the condition has been active for more than `STALE_MS` as of `now`. */
+export function isStale(condition: Condition, now: number): boolean {
+  return condition.state.startsWith("active-") && now - condition.firstTime > STALE_MS;
+}

@@ -1,0 +1,129 @@
+/**
+ * `/api/conditions/{id}[/{key}[/{action}]]`: an id's alarm conditions (`core/condition.ts`) over
+ * HTTP. Listing and reading take the API key; acting (acknowledge, shelve, unshelve) takes the
+ * API key or a connection token for the id, like acks, so a console never holds the key; clearing
+ * is the publisher's, with the API key.
+ *
+ * @module
+ */
+import {
+  ACTIONS,
+  type Condition,
+  decodeAction,
+  inActiveList,
+  isShelved,
+  isValidKey,
+  MAX_KEY_LENGTH,
+  quote,
+} from "../core/mod.ts";
+import type { Hub } from "../realtime/mod.ts";
+import { type AckDeps, authorize } from "./acks.ts";
+import { readJsonObject } from "./body.ts";
+import { HttpError, jsonResponse } from "./errors.ts";
+
+/** The states a list can be filtered by, besides `shelved` and `all`. */
+const STATES = [
+  "active-unacknowledged",
+  "active-acknowledged",
+  "cleared-unacknowledged",
+  "normal",
+] as const;
+/** Entries of a condition's history returned at most (newest kept). */
+export const MAX_CONDITION_HISTORY = 100;
+
+/** `GET /api/conditions/{id}`: the active list, or the conditions in `?state=`, of `?level=`. */
+export async function listConditions(
+  hub: Hub,
+  id: string,
+  params: URLSearchParams,
+  now: number,
+): Promise<Response> {
+  const state = params.get("state");
+  if (state !== null && state !== "shelved" && state !== "all" && !isState(state)) {
+    throw new HttpError(
+      400,
+      "invalid_parameter",
+      `Parameter "state" must be one of ${[...STATES, "shelved", "all"].join(", ")}`,
+    );
+  }
+  const level = params.get("level");
+  const conditions = (await hub.conditions(id)).filter((c) =>
+    (state === null
+      ? inActiveList(c.state)
+      : state === "all" || (state === "shelved" ? isShelved(c, now) : c.state === state)) &&
+    (level === null || c.alarm.level === level)
+  );
+  return jsonResponse({ id, conditions: conditions.sort(byLastTime) });
+}
+
+/** `GET /api/conditions/{id}/{key}`: one condition, with its entries still in the log. */
+export async function showCondition(hub: Hub, id: string, rawKey: string): Promise<Response> {
+  const key = checkKey(rawKey);
+  const condition = await hub.condition(id, key);
+  if (condition === undefined) throw unknown(id, key);
+  const { alarms } = await hub.history(id, 0, 10_000);
+  const history = alarms.filter((entry) =>
+    entry.key === key ||
+    (typeof entry.transition === "object" && entry.transition !== null &&
+      "key" in entry.transition && entry.transition.key === key)
+  ).slice(-MAX_CONDITION_HISTORY);
+  return jsonResponse({ ...condition, history });
+}
+
+/** What {@linkcode actOnCondition} needs besides acks' own. */
+export interface ActDeps extends AckDeps {
+  /** Longest a shelving may last (`MAX_SHELVE_SECONDS`). */
+  maxShelveSeconds: number;
+}
+
+/** `POST /api/conditions/{id}/{key}/{action}`: changes the condition, answers its new state. */
+export async function actOnCondition(
+  req: Request,
+  id: string,
+  rawKey: string,
+  action: (typeof ACTIONS)[number],
+  params: URLSearchParams,
+  deps: ActDeps,
+): Promise<Response> {
+  const key = checkKey(rawKey);
+  const caller = await authorize(req, id, params, deps);
+  if (action === "clear" && !caller.byKey && deps.auth !== undefined) {
+    throw new HttpError(403, "forbidden", "Only the publisher (the API key) clears a condition");
+  }
+  const body = await readJsonObject(req, deps.maxBodyBytes);
+  const actor = { subject: caller.byKey ? undefined : caller.grant?.sub, fallback: "api" };
+  const change = decodeAction(action, body, actor, deps.now(), deps.maxShelveSeconds);
+  const { seq, condition } = await deps.hub.change(id, key, change);
+  return jsonResponse({ id, key, seq, condition });
+}
+
+/** The key of a path segment (percent-encoded: keys may hold `/`), or a 400. */
+export function checkKey(raw: string): string {
+  let key: string | undefined;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    key = undefined;
+  }
+  if (!isValidKey(key)) {
+    throw new HttpError(
+      400,
+      "invalid_key",
+      `Key ${quote(raw)} must be 1 to ${MAX_KEY_LENGTH} printable characters, percent-encoded`,
+    );
+  }
+  return key;
+}
+
+function unknown(id: string, key: string): HttpError {
+  return new HttpError(404, "unknown_condition", `Id ${quote(id)} has no condition ${quote(key)}`);
+}
+
+function isState(state: string): state is (typeof STATES)[number] {
+  return (STATES as readonly string[]).includes(state);
+}
+
+// Most recent first, as an operator reads the list (the latest change first at the same time).
+function byLastTime(a: Condition, b: Condition): number {
+  return b.lastTime - a.lastTime || b.seq - a.seq;
+}

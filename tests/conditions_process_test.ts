@@ -1,0 +1,131 @@
+/**
+ * Conditions across real processes sharing one store (a SQLite file, and a real denokv): racing
+ * acknowledgements, shelves and clears through both; exactly one of each race wins; both
+ * processes' clients end with the same states as the store; a process killed right after its
+ * answer loses no change.
+ */
+import { assertEquals } from "@std/assert";
+import { TestClient } from "./support/client.ts";
+import { DENOKV, DenoKv } from "./support/denokv.ts";
+import { type Member, startFleet, stopFleet } from "./support/fleet.ts";
+import { freePort } from "./support/ports.ts";
+import { waitFor } from "./support/wait.ts";
+
+const ID = "plant-9";
+const KEYS = Array.from({ length: 8 }, (_, i) => `line-${i}/pressure`);
+
+async function post(m: Member, path: string, body: unknown): Promise<number> {
+  const res = await fetch(`${m.http}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+const act = (m: Member, key: string, action: string, body: unknown = {}) =>
+  post(m, `/api/conditions/${ID}/${encodeURIComponent(key)}/${action}`, body);
+
+/** A v1 client recording the last condition state it saw per key (applied by seq). */
+async function watcher(m: Member) {
+  const client = await TestClient.open(`${m.ws}/websocket/${ID}`, "alarms.v1");
+  const states = new Map<string, { seq: number; state: string; shelved: boolean }>();
+  let last = 0;
+  const apply = (c: { key: string; seq: number; state: string; shelved?: unknown }) => {
+    if ((states.get(c.key)?.seq ?? 0) < c.seq) {
+      states.set(c.key, { seq: c.seq, state: c.state, shelved: c.shelved !== undefined });
+    }
+  };
+  const pump = async () => {
+    for (;;) {
+      const frame = await client.nextJson(60_000).catch(() => undefined);
+      if (frame === undefined) return;
+      if (frame.type === "conditions") frame.conditions.forEach(apply);
+      if (frame.condition) apply(frame.condition);
+      if (typeof frame.seq === "number") last = Math.max(last, frame.seq);
+      if (frame.type === "alarm") last = Math.max(last, frame.alarm.seq);
+    }
+  };
+  const pumping = pump();
+  return {
+    states,
+    seen: () => last,
+    async [Symbol.asyncDispose]() {
+      await client[Symbol.asyncDispose]();
+      await pumping;
+    },
+  };
+}
+
+async function race(fleet: Member[]): Promise<void> {
+  const [a, b] = fleet as [Member, Member];
+  await using wa = await watcher(a);
+  await using wb = await watcher(b);
+  for (const key of KEYS) assertEquals(await post(a, `/api/alarms/${ID}`, { key }), 202);
+
+  // Everyone acknowledges everything at once through both processes: one wins per condition.
+  const acks = await Promise.all(
+    KEYS.flatMap((key) => [act(a, key, "acknowledge"), act(b, key, "acknowledge")]),
+  );
+  assertEquals(acks.filter((s) => s === 200).length, KEYS.length);
+  assertEquals(acks.filter((s) => s === 409).length, KEYS.length);
+
+  // Shelve through one, clear through the other: either order is allowed, the end is the same.
+  const raced = await Promise.all(
+    KEYS.flatMap((key, i) => [
+      act(i % 2 ? a : b, key, "shelve", { reason: "race", durationSeconds: 600 }),
+      act(i % 2 ? b : a, key, "clear"),
+    ]),
+  );
+  assertEquals(raced.filter((s) => s === 200 || s === 409).length, raced.length);
+  assertEquals(raced.filter((s) => s === 200).length >= KEYS.length, true); // every clear lands
+
+  // The store and both processes' clients agree: every condition normal, none shelved.
+  const head = Number((await (await fetch(`${a.http}/api/sessions/${ID}`)).json()).seq);
+  await waitFor(() => wa.seen() >= head && wb.seen() >= head, 15_000);
+  for (const m of fleet) {
+    const all = await (await fetch(`${m.http}/api/conditions/${ID}?state=all`)).json();
+    assertEquals(
+      all.conditions.map((c: { state: string; shelved?: unknown }) => [c.state, "shelved" in c]),
+      KEYS.map(() => ["normal", false]),
+    );
+  }
+  for (const w of [wa, wb]) {
+    assertEquals(
+      [...w.states.values()].map((s) => [s.state, s.shelved]),
+      KEYS.map(() => ["normal", false]),
+    );
+  }
+
+  // A process killed right after answering: the change is stored, the other process delivers it.
+  assertEquals(await post(a, `/api/alarms/${ID}`, { key: "last" }), 202);
+  assertEquals(await act(a, "last", "acknowledge"), 200);
+  a.proc.child.kill("SIGKILL");
+  await waitFor(() => wb.states.get("last")?.state === "active-acknowledged", 15_000);
+}
+
+Deno.test("conditions across two processes on one SQLite file: races converge, nothing lost", async () => {
+  const dir = await Deno.makeTempDir();
+  const fleet = await startFleet(2, { KV_PATH: `${dir}/kv.sqlite3` });
+  try {
+    await race(fleet);
+  } finally {
+    await stopFleet(fleet);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "conditions across two processes on a real denokv: races converge, nothing lost",
+  ignore: DENOKV === undefined,
+  async fn() {
+    await using kv = await DenoKv.start(DENOKV!, freePort());
+    const fleet = await startFleet(2, { KV_PATH: kv.url, DENO_KV_ACCESS_TOKEN: kv.token });
+    try {
+      await race(fleet);
+    } finally {
+      await stopFleet(fleet);
+    }
+  },
+});

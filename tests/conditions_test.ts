@@ -1,0 +1,238 @@
+/**
+ * Alarm conditions end to end on a real server: raise, repeat, acknowledge, shelve, clear over
+ * HTTP and from a v1 socket; what each kind of client receives (the old page exactly its alarm
+ * objects, v1 and SSE the conditions and every transition); the snapshot on connect; resuming
+ * across a clear; bad input; racing changes.
+ */
+import { assertEquals } from "@std/assert";
+import { TestClient } from "./support/client.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { SseClient } from "./support/sse.ts";
+
+const KEY = "boiler-7/pressure-high";
+const PATH = `/api/conditions/plant/${encodeURIComponent(KEY)}`;
+
+async function openV1(server: TestServer, query = ""): Promise<TestClient> {
+  const client = await TestClient.open(`${server.ws}/websocket/plant${query}`, "alarms.v1");
+  assertEquals((await client.nextJson()).type, "welcome");
+  return client;
+}
+
+Deno.test("conditions: raise, repeat, acknowledge, clear; the old page gets exactly its alarm objects, v1 every change", async () => {
+  await using server = await startServer();
+  await using legacy = await TestClient.open(`${server.ws}/websocket/plant`);
+  await using v1 = await openV1(server);
+  await server.app.hub.flushPresence();
+
+  for (const n of [1, 2]) {
+    const res = await server.post("/api/alarms/plant", { key: KEY, level: "critical", n });
+    assertEquals(res.status, 202);
+  }
+  const list = await server.get("/api/conditions/plant");
+  assertEquals(list.status, 200);
+  assertEquals(list.body.conditions.length, 1);
+  const [raised] = list.body.conditions;
+  assertEquals(
+    [raised.key, raised.state, raised.count, raised.alarm.n, raised.firstSeq, raised.raiseSeq],
+    [KEY, "active-unacknowledged", 2, 2, 1, 2],
+  );
+
+  const acked = await server.post(`${PATH}/acknowledge`, { by: "li.wei", comment: "on it" });
+  assertEquals(acked.status, 200);
+  assertEquals([acked.body.seq, acked.body.condition.state], [3, "active-acknowledged"]);
+  assertEquals(acked.body.condition.acknowledged.by, "li.wei");
+  const again = await server.post(`${PATH}/acknowledge`, {});
+  assertEquals([again.status, again.body.error.code], [409, "not_unacknowledged"]);
+
+  const cleared = await server.post(`${PATH}/clear`, {});
+  assertEquals([cleared.status, cleared.body.condition.state], [200, "normal"]);
+  assertEquals((await server.get("/api/conditions/plant")).body.conditions, []);
+  const all = await server.get("/api/conditions/plant?state=all");
+  assertEquals(all.body.conditions.map((c: { state: string }) => c.state), ["normal"]);
+  const detail = await server.get(PATH);
+  assertEquals(
+    detail.body.history.map((e: { seq: number; transition?: { action: string } }) =>
+      e.transition?.action ?? `raise ${e.seq}`
+    ),
+    ["raise 1", "raise 2", "acknowledge", "clear"],
+  );
+
+  // The old page: the two alarm objects as published (with their key), then the next alarm.
+  assertEquals((await server.post("/api/alarms/plant", { n: 3 })).status, 202);
+  for (const n of [1, 2]) {
+    const frame = await legacy.nextJson();
+    assertEquals([frame.n, frame.key, frame.seq, "condition" in frame], [n, KEY, n, false]);
+  }
+  assertEquals((await legacy.nextJson()).n, 3); // nothing for the acknowledgement or the clear
+
+  // v1: each raise with the condition it left, then each transition with its seq.
+  const frames = [];
+  for (let i = 0; i < 5; i++) frames.push(await v1.nextJson());
+  assertEquals(frames.map((f) => f.type), ["alarm", "alarm", "transition", "transition", "alarm"]);
+  assertEquals([frames[0].condition.count, frames[1].condition.count], [1, 2]);
+  assertEquals(frames[2].transition.action, "acknowledge");
+  assertEquals(frames[2].transition.by, "li.wei");
+  assertEquals(frames[2].transition.comment, "on it");
+  assertEquals([frames[3].seq, frames[3].condition.state], [4, "normal"]);
+  assertEquals("condition" in frames[4], false);
+});
+
+Deno.test("conditions: a client connecting gets the active list first; resuming across a clear gets the clear", async () => {
+  await using server = await startServer();
+  for (const key of ["a", "b", "c"]) {
+    assertEquals((await server.post("/api/alarms/plant", { key })).status, 202);
+  }
+  await using fresh = await TestClient.open(`${server.ws}/websocket/plant`, "alarms.v1");
+  const welcome = await fresh.nextJson();
+  assertEquals([welcome.type, welcome.seq, welcome.conditions], ["welcome", 3, 3]);
+  const snapshot = await fresh.nextJson();
+  assertEquals(snapshot.type, "conditions");
+  assertEquals(snapshot.seq, 3);
+  assertEquals(snapshot.conditions.map((c: { key: string }) => c.key).sort(), ["a", "b", "c"]);
+
+  assertEquals((await server.post("/api/conditions/plant/b/clear", {})).status, 200); // seq 4
+  await using resumed = await TestClient.open(
+    `${server.ws}/websocket/plant?since=3`,
+    "alarms.v1",
+  );
+  assertEquals((await resumed.nextJson()).conditions, 3); // b is cleared-unacknowledged: listed
+  const listed = await resumed.nextJson();
+  assertEquals(
+    listed.conditions.find((c: { key: string }) => c.key === "b").state,
+    "cleared-unacknowledged",
+  );
+  const replayed = await resumed.nextJson();
+  assertEquals([replayed.type, replayed.seq, replayed.transition.action], [
+    "transition",
+    4,
+    "clear",
+  ]);
+});
+
+Deno.test("conditions: SSE gets the list, each raise's condition before the alarm, and transitions with their seq", async () => {
+  await using server = await startServer();
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  await using stream = await SseClient.open(`${server.http}/events/plant`);
+  assertEquals((await stream.next()).retry, 2000);
+  const welcome = await stream.next();
+  assertEquals([welcome.event, JSON.parse(welcome.data).conditions], ["welcome", 1]);
+  const list = await stream.next();
+  assertEquals([list.event, JSON.parse(list.data).conditions[0].key], ["conditions", KEY]);
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY, n: 2 })).status, 202);
+  const condition = await stream.next();
+  assertEquals([condition.event, JSON.parse(condition.data).count], ["condition", 2]);
+  const alarm = await stream.next();
+  assertEquals([alarm.event, alarm.id, JSON.parse(alarm.data).n], [undefined, "2", 2]);
+  assertEquals((await server.post(`${PATH}/acknowledge`, {})).status, 200);
+  const transition = await stream.next();
+  assertEquals(transition.event, "transition");
+  assertEquals(transition.id, "3");
+  assertEquals(JSON.parse(transition.data).condition.state, "active-acknowledged");
+});
+
+Deno.test("conditions: operators act from a v1 socket; refusals come back as error frames", async () => {
+  await using server = await startServer({ config: { maxShelveSeconds: 600 } });
+  await using v1 = await openV1(server);
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  assertEquals((await v1.nextJson()).type, "alarm");
+
+  v1.send(
+    JSON.stringify({ type: "shelve", key: KEY, reason: "sensor swap", durationSeconds: 601 }),
+  );
+  let reply = await v1.nextJson();
+  assertEquals([reply.type, reply.code], ["error", "invalid_field"]);
+  v1.send(JSON.stringify({ type: "shelve", key: KEY, durationSeconds: 60 }));
+  reply = await v1.nextJson();
+  assertEquals([reply.code, reply.message], [
+    "invalid_field",
+    'Field "reason" is required to shelve',
+  ]);
+  v1.send(JSON.stringify({ type: "acknowledge", key: "no-such-key" }));
+  reply = await v1.nextJson();
+  assertEquals([reply.type, reply.code], ["error", "unknown_condition"]);
+  v1.send(JSON.stringify({ type: "acknowledge", key: 7 }));
+  assertEquals((await v1.nextJson()).code, "invalid_message");
+
+  v1.send(JSON.stringify({ type: "shelve", key: KEY, reason: "sensor swap", durationSeconds: 60 }));
+  const shelved = await v1.nextJson();
+  assertEquals([shelved.type, shelved.transition.action, shelved.transition.by], [
+    "transition",
+    "shelve",
+    "anonymous",
+  ]);
+  assertEquals(shelved.condition.shelved.until, server.clock.time + 60_000);
+  assertEquals((await server.get("/api/conditions/plant?state=shelved")).body.conditions.length, 1);
+  v1.send(JSON.stringify({ type: "shelve", key: KEY, reason: "again", durationSeconds: 60 }));
+  assertEquals((await v1.nextJson()).code, "already_shelved");
+  v1.send(JSON.stringify({ type: "unshelve", key: KEY, comment: "done" }));
+  const unshelved = await v1.nextJson();
+  assertEquals([unshelved.transition.action, "shelved" in unshelved.condition], [
+    "unshelve",
+    false,
+  ]);
+});
+
+Deno.test("conditions: a shelving ends by itself when its time is up, pushed like any change", async () => {
+  await using server = await startServer();
+  await using v1 = await openV1(server);
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  assertEquals((await v1.nextJson()).type, "alarm");
+  const res = await server.post(`${PATH}/shelve`, { reason: "test", durationSeconds: 1 });
+  assertEquals(res.status, 200);
+  assertEquals((await v1.nextJson()).transition.action, "shelve");
+  server.clock.advance(1000); // the server's clock says the second has passed when its timer fires
+  const ended = await v1.nextJson(3000);
+  assertEquals([ended.transition.action, ended.transition.by], ["expire", "system"]);
+  assertEquals("shelved" in ended.condition, false);
+});
+
+Deno.test("conditions: bad input gets a clear error, and nothing changes", async () => {
+  await using server = await startServer({ config: { maxShelveSeconds: 600 } });
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  const cases: [string, Record<string, unknown>, number, string][] = [
+    [`${PATH}/dance`, {}, 404, "not_found"],
+    [`${PATH}/acknowledge`, { reason: "r" }, 400, "invalid_field"],
+    ["/api/conditions/plant/nope/acknowledge", {}, 404, "unknown_condition"],
+    [`${PATH}/shelve`, { durationSeconds: 60 }, 400, "invalid_field"],
+    [`${PATH}/shelve`, { reason: "r", durationSeconds: 601 }, 400, "invalid_field"],
+    [`${PATH}/shelve`, { reason: "r" }, 400, "invalid_field"],
+    [`${PATH}/shelve`, { reason: "r", untilCleared: "yes" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { color: "red" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { by: "" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { comment: "x".repeat(1001) }, 400, "invalid_field"],
+    [`${PATH}/unshelve`, {}, 409, "not_shelved"],
+    ["/api/conditions/plant/%E0%A4%A/acknowledge", {}, 400, "invalid_key"],
+    ["/api/conditions/bad!id/k/acknowledge", {}, 400, "invalid_id"],
+  ];
+  for (const [path, body, status, code] of cases) {
+    const res = await server.post(path, body);
+    assertEquals([res.status, res.body?.error?.code], [status, code], path);
+  }
+  assertEquals((await server.get("/api/conditions/plant?state=dance")).status, 400);
+  assertEquals((await server.get("/api/conditions/plant/nope")).status, 404);
+  assertEquals((await server.post("/api/alarms/plant", { key: "" })).status, 400);
+  assertEquals((await server.post("/api/alarms/plant", { condition: {} })).status, 400);
+  const [condition] = (await server.get("/api/conditions/plant")).body.conditions;
+  assertEquals([condition.state, condition.seq, "shelved" in condition], [
+    "active-unacknowledged",
+    1,
+    false,
+  ]);
+});
+
+Deno.test("conditions: of concurrent changes exactly one wins, and every client ends in the same state", async () => {
+  await using server = await startServer();
+  await using a = await openV1(server);
+  await using b = await openV1(server);
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => server.post(`${PATH}/acknowledge`, { by: `op${i}` })),
+  );
+  assertEquals(answers.filter((r) => r.status === 200).length, 1);
+  assertEquals(answers.filter((r) => r.status === 409).length, 9);
+  for (const client of [a, b]) {
+    assertEquals((await client.nextJson()).type, "alarm");
+    const change = await client.nextJson();
+    assertEquals([change.type, change.condition.state], ["transition", "active-acknowledged"]);
+  }
+});
