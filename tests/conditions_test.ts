@@ -236,3 +236,47 @@ Deno.test("conditions: of concurrent changes exactly one wins, and every client 
     assertEquals([change.type, change.condition.state], ["transition", "active-acknowledged"]);
   }
 });
+
+Deno.test("conditions: floods, chattering and shelved conditions, by id and in /metrics", async () => {
+  await using server = await startServer();
+  for (let i = 0; i < 10; i++) {
+    assertEquals(
+      (await server.post("/api/alarms/plant", { key: i < 3 ? "chatty" : undefined })).status,
+      202,
+    );
+  }
+  let figures = (await server.get("/api/performance/plant")).body;
+  assertEquals([figures.alarms, figures.flood, figures.chattering], [10, false, ["chatty"]]);
+  assertEquals((await server.post("/api/alarms/plant", { n: 11 })).status, 202);
+  assertEquals(
+    await server.post(`/api/conditions/plant/chatty/shelve`, {
+      reason: "noisy",
+      durationSeconds: 60,
+    }).then((r) => r.status),
+    200,
+  );
+  figures = (await server.get("/api/performance/plant")).body;
+  assertEquals(figures, {
+    id: "plant",
+    windowMs: 600_000,
+    alarms: 11,
+    flood: true,
+    chattering: ["chatty"],
+    stale: [],
+    shelved: 1,
+    frequent: [{ key: "chatty", count: 3 }],
+  });
+  const metrics = await (await fetch(`${server.http}/metrics`)).text();
+  for (
+    const line of [
+      "alarmcast_alarm_floods 1",
+      "alarmcast_conditions_chattering 1",
+      'alarmcast_condition_changes_total{action="shelve"} 1',
+    ]
+  ) assertEquals(metrics.includes(`\n${line}\n`), true, line);
+  server.clock.advance(10 * 60_000); // ten minutes later: no flood, nothing chattering
+  figures = (await server.get("/api/performance/plant")).body;
+  assertEquals([figures.alarms, figures.flood, figures.chattering], [0, false, []]);
+  const later = await (await fetch(`${server.http}/metrics`)).text();
+  assertEquals(later.includes("\nalarmcast_alarm_floods 0\n"), true);
+});

@@ -108,6 +108,7 @@ export type ConditionOutcome = { ok: true; condition: Condition } | {
 
 /** Raises within this window, this many or more, make a condition chattering. */
 export const CHATTER_WINDOW_MS = 60_000;
+/** See {@linkcode CHATTER_WINDOW_MS}. */
 export const CHATTER_RAISES = 3;
 /** Active this long and still not normal: stale. */
 export const STALE_MS = 24 * 3600_000;

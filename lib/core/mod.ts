@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./alarm.ts";
+export * from "./alarm_rates.ts";
 export * from "./backoff.ts";
 export * from "./close_codes.ts";
 export * from "./condition.ts";

@@ -1,6 +1,6 @@
 /**
  * `/api/conditions/{id}[/{key}[/{action}]]`: an id's alarm conditions (`core/condition.ts`) over
- * HTTP. Listing and reading take the API key; acting (acknowledge, shelve, unshelve) takes the
+ * HTTP, and `/api/performance/{id}`, how its alarm system is doing (`core/alarm_rates.ts`). Listing and reading take the API key; acting (acknowledge, shelve, unshelve) takes the
  * API key or a connection token for the id, like acks, so a console never holds the key; clearing
  * is the publisher's, with the API key.
  *
@@ -68,6 +68,11 @@ export async function showCondition(hub: Hub, id: string, rawKey: string): Promi
       "key" in entry.transition && entry.transition.key === key)
   ).slice(-MAX_CONDITION_HISTORY);
   return jsonResponse({ ...condition, history });
+}
+
+/** `GET /api/performance/{id}`: floods, chattering, stale and shelved conditions of `id`. */
+export async function alarmPerformance(hub: Hub, id: string): Promise<Response> {
+  return jsonResponse({ id, ...await hub.performance(id) });
 }
 
 /** What {@linkcode actOnCondition} needs besides acks' own. */

@@ -11,6 +11,8 @@
  * @module
  */
 import {
+  FLOOD_ALARMS,
+  FLOOD_WINDOW_MS,
   MAX_ALARM_BYTES,
   MAX_BY_LENGTH,
   MAX_COMMENT_LENGTH,
@@ -918,6 +920,29 @@ const SCHEMAS: JsonMap = {
         description: "Who acts (with the API key; with a token, it is the token's subject)",
       },
       comment: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
+    },
+  },
+  AlarmPerformance: {
+    type: "object",
+    required: ["id", "windowMs", "alarms", "flood", "chattering", "stale", "shelved", "frequent"],
+    additionalProperties: false,
+    properties: {
+      id: ref("Id"),
+      windowMs: { const: FLOOD_WINDOW_MS },
+      alarms: { ...int(0), description: "Alarms in the window, by `createTime`" },
+      flood: { type: "boolean", description: `More than ${FLOOD_ALARMS} alarms in the window` },
+      chattering: { type: "array", items: ref("ConditionKey") },
+      stale: { type: "array", items: ref("ConditionKey") },
+      shelved: int(0),
+      frequent: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["key", "count"],
+          additionalProperties: false,
+          properties: { key: ref("ConditionKey"), count: int(1) },
+        },
+      },
     },
   },
   ConditionChanged: {

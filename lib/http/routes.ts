@@ -19,7 +19,7 @@ import {
 import type { Escalation } from "../escalation/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import { acknowledge } from "./acks.ts";
-import { actOnCondition, listConditions, showCondition } from "./conditions.ts";
+import { actOnCondition, alarmPerformance, listConditions, showCondition } from "./conditions.ts";
 import type { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import {
@@ -904,5 +904,27 @@ export const ROUTES: readonly Route<Operation>[] = [
     },
   },
   ...ACTIONS.map(conditionRoute),
+  {
+    path: "/api/performance/{id}",
+    auth: "apiKey",
+    methods: {
+      GET: {
+        handle: (ctx) => alarmPerformance(ctx.deps.hub, checkId(param(ctx, "id"))),
+        doc: ({ unauthorized, storeDown, api }) => ({
+          operationId: "alarmPerformance",
+          tags: ["conditions"],
+          summary: "How an id's alarm system is doing (ISA-18.2): floods, chattering, stale, " +
+            "shelved and the most frequent conditions",
+          ...api,
+          responses: {
+            "200": jsonOk("The id's figures", ref("AlarmPerformance")),
+            "400": errorResponse("An invalid id", [...URL_CODES, "invalid_id"]),
+            ...unauthorized,
+            "503": storeDown,
+          },
+        }),
+      },
+    },
+  },
   ...ASSETS.map(assetRoute),
 ];

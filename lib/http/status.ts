@@ -36,6 +36,8 @@ export function metricsText(hub: Hub, metrics: Metrics): Response {
     watches: hub.watches,
     following: hub.following ? 1 : 0,
     memory: Deno.memoryUsage(),
+    floods: hub.floods,
+    chattering: hub.chattering,
   });
   return new Response(text, {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

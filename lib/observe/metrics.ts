@@ -19,6 +19,10 @@ export interface Gauges {
   following: number;
   /** The process's memory (`Deno.memoryUsage()`): tells V8 heap from native growth. */
   memory: Deno.MemoryUsage;
+  /** Ids with more than 10 alarms published here in the last 10 minutes (a flood). */
+  floods: number;
+  /** Conditions raised here 3 or more times within a minute. */
+  chattering: number;
 }
 
 /** Process-wide counters. */
@@ -46,6 +50,12 @@ export class Metrics {
   /** Webhooks given up on (refused, or out of attempts). */
   webhooksFailed = 0;
   readonly #errors = new Map<string, number>();
+  readonly #conditionChanges = new Map<string, number>();
+
+  /** Counts one change of a condition by `action` (acknowledge, shelve, unshelve, clear, expire). */
+  conditionChanged(action: string): void {
+    this.#conditionChanges.set(action, (this.#conditionChanges.get(action) ?? 0) + 1);
+  }
 
   /** Counts one error of `kind` (a stable snake_case code). */
   error(kind: string): void {
@@ -65,6 +75,13 @@ export class Metrics {
       ["ids_online", "gauge", "Ids with at least one open session.", gauges.ids],
       ["kv_watches", "gauge", "KV watch streams open.", gauges.watches],
       ["feed_following", "gauge", "1 while other isolates' alarms are followed.", gauges.following],
+      ["alarm_floods", "gauge", "Ids with over 10 alarms in 10 minutes, here.", gauges.floods],
+      [
+        "conditions_chattering",
+        "gauge",
+        "Conditions raised 3+ times in a minute, here.",
+        gauges.chattering,
+      ],
       ["sessions_opened_total", "counter", "Sessions opened since start.", this.sessionsOpened],
       ["frames_in_total", "counter", "Frames received from clients.", this.framesIn],
       ["frames_out_total", "counter", "Frames sent to clients.", this.framesOut],
@@ -102,6 +119,14 @@ export class Metrics {
       for (const [outcome, value] of values) {
         lines.push(`alarmcast_${name}{outcome="${outcome}"} ${value}`);
       }
+    }
+    lines.push(
+      "# HELP alarmcast_condition_changes_total Changes of conditions, by action.",
+      "# TYPE alarmcast_condition_changes_total counter",
+    );
+    for (const action of [...this.#conditionChanges.keys()].sort()) {
+      const n = this.#conditionChanges.get(action);
+      lines.push(`alarmcast_condition_changes_total{action="${action}"} ${n}`);
     }
     lines.push(
       "# HELP alarmcast_errors_total Errors by kind.",

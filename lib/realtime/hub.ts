@@ -8,18 +8,25 @@
 import { type Arrivals, Discovery, Presence, type PresenceRecords } from "../cluster/mod.ts";
 import {
   type Alarm,
+  type AlarmPerformance,
   type Condition,
   type ConditionChange,
   type Grant,
   inActiveList,
   InvalidInput,
+  measurePerformance,
   type PreparedAlarm,
   StoreError,
+  timeOf,
   transitionOf,
 } from "../core/mod.ts";
+
+/** Latest alarms of an id read to measure its rate: enough to see any flood. */
+const RATE_SAMPLE = 200;
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmLog, DueSpec, RelayedMessage } from "../store/mod.ts";
 import type { Wire } from "./codec.ts";
+import { RecentRaises } from "./recent_raises.ts";
 import { drain, sweepSessions } from "./drain.ts";
 import { Fanout, type FanoutStore } from "./fanout.ts";
 import { Registry, type Slot } from "./registry.ts";
@@ -121,6 +128,8 @@ export class Hub {
   readonly #fanout: Fanout;
   readonly #discovery: Discovery;
   readonly #context: SessionContext;
+  /** This isolate's recent raises, for the alarm-rate gauges. */
+  readonly #recent = new RecentRaises();
   /** Shelvings this isolate will end when their time is up. */
   readonly #shelvings = new Set<ReturnType<typeof setTimeout>>();
 
@@ -352,6 +361,7 @@ export class Hub {
     }
     const { alarm } = appended;
     this.#options.metrics.alarmsPublished++;
+    this.#recent.raised(target, raise?.key, this.#options.now());
     const delivered = await this.#fanout.published(alarm, by);
     return { id: alarm.id, seq: alarm.seq, target, delivered };
   }
@@ -387,9 +397,36 @@ export class Hub {
       throw new StoreError("The change of a condition was not stored as one");
     }
     const { alarm, condition } = appended;
+    this.#options.metrics.conditionChanged(change.action);
     if (change.action === "shelve") this.#unshelveLater(target, key, change.until - at);
     await this.#fanout.published(alarm, by);
     return { seq: alarm.seq, condition };
+  }
+
+  /**
+   * How `target`'s alarm system is doing (ISA-18.2): alarms in the last 10 minutes (a flood past
+   * 10, by the `createTime` of its latest 200 alarms), chattering, stale and shelved conditions,
+   * the most frequent ones.
+   */
+  async performance(target: string): Promise<AlarmPerformance> {
+    const { store, now } = this.#options;
+    const [head, conditions] = await Promise.all([store.head(target), store.conditions(target)]);
+    const recent = await store.read(target, Math.max(0, head - RATE_SAMPLE), RATE_SAMPLE);
+    const raisedAt = recent.flatMap((e) => {
+      const at = e.transition === undefined ? timeOf(e.createTime) : undefined;
+      return at === undefined ? [] : [at];
+    });
+    return measurePerformance(raisedAt, conditions, now());
+  }
+
+  /** Ids that had a flood of alarms published through this isolate in the last 10 minutes. */
+  get floods(): number {
+    return this.#recent.floods(this.#options.now());
+  }
+
+  /** Conditions chattering from this isolate's publishes (3 raises within a minute). */
+  get chattering(): number {
+    return this.#recent.chattering(this.#options.now());
   }
 
   /** Every condition of `target` ever raised (normal ones too). */

@@ -1,0 +1,48 @@
+/**
+ * What this isolate published lately, for the alarm-rate gauges of `/metrics`: per id the times
+ * of its last raises (a flood is more than 10 within 10 minutes), per condition its last three
+ * (chattering: three within a minute). Only this isolate's publishes: the exact figures of an
+ * id, whoever published, come from its log (`Hub.performance`).
+ *
+ * @module
+ */
+import { CHATTER_RAISES, CHATTER_WINDOW_MS, FLOOD_ALARMS, FLOOD_WINDOW_MS } from "../core/mod.ts";
+
+/** Recent raise times per id and per condition, bounded by the windows. */
+export class RecentRaises {
+  readonly #byId = new Map<string, number[]>();
+  readonly #byCondition = new Map<string, number[]>();
+
+  /** Notes a raise of `id` (of condition `key`, if it has one) at `at`. */
+  raised(id: string, key: string | undefined, at: number): void {
+    push(this.#byId, id, at, FLOOD_ALARMS + 1);
+    if (key !== undefined) push(this.#byCondition, `${id}\n${key}`, at, CHATTER_RAISES);
+  }
+
+  /** Ids with more than 10 raises in the last 10 minutes (old entries are forgotten here). */
+  floods(now: number): number {
+    return count(this.#byId, FLOOD_ALARMS + 1, FLOOD_WINDOW_MS, now);
+  }
+
+  /** Conditions raised 3 times within a minute, the last time within the last minute. */
+  chattering(now: number): number {
+    return count(this.#byCondition, CHATTER_RAISES, CHATTER_WINDOW_MS, now);
+  }
+}
+
+function push(map: Map<string, number[]>, key: string, at: number, keep: number): void {
+  const times = map.get(key) ?? [];
+  times.push(at);
+  if (times.length > keep) times.shift();
+  map.set(key, times);
+}
+
+// Entries whose `needed` latest times all fall within `window` of `now`; forgets the stale.
+function count(map: Map<string, number[]>, needed: number, window: number, now: number): number {
+  let n = 0;
+  for (const [key, times] of map) {
+    if (now - times.at(-1)! >= window) map.delete(key);
+    else if (times.length >= needed && now - times[times.length - needed]! < window) n++;
+  }
+  return n;
+}
