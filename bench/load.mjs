@@ -219,11 +219,20 @@ if (job.kind === "paired") {
   // closed loop that alternates between them, so whatever else the machine does meanwhile weighs
   // on both alike. The runner compares their CPU per alarm.
   const ids = Array.from({ length: job.ids }, (_, i) => `pair-${i}`);
-  const sides = [[job.ws, job.http], [job.ws2, job.http2]].map((
-    [ws, http],
+  const sides = [[job.ws, job.http, job.alarm], [
+    job.ws2,
+    job.http2,
+    job.alarm2,
+  ]].map((
+    [ws, http, alarm],
   ) => ({
     ws,
     url: new URL(http),
+    // A body with "key": "*" raises one of 50 conditions per id in turn (repeats after that).
+    body: (k) =>
+      alarm === undefined ? ALARM : JSON.stringify(
+        alarm.key === "*" ? { ...alarm, key: `k-${k % 50}` } : alarm,
+      ),
     counts: new Array(job.ids * job.perId).fill(0),
     received: 0,
     alarms: 0,
@@ -242,7 +251,7 @@ if (job.kind === "paired") {
     const until = side.received + job.perId;
     await post(
       ids[Math.floor(Math.random() * ids.length)],
-      ALARM,
+      side.body(k >> 1),
       false,
       side.url,
     );

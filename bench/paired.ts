@@ -19,8 +19,10 @@ export interface PairedOptions {
   seconds: number;
   /** Runs per pair, interleaved; the table shows the median and the range. */
   repeat: number;
-  /** Which alarmcast variant against which peer. */
-  pairs: [ours: Variant, peer: string][];
+  /** Which alarmcast variant against which peer (a server's name, or a variant of it). */
+  pairs: [ours: Variant, peer: string | Variant][];
+  /** More of the load job: e.g. `alarm` and `alarm2`, the bodies each side is sent. */
+  job?: Record<string, unknown>;
   start: (name: string, env: Record<string, string>) => Promise<Server>;
   stop: (server: Server) => Promise<void>;
   generate: (
@@ -41,14 +43,17 @@ export async function paired(options: PairedOptions): Promise<Row[]> {
   for (let run = 0; run < options.repeat; run++) {
     for (const [i, [[name, , env], peer]] of pairs.entries()) {
       const ours = await options.start(name, env());
-      const theirs = await options.start(peer, {}).catch(async (error) => {
-        await options.stop(ours);
-        throw error;
-      });
+      const [peerName, , peerEnv] = typeof peer === "string" ? [peer, peer, () => ({})] : peer;
+      const theirs = await options.start(peerName, peerEnv()).catch(
+        async (error) => {
+          await options.stop(ours);
+          throw error;
+        },
+      );
       try {
         const { result, serverCpu, secondCpu } = await options.generate(
           ours,
-          { kind: "paired", ids, perId, seconds },
+          { kind: "paired", ids, perId, seconds, ...options.job },
           undefined,
           theirs,
         );
@@ -65,7 +70,7 @@ export async function paired(options: PairedOptions): Promise<Row[]> {
     const sorted = ratios[i]!.sort((a, b) => a - b);
     return {
       scenario: `paired ${options.label}`,
-      server: `${label} ÷ ${peer}`,
+      server: `${label} ÷ ${typeof peer === "string" ? peer : peer[1]}`,
       pairedRatio: sorted[Math.floor(sorted.length / 2)]!,
       pairedLow: sorted[0]!,
       pairedHigh: sorted[sorted.length - 1]!,

@@ -413,7 +413,9 @@ try {
   Deno.statSync(BUN);
 } catch {
   // deno-lint-ignore no-console -- say why the first run waits
-  console.log("Installing bench/ npm packages once (ws, and Bun as a peer: about 100 MB)");
+  console.log(
+    "Installing bench/ npm packages once (ws, and Bun as a peer: about 100 MB)",
+  );
   const npm = await new Deno.Command("npm", {
     args: ["ci", "--prefix", `${ROOT}bench`, "--no-audit", "--no-fund"],
     stdout: "inherit",
@@ -465,6 +467,42 @@ if (!only || only === "paired") {
       }),
     );
   }
+}
+if (!only || only === "conditions") {
+  // What a key costs: the same alarms, keyed (each raise updates its condition in the same
+  // commit) on one server and keyless on the other, both with the log in KV on disk.
+  const keyed: Variant = [ON_DISK[0], "keyed raises (KV on disk)", ON_DISK[2]];
+  const keyless: Variant = [ON_DISK[0], "keyless (KV on disk)", ON_DISK[2]];
+  const { paired } = await import("./paired.ts");
+  const body = {
+    level: "critical",
+    device: "boiler-7",
+    message: "Pressure above limit",
+  };
+  for (
+    const [label, ids, perId] of quick ? [["50 ids × 1", 50, 1]] as const : [
+      ["50 ids × 1", 50, 1],
+      ["1 id × 1k", 1, 1000],
+    ] as const
+  ) {
+    rows.push(
+      ...await paired({
+        label,
+        ids,
+        perId,
+        seconds,
+        repeat,
+        pairs: [[keyed, keyless]],
+        job: { alarm: { ...body, key: "*" }, alarm2: body },
+        start,
+        stop,
+        generate,
+      }),
+    );
+  }
+  const { conditionsTable } = await import("./conditions.ts");
+  // deno-lint-ignore no-console -- the runner prints its tables
+  console.log(`\nConditions\n\n${await conditionsTable(quick)}\n`);
 }
 if (!only || only === "publish") await publish(seconds);
 if (!only || only === "halfload") {

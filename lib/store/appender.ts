@@ -30,7 +30,8 @@ import {
 } from "../core/mod.ts";
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
-import { toStored } from "./conditions.ts";
+import { ConditionCache } from "./condition_cache.ts";
+import { keptAlarm } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
@@ -49,7 +50,7 @@ import {
 export interface Planned {
   readonly target: string;
   readonly idemKey: Deno.KvKey | undefined;
-  /** The key of the condition the append changes, if any. */
+  /** The key of the condition the append changes, if any (read, not checked: see `#commit`). */
   readonly condKey?: Deno.KvKey | undefined;
   /** The alarm's bytes, plus a deadline record's and a condition record's if it has them. */
   readonly bytes: number;
@@ -67,7 +68,6 @@ export function batchSize(queue: Iterable<Planned>, maxChecks: number): number {
   for (const p of queue) {
     const keys = [`t:${p.target}`, `b:${bucketOf(p.target)}`];
     if (p.idemKey) keys.push(`i:${JSON.stringify(p.idemKey)}`);
-    if (p.condKey) keys.push(`c:${JSON.stringify(p.condKey)}`);
     const adds = keys.filter((k) => !checked.has(k));
     bytes += p.bytes;
     if (
@@ -106,6 +106,8 @@ const CONDITION_BYTES = 2048;
 const MAX_ATTEMPTS = 100;
 /** Ids whose head entries are remembered. */
 const HEAD_CACHE = 10_000;
+/** Condition records remembered (each holds its latest alarm, up to 20 kB). */
+const CONDITION_CACHE = 2000;
 
 /** Appends alarms to the log, batching concurrent appends into shared atomic operations. */
 export class Appender {
@@ -117,8 +119,8 @@ export class Appender {
   readonly #feedHeads = new Map<number, Deno.KvEntryMaybe<unknown>>();
   /** The head entry of each recently written id, as our own last commit left it. */
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
-  /** Each recently changed condition's record, as our own last commit left it. */
-  readonly #conditions = new Map<string, Deno.KvEntry<Condition>>();
+  /** Recently changed conditions' records, as our own last commits left them. */
+  readonly #conditions = new ConditionCache(CONDITION_CACHE);
   #queue: Pending[] = [];
   #busy = false;
   readonly #maxChecks: number;
@@ -226,18 +228,26 @@ export class Appender {
       const unknownBuckets = this.#fence
         ? []
         : buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
-      const condKeys = [
-        ...new Map(batch.flatMap((p) => p.condKey ? [[JSON.stringify(p.condKey), p.condKey]] : []))
-          .values(),
-      ];
-      const unknownConds = condKeys.filter((k) =>
-        attempt > 0 || !this.#conditions.has(JSON.stringify(k))
+      // The conditions the batch changes. A cached record is trusted only with its id's head
+      // from the cache too (see `ConditionCache`).
+      const wanted = new Map<string, { target: string; key: string; kvKey: Deno.KvKey }>();
+      for (const p of batch) {
+        if (p.condition && p.condKey) {
+          wanted.set(JSON.stringify(p.condKey), {
+            target: p.target,
+            key: p.condition.key,
+            kvKey: p.condKey,
+          });
+        }
+      }
+      const unknownConds = [...wanted.values()].filter((w) =>
+        unknown.includes(w.target) || this.#conditions.get(w.target, w.key) === undefined
       );
       const keys = [
         ...unknown.map(headKey),
         ...idemKeys,
         ...unknownBuckets.map(feedHeadKey),
-        ...unknownConds,
+        ...unknownConds.map((w) => w.kvKey),
         ...fence,
       ];
       // Nothing to read is the common case (every head cached). Heads read in separate
@@ -259,14 +269,15 @@ export class Appender {
       );
       // Each condition's record as read (or as our last commit left it), and as the batch has
       // changed it so far: two changes of one condition in a batch apply in order.
-      const condEntries = new Map<string, Deno.KvEntryMaybe<unknown>>(
-        condKeys.map((k) => [JSON.stringify(k), this.#conditions.get(JSON.stringify(k))!]),
+      const conditions = new Map<string, Condition | undefined>(
+        [...wanted].map(([id, w]) => [id, this.#conditions.get(w.target, w.key)]),
       );
       const offset = unknown.length + idemKeys.length + unknownBuckets.length;
-      unknownConds.forEach((k, i) => condEntries.set(JSON.stringify(k), read[offset + i]!));
-      const conditions = new Map<string, Condition | undefined>(
-        [...condEntries].map(([k, e]) => [k, (e.value ?? undefined) as Condition | undefined]),
-      );
+      unknownConds.forEach((w, i) => {
+        // Written here from a Condition: ours, not untrusted input.
+        const value = read[offset + i]!.value as Condition | null;
+        conditions.set(JSON.stringify(w.kvKey), value ?? undefined);
+      });
       const changedConds = new Set<string>();
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
       if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
@@ -316,13 +327,14 @@ export class Appender {
             continue;
           }
           condition = out.condition;
-          conditions.set(id, condition);
-          changedConds.add(id);
           // A repeat of an active condition starts no new deadline: the first one still runs.
           if (change.action === "raise" && before && before.state !== "normal") due = undefined;
-          if (change.action === "raise") condition = { ...condition, alarm };
+          if (change.action === "raise") {
+            condition.alarm = keptAlarm({ ...alarm }, p.prepared.bytes);
+          }
           conditions.set(id, condition);
-          alarm = { ...alarm, condition: conditionView(condition) };
+          changedConds.add(id);
+          alarm.condition = conditionView(condition);
         }
         next.set(p.target, seq);
         writeAlarm(op, alarm, this.#retention);
@@ -341,10 +353,9 @@ export class Appender {
           },
         ]);
       }
-      for (const id of changedConds) {
-        const entry = condEntries.get(id)!;
-        op.check(entry).set(entry.key, toStored(conditions.get(id)!));
-      }
+      // No check of the records: each change of one comes with an entry of its id, whose head
+      // this commit checks, so a record changed since it was read fails the commit anyway.
+      for (const id of changedConds) op.set(wanted.get(id)!.kvKey, conditions.get(id)!);
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
@@ -352,16 +363,14 @@ export class Appender {
       const result = await guard(() => op.commit());
       for (const t of targets) this.#heads.delete(t);
       for (const b of feed.keys()) this.#feedHeads.delete(b);
-      for (const id of condKeys.map((k) => JSON.stringify(k))) this.#conditions.delete(id);
+      // Heads read afresh: others may have changed any condition of those ids meanwhile.
+      for (const t of unknown) this.#conditions.forget(t);
+      if (!result.ok) { for (const t of targets) this.#conditions.forget(t); }
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
         for (const id of changedConds) {
-          const key = condEntries.get(id)!.key;
-          const value = toStored(conditions.get(id)!);
-          this.#conditions.set(id, { key, value, versionstamp: result.versionstamp });
-          if (this.#conditions.size > HEAD_CACHE) {
-            this.#conditions.delete(this.#conditions.keys().next().value!);
-          }
+          const { target, key } = wanted.get(id)!;
+          this.#conditions.set(target, key, conditions.get(id)!);
         }
         for (const [b, n] of feed) {
           this.#feedHeads.set(b, {

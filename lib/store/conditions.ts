@@ -9,22 +9,21 @@ import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
 import { condKey, condPrefix } from "./schema.ts";
 
-/**
- * Most characters of an alarm kept in its condition's record: a KV value holds 64 KiB, and the
- * log keeps the whole alarm anyway. A larger one is kept as its `id`, `createTime`, `seq`,
- * `target`, `key` and `level`, with `truncated: true`.
- */
+/** Most bytes (as JSON) of an alarm a condition's record keeps: a KV value holds 64 KiB. */
 const MAX_KEPT_ALARM = 20_000;
 
-/** `condition` as stored: its alarm cut down when too large for one KV value. */
-export function toStored(condition: Condition): Condition {
-  const { alarm } = condition;
-  if (JSON.stringify(alarm).length <= MAX_KEPT_ALARM) return condition;
+/**
+ * The alarm a condition's record keeps of its latest raise (`bytes`: at least its size as JSON):
+ * the alarm, or when larger than {@linkcode MAX_KEPT_ALARM} its `id`, `createTime`, `seq`,
+ * `target`, `key` and `level` with `truncated: true`.
+ */
+export function keptAlarm(alarm: JsonObject, bytes: number): JsonObject {
+  if (bytes <= MAX_KEPT_ALARM) return alarm;
   const kept: JsonObject = { truncated: true };
   for (const name of ["id", "createTime", "seq", "target", "key", "level"]) {
     if (Object.hasOwn(alarm, name)) kept[name] = alarm[name];
   }
-  return { ...condition, alarm: kept };
+  return kept;
 }
 
 /** Condition `key` of `target`, if it was ever raised. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { prepareAlarm, StoreError } from "../core/mod.ts";
+import { type ConditionChange, Conflict, prepareAlarm, StoreError } from "../core/mod.ts";
 import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
 import { bucketOf } from "./schema.ts";
 import type { KvLike } from "./call_timeout.ts";
@@ -285,3 +285,47 @@ for (const log of ["kv", "memory"] as const) {
     assertEquals(records.map((r) => [r.value.seq, r.value.policy]), [[1, "boilers"]]);
   });
 }
+
+Deno.test("a condition changed by another writer is never acted on from a stale copy", async () => {
+  await withFile(async (path) => {
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const a = new AlarmStore(kvA, RETENTION);
+    const b = new AlarmStore(kvB, RETENTION);
+    const raise = (store: AlarmStore, key: string) =>
+      store.append("p", alarm({ key }), undefined, undefined, {
+        key,
+        change: { action: "raise", alarm: { key } },
+        at: 0,
+      });
+    const change = (store: AlarmStore, key: string, what: ConditionChange) =>
+      store.append(
+        "p",
+        {
+          fields: { id: crypto.randomUUID(), createTime: 0, transition: { key } },
+          bytes: 100,
+        },
+        undefined,
+        undefined,
+        {
+          key,
+          change: what,
+          at: 0,
+        },
+      );
+    await raise(a, "k1");
+    await change(a, "k1", { action: "acknowledge", by: "a" }); // a remembers k1 acknowledged
+    await change(b, "k1", { action: "clear", by: "b" }); // k1 is normal now, by b
+    await raise(a, "k2"); // a's head was stale: it reads it again, and forgets what it cached
+    const shelve = change(a, "k1", {
+      action: "shelve",
+      by: "a",
+      reason: "r",
+      until: 1000,
+      untilCleared: false,
+    });
+    const refused = await assertRejects(() => shelve, Conflict);
+    assertEquals(refused.code, "not_in_list");
+    assertEquals((await b.condition("p", "k1"))?.state, "normal");
+  });
+});
