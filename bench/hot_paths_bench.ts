@@ -137,3 +137,29 @@ for (const [log, handler] of [["memory log", app], ["KV log", kvApp]] as const) 
     await res.text();
   });
 }
+// The same with a key: each raise also updates its condition (one of 50 per id) in the commit.
+const keyedApp = createApp({
+  config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 },
+  store: await buildStore({
+    path: ":memory:",
+    retention: { count: 100, ageMs: 60_000 },
+    log: "kv",
+  }),
+});
+const keyed = (i: number) => {
+  const text = JSON.stringify({ ...JSON.parse(body), key: `k-${i % 50}` });
+  return new Request(`http://localhost/api/alarms/plant-${i % 1000}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-length": String(text.length) },
+    body: text,
+  });
+};
+Deno.bench(
+  "app.fetch POST /api/alarms/{id} with a key (KV log)",
+  { group: "publish" },
+  async () => {
+    const res = await keyedApp.fetch(keyed(n++));
+    if (res.status !== 202) throw new Error(`Status ${res.status}`);
+    await res.text();
+  },
+);

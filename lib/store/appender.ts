@@ -31,7 +31,7 @@ import {
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
 import { ConditionCache } from "./condition_cache.ts";
-import { keptAlarm } from "./conditions.ts";
+import { keptAlarm, MAX_KEPT_ALARM } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
@@ -106,8 +106,12 @@ const CONDITION_BYTES = 2048;
 const MAX_ATTEMPTS = 100;
 /** Ids whose head entries are remembered. */
 const HEAD_CACHE = 10_000;
-/** Condition records remembered (each holds its latest alarm, up to 20 kB). */
-const CONDITION_CACHE = 2000;
+/** Bytes of condition records remembered (each holds its latest alarm). */
+const CONDITION_CACHE_BYTES = 16 * 1024 * 1024;
+/** What a condition record takes besides its alarm, roughly. */
+const RECORD_BYTES = 512;
+/** What a record changed without a raise here is counted as (its alarm's size is not known). */
+const UNKNOWN_RECORD_BYTES = 4096;
 
 /** Appends alarms to the log, batching concurrent appends into shared atomic operations. */
 export class Appender {
@@ -120,7 +124,7 @@ export class Appender {
   /** The head entry of each recently written id, as our own last commit left it. */
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
   /** Recently changed conditions' records, as our own last commits left them. */
-  readonly #conditions = new ConditionCache(CONDITION_CACHE);
+  readonly #conditions = new ConditionCache(CONDITION_CACHE_BYTES);
   #queue: Pending[] = [];
   #busy = false;
   readonly #maxChecks: number;
@@ -279,6 +283,8 @@ export class Appender {
         conditions.set(JSON.stringify(w.kvKey), value ?? undefined);
       });
       const changedConds = new Set<string>();
+      // What each raised record holds, roughly, for the cache's budget.
+      const sizes = new Map<string, number>();
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
       if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
         this.#fence = undefined; // a newcomer: write the feed, with its heads read afresh
@@ -331,6 +337,7 @@ export class Appender {
           if (change.action === "raise" && before && before.state !== "normal") due = undefined;
           if (change.action === "raise") {
             condition.alarm = keptAlarm({ ...alarm }, p.prepared.bytes);
+            sizes.set(id, Math.min(p.prepared.bytes, MAX_KEPT_ALARM) + RECORD_BYTES);
           }
           conditions.set(id, condition);
           changedConds.add(id);
@@ -370,7 +377,8 @@ export class Appender {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
         for (const id of changedConds) {
           const { target, key } = wanted.get(id)!;
-          this.#conditions.set(target, key, conditions.get(id)!);
+          const condition = conditions.get(id)!;
+          this.#conditions.set(target, key, condition, sizes.get(id) ?? UNKNOWN_RECORD_BYTES);
         }
         for (const [b, n] of feed) {
           this.#feedHeads.set(b, {

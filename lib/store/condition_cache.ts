@@ -3,39 +3,44 @@
  * condition this isolate raised before needs no read. A cached record is used only while the id's
  * head is too (`appender.ts`): anyone else's change of it came with an entry of the id, so the
  * head check fails and everything is read again; once an id's head had to be read, its cached
- * records are forgotten.
+ * records are forgotten. Bounded by bytes (a record holds its latest alarm): whole ids are
+ * forgotten, least recently written first.
  *
  * @module
  */
 import type { Condition } from "../core/mod.ts";
 
-/** Cached condition records, at most `limit` of them (whole ids forgotten, oldest first). */
+/** Cached condition records, at most `maxBytes` of them (as their alarms' sizes say). */
 export class ConditionCache {
-  readonly #byId = new Map<string, Map<string, Condition>>();
-  readonly #limit: number;
-  #size = 0;
+  readonly #byId = new Map<string, Map<string, { condition: Condition; bytes: number }>>();
+  readonly #maxBytes: number;
+  #bytes = 0;
 
-  constructor(limit: number) {
-    this.#limit = limit;
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
   }
 
   /** The record of `key` of `id`, if cached. */
   get(id: string, key: string): Condition | undefined {
-    return this.#byId.get(id)?.get(key);
+    return this.#byId.get(id)?.get(key)?.condition;
   }
 
-  /** Remembers the record of `key` of `id` as just committed. */
-  set(id: string, key: string, condition: Condition): void {
+  /** Remembers the record of `key` of `id` as just committed, about `bytes` large. */
+  set(id: string, key: string, condition: Condition, bytes: number): void {
     let records = this.#byId.get(id);
-    if (!records) this.#byId.set(id, records = new Map());
-    if (!records.has(key)) this.#size++;
-    records.set(key, condition);
-    while (this.#size > this.#limit) this.forget(this.#byId.keys().next().value!);
+    if (records) this.#byId.delete(id); // re-inserted last: the most recently written
+    else records = new Map();
+    this.#byId.set(id, records);
+    this.#bytes += bytes - (records.get(key)?.bytes ?? 0);
+    records.set(key, { condition, bytes });
+    while (this.#bytes > this.#maxBytes && this.#byId.size > 1) {
+      this.forget(this.#byId.keys().next().value!);
+    }
   }
 
   /** Forgets every record of `id`. */
   forget(id: string): void {
-    this.#size -= this.#byId.get(id)?.size ?? 0;
+    for (const { bytes } of this.#byId.get(id)?.values() ?? []) this.#bytes -= bytes;
     this.#byId.delete(id);
   }
 }

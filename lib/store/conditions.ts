@@ -10,7 +10,7 @@ import { guard } from "./guard.ts";
 import { condKey, condPrefix } from "./schema.ts";
 
 /** Most bytes (as JSON) of an alarm a condition's record keeps: a KV value holds 64 KiB. */
-const MAX_KEPT_ALARM = 20_000;
+export const MAX_KEPT_ALARM = 20_000;
 
 /**
  * The alarm a condition's record keeps of its latest raise (`bytes`: at least its size as JSON):
