@@ -643,7 +643,7 @@ browserTest(
       // the dialog says why.
       await page.click(`${active} .shelve`);
       await page.fill("#shelve-reason", "Maintenance");
-      const api = await server.post(`${path}/shelve`, { reason: "By the API", durationSeconds: 1 });
+      const api = await server.post(`${path}/shelve`, { reason: "By the API", durationSeconds: 2 });
       assertEquals(api.status, 200);
       await page.waitForSelector(shelved);
       await page.click("#shelve-submit");
@@ -651,7 +651,7 @@ browserTest(
       await page.click("#shelve-cancel");
       await page.waitForSelector("#shelve-dialog", { state: "hidden" });
 
-      // The API's second of shelving ends by itself: the server pushes the expiry.
+      // The API's two seconds of shelving end by themselves: the server pushes the expiry.
       await page.waitForSelector(active, { timeout: 5000 });
       await page.click(`${active} .history-toggle`);
       await page.waitForSelector(`${active} .history-entry`);
