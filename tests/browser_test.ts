@@ -385,3 +385,411 @@ browserTest(
     }
   },
 );
+
+/** The condition rows of `list` (`#conditions` or `#shelved`), top to bottom. */
+function conditionRows(page: Page, list = "#conditions") {
+  return page.$$eval(`${list} > li.condition`, (items) =>
+    items.map((li) => ({
+      target: li.getAttribute("data-target"),
+      key: li.getAttribute("data-key"),
+      state: li.getAttribute("data-state"),
+      label: li.querySelector(".state-text")?.textContent,
+      count: li.querySelector(".count")?.textContent,
+      text: li.querySelector(".text")?.textContent,
+      unacked: li.classList.contains("unacked"),
+    })));
+}
+
+/** The history entries open under `row`, newest first. */
+function historyOf(page: Page, row: string) {
+  return page.$$eval(`${row} .history-entry`, (items) =>
+    items.map((li) => ({
+      action: li.getAttribute("data-action"),
+      label: li.querySelector(".history-action")?.textContent,
+      by: li.querySelector(".history-by")?.textContent,
+      details: li.querySelector(".history-details")?.textContent,
+    })));
+}
+
+/** `key` in a condition's path. */
+const enc = encodeURIComponent;
+
+browserTest(
+  "console: one row per condition: a repeat counts, the console acknowledges, a clear removes it; cleared first, it waits for its acknowledgement",
+  async () => {
+    await using server = await startServer();
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${server.http}/?id=plant-3&id=plant-4`);
+      for (const id of ["plant-3", "plant-4"]) {
+        await page.waitForSelector(`#connections li[data-id="${id}"].status-online`);
+      }
+      // Without conditions the console is the list it always was.
+      await server.post("/api/alarms/plant-3", { level: "info", message: "Shift started" });
+      await count(page, "#alarms li", 1);
+      assertEquals(await page.isVisible("#views"), false);
+
+      const key = "boiler-7/pressure-high";
+      const row = `#conditions > li.condition[data-target="plant-3"][data-key="${key}"]`;
+      await server.post("/api/alarms/plant-3", {
+        key,
+        level: "critical",
+        message: "Pressure above limit",
+      });
+      await page.waitForSelector(row);
+      // The first condition turns the console to current alarms.
+      assertEquals(await page.isVisible("#conditions-view"), true);
+      assertEquals(await page.isVisible("#alarms-view"), false);
+      // Rows are rebuilt on every change; a keyboard user's focus stays on their button.
+      await page.focus(`${row} .shelve`);
+      await server.post("/api/alarms/plant-3", {
+        key,
+        level: "critical",
+        message: "Pressure still above limit",
+      });
+      await text(page, `${row} .count`, "×2");
+      assertEquals(
+        await page.evaluate(() =>
+          (globalThis as unknown as {
+            document: { activeElement: { getAttribute(name: string): string | null } | null };
+          }).document.activeElement?.getAttribute("data-focus")
+        ),
+        `plant-3\n${key}\nshelve`,
+      );
+      assertEquals(await conditionRows(page), [{
+        target: "plant-3",
+        key,
+        state: "active-unacknowledged",
+        label: "Unacknowledged",
+        count: "×2",
+        text: "Pressure still above limit",
+        unacked: true,
+      }]);
+      assertEquals(await page.textContent("#tab-conditions"), "Current alarms (1)");
+      // The repeat is no row of the other list either: that one holds the keyless alarm only.
+      assertEquals(await page.textContent("#tab-alarms"), "Other alarms (1)");
+
+      // Two more, for the picture: one acknowledged, one back to normal before anyone saw it.
+      await server.post("/api/alarms/plant-3", {
+        key: "tank-1/level",
+        level: "major",
+        message: "Level low",
+      });
+      await server.post(`/api/conditions/plant-3/${enc("tank-1/level")}/acknowledge`, {
+        by: "li.wei",
+        comment: "Refilling",
+      });
+      await server.post("/api/alarms/plant-4", {
+        key: "pump-2",
+        level: "minor",
+        message: "Pump stalled",
+      });
+      await server.post("/api/conditions/plant-4/pump-2/clear", {});
+      const pump = '#conditions > li.condition[data-target="plant-4"][data-key="pump-2"]';
+      await page.waitForSelector(`${pump}[data-state="cleared-unacknowledged"]`);
+      assertEquals(
+        await page.textContent(`${pump} .state-text`),
+        "Returned to normal — awaiting acknowledgement",
+      );
+      const tank = '#conditions > li.condition[data-key="tank-1/level"]';
+      await page.waitForSelector(`${tank}[data-state="active-acknowledged"]`);
+      assert((await page.textContent(`${tank} .note`))!.startsWith("Acknowledged by li.wei at "));
+      // Unacknowledged rows first (the fake clock stamps every raise at the same time).
+      const order = await conditionRows(page);
+      assertEquals(order.map((r) => r.unacked), [true, true, false]);
+      assertEquals(order[2]!.key, "tank-1/level");
+
+      // Filters: by state, by level, by id.
+      await page.selectOption("#filter-state", "cleared-unacknowledged");
+      assertEquals((await conditionRows(page)).map((r) => r.key), ["pump-2"]);
+      await page.selectOption("#filter-state", "");
+      await page.selectOption("#filter-level", "critical");
+      assertEquals((await conditionRows(page)).map((r) => r.key), [key]);
+      await page.selectOption("#filter-level", "");
+      await page.selectOption("#filter-id", "plant-4");
+      assertEquals((await conditionRows(page)).map((r) => r.key), ["pump-2"]);
+      await page.selectOption("#filter-id", "");
+
+      // Acknowledge from the console: the server records it, the row says who.
+      await page.click(`${row} .acknowledge`);
+      await page.waitForSelector(`${row}[data-state="active-acknowledged"]`);
+      assertEquals(await page.textContent(`${row} .state-text`), "Acknowledged");
+      assertEquals(
+        (await server.get(`/api/conditions/plant-3/${enc(key)}`)).body.state,
+        "active-acknowledged",
+      );
+      // Its history, as this console saw it: two raises, then the acknowledgement.
+      await page.click(`${row} .history-toggle`);
+      await page.waitForSelector(`${row} .history-entry`);
+      assertEquals(await page.getAttribute(`${row} .history-toggle`, "aria-expanded"), "true");
+      assertEquals(await historyOf(page, row), [
+        { action: "acknowledge", label: "Acknowledged", by: "anonymous", details: "" },
+        {
+          action: "raise",
+          label: "Raised",
+          by: "publisher",
+          details: "critical · Pressure still above limit",
+        },
+        {
+          action: "raise",
+          label: "Raised",
+          by: "publisher",
+          details: "critical · Pressure above limit",
+        },
+      ]);
+      await screenshot(page, "console-conditions");
+
+      // The publisher clears it: acknowledged already, it leaves the list.
+      await server.post(`/api/conditions/plant-3/${enc(key)}/clear`, {});
+      await page.waitForSelector(row, { state: "detached" });
+
+      // On a phone: no sideways scrolling, and the buttons work.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await screenshot(page, "console-conditions-phone");
+      assertLess(
+        await page.evaluate(() =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } })
+            .document.documentElement.scrollWidth
+        ),
+        391,
+      );
+      await page.click(`${pump} .acknowledge`);
+      await page.waitForSelector(pump, { state: "detached" });
+      assertEquals((await conditionRows(page)).map((r) => r.key), ["tank-1/level"]);
+      assertEquals(
+        (await server.get("/api/conditions/plant-4/pump-2")).body.state,
+        "normal",
+      );
+      // The other list is a tab away.
+      await page.click("#tab-alarms");
+      await text(page, "#alarms li .text", "Shift started");
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest(
+  "console: shelving from its dialog (a reason, a duration the server allows), the shelved list, unshelving; a shelving ends by itself; a refusal shows in the dialog",
+  async () => {
+    await using server = await startServer({ now: Date.now, config: { maxShelveSeconds: 3600 } });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${server.http}/?id=plant-3`);
+      await page.waitForSelector('#connections li[data-id="plant-3"].status-online');
+      const key = "tank-1/level-low";
+      const path = `/api/conditions/plant-3/${enc(key)}`;
+      await server.post("/api/alarms/plant-3", { key, level: "critical", message: "Level low" });
+      const active = `#conditions > li.condition[data-key="${key}"]`;
+      const shelved = `#shelved > li.condition[data-key="${key}"]`;
+      await page.waitForSelector(active);
+
+      await page.click(`${active} .shelve`);
+      await page.waitForSelector("#shelve-dialog[open]");
+      assertEquals(await page.textContent("#shelve-title"), `Shelve ${key}`);
+      // The server allows an hour here: eight is offered, but disabled.
+      await page.waitForSelector('#shelve-duration option[value="28800"]:disabled', {
+        state: "attached",
+      });
+      assertEquals(
+        await page.$$eval(
+          "#shelve-duration option",
+          (options) => options.map((o) => [o.getAttribute("value"), o.textContent, o.disabled]),
+        ),
+        [
+          ["900", "15 min", false],
+          ["3600", "1 h", false],
+          ["28800", "8 h (longer than the server allows)", true],
+        ],
+      );
+      // No reason, no shelving.
+      await page.click("#shelve-submit");
+      assertEquals(await page.isVisible("#shelve-dialog"), true);
+      assertEquals(await page.$$eval(shelved, (l) => l.length), 0);
+      await page.fill("#shelve-reason", "Sensor replaced, recalibrating");
+      await page.selectOption("#shelve-duration", "900");
+      await page.click("#shelve-submit");
+      await page.waitForSelector("#shelve-dialog", { state: "hidden" });
+      await page.waitForSelector(shelved);
+      assertEquals(await page.$$eval(active, (l) => l.length), 0);
+      await text(page, "#shelved-heading", "Shelved (1)");
+      await text(page, "#tab-conditions", "Current alarms (0)");
+      assertEquals(
+        await page.textContent(`${shelved} .shelved-reason`),
+        "Sensor replaced, recalibrating",
+      );
+      assertEquals(await page.textContent(`${shelved} .shelved-by`), "anonymous");
+      const { body } = await server.get(path);
+      assertEquals(body.shelved.reason, "Sensor replaced, recalibrating");
+      assertLess(Math.abs(body.shelved.until - body.shelved.at - 900_000), 1000);
+      assertEquals(
+        await page.getAttribute(`${shelved} .shelved-until time`, "datetime"),
+        new Date(body.shelved.until).toISOString(),
+      );
+
+      // Unshelved before its time: back in the list.
+      await page.click(`${shelved} .unshelve`);
+      await page.waitForSelector(active);
+      await page.waitForSelector("#shelved-section", { state: "hidden" });
+
+      // Someone else shelves it while the dialog is open: the console's shelve is refused, and
+      // the dialog says why.
+      await page.click(`${active} .shelve`);
+      await page.fill("#shelve-reason", "Maintenance");
+      const api = await server.post(`${path}/shelve`, { reason: "By the API", durationSeconds: 2 });
+      assertEquals(api.status, 200);
+      await page.waitForSelector(shelved);
+      await page.click("#shelve-submit");
+      await text(page, "#shelve-error", "Already shelved");
+      await page.click("#shelve-cancel");
+      await page.waitForSelector("#shelve-dialog", { state: "hidden" });
+
+      // The API's two seconds of shelving end by themselves: the server pushes the expiry.
+      await page.waitForSelector(active, { timeout: 5000 });
+      await page.click(`${active} .history-toggle`);
+      await page.waitForSelector(`${active} .history-entry`);
+      const history = await historyOf(page, active);
+      assertEquals(history.map((e) => e.action), [
+        "expire",
+        "shelve",
+        "unshelve",
+        "shelve",
+        "raise",
+      ]);
+      assertEquals(history[0]!.by, "system");
+      assertEquals(history[0]!.label, "Shelving ended");
+      assert(history[1]!.details!.startsWith("By the API (Until "));
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest(
+  "console: a flood banner at 11 alarms in 10 minutes on an id, not at 10, gone once they age out",
+  async () => {
+    // The server's fake clock stamps every alarm 2026-01-01T00:00:00Z; the page's clock is set
+    // through the console's test hook, and moved without waiting.
+    await using server = await startServer();
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      const pageClock = (iso: string) =>
+        page.evaluate((ms) => {
+          (globalThis as unknown as { pageTime: number }).pageTime = ms;
+        }, Date.parse(iso));
+      await page.addInitScript((ms) => {
+        const g = globalThis as unknown as { pageTime: number; __alarmcastNow: () => number };
+        g.pageTime = ms;
+        g.__alarmcastNow = () => g.pageTime;
+      }, Date.parse("2026-01-01T00:05:00Z"));
+      await page.goto(`${server.http}/?id=flooded&id=calm`);
+      await page.waitForSelector('#connections li[data-id="flooded"].status-online');
+      await page.waitForSelector('#connections li[data-id="calm"].status-online');
+      await server.post("/api/alarms/calm", { message: "one" });
+      // Ten on "flooded": eight without a key, one condition raised twice (repeats count).
+      for (let i = 1; i <= 8; i++) await server.post("/api/alarms/flooded", { message: `n${i}` });
+      for (let i = 0; i < 2; i++) {
+        await server.post("/api/alarms/flooded", { key: "valve-9", message: "Stuck" });
+      }
+      await text(page, '#conditions > li.condition[data-key="valve-9"] .count', "×2");
+      await text(page, "#tab-alarms", "Other alarms (9)");
+      assertEquals(await page.$$eval("#floods p", (l) => l.length), 0);
+
+      await server.post("/api/alarms/flooded", { message: "the eleventh" });
+      await text(page, "#floods p", "Alarm flood: 11 alarms in 10 minutes on flooded");
+      assertEquals(await page.$$eval("#floods p", (l) => l.length), 1);
+      await screenshot(page, "console-flood", false);
+
+      // A console opened later counts what it replays, at the alarms' times.
+      const later = await browser.newPage();
+      await later.addInitScript(() => {
+        (globalThis as unknown as { __alarmcastNow: () => number }).__alarmcastNow = () =>
+          Date.parse("2026-01-01T00:09:00Z");
+      });
+      await later.goto(`${server.http}/?id=flooded`);
+      await text(later, "#floods p", "Alarm flood: 11 alarms in 10 minutes on flooded");
+
+      // Ten minutes after they were raised, they no longer count.
+      await pageClock("2026-01-01T00:10:01Z");
+      await page.waitForSelector("#floods p", { state: "detached" });
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest(
+  "console: speaks Chinese to a Chinese browser, English after the switch, and remembers it",
+  async () => {
+    await using server = await startServer();
+    const browser = await launch();
+    try {
+      const context = await browser.newContext({ locale: "zh-CN" });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${server.http}/?id=plant-3`);
+      await page.waitForSelector('#connections li[data-id="plant-3"].status-online');
+      assertEquals(await page.getAttribute("html", "lang"), "zh-CN");
+      assertEquals(await page.title(), "alarmcast 报警控制台");
+      assertEquals(await page.textContent("#connect button"), "连接");
+      await text(page, '#connections li[data-id="plant-3"]', "plant-3：在线 (WebSocket)");
+      const key = "boiler-7/pressure-high";
+      const row = `#conditions > li.condition[data-key="${key}"]`;
+      await server.post("/api/alarms/plant-3", { key, level: "critical", message: "压力过高" });
+      await page.waitForSelector(row);
+      assertEquals(await page.textContent(`${row} .state-text`), "未确认");
+      assertEquals(await page.textContent(`${row} .level`), "紧急");
+      assertEquals(await page.textContent(`${row} .acknowledge`), "确认");
+      assertEquals(await page.textContent("#tab-conditions"), "当前报警 (1)");
+      // A refusal, in words: someone shelved it first.
+      await page.click(`${row} .shelve`);
+      assertEquals(await page.textContent("#shelve-title"), `搁置 ${key}`);
+      await page.fill("#shelve-reason", "检修");
+      await server.post(`/api/conditions/plant-3/${enc(key)}/shelve`, {
+        reason: "API",
+        durationSeconds: 60,
+      });
+      await page.waitForSelector(`#shelved > li.condition[data-key="${key}"]`);
+      await page.click("#shelve-submit");
+      await text(page, "#shelve-error", "已被搁置");
+
+      // The switch: everything in English, the dialog too.
+      await page.selectOption("#language", "en");
+      assertEquals(await page.getAttribute("html", "lang"), "en");
+      assertEquals(await page.textContent("#shelve-error"), "Already shelved");
+      assertEquals(await page.textContent("#shelve-title"), `Shelve ${key}`);
+      await page.click("#shelve-cancel");
+      assertEquals(await page.textContent("#connect button"), "Connect");
+      await text(page, '#connections li[data-id="plant-3"]', "plant-3: online (WebSocket)");
+      await text(page, "#shelved-heading", "Shelved (1)");
+      assertEquals(
+        await page.textContent(`#shelved > li.condition[data-key="${key}"] .state-text`),
+        "Unacknowledged",
+      );
+      assertEquals(await page.textContent(`#shelved > li.condition .level`), "critical");
+
+      // Remembered: the next load speaks English although the browser prefers Chinese.
+      await page.reload();
+      await page.waitForSelector('#connections li[data-id="plant-3"].status-online');
+      assertEquals(await page.getAttribute("html", "lang"), "en");
+      assertEquals(await page.textContent("#connect button"), "Connect");
+      assertEquals(errors, []);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  },
+);

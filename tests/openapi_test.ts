@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { isValidCreateTime, isValidId, TokenKeys, VERSION } from "../lib/core/mod.ts";
+import { ASSETS } from "../lib/http/static.ts";
 import { FaultyKv } from "./support/faulty_kv.ts";
 import { concat } from "./support/raw_ws.ts";
 import { resolve, validate } from "./support/json_schema.ts";
@@ -1226,7 +1227,7 @@ Deno.test("every documented operation and status, provoked by real requests", as
     },
     { to: "closing", method: "GET", target: "/healthz", status: 503 },
   ];
-  for (const path of ["/", "/console.css", "/console.js", "/client.js", "/v1/client.js"]) {
+  for (const { path } of ASSETS) {
     probes.push(
       {
         to: "main",

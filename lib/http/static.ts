@@ -44,6 +44,14 @@ export const ASSETS: readonly Asset[] = [
     operationId: "consoleJs",
     summary: "The console's script",
   },
+  // The modules console.js imports (lib/web/README.md says what each is for).
+  ...["conditions", "flood", "i18n", "view"].map((name): Asset => ({
+    path: `/${name}.js`,
+    file: new URL(`../web/${name}.js`, import.meta.url),
+    type: TEXT_JS,
+    operationId: `console${name[0]!.toUpperCase()}${name.slice(1)}Js`,
+    summary: `A module of the console's script: ${name}.js`,
+  })),
   {
     path: "/client.js",
     file: new URL("../web/client.js", import.meta.url),

@@ -446,6 +446,12 @@ export class AlarmClient extends EventTarget {
   #alarm(alarm) {
     if (typeof alarm?.seq !== "number" || alarm.seq <= (this.#lastSeq ?? 0)) return; // duplicate
     this.#lastSeq = alarm.seq;
+    // The raise's entry carried the condition without its alarm: this is it (level, message).
+    const raised = typeof alarm.key === "string" ? this.#conditions.get(alarm.key) : undefined;
+    if (raised?.raiseSeq === alarm.seq) {
+      this.#conditions.set(alarm.key, { ...raised, alarm });
+      this.#emit("conditions", this.conditions);
+    }
     this.#emit("alarm", alarm);
   }
 

@@ -1,100 +1,62 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The alarm console: one {@linkcode AlarmClient} per id, one list of alarms (newest `createTime`
- * first), filters, acks and a publish form. Alarms an escalation policy covers carry `ackBy`:
- * past it, unacknowledged, they show as overdue, and as escalated once an escalation of theirs
- * arrives (on any id the console watches); acknowledging clears both. Rendering is batched per
- * animation frame and only the first rows of the filtered list are in the DOM, so thousands of
- * alarms stay fast.
+ * The alarm console: one {@linkcode AlarmClient} per id; the current alarms (one row per
+ * condition, see `conditions.js`), which it opens on once any id has some; the other alarms (those
+ * without a key) in one list, newest `createTime` first; a flood banner per id (`flood.js`);
+ * filters, acks, a language switch (`i18n.js`) and a publish form. Alarms an escalation policy
+ * covers carry `ackBy`: past it, unacknowledged, they show as overdue, and as escalated once an
+ * escalation of theirs arrives (on any id the console watches); acknowledging clears both.
+ * Rendering is batched per animation frame and only the first rows of a filtered list are in the
+ * DOM, so thousands of alarms stay fast.
  *
  * @module
  */
 // Served side by side: /console.js and /client.js in the browser, lib/web/ here.
 import { AlarmClient } from "./client.js";
+import { ConditionsView } from "./conditions.js";
+import { FloodWatch } from "./flood.js";
+import { chooseLanguage, errorText, initLanguage, LANGUAGES, levelName, t } from "./i18n.js";
+import { button, el, levelOf, make, now, relative, textOf, timeOf, tone } from "./view.js";
 
 /** @typedef {import("./client.js").Alarm} Alarm */
 /** @typedef {import("./client.js").Status} Status */
+/** @typedef {import("./client.js").Transport} Transport */
 
-/** Rows rendered per "page" of the list. */
+/** Rows rendered per "page" of a list. */
 const PAGE = 200;
-/** Fields shown as the alarm's text, first found wins. */
-const TEXT_FIELDS = ["message", "msg", "title", "content", "description", "name"];
 
 /** @type {Map<string, AlarmClient>} */
 const clients = new Map();
-/** Every alarm, sorted newest first. @type {Alarm[]} */
+/** Every alarm without a key, sorted newest first. @type {Alarm[]} */
 const alarms = [];
-/** Alarms already listed, by target and seq. @type {Set<string>} */
+/** Alarms already received, by target and seq. @type {Set<string>} */
 const seen = new Set();
 /** Highest acknowledged seq per id. @type {Map<string, number>} */
 const acked = new Map();
 /** Escalations received, by their original's target and seq. @type {Map<string, Alarm>} */
 const escalations = new Map();
+/** Each id's connection state, shown again after a language switch. @type {Map<string, { status: Status, transport: Transport | undefined }>} */
+const statuses = new Map();
+const floods = new FloodWatch();
 /** The timer that re-renders when the next deadline passes. @type {ReturnType<typeof setTimeout> | undefined} */
 let deadlineTimer;
 const levels = new Set();
 let shown = PAGE;
+let shownConditions = PAGE;
 let renderQueued = false;
+/** The view the operator picked; until then, current alarms once there are any. @type {"conditions" | "alarms" | undefined} */
+let picked;
+/** The problem shown, in the current language. @type {(() => string) | undefined} */
+let problemText;
+/** What the flood banner says now, so it is only rewritten (and announced) on a change. */
+let floodsShown = "";
 
-/** @param {string} id @returns {HTMLElement} */
-function el(id) {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`Missing element "${id}"`);
-  return found;
-}
-
-/**
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag @param {string} [className] @param {string} [text]
- * @returns {HTMLElementTagNameMap[K]}
- */
-function make(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text; // never innerHTML: alarm fields are untrusted
-  return node;
-}
+const conditions = new ConditionsView({ clients, queueRender, problem, onLevel: addLevel });
 
 /** @param {Alarm} alarm */
-function timeOf(alarm) {
-  const t = typeof alarm.createTime === "number"
-    ? alarm.createTime
-    : Date.parse(String(alarm.createTime).replace(" ", "T"));
-  return Number.isFinite(t) ? t : 0;
-}
-
-/** @param {Alarm} alarm @returns {string} */
-function levelOf(alarm) {
-  const level = alarm.level ?? alarm.severity;
-  return level === undefined || level === null ? "" : String(level).toLowerCase();
-}
-
-/** Colour class of a level: crit, warn, info or other. @param {string} level */
-function tone(level) {
-  if (/^(critical|crit|fatal|emergency|alert|high|error|urgent|[45])$/.test(level)) return "crit";
-  if (/^(major|warning|warn|medium|3)$/.test(level)) return "warn";
-  if (/^(minor|low|info|notice|normal|[012])$/.test(level)) return "info";
-  return "other";
-}
-
-/** @param {Alarm} alarm */
-function textOf(alarm) {
-  for (const field of TEXT_FIELDS) {
-    if (typeof alarm[field] === "string") return /** @type {string} */ (alarm[field]);
-  }
-  const { id: _id, seq: _seq, target: _target, createTime: _time, ...rest } = alarm;
-  return JSON.stringify(rest);
-}
-
-/** @param {number} ms */
-function relative(ms) {
-  const s = Math.round((Date.now() - ms) / 1000);
-  if (s < 5) return "just now";
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86_400)} d ago`;
+function isAcked(alarm) {
+  return (acked.get(alarm.target) ?? 0) >= alarm.seq;
 }
 
 /**
@@ -113,11 +75,6 @@ function deadlineOf(alarm) {
   return typeof alarm.ackBy === "string" ? Date.parse(alarm.ackBy) : NaN;
 }
 
-/** @param {Alarm} alarm */
-function isAcked(alarm) {
-  return (acked.get(alarm.target) ?? 0) >= alarm.seq;
-}
-
 /**
  * What an unacknowledged alarm's deadline came to: escalated, overdue, or nothing (yet).
  * @param {Alarm} alarm @returns {"escalated" | "overdue" | ""}
@@ -125,14 +82,26 @@ function isAcked(alarm) {
 function stateOf(alarm) {
   if (isAcked(alarm)) return "";
   if (escalations.has(`${alarm.target}\n${alarm.seq}`)) return "escalated";
-  return deadlineOf(alarm) <= Date.now() ? "overdue" : "";
+  return deadlineOf(alarm) <= now() ? "overdue" : "";
+}
+
+/**
+ * An alarm arrived: counted for floods; a keyed one is its condition's (one row however often it
+ * repeats), the others join the list.
+ * @param {Alarm} alarm
+ */
+function received(alarm) {
+  const key = `${alarm.target}\n${alarm.seq}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  floods.record(alarm.target, timeOf(alarm) || now());
+  if (typeof alarm.key === "string") conditions.raised(alarm);
+  else add(alarm);
+  queueRender();
 }
 
 /** Inserts `alarm` at its place (newest createTime first, then highest seq). @param {Alarm} alarm */
 function add(alarm) {
-  const key = `${alarm.target}\n${alarm.seq}`;
-  if (seen.has(key)) return;
-  seen.add(key);
   const original = escalationOf(alarm);
   if (original) escalations.set(`${original.target}\n${original.seq}`, alarm);
   const t = timeOf(alarm);
@@ -146,12 +115,14 @@ function add(alarm) {
     else hi = mid;
   }
   alarms.splice(lo, 0, alarm);
-  const level = levelOf(alarm);
-  if (level && !levels.has(level)) {
-    levels.add(level);
-    el("filter-level").append(new Option(level, level));
-  }
-  queueRender();
+  addLevel(levelOf(alarm));
+}
+
+/** Offers `level` in the level filter, once. @param {string} level */
+function addLevel(level) {
+  if (!level || levels.has(level)) return;
+  levels.add(level);
+  el("filter-level").append(new Option(levelName(level), level));
 }
 
 function queueRender() {
@@ -163,35 +134,73 @@ function queueRender() {
   });
 }
 
+/** The view on screen: the one picked, else current alarms once any id had some. */
+function currentView() {
+  return picked ?? (conditions.seen ? "conditions" : "alarms");
+}
+
 function render() {
-  const idFilter = /** @type {HTMLSelectElement} */ (el("filter-id")).value;
-  const levelFilter = /** @type {HTMLSelectElement} */ (el("filter-level")).value;
+  const filters = {
+    id: /** @type {HTMLSelectElement} */ (el("filter-id")).value,
+    level: /** @type {HTMLSelectElement} */ (el("filter-level")).value,
+    state: /** @type {HTMLSelectElement} */ (el("filter-state")).value,
+  };
+  const view = currentView();
+  el("views").hidden = !conditions.seen;
+  el("conditions-view").hidden = view !== "conditions";
+  el("alarms-view").hidden = view !== "alarms";
+  el("filter-state-label").hidden = view !== "conditions";
+  el("tab-conditions").setAttribute("aria-pressed", String(view === "conditions"));
+  el("tab-alarms").setAttribute("aria-pressed", String(view === "alarms"));
+  el("tab-conditions").textContent = t("tabConditions", { n: conditions.activeCount() });
+  el("tab-alarms").textContent = t("tabAlarms", { n: alarms.length });
+
+  const current = conditions.render(filters, shownConditions);
+  el("more-conditions").hidden = current.matching <= shownConditions;
+
   const visible = alarms.filter((a) =>
-    (!idFilter || a.target === idFilter) && (!levelFilter || levelOf(a) === levelFilter)
+    (!filters.id || a.target === filters.id) && (!filters.level || levelOf(a) === filters.level)
   );
-  const rows = visible.slice(0, shown).map(row);
-  el("alarms").replaceChildren(...rows);
-  el("count").textContent = alarms.length === 0
-    ? "No alarms yet"
-    : `${visible.length} of ${alarms.length} alarms`;
+  el("alarms").replaceChildren(...visible.slice(0, shown).map(row));
   el("more").hidden = visible.length <= shown;
+  if (view === "conditions") {
+    el("count").textContent = t("conditionCount", {
+      shown: current.matching,
+      total: current.total,
+    });
+  } else {
+    el("count").textContent = alarms.length === 0
+      ? t("noAlarms")
+      : t("alarmCount", { shown: visible.length, total: alarms.length });
+  }
   const late = alarms.filter((a) => stateOf(a) !== "").length;
-  el("overdue").textContent = late === 0 ? "" : `${late} overdue`;
+  el("overdue").textContent = late === 0 ? "" : t("overdueCount", { n: late });
   el("overdue").hidden = late === 0;
+  renderFloods();
   watchDeadlines();
+}
+
+// One line per flooded id; rewritten only when what it says changes, so a screen reader
+// announces a flood once, not every second.
+function renderFloods() {
+  const lines = floods.floods(now()).map(({ id, count }) => t("flood", { id, n: count }));
+  const text = lines.join("\n");
+  if (text === floodsShown) return;
+  floodsShown = text;
+  el("floods").replaceChildren(...lines.map((line) => make("p", "flood", line)));
 }
 
 // One timer, for the next deadline to pass among unacknowledged alarms: the row turns overdue
 // then, not at the next alarm.
 function watchDeadlines() {
   clearTimeout(deadlineTimer);
-  const now = Date.now();
+  const at = now();
   let next = Infinity;
   for (const alarm of alarms) {
     const deadline = deadlineOf(alarm);
-    if (deadline > now && deadline < next && !isAcked(alarm)) next = deadline;
+    if (deadline > at && deadline < next && !isAcked(alarm)) next = deadline;
   }
-  if (next !== Infinity) deadlineTimer = setTimeout(queueRender, next - now + 50);
+  if (next !== Infinity) deadlineTimer = setTimeout(queueRender, next - at + 50);
 }
 
 /** @param {Alarm} alarm */
@@ -204,26 +213,25 @@ function row(alarm) {
   time.dateTime = new Date(timeOf(alarm)).toISOString();
   time.title = String(alarm.createTime);
   const done = isAcked(alarm);
-  const ack = make("button", "ack", done ? "Acked" : "Ack");
-  ack.type = "button";
+  const ack = button("ack", t(done ? "acked" : "ack"));
   ack.disabled = done || clients.get(alarm.target)?.status !== "online";
   ack.addEventListener("click", () => acknowledge(alarm));
   const body = make("span", "body");
   const state = stateOf(alarm);
   if (state) {
     li.classList.add(state);
-    body.append(make("span", "state", state === "overdue" ? "Overdue" : "Escalated"));
+    body.append(make("span", "state", t(state === "overdue" ? "overdue" : "escalated")));
   }
   const original = escalationOf(alarm);
   if (original) {
     li.classList.add("escalation");
-    body.append(make("span", "state", `Escalation of ${original.target} #${original.seq}`));
+    body.append(make("span", "state", t("escalationOf", original)));
   }
   body.append(make("span", "text", textOf(alarm)));
   li.append(
     time,
     make("span", "target", alarm.target),
-    make("span", "level", level || "—"),
+    make("span", "level", levelName(level) || "—"),
     body,
     make("span", "seq", `#${alarm.seq}`),
     ack,
@@ -247,9 +255,10 @@ function acknowledge(alarm) {
 
 /**
  * @param {string} id @param {Status} status
- * @param {"websocket" | "sse"} [transport] shown while online, so a blocked network is visible
+ * @param {Transport} [transport] shown while online, so a blocked network is visible
  */
 function showStatus(id, status, transport) {
+  statuses.set(id, { status, transport });
   let badge = document.querySelector(`#connections li[data-id="${CSS.escape(id)}"]`);
   if (!badge) {
     badge = make("li");
@@ -260,14 +269,16 @@ function showStatus(id, status, transport) {
   const via = status === "online" && transport
     ? ` (${transport === "sse" ? "SSE" : "WebSocket"})`
     : "";
-  badge.textContent = `${id}: ${status}${via}`;
+  badge.textContent =
+    t("statusLine", { id, status: t(/** @type {const} */ (`status.${status}`)) }) + via;
   if (transport) badge.setAttribute("data-transport", transport);
 }
 
-/** @param {string} text */
+/** Shows a problem (in the current language, also after a switch), or none. @param {(() => string) | undefined} text */
 function problem(text) {
+  problemText = text;
   const node = el("problem");
-  node.textContent = text;
+  node.textContent = text ? text() : "";
   node.hidden = !text;
 }
 
@@ -275,10 +286,14 @@ function problem(text) {
 function connect(ids, token) {
   for (const client of clients.values()) client.stop();
   clients.clear();
+  statuses.clear();
+  conditions.reset();
   el("connections").replaceChildren();
   const filter = /** @type {HTMLSelectElement} */ (el("filter-id"));
-  filter.replaceChildren(new Option("all", ""), ...ids.map((id) => new Option(id, id)));
-  problem("");
+  const all = new Option(t("all"), "");
+  all.dataset.i18n = "all";
+  filter.replaceChildren(all, ...ids.map((id) => new Option(id, id)));
+  problem(undefined);
   for (const id of ids) {
     // since: 0 shows what the server still holds for the id, then live alarms.
     const client = new AlarmClient({
@@ -287,17 +302,18 @@ function connect(ids, token) {
       since: 0,
       ...(token ? { token } : {}),
     });
-    client.addEventListener("alarm", (e) => add(/** @type {CustomEvent<Alarm>} */ (e).detail));
+    client.addEventListener("alarm", (e) => received(/** @type {CustomEvent<Alarm>} */ (e).detail));
     client.addEventListener("status", (e) => {
-      const { detail } =
-        /** @type {CustomEvent<{ status: Status, transport: "websocket" | "sse" }>} */ (e);
+      const { detail } = /** @type {CustomEvent<{ status: Status, transport: Transport }>} */ (e);
       showStatus(id, detail.status, detail.transport);
       queueRender(); // ack buttons follow the connection state
     });
     client.addEventListener("error", (e) => {
-      const { message } = /** @type {CustomEvent<{ message: string }>} */ (e).detail;
-      problem(`${id}: ${message}`);
+      const { code, message } =
+        /** @type {CustomEvent<{ code: string, message: string }>} */ (e).detail;
+      conditions.refused(id, String(code), String(message));
     });
+    conditions.attach(id, client);
     clients.set(id, client);
     showStatus(id, "connecting");
     client.start();
@@ -309,7 +325,39 @@ function parseIds(value) {
   return [...new Set(value.split(/[\s,]+/).filter((id) => /^[A-Za-z0-9_.:-]{1,128}$/.test(id)))];
 }
 
+/** Puts everything in the current language: static text, then what the script wrote. */
+function retranslate() {
+  for (const option of /** @type {HTMLSelectElement} */ (el("filter-level")).options) {
+    if (option.value) option.textContent = levelName(option.value);
+  }
+  const publishLevel = /** @type {HTMLFormElement} */ (el("publish")).elements.namedItem("level");
+  for (const option of /** @type {HTMLSelectElement} */ (publishLevel).options) {
+    option.textContent = levelName(option.value);
+  }
+  for (const [id, { status, transport }] of statuses) showStatus(id, status, transport);
+  problem(problemText);
+  floodsShown = "";
+  conditions.retranslate();
+  render();
+}
+
+function setupLanguage() {
+  const select = /** @type {HTMLSelectElement} */ (el("language"));
+  select.value = initLanguage();
+  select.addEventListener("change", () => {
+    const lang = LANGUAGES.find((l) => l === select.value);
+    if (lang) chooseLanguage(lang);
+    retranslate();
+  });
+  // The message field starts with a test text in the page's language.
+  const message = /** @type {HTMLInputElement} */ (
+    /** @type {HTMLFormElement} */ (el("publish")).elements.namedItem("message")
+  );
+  message.value = t("testAlarm");
+}
+
 function setup() {
+  setupLanguage();
   const params = new URLSearchParams(location.search);
   const connectForm = /** @type {HTMLFormElement} */ (el("connect"));
   const idsInput = /** @type {HTMLInputElement} */ (connectForm.elements.namedItem("ids"));
@@ -317,22 +365,29 @@ function setup() {
   connectForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const ids = parseIds(idsInput.value);
-    if (ids.length === 0) return problem("Enter at least one id");
+    if (ids.length === 0) return problem(() => t("enterId"));
     // A bookmark of the new URL opens the console connected (the token stays out of it).
     const url = new URL(location.href);
     url.search = new URLSearchParams(ids.map((id) => ["id", id])).toString();
     history.replaceState(null, "", url);
     connect(ids, tokenInput.value.trim());
   });
-  el("filter-id").addEventListener("change", () => (shown = PAGE, render()));
-  el("filter-level").addEventListener("change", () => (shown = PAGE, render()));
+  for (const filter of ["filter-id", "filter-level", "filter-state"]) {
+    el(filter).addEventListener("change", () => (shown = shownConditions = PAGE, render()));
+  }
   el("more").addEventListener("click", () => (shown += PAGE, render()));
+  el("more-conditions").addEventListener("click", () => (shownConditions += PAGE, render()));
+  el("tab-conditions").addEventListener("click", () => (picked = "conditions", render()));
+  el("tab-alarms").addEventListener("click", () => (picked = "alarms", render()));
   setupPublish();
   setInterval(() => {
     for (const time of document.querySelectorAll("#alarms time")) {
       time.textContent = relative(Date.parse(/** @type {HTMLTimeElement} */ (time).dateTime));
     }
   }, 5000);
+  // Alarms leave the flood window as time passes, with no alarm to trigger a render.
+  setInterval(renderFloods, 1000);
+  render();
   const ids = parseIds(params.getAll("id").join(","));
   if (ids.length > 0) {
     idsInput.value = ids.join(", ");
@@ -348,7 +403,7 @@ function setupPublish() {
     event.preventDefault();
     const data = new FormData(form);
     const id = String(data.get("id") ?? "").trim();
-    output.textContent = "Publishing…";
+    output.textContent = t("publishing");
     try {
       const res = await fetch(`/api/alarms/${encodeURIComponent(id)}`, {
         method: "POST",
@@ -360,10 +415,10 @@ function setupPublish() {
       });
       const body = await res.json();
       output.textContent = res.ok
-        ? `Published #${body.seq} to ${id}`
-        : body.error?.message ?? res.statusText;
+        ? t("published", { seq: body.seq, id })
+        : errorText(String(body.error?.code), body.error?.message ?? res.statusText);
     } catch (error) {
-      output.textContent = `Failed: ${error}`;
+      output.textContent = t("failed", { detail: String(error) });
     }
   });
 }

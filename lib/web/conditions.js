@@ -1,0 +1,506 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * The operator's alarm list: one row per active condition (an alarm published with a `key`)
+ * across the ids the console watches, with its state in words and shape (not only colour), its
+ * repeat count and times; acknowledge, shelve (with a reason, for a chosen time) and unshelve; a
+ * list of what is shelved; and each condition's history as this console saw it (the raises and
+ * transitions that reached it, replayed ones included), kept in memory per key. The server's own
+ * history of a condition needs the API key, which the console doesn't hold.
+ *
+ * @module
+ */
+import { errorText, levelName, t } from "./i18n.js";
+import { button, clockTime, el, levelOf, make, textOf, timeOf, tone } from "./view.js";
+
+/** @typedef {import("./client.js").AlarmClient} AlarmClient */
+/** @typedef {import("./client.js").Alarm} Alarm */
+/** @typedef {import("./i18n.js").MessageKey} MessageKey */
+
+/**
+ * A condition as the client library keeps it (see docs/conditions.md).
+ * @typedef {{
+ *   id: string, key: string, state: string, count: number, firstTime: number, lastTime: number,
+ *   seq: number, alarm?: Record<string, unknown>, acknowledged?: { by: string, at: number },
+ *   clearedAt?: number,
+ *   shelved?: { until: number, reason: string, by: string, at: number, untilCleared: boolean },
+ * }} Condition
+ */
+
+/**
+ * One thing this console saw happen to a condition: a raise (its level and text) or a transition
+ * (who, and the reason, comment and end of a shelving).
+ * @typedef {{
+ *   seq: number, action: string, by: string, at: number, level?: string, text?: string,
+ *   reason?: string, comment?: string, until?: number,
+ * }} HistoryEntry
+ */
+
+/** The states a row can be in (`normal` ones leave the list). */
+export const STATES = ["active-unacknowledged", "active-acknowledged", "cleared-unacknowledged"];
+/** Shelve durations offered, in seconds. */
+const DURATIONS = [900, 3600, 28_800];
+/** History entries kept per condition (the newest). */
+const HISTORY_LIMIT = 100;
+/** How long a shelve may go unanswered before the dialog says so. */
+const ANSWER_MS = 10_000;
+
+/** The filters of the page, applied to both lists. @typedef {{ id: string, level: string, state: string }} Filters */
+
+/** @param {string} id @param {string} key */
+const rowKey = (id, key) => `${id}\n${key}`;
+
+/** @param {string} state */
+const unacknowledged = (state) => state.endsWith("-unacknowledged");
+
+/** Current conditions, shelved ones, their history and the shelve dialog. */
+export class ConditionsView {
+  /** @type {Map<string, AlarmClient>} */
+  #clients;
+  /** @type {() => void} */
+  #queueRender;
+  /** @type {(text: () => string) => void} */
+  #problem;
+  /** @type {(level: string) => void} */
+  #onLevel;
+  /** Each id's active list (shelved ones too), as its client last reported it. @type {Map<string, Condition[]>} */
+  #byId = new Map();
+  /** What this console saw happen, per condition. @type {Map<string, HistoryEntry[]>} */
+  #history = new Map();
+  /** Rows whose history is open. @type {Set<string>} */
+  #open = new Set();
+  /** Rows with an acknowledgement on its way. @type {Set<string>} */
+  #acking = new Set();
+  /** The condition the shelve dialog is for, and whether its shelve was sent. @type {{ id: string, key: string, sent: boolean } | undefined} */
+  #shelving;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #answerTimer;
+  /** The server's longest shelve, read from /openapi.json once. @type {Promise<void> | undefined} */
+  #maxShelve;
+  /** That limit in seconds, once known. */
+  #max = Infinity;
+  /** The dialog's error, in the current language. @type {(() => string) | undefined} */
+  #dialogText;
+  /** Whether any condition was ever seen: the console then opens on this view. */
+  seen = false;
+
+  /**
+   * @param {{
+   *   clients: Map<string, AlarmClient>, queueRender: () => void,
+   *   problem: (text: () => string) => void, onLevel: (level: string) => void,
+   * }} options
+   */
+  constructor({ clients, queueRender, problem, onLevel }) {
+    this.#clients = clients;
+    this.#queueRender = queueRender;
+    this.#problem = problem;
+    this.#onLevel = onLevel;
+    this.#setupDialog();
+  }
+
+  /** Follows the conditions of `id` through its client. @param {string} id @param {AlarmClient} client */
+  attach(id, client) {
+    client.addEventListener("conditions", (e) => {
+      const list = /** @type {CustomEvent<Condition[]>} */ (e).detail;
+      this.#byId.set(id, list);
+      if (list.length > 0) this.seen = true;
+      for (const condition of list) {
+        const level = levelOf(condition.alarm ?? {});
+        if (level) this.#onLevel(level);
+      }
+      // An acknowledgement is done once its row is no longer unacknowledged (or gone).
+      for (const pending of this.#acking) {
+        const [pid, key] = pending.split("\n");
+        if (pid !== id) continue;
+        const found = list.find((c) => c.key === key);
+        if (!found || !unacknowledged(found.state)) this.#acking.delete(pending);
+      }
+      this.#queueRender();
+    });
+    client.addEventListener("transition", (e) => {
+      const { seq, transition } =
+        /** @type {CustomEvent<{ seq: number, transition: Record<string, unknown> }>} */ (e).detail;
+      const key = String(transition.key);
+      /** @type {HistoryEntry} */
+      const entry = {
+        seq,
+        action: String(transition.action),
+        by: String(transition.by ?? ""),
+        at: Date.parse(String(transition.at)),
+      };
+      if (typeof transition.reason === "string") entry.reason = transition.reason;
+      if (typeof transition.comment === "string") entry.comment = transition.comment;
+      if (typeof transition.until === "string") entry.until = Date.parse(transition.until);
+      this.#remember(id, key, entry);
+      const shelving = this.#shelving;
+      if (
+        shelving?.sent && shelving.id === id && shelving.key === key &&
+        transition.action === "shelve"
+      ) {
+        this.#closeDialog();
+      }
+      this.#queueRender();
+    });
+  }
+
+  /** A keyed alarm arrived: one more raise in its condition's history. @param {Alarm} alarm */
+  raised(alarm) {
+    this.#remember(alarm.target, String(alarm.key), {
+      seq: alarm.seq,
+      action: "raise",
+      by: "",
+      at: timeOf(alarm),
+      level: levelOf(alarm),
+      text: textOf(alarm),
+    });
+  }
+
+  /**
+   * A refusal reported by the client of `id`: shown in the shelve dialog when it waits on that
+   * id, else on the page.
+   * @param {string} id @param {string} code @param {string} message
+   */
+  refused(id, code, message) {
+    for (const pending of this.#acking) {
+      if (pending.startsWith(`${id}\n`)) this.#acking.delete(pending);
+    }
+    if (this.#shelving?.sent && this.#shelving.id === id) {
+      this.#shelving.sent = false;
+      this.#dialogError(() => errorText(code, message));
+    } else {
+      this.#problem(() => `${id}: ${errorText(code, message)}`);
+    }
+    this.#queueRender();
+  }
+
+  /** Forgets the lists (the console connects to other ids); history stays. */
+  reset() {
+    this.#byId.clear();
+    this.#acking.clear();
+  }
+
+  /** Active conditions, not shelved, before filters. */
+  activeCount() {
+    let n = 0;
+    for (const list of this.#byId.values()) n += list.filter((c) => !c.shelved).length;
+    return n;
+  }
+
+  /**
+   * Renders both lists through `filters`, at most `limit` current rows.
+   * @param {Filters} filters @param {number} limit
+   * @returns {{ total: number, matching: number }} current rows in all, and through the filters
+   */
+  render(filters, limit) {
+    const all = [...this.#byId.values()].flat().filter((c) => c.state !== "normal")
+      // Unacknowledged first, then the most recent.
+      .sort((a, b) =>
+        Number(unacknowledged(b.state)) - Number(unacknowledged(a.state)) ||
+        b.lastTime - a.lastTime || b.seq - a.seq
+      );
+    const matches = all.filter((c) =>
+      (!filters.id || c.id === filters.id) &&
+      (!filters.level || levelOf(c.alarm ?? {}) === filters.level) &&
+      (!filters.state || c.state === filters.state)
+    );
+    const current = matches.filter((c) => !c.shelved);
+    const shelved = matches.filter((c) => c.shelved);
+    const focused = document.activeElement?.getAttribute("data-focus");
+    el("conditions").replaceChildren(...current.slice(0, limit).map((c) => this.#row(c)));
+    el("no-conditions").hidden = current.length > 0;
+    el("shelved-heading").textContent = t("shelved", { n: shelved.length });
+    el("shelved-section").hidden = shelved.length === 0;
+    el("shelved").replaceChildren(...shelved.map((c) => this.#row(c)));
+    // Rows are rebuilt on every change: keyboard focus stays on the same button.
+    if (focused) {
+      /** @type {HTMLElement | null} */ (document.querySelector(
+        `[data-focus="${CSS.escape(focused)}"]`,
+      ))?.focus();
+    }
+    return { total: all.filter((c) => !c.shelved).length, matching: current.length };
+  }
+
+  /** @param {string} id @param {string} key @param {HistoryEntry} entry */
+  #remember(id, key, entry) {
+    const k = rowKey(id, key);
+    const list = this.#history.get(k) ?? [];
+    if (list.some((e) => e.seq === entry.seq)) return;
+    list.push(entry);
+    list.sort((a, b) => a.seq - b.seq);
+    this.#history.set(k, list.slice(-HISTORY_LIMIT));
+  }
+
+  /** @param {Condition} c */
+  #row(c) {
+    const k = rowKey(c.id, c.key);
+    const alarm = c.alarm ?? {};
+    const level = levelOf(alarm);
+    const state = c.shelved ? "shelved" : c.state;
+    const li = make("li", `condition tone-${tone(level)} state-${state}`);
+    if (unacknowledged(c.state)) li.classList.add("unacked");
+    li.dataset.target = c.id;
+    li.dataset.key = c.key;
+    li.dataset.state = c.state;
+    const online = this.#clients.get(c.id)?.status === "online";
+
+    // The state in words and shape: colour alone says nothing to some operators.
+    const badge = make("span", "badge");
+    badge.append(make("span", "marker"));
+    if (c.shelved) badge.append(make("span", "shelved-text", t("shelvedBadge")));
+    badge.append(make("span", "state-text", t(/** @type {MessageKey} */ (`state.${c.state}`))));
+
+    const where = make("span", "where");
+    where.append(make("span", "target", c.id), make("span", "key", c.key));
+
+    const body = make("span", "body");
+    body.append(make("span", "text", c.alarm ? textOf(c.alarm) : ""));
+    if (c.acknowledged && c.state === "active-acknowledged") {
+      const time = clockTime(c.acknowledged.at).textContent ?? "";
+      body.append(make("span", "note", t("acknowledgedBy", { by: c.acknowledged.by, time })));
+    }
+    if (c.shelved) body.append(this.#shelvedInfo(c.shelved));
+
+    const count = make("span", "count", t("repeats", { n: c.count }));
+    count.title = t("repeatsLabel", { n: c.count });
+    count.setAttribute("aria-label", count.title);
+
+    const times = make("span", "times");
+    const first = clockTime(c.firstTime, "first");
+    const last = clockTime(c.lastTime, "last");
+    first.textContent = t("firstTime", { time: first.textContent ?? "" });
+    last.textContent = t("lastTime", { time: last.textContent ?? "" });
+    times.append(first, last);
+
+    const actions = make("span", "actions");
+    if (c.shelved) {
+      const unshelve = this.#action("unshelve", t("unshelve"), k, c);
+      unshelve.disabled = !online;
+      unshelve.addEventListener("click", () => this.#act(c, "unshelve"));
+      actions.append(unshelve);
+    } else {
+      const acking = this.#acking.has(k);
+      const ack = this.#action("acknowledge", t(acking ? "acknowledging" : "acknowledge"), k, c);
+      ack.disabled = !online || acking || !unacknowledged(c.state);
+      ack.addEventListener("click", () => this.#act(c, "acknowledge"));
+      const shelve = this.#action("shelve", t("shelve"), k, c);
+      shelve.disabled = !online;
+      shelve.addEventListener("click", () => this.#openDialog(c));
+      actions.append(ack, shelve);
+    }
+    const open = this.#open.has(k);
+    const toggle = this.#action("history-toggle", t("history"), k, c);
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.addEventListener("click", () => this.#toggleHistory(k));
+    actions.append(toggle);
+
+    li.append(
+      badge,
+      make("span", "level", levelName(level) || "—"),
+      where,
+      body,
+      count,
+      times,
+      actions,
+    );
+    if (open) li.append(this.#historyOf(k));
+    // A click anywhere on the row (but its buttons) opens its history too.
+    li.addEventListener("click", (event) => {
+      const target = /** @type {Element} */ (event.target);
+      if (!target.closest("button, .history")) this.#toggleHistory(k);
+    });
+    return li;
+  }
+
+  /**
+   * @param {string} className @param {string} text @param {string} k @param {Condition} c
+   */
+  #action(className, text, k, c) {
+    const node = button(className, text);
+    node.dataset.focus = `${k}\n${className}`;
+    // The row's key, for screen readers that read the button alone.
+    node.setAttribute("aria-label", `${text}: ${c.key}`);
+    return node;
+  }
+
+  /** @param {NonNullable<Condition["shelved"]>} shelved */
+  #shelvedInfo(shelved) {
+    const info = make("dl", "shelving");
+    /** @type {[MessageKey, string, string | Node][]} */
+    const fields = [
+      ["shelvedReason", "shelved-reason", shelved.reason],
+      ["shelvedBy", "shelved-by", shelved.by],
+      ["shelvedUntil", "shelved-until", clockTime(shelved.until)],
+    ];
+    for (const [label, className, value] of fields) {
+      const dd = make("dd", className);
+      dd.append(value);
+      info.append(make("dt", "", t(label)), dd);
+    }
+    return info;
+  }
+
+  /** @param {string} k */
+  #toggleHistory(k) {
+    if (!this.#open.delete(k)) this.#open.add(k);
+    this.#queueRender();
+  }
+
+  /** @param {string} k */
+  #historyOf(k) {
+    const entries = this.#history.get(k) ?? [];
+    const box = make("div", "history");
+    if (entries.length === 0) {
+      box.append(make("p", "history-empty", t("historyEmpty")));
+      return box;
+    }
+    const list = make("ol", "history-list");
+    // Newest first, as the lists are.
+    for (const entry of [...entries].reverse()) {
+      const item = make("li", `history-entry action-${entry.action}`);
+      item.dataset.action = entry.action;
+      const action = t(/** @type {MessageKey} */ (`action.${entry.action}`));
+      const details = make("span", "history-details");
+      if (entry.action === "raise") {
+        details.textContent = [levelName(entry.level ?? ""), entry.text].filter(Boolean).join(
+          " · ",
+        );
+      } else {
+        details.textContent = [entry.reason, entry.comment].filter(Boolean).join(" — ");
+        if (entry.until !== undefined) {
+          details.append(` (${t("shelvedUntil")} `, clockTime(entry.until), ")");
+        }
+      }
+      item.append(
+        clockTime(entry.at, "history-when"),
+        make("span", "history-action", action.startsWith("action.") ? entry.action : action),
+        make("span", "history-by", entry.by || t("publisher")),
+        details,
+      );
+      list.append(item);
+    }
+    box.append(list);
+    return box;
+  }
+
+  /** @param {Condition} c @param {"acknowledge" | "unshelve"} action */
+  #act(c, action) {
+    const client = this.#clients.get(c.id);
+    const sent = action === "acknowledge" ? client?.acknowledge(c.key) : client?.unshelve(c.key);
+    if (!sent) return this.#problem(() => t("notOnline", { id: c.id }));
+    if (action === "acknowledge") this.#acking.add(rowKey(c.id, c.key));
+    this.#queueRender();
+  }
+
+  // The shelve dialog: a reason (required) and a duration the server allows.
+
+  #setupDialog() {
+    const form = /** @type {HTMLFormElement} */ (el("shelve-form"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#submitShelve(form);
+    });
+    el("shelve-cancel").addEventListener("click", () => this.#closeDialog());
+    el("shelve-dialog").addEventListener("close", () => this.#closeDialog());
+    const select = /** @type {HTMLSelectElement} */ (el("shelve-duration"));
+    select.replaceChildren(...DURATIONS.map((seconds) => new Option("", String(seconds))));
+  }
+
+  /** @param {Condition} c */
+  #openDialog(c) {
+    this.#shelving = { id: c.id, key: c.key, sent: false };
+    const form = /** @type {HTMLFormElement} */ (el("shelve-form"));
+    form.reset();
+    /** @type {HTMLSelectElement} */ (el("shelve-duration")).value = "3600";
+    el("shelve-what").textContent = `${c.id} · ${c.alarm ? textOf(c.alarm) : ""}`;
+    this.#dialogError(undefined);
+    /** @type {HTMLDialogElement} */ (el("shelve-dialog")).showModal();
+    this.#maxShelve ??= maxShelveSeconds().then((max) => {
+      this.#max = max;
+      this.#fillDialog();
+    });
+  }
+
+  /** The dialog's words in the current language, and whether its shelve is on its way. */
+  #fillDialog() {
+    const shelving = this.#shelving;
+    if (!shelving) return;
+    el("shelve-title").textContent = t("shelveTitle", { key: shelving.key });
+    const submit = /** @type {HTMLButtonElement} */ (el("shelve-submit"));
+    submit.textContent = t(shelving.sent ? "shelving" : "shelve");
+    submit.disabled = shelving.sent;
+    const node = el("shelve-error");
+    node.textContent = this.#dialogText ? this.#dialogText() : "";
+    node.hidden = !this.#dialogText;
+    this.#labelDurations();
+  }
+
+  // Durations beyond the server's MAX_SHELVE_SECONDS would be refused (400): once the dialog
+  // knows the limit they are disabled; until then (or without it) the refusal is shown.
+  #labelDurations() {
+    const select = /** @type {HTMLSelectElement} */ (el("shelve-duration"));
+    for (const option of select.options) {
+      const label = t(/** @type {MessageKey} */ (`duration.${option.value}`));
+      option.disabled = Number(option.value) > this.#max;
+      option.textContent = option.disabled ? t("tooLong", { label }) : label;
+    }
+    if (select.selectedOptions[0]?.disabled) {
+      const allowed = [...select.options].filter((o) => !o.disabled).at(-1);
+      if (allowed) select.value = allowed.value;
+    }
+  }
+
+  /** @param {HTMLFormElement} form */
+  #submitShelve(form) {
+    const shelving = this.#shelving;
+    if (!shelving || shelving.sent) return;
+    const data = new FormData(form);
+    const reason = String(data.get("reason") ?? "").trim();
+    if (!reason) return /** @type {HTMLInputElement} */ (el("shelve-reason")).focus();
+    const durationSeconds = Number(data.get("duration"));
+    const sent = this.#clients.get(shelving.id)?.shelve(shelving.key, { reason, durationSeconds });
+    if (!sent) return this.#dialogError(() => t("notOnline", { id: shelving.id }));
+    shelving.sent = true;
+    this.#dialogError(undefined);
+    clearTimeout(this.#answerTimer);
+    this.#answerTimer = setTimeout(() => {
+      if (this.#shelving !== shelving || !shelving.sent) return;
+      shelving.sent = false;
+      this.#dialogError(() => t("noAnswer"));
+    }, ANSWER_MS);
+  }
+
+  /** Shows (or hides, with undefined) an error in the dialog. @param {(() => string) | undefined} text */
+  #dialogError(text) {
+    this.#dialogText = text;
+    this.#fillDialog();
+  }
+
+  /** The dialog's words after a language switch. */
+  retranslate() {
+    this.#fillDialog();
+  }
+
+  #closeDialog() {
+    clearTimeout(this.#answerTimer);
+    this.#shelving = undefined;
+    this.#dialogText = undefined;
+    const dialog = /** @type {HTMLDialogElement} */ (el("shelve-dialog"));
+    if (dialog.open) dialog.close();
+  }
+}
+
+/**
+ * The server's longest shelve (`MAX_SHELVE_SECONDS`), as `/openapi.json` states it for the shelve
+ * route; Infinity when it can't be read.
+ * @returns {Promise<number>}
+ */
+async function maxShelveSeconds() {
+  try {
+    const doc = await (await fetch("/openapi.json")).json();
+    const body = doc?.paths?.["/api/conditions/{id}/{key}/shelve"]?.post?.requestBody;
+    const max = body?.content?.["application/json"]?.schema?.properties?.durationSeconds?.maximum;
+    return typeof max === "number" ? max : Infinity;
+  } catch {
+    return Infinity;
+  }
+}

@@ -1,0 +1,113 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * What the console's views share: the page's clock, how an alarm's time, level and text are read,
+ * how times are written for people, and the one way elements are made (text only, never HTML).
+ *
+ * @module
+ */
+import { language, t } from "./i18n.js";
+
+/** @typedef {import("./client.js").Alarm} Alarm */
+
+/** Fields shown as the alarm's text, first found wins. */
+const TEXT_FIELDS = ["message", "msg", "title", "content", "description", "name"];
+
+/**
+ * The page's clock, in epoch ms. Tests move it without waiting (the flood window is ten minutes)
+ * by defining `globalThis.__alarmcastNow`, a function returning epoch ms, before the page's
+ * scripts run (Playwright's `addInitScript`); nothing in the page sets it.
+ * @returns {number}
+ */
+export function now() {
+  const injected = /** @type {{ __alarmcastNow?: unknown }} */ (globalThis).__alarmcastNow;
+  return typeof injected === "function" ? Number(injected()) : Date.now();
+}
+
+/** @param {string} id @returns {HTMLElement} */
+export function el(id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`Missing element "${id}"`);
+  return found;
+}
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag @param {string} [className] @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function make(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text; // never innerHTML: alarm fields are untrusted
+  return node;
+}
+
+/** A button of `type="button"` with its text. @param {string} className @param {string} text */
+export function button(className, text) {
+  const node = make("button", className, text);
+  node.type = "button";
+  return node;
+}
+
+/** The alarm's `createTime` in epoch ms (0 when unreadable). @param {Alarm} alarm */
+export function timeOf(alarm) {
+  const t = typeof alarm.createTime === "number"
+    ? alarm.createTime
+    : Date.parse(String(alarm.createTime).replace(" ", "T"));
+  return Number.isFinite(t) ? t : 0;
+}
+
+/** @param {Record<string, unknown>} alarm @returns {string} */
+export function levelOf(alarm) {
+  const level = alarm.level ?? alarm.severity;
+  return level === undefined || level === null ? "" : String(level).toLowerCase();
+}
+
+/** Colour class of a level: crit, warn, info or other. @param {string} level */
+export function tone(level) {
+  if (/^(critical|crit|fatal|emergency|alert|high|error|urgent|[45])$/.test(level)) return "crit";
+  if (/^(major|warning|warn|medium|3)$/.test(level)) return "warn";
+  if (/^(minor|low|info|notice|normal|[012])$/.test(level)) return "info";
+  return "other";
+}
+
+/** @param {Record<string, unknown>} alarm */
+export function textOf(alarm) {
+  for (const field of TEXT_FIELDS) {
+    if (typeof alarm[field] === "string") return /** @type {string} */ (alarm[field]);
+  }
+  const { id: _id, seq: _seq, target: _target, createTime: _time, ...rest } = alarm;
+  return JSON.stringify(rest);
+}
+
+/** How long ago `ms` was, in words. @param {number} ms */
+export function relative(ms) {
+  const s = Math.round((now() - ms) / 1000);
+  if (s < 5) return t("justNow");
+  if (s < 60) return t("secondsAgo", { n: s });
+  if (s < 3600) return t("minutesAgo", { n: Math.floor(s / 60) });
+  if (s < 86_400) return t("hoursAgo", { n: Math.floor(s / 3600) });
+  return t("daysAgo", { n: Math.floor(s / 86_400) });
+}
+
+/**
+ * A `<time>` of epoch ms `ms` as a clock time (with the date unless it is today), in the page's
+ * language.
+ * @param {number} ms @param {string} [className]
+ */
+export function clockTime(ms, className = "") {
+  if (!Number.isFinite(ms)) return make("time", className, "—");
+  const date = new Date(ms);
+  const today = new Date(now()).toDateString() === date.toDateString();
+  const format = new Intl.DateTimeFormat(language(), {
+    ...(today ? {} : { month: "2-digit", day: "2-digit" }),
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23", // control rooms read a 24-hour clock, in either language
+  });
+  const node = make("time", className, format.format(date));
+  node.dateTime = date.toISOString();
+  return node;
+}
