@@ -320,7 +320,7 @@ export class Appender {
           continue;
         }
         const seq = next.get(p.target)! + 1;
-        let alarm = completeAlarm(p.prepared, p.target, seq);
+        const alarm = completeAlarm(p.prepared, p.target, seq);
         let due = p.due;
         let condition: Condition | undefined;
         if (p.condition && p.condKey) {
