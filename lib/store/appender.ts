@@ -31,7 +31,7 @@ import {
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
 import { ConditionCache } from "./condition_cache.ts";
-import { keptAlarm, MAX_KEPT_ALARM } from "./conditions.ts";
+import { decodeCondition, encodeCondition, keptAlarm, MAX_KEPT_ALARM } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
@@ -39,6 +39,7 @@ import {
   ARRIVAL_KEY,
   bucketOf,
   condKey,
+  condPrefix,
   feedHeadKey,
   feedKey,
   headKey,
@@ -110,6 +111,8 @@ const HEAD_CACHE = 10_000;
 const CONDITION_CACHE_BYTES = 16 * 1024 * 1024;
 /** What a condition record takes besides its alarm, roughly. */
 const RECORD_BYTES = 512;
+/** Ids with at most this many conditions have them all read at once, and cached complete. */
+const LISTED_CONDITIONS = 256;
 /** What a record changed without a raise here is counted as (its alarm's size is not known). */
 const UNKNOWN_RECORD_BYTES = 4096;
 
@@ -244,14 +247,10 @@ export class Appender {
           });
         }
       }
-      const unknownConds = [...wanted.values()].filter((w) =>
-        unknown.includes(w.target) || this.#conditions.get(w.target, w.key) === undefined
-      );
       const keys = [
         ...unknown.map(headKey),
         ...idemKeys,
         ...unknownBuckets.map(feedHeadKey),
-        ...unknownConds.map((w) => w.kvKey),
         ...fence,
       ];
       // Nothing to read is the common case (every head cached). Heads read in separate
@@ -271,17 +270,25 @@ export class Appender {
       unknownBuckets.forEach((b, i) =>
         feedHeads.set(b, read[unknown.length + idemKeys.length + i])
       );
+      // Condition records are read after the heads, never before: a change made after the head
+      // was read moved the head, and fails this commit. An id read afresh, or not known in
+      // full, has its records read, all at once when few.
+      const stale = new Set(
+        [...wanted.values()].filter((w) =>
+          unknown.includes(w.target) || this.#conditions.get(w.target, w.key) === undefined
+        ).map((w) => w.target),
+      );
+      const filled = await this.#fillConditions(stale);
+      const unread = [...wanted.values()].filter((w) =>
+        stale.has(w.target) && !filled.has(w.target)
+      );
+      const reread = await this.#readConditions(unread.map((w) => w.kvKey));
       // Each condition's record as read (or as our last commit left it), and as the batch has
       // changed it so far: two changes of one condition in a batch apply in order.
       const conditions = new Map<string, Condition | undefined>(
-        [...wanted].map(([id, w]) => [id, this.#conditions.get(w.target, w.key)]),
+        [...wanted].map(([id, w]) => [id, this.#conditions.get(w.target, w.key) ?? undefined]),
       );
-      const offset = unknown.length + idemKeys.length + unknownBuckets.length;
-      unknownConds.forEach((w, i) => {
-        // Written here from a Condition: ours, not untrusted input.
-        const value = read[offset + i]!.value as Condition | null;
-        conditions.set(JSON.stringify(w.kvKey), value ?? undefined);
-      });
+      unread.forEach((w, i) => conditions.set(JSON.stringify(w.kvKey), reread[i]));
       const changedConds = new Set<string>();
       // What each raised record holds, roughly, for the cache's budget.
       const sizes = new Map<string, number>();
@@ -362,7 +369,9 @@ export class Appender {
       }
       // No check of the records: each change of one comes with an entry of its id, whose head
       // this commit checks, so a record changed since it was read fails the commit anyway.
-      for (const id of changedConds) op.set(wanted.get(id)!.kvKey, conditions.get(id)!);
+      for (const id of changedConds) {
+        op.set(wanted.get(id)!.kvKey, encodeCondition(conditions.get(id)!));
+      }
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
@@ -370,8 +379,9 @@ export class Appender {
       const result = await guard(() => op.commit());
       for (const t of targets) this.#heads.delete(t);
       for (const b of feed.keys()) this.#feedHeads.delete(b);
-      // Heads read afresh: others may have changed any condition of those ids meanwhile.
-      for (const t of unknown) this.#conditions.forget(t);
+      // Heads read afresh: others may have changed any condition of those ids meanwhile (unless
+      // this attempt read them all).
+      for (const t of unknown) if (!filled.has(t)) this.#conditions.forget(t);
       if (!result.ok) { for (const t of targets) this.#conditions.forget(t); }
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
@@ -394,6 +404,32 @@ export class Appender {
       // Another writer moved a head (or took an idempotency key) first: read again and retry.
     }
     throw new StoreError("Too much contention appending alarms");
+  }
+
+  // The condition records at `keys`, in order (`undefined`: never raised).
+  async #readConditions(keys: Deno.KvKey[]): Promise<(Condition | undefined)[]> {
+    const reads: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
+    for (let i = 0; i < keys.length; i += MAX_READ) {
+      reads.push(guard(() => this.#kv.getMany(keys.slice(i, i + MAX_READ))));
+    }
+    return (await Promise.all(reads)).flat().map((e) => decodeCondition(e.value));
+  }
+
+  // Reads every condition record of `targets` with few enough of them into the cache (those
+  // ids are then complete); returns the ids read so.
+  async #fillConditions(targets: ReadonlySet<string>): Promise<Set<string>> {
+    const filled = new Set<string>();
+    await Promise.all([...targets].map(async (target) => {
+      const entries = await guard(() =>
+        Array.fromAsync(this.#kv.list({ prefix: condPrefix(target) }, {
+          limit: LISTED_CONDITIONS + 1,
+        }))
+      );
+      if (entries.length > LISTED_CONDITIONS) return;
+      this.#conditions.fill(target, entries.flatMap((e) => decodeCondition(e.value) ?? []));
+      filled.add(target);
+    }));
+    return filled;
   }
 
   // Adds a feed entry per changed id to `op`, under each bucket's checked head; returns the new

@@ -3,8 +3,9 @@
  * condition this isolate raised before needs no read. A cached record is used only while the id's
  * head is too (`appender.ts`): anyone else's change of it came with an entry of the id, so the
  * head check fails and everything is read again; once an id's head had to be read, its cached
- * records are forgotten. Bounded by bytes (a record holds its latest alarm): whole ids are
- * forgotten, least recently written first.
+ * records are forgotten. An id whose records were all read at once (`fill`) is complete: a key
+ * missing from it was never raised, and its first raise needs no read either. Bounded by bytes
+ * (a record holds its latest alarm): whole ids are forgotten, least recently written first.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import type { Condition } from "../core/mod.ts";
 /** Cached condition records, at most `maxBytes` of them (as their alarms' sizes say). */
 export class ConditionCache {
   readonly #byId = new Map<string, Map<string, { condition: Condition; bytes: number }>>();
+  /** Ids whose every record is here. */
+  readonly #complete = new Set<string>();
   readonly #maxBytes: number;
   #bytes = 0;
 
@@ -20,9 +23,17 @@ export class ConditionCache {
     this.#maxBytes = maxBytes;
   }
 
-  /** The record of `key` of `id`, if cached. */
-  get(id: string, key: string): Condition | undefined {
-    return this.#byId.get(id)?.get(key)?.condition;
+  /** The record of `key` of `id` if cached; `null` if the id is complete without it. */
+  get(id: string, key: string): Condition | null | undefined {
+    const cached = this.#byId.get(id)?.get(key)?.condition;
+    return cached ?? (this.#complete.has(id) ? null : undefined);
+  }
+
+  /** Replaces what is cached of `id` with all of its records, as read at once. */
+  fill(id: string, records: readonly Condition[]): void {
+    this.forget(id);
+    for (const c of records) this.set(id, c.key, c, JSON.stringify(c.alarm).length + 512);
+    if (this.#byId.has(id) || records.length === 0) this.#complete.add(id);
   }
 
   /** Remembers the record of `key` of `id` as just committed, about `bytes` large. */
@@ -42,5 +53,6 @@ export class ConditionCache {
   forget(id: string): void {
     for (const { bytes } of this.#byId.get(id)?.values() ?? []) this.#bytes -= bytes;
     this.#byId.delete(id);
+    this.#complete.delete(id);
   }
 }

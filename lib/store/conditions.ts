@@ -26,20 +26,31 @@ export function keptAlarm(alarm: JsonObject, bytes: number): JsonObject {
   return kept;
 }
 
+/**
+ * A record as KV holds it: its JSON text, which KV stores as a plain string (cheaper to write
+ * than an object V8 serializes field by field).
+ */
+export function encodeCondition(condition: Condition): string {
+  return JSON.stringify(condition);
+}
+
+/** A record as {@linkcode encodeCondition} wrote it, or `undefined` for none. */
+export function decodeCondition(value: unknown): Condition | undefined {
+  // Written by encodeCondition from a Condition: ours, not untrusted input.
+  return typeof value === "string" ? JSON.parse(value) : undefined;
+}
+
 /** Condition `key` of `target`, if it was ever raised. */
 export async function readCondition(
   kv: KvLike,
   target: string,
   key: string,
 ): Promise<Condition | undefined> {
-  // Written by the appender from a Condition: ours, not untrusted input.
-  return (await guard(() => kv.get<Condition>(condKey(target, key)))).value ?? undefined;
+  return decodeCondition((await guard(() => kv.get(condKey(target, key)))).value);
 }
 
 /** Every condition of `target` ever raised (normal ones too), by key. */
 export async function listConditions(kv: KvLike, target: string): Promise<Condition[]> {
-  const entries = await guard(() =>
-    Array.fromAsync(kv.list<Condition>({ prefix: condPrefix(target) }))
-  );
-  return entries.map((e) => e.value);
+  const entries = await guard(() => Array.fromAsync(kv.list({ prefix: condPrefix(target) })));
+  return entries.flatMap((e) => decodeCondition(e.value) ?? []);
 }

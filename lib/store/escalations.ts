@@ -11,6 +11,7 @@
 import type { DueSpec } from "./alarm_log.ts";
 import { type Alarm, type Condition, isShelved, type Policy, StoreError } from "../core/mod.ts";
 import type { KvLike } from "./call_timeout.ts";
+import { decodeCondition } from "./conditions.ts";
 import { guard } from "./guard.ts";
 import {
   ackKey,
@@ -167,8 +168,7 @@ export async function claimDeadline(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const keys: Deno.KvKey[] = [ackKey(record.target), ...(ofCondition ? [ofCondition] : [])];
     const [ack, cond] = await guard(() => kv.getMany<unknown[]>(keys));
-    // Written by the appender from a Condition: ours, not untrusted input.
-    const condition = (cond?.value ?? undefined) as Condition | undefined;
+    const condition = decodeCondition(cond?.value);
     if (
       (ack!.value instanceof Deno.KvU64 && Number(ack!.value.value) >= record.seq) ||
       (condition !== undefined && handled(condition, record.seq))
