@@ -615,6 +615,7 @@ browserTest(
       assertEquals(await page.$$eval(shelved, (l) => l.length), 0);
       await page.fill("#shelve-reason", "Sensor replaced, recalibrating");
       await page.selectOption("#shelve-duration", "900");
+      await page.check("#shelve-until-cleared");
       await page.click("#shelve-submit");
       await page.waitForSelector("#shelve-dialog", { state: "hidden" });
       await page.waitForSelector(shelved);
@@ -629,6 +630,7 @@ browserTest(
       const { body } = await server.get(path);
       assertEquals(body.shelved.reason, "Sensor replaced, recalibrating");
       assertLess(Math.abs(body.shelved.until - body.shelved.at - 900_000), 1000);
+      assertEquals(body.shelved.untilCleared, true);
       assertEquals(
         await page.getAttribute(`${shelved} .shelved-until time`, "datetime"),
         new Date(body.shelved.until).toISOString(),

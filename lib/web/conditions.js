@@ -457,7 +457,12 @@ export class ConditionsView {
     const reason = String(data.get("reason") ?? "").trim();
     if (!reason) return /** @type {HTMLInputElement} */ (el("shelve-reason")).focus();
     const durationSeconds = Number(data.get("duration"));
-    const sent = this.#clients.get(shelving.id)?.shelve(shelving.key, { reason, durationSeconds });
+    const untilCleared = data.get("untilCleared") === "on";
+    const sent = this.#clients.get(shelving.id)?.shelve(shelving.key, {
+      reason,
+      durationSeconds,
+      ...(untilCleared ? { untilCleared } : {}),
+    });
     if (!sent) return this.#dialogError(() => t("notOnline", { id: shelving.id }));
     shelving.sent = true;
     this.#dialogError(undefined);
