@@ -218,6 +218,29 @@ async function generate(
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A paired scenario (`paired.ts`) on this runner's servers and load generator. */
+async function runPaired(
+  label: string,
+  ids: number,
+  perId: number,
+  pairs: [Variant, string | Variant][],
+  job?: Record<string, unknown>,
+): Promise<Row[]> {
+  const { paired } = await import("./paired.ts");
+  return await paired({
+    label,
+    ids,
+    perId,
+    seconds,
+    repeat,
+    pairs,
+    ...(job ? { job } : {}),
+    start,
+    stop,
+    generate,
+  });
+}
 const rows: Row[] = [];
 
 async function idle(sockets: number): Promise<void> {
@@ -440,7 +463,6 @@ if (!only || only === "fanout") {
   }
 }
 if (!only || only === "paired") {
-  const { paired } = await import("./paired.ts");
   const sizes: [string, number, number][] = quick
     ? [["1 id × 200", 1, 200]]
     : [["1 id × 1k", 1, 1000], ["1 id × 5k", 1, 5000], [
@@ -450,21 +472,14 @@ if (!only || only === "paired") {
     ]];
   for (const [label, ids, perId] of sizes) {
     rows.push(
-      ...await paired({
+      ...await runPaired(
         label,
         ids,
         perId,
-        seconds,
-        repeat,
-        pairs: [VARIANTS[0]!, ON_DISK].flatMap((ours) =>
-          ["deno-bare", "node-ws"].map((
-            peer,
-          ): [Variant, string] => [ours, peer])
+        [VARIANTS[0]!, ON_DISK].flatMap((ours) =>
+          ["deno-bare", "node-ws"].map((peer): [Variant, string] => [ours, peer])
         ),
-        start,
-        stop,
-        generate,
-      }),
+      ),
     );
   }
 }
@@ -473,7 +488,6 @@ if (!only || only === "conditions") {
   // commit) on one server and keyless on the other, both with the log in KV on disk.
   const keyed: Variant = [ON_DISK[0], "keyed raises (KV on disk)", ON_DISK[2]];
   const keyless: Variant = [ON_DISK[0], "keyless (KV on disk)", ON_DISK[2]];
-  const { paired } = await import("./paired.ts");
   const body = {
     level: "critical",
     device: "boiler-7",
@@ -486,17 +500,9 @@ if (!only || only === "conditions") {
     ] as const
   ) {
     rows.push(
-      ...await paired({
-        label,
-        ids,
-        perId,
-        seconds,
-        repeat,
-        pairs: [[keyed, keyless]],
-        job: { alarm: { ...body, key: "*" }, alarm2: body },
-        start,
-        stop,
-        generate,
+      ...await runPaired(label, ids, perId, [[keyed, keyless]], {
+        alarm: { ...body, key: "*" },
+        alarm2: body,
       }),
     );
   }

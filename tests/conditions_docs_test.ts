@@ -4,18 +4,23 @@ import { startServer } from "./support/server.ts";
 const doc = await Deno.readTextFile(new URL("../docs/conditions.md", import.meta.url));
 const blocks = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-Deno.test("docs/conditions.md: the publisher's walkthrough runs as printed and ends where it says", async () => {
-  await using server = await startServer();
-  const script = blocks.join("\n");
-  assert(script.includes("/acknowledge") && script.includes("/clear"), "walkthrough missing");
+/** Runs a shell recipe as printed, against `alarmcast` (`$ALARMCAST`); its stdout. */
+async function runShell(script: string, alarmcast: string): Promise<string> {
   const out = await new Deno.Command("bash", {
     args: ["-euo", "pipefail", "-c", script],
-    env: { ALARMCAST: server.http },
+    env: { ALARMCAST: alarmcast },
     stdout: "piped",
     stderr: "piped",
   }).output();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-  const answers = new TextDecoder().decode(out.stdout).split(/(?<=\})(?=\{)/);
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("docs/conditions.md: the publisher's walkthrough runs as printed and ends where it says", async () => {
+  await using server = await startServer();
+  const script = blocks.join("\n");
+  assert(script.includes("/acknowledge") && script.includes("/clear"), "walkthrough missing");
+  const answers = (await runShell(script, server.http)).split(/(?<=\})(?=\{)/);
   // raise, repeat, list, acknowledge, clear, detail, shelve (refused: it is normal by then)
   assertEquals(answers.length, 7);
   const parsed = answers.map((text) => JSON.parse(text));
@@ -35,13 +40,7 @@ Deno.test("README.zh-CN.md: the keyed walkthrough runs as printed and leaves the
   const script = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
     .find((code) => code.includes("$ALARMCAST"));
   assert(script, "the keyed walkthrough is missing from README.zh-CN.md");
-  const out = await new Deno.Command("bash", {
-    args: ["-euo", "pipefail", "-c", script],
-    env: { ALARMCAST: server.http },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  await runShell(script, server.http);
   const detail = await server.get(
     `/api/conditions/plant-3/${encodeURIComponent("boiler-7/pressure-high")}`,
   );

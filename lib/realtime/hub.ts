@@ -338,30 +338,25 @@ export class Hub {
     const deadlines = this.#options.deadlines;
     const deadline = deadlines?.deadlineFor(target, prepared);
     const { key } = prepared.fields;
+    const at = this.#options.now();
     // An alarm with a key raises its condition, in the same commit.
     const raise = typeof key === "string"
-      ? {
-        key,
-        change: { action: "raise", alarm: prepared.fields } as const,
-        at: this.#options.now(),
-      }
+      ? { key, change: { action: "raise", alarm: prepared.fields } as const, at }
       : undefined;
-    const appended = deadline === undefined
-      ? await this.#options.store.append(target, prepared, idempotencyKey, undefined, raise)
-      : await this.#options.store.append(
-        target,
-        deadline.prepared,
-        idempotencyKey,
-        deadline.due,
-        raise,
-      );
+    const appended = await this.#options.store.append(
+      target,
+      deadline?.prepared ?? prepared,
+      idempotencyKey,
+      deadline?.due,
+      raise,
+    );
     if (deadline !== undefined && !appended.duplicate) deadlines!.scheduled(deadline.due.at);
     if (appended.duplicate) {
       return { id: appended.id, seq: appended.seq, target, delivered: 0, duplicate: true };
     }
     const { alarm } = appended;
     this.#options.metrics.alarmsPublished++;
-    this.#recent.raised(target, raise?.key, this.#options.now());
+    this.#recent.raised(target, raise?.key, at);
     const delivered = await this.#fanout.published(alarm, by);
     return { id: alarm.id, seq: alarm.seq, target, delivered };
   }
