@@ -105,13 +105,16 @@ function isValidAlarmId(id: unknown): id is string | number {
   if (typeof id === "number") return Number.isSafeInteger(id) && id >= 0;
   // Characters (code points), as JSON Schema's maxLength counts them, not UTF-16 units.
   return typeof id === "string" && id.length >= 1 && id.length <= 2 * MAX_ALARM_ID_LENGTH &&
-    [...id].length <= MAX_ALARM_ID_LENGTH && !CONTROL_CHARS.test(id);
+    (id.length <= MAX_ALARM_ID_LENGTH || [...id].length <= MAX_ALARM_ID_LENGTH) &&
+    !CONTROL_CHARS.test(id);
 }
 
 /** Whether `key` can name a condition: 1 to 256 printable characters. */
 export function isValidKey(key: unknown): key is string {
+  // Characters counted one by one only when UTF-16 units are more than the limit.
   return typeof key === "string" && key.length >= 1 && key.length <= 2 * MAX_KEY_LENGTH &&
-    [...key].length <= MAX_KEY_LENGTH && !CONTROL_CHARS.test(key);
+    (key.length <= MAX_KEY_LENGTH || [...key].length <= MAX_KEY_LENGTH) &&
+    !CONTROL_CHARS.test(key);
 }
 
 /** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */

@@ -193,7 +193,8 @@ function raise(
   key: string,
   seq: number,
 ): Condition {
-  const recent = [...(current?.recent ?? []), now].slice(-CHATTER_RAISES);
+  const recent = current === undefined ? [now] : current.recent.slice(1 - CHATTER_RAISES);
+  if (current !== undefined) recent.push(now);
   if (current === undefined || current.state === "normal") {
     return {
       id,
@@ -235,8 +236,22 @@ function refuse(code: ConditionRefusal["code"], message: string): ConditionOutco
 export type ConditionView = Omit<Condition, "alarm" | "recent">;
 
 /** The view of `condition` a log entry carries. */
-export function conditionView(condition: Condition): ConditionView {
-  const { alarm: _, recent: __, ...view } = condition;
+export function conditionView(c: Condition): ConditionView {
+  // Field by field: a rest pattern takes V8's slow path, and this runs on every keyed raise.
+  const view: ConditionView = {
+    id: c.id,
+    key: c.key,
+    state: c.state,
+    count: c.count,
+    firstTime: c.firstTime,
+    lastTime: c.lastTime,
+    raiseSeq: c.raiseSeq,
+    firstSeq: c.firstSeq,
+    seq: c.seq,
+  };
+  if (c.shelved !== undefined) view.shelved = c.shelved;
+  if (c.acknowledged !== undefined) view.acknowledged = c.acknowledged;
+  if (c.clearedAt !== undefined) view.clearedAt = c.clearedAt;
   return view;
 }
 

@@ -4,6 +4,7 @@ import {
   type Condition,
   type ConditionChange,
   type ConditionState,
+  conditionView,
   isChattering,
   isShelved,
   isStale,
@@ -131,4 +132,21 @@ Deno.test("condition: shelved and stale are judged at a given time", () => {
   assertEquals([isShelved(c, 4999), isShelved(c, 5000)], [true, false]);
   assertEquals([isStale(c, STALE_MS), isStale(c, STALE_MS + 1)], [false, true]);
   assertEquals(isStale({ ...c, state: "cleared-unacknowledged" }, STALE_MS + 1), false);
+});
+
+Deno.test("condition: the view is every field but the alarm and the raise times", () => {
+  const c: Condition = {
+    ...inState("cleared-unacknowledged", true),
+    acknowledged: { by: BY, at: 3 },
+    clearedAt: 4,
+  };
+  const { alarm: _, recent: __, ...rest } = c;
+  assertEquals(conditionView(c), rest);
+  // Every field of a condition is one the view keeps or leaves out on purpose.
+  assertEquals(Object.keys(c).length, Object.keys(rest).length + 2);
+  const plain = inState("active-unacknowledged");
+  assertEquals(
+    Object.keys(conditionView(plain)).sort(),
+    Object.keys(plain).filter((k) => k !== "alarm" && k !== "recent").sort(),
+  );
 });

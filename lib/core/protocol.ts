@@ -87,8 +87,34 @@ export interface EntryFrames {
   readonly condition?: string;
 }
 
+/** Frames of entries already serialized by whoever made them (the store writes their JSON). */
+const known = new WeakMap<Alarm, EntryFrames>();
+
+/**
+ * Remembers `frames` as what {@linkcode entryFrames} returns for `entry`, which must not change
+ * afterwards: who serialized an entry anyway saves the sessions doing it again.
+ */
+export function knowFrames(entry: Alarm, frames: EntryFrames): void {
+  known.set(entry, frames);
+}
+
 /** Splits a log entry into what each format frames. */
 export function entryFrames(entry: Alarm): EntryFrames {
+  return known.get(entry) ?? splitEntry(entry);
+}
+
+/**
+ * The JSON of the entry `frames` were split from, when they hold all of it (an alarm, with its
+ * condition if any); `undefined` for a transition.
+ */
+export function entryJson(frames: EntryFrames): string | undefined {
+  if (frames.alarm === undefined) return undefined;
+  return frames.condition === undefined
+    ? frames.alarm
+    : `${frames.alarm.slice(0, -1)},"condition":${frames.condition}}`;
+}
+
+function splitEntry(entry: Alarm): EntryFrames {
   if (entry.condition === undefined && entry.transition === undefined) {
     return { seq: entry.seq, alarm: JSON.stringify(entry) }; // the common case: one stringify
   }

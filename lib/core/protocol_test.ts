@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "@std/assert";
-import { decodeClientMessage, encodeAlarm, wrapAlarmFrame } from "./protocol.ts";
+import {
+  decodeClientMessage,
+  encodeAlarm,
+  entryFrames,
+  entryJson,
+  knowFrames,
+  wrapAlarmFrame,
+} from "./protocol.ts";
 
 Deno.test("protocol: decoding client messages never throws", () => {
   assertEquals(decodeClientMessage("PING"), { ok: true, message: { type: "ping" } });
@@ -50,4 +57,18 @@ Deno.test("protocol: the v1 alarm frame wraps the legacy frame byte for byte", (
   const legacy = encodeAlarm(alarm);
   assertEquals(JSON.parse(legacy), alarm);
   assertEquals(JSON.parse(wrapAlarmFrame(legacy)), { type: "alarm", alarm });
+});
+
+Deno.test("protocol: an entry's JSON is rebuilt from its frames byte for byte", () => {
+  const flat = { id: "a", createTime: 0, "k\u2028": '"', seq: 3, target: "t", key: "k" };
+  const condition = { id: "t", key: "k", state: "active-unacknowledged", count: 2 };
+  for (const entry of [flat, { ...flat, condition }]) {
+    assertEquals(entryJson(entryFrames(entry)), JSON.stringify(entry));
+  }
+  const transition = { ...flat, transition: { action: "clear", key: "k" }, condition };
+  assertEquals(entryJson(entryFrames(transition)), undefined);
+  // Frames someone already made are the ones sessions get.
+  const known = { seq: 3, alarm: '{"made":"before"}' };
+  knowFrames(flat, known);
+  assertEquals(entryFrames(flat), known);
 });

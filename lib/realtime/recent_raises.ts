@@ -11,12 +11,16 @@ import { CHATTER_RAISES, CHATTER_WINDOW_MS, FLOOD_ALARMS, FLOOD_WINDOW_MS } from
 /** Recent raise times per id and per condition, bounded by the windows. */
 export class RecentRaises {
   readonly #byId = new Map<string, number[]>();
-  readonly #byCondition = new Map<string, number[]>();
+  /** By id, then key: no key of both to build and hash per raise. */
+  readonly #byCondition = new Map<string, Map<string, number[]>>();
 
   /** Notes a raise of `id` (of condition `key`, if it has one) at `at`. */
   raised(id: string, key: string | undefined, at: number): void {
     push(this.#byId, id, at, FLOOD_ALARMS + 1);
-    if (key !== undefined) push(this.#byCondition, `${id}\n${key}`, at, CHATTER_RAISES);
+    if (key === undefined) return;
+    let keys = this.#byCondition.get(id);
+    if (keys === undefined) this.#byCondition.set(id, keys = new Map());
+    push(keys, key, at, CHATTER_RAISES);
   }
 
   /** Ids with more than 10 raises in the last 10 minutes (old entries are forgotten here). */
@@ -26,15 +30,23 @@ export class RecentRaises {
 
   /** Conditions raised 3 times within a minute, the last time within the last minute. */
   chattering(now: number): number {
-    return count(this.#byCondition, CHATTER_RAISES, CHATTER_WINDOW_MS, now);
+    let n = 0;
+    for (const [id, keys] of this.#byCondition) {
+      n += count(keys, CHATTER_RAISES, CHATTER_WINDOW_MS, now);
+      if (keys.size === 0) this.#byCondition.delete(id);
+    }
+    return n;
   }
 }
 
 function push(map: Map<string, number[]>, key: string, at: number, keep: number): void {
-  const times = map.get(key) ?? [];
+  const times = map.get(key);
+  if (times === undefined) {
+    map.set(key, [at]);
+    return;
+  }
   times.push(at);
   if (times.length > keep) times.shift();
-  map.set(key, times);
 }
 
 // Entries whose `needed` latest times all fall within `window` of `now`; forgets the stale.

@@ -23,7 +23,10 @@ import {
   type Condition,
   type ConditionSpec,
   conditionView,
+  type EntryFrames,
+  entryJson,
   isJsonObject,
+  knowFrames,
   type PreparedAlarm,
   refusalError,
   StoreError,
@@ -31,7 +34,13 @@ import {
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
 import { ConditionCache } from "./condition_cache.ts";
-import { decodeCondition, encodeCondition, keptAlarm, MAX_KEPT_ALARM } from "./conditions.ts";
+import {
+  decodeCondition,
+  encodeCondition,
+  encodeRaised,
+  keptAlarm,
+  MAX_KEPT_ALARM,
+} from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
@@ -53,6 +62,8 @@ export interface Planned {
   readonly idemKey: Deno.KvKey | undefined;
   /** The key of the condition the append changes, if any (read, not checked: see `#commit`). */
   readonly condKey?: Deno.KvKey | undefined;
+  /** That condition's id within the batch (`target`, a newline, `key`: neither has one). */
+  readonly condId?: string | undefined;
   /** The alarm's bytes, plus a deadline record's and a condition record's if it has them. */
   readonly bytes: number;
 }
@@ -79,6 +90,19 @@ export function batchSize(queue: Iterable<Planned>, maxChecks: number): number {
     n++;
   }
   return n;
+}
+
+/** The records of the conditions a batch changes, and the ids whose records were all read. */
+interface Known {
+  conditions: Map<string, Condition | undefined>;
+  filled: Set<string>;
+}
+
+/** A condition a batch changes. */
+interface Wanted {
+  target: string;
+  key: string;
+  kvKey: Deno.KvKey;
 }
 
 interface Pending extends Planned {
@@ -167,6 +191,7 @@ export class Appender {
         prepared,
         idemKey: key,
         condKey: condition && condKey(target, condition.key),
+        condId: condition && `${target}\n${condition.key}`,
         bytes,
         due,
         condition,
@@ -237,14 +262,10 @@ export class Appender {
         : buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
       // The conditions the batch changes. A cached record is trusted only with its id's head
       // from the cache too (see `ConditionCache`).
-      const wanted = new Map<string, { target: string; key: string; kvKey: Deno.KvKey }>();
+      const wanted = new Map<string, Wanted>();
       for (const p of batch) {
-        if (p.condition && p.condKey) {
-          wanted.set(JSON.stringify(p.condKey), {
-            target: p.target,
-            key: p.condition.key,
-            kvKey: p.condKey,
-          });
+        if (p.condition && p.condKey && p.condId) {
+          wanted.set(p.condId, { target: p.target, key: p.condition.key, kvKey: p.condKey });
         }
       }
       const keys = [
@@ -260,7 +281,7 @@ export class Appender {
         const chunk = keys.slice(i, i + MAX_READ);
         reads.push(guard(() => this.#kv.getMany(chunk)));
       }
-      const read = (await Promise.all(reads)).flat();
+      const read = reads.length === 0 ? [] : (await Promise.all(reads)).flat();
       const heads = new Map<string, Deno.KvEntryMaybe<unknown> | undefined>(
         targets.map((t) => [t, this.#heads.get(t)]),
       );
@@ -271,25 +292,11 @@ export class Appender {
         feedHeads.set(b, read[unknown.length + idemKeys.length + i])
       );
       // Condition records are read after the heads, never before: a change made after the head
-      // was read moved the head, and fails this commit. An id read afresh, or not known in
-      // full, has its records read, all at once when few.
-      const stale = new Set(
-        [...wanted.values()].filter((w) =>
-          unknown.includes(w.target) || this.#conditions.get(w.target, w.key) === undefined
-        ).map((w) => w.target),
-      );
-      const filled = await this.#fillConditions(stale);
-      const unread = [...wanted.values()].filter((w) =>
-        stale.has(w.target) && !filled.has(w.target)
-      );
-      const reread = await this.#readConditions(unread.map((w) => w.kvKey));
-      // Each condition's record as read (or as our last commit left it), and as the batch has
-      // changed it so far: two changes of one condition in a batch apply in order.
-      const conditions = new Map<string, Condition | undefined>(
-        [...wanted].map(([id, w]) => [id, this.#conditions.get(w.target, w.key) ?? undefined]),
-      );
-      unread.forEach((w, i) => conditions.set(JSON.stringify(w.kvKey), reread[i]));
-      const changedConds = new Set<string>();
+      // was read moved the head, and fails this commit.
+      const known = this.#conditionsOf(wanted, unknown);
+      const { conditions, filled } = known instanceof Promise ? await known : known;
+      // Each changed condition's record as the batch leaves it, encoded.
+      const records = new Map<string, string>();
       // What each raised record holds, roughly, for the cache's budget.
       const sizes = new Map<string, number>();
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
@@ -330,8 +337,12 @@ export class Appender {
         const alarm = completeAlarm(p.prepared, p.target, seq);
         let due = p.due;
         let condition: Condition | undefined;
-        if (p.condition && p.condKey) {
-          const id = JSON.stringify(p.condKey);
+        // The entry and its frames: serialized once, here, for the log, the record and the
+        // sessions alike (`knowFrames`).
+        let entry: Alarm = alarm;
+        let frames: EntryFrames | undefined;
+        if (p.condition && p.condId) {
+          const id = p.condId;
           const before = conditions.get(id);
           const { key, change, at } = p.condition;
           const out = applyChange(before, change, at, p.target, key, seq);
@@ -340,19 +351,27 @@ export class Appender {
             continue;
           }
           condition = out.condition;
-          // A repeat of an active condition starts no new deadline: the first one still runs.
-          if (change.action === "raise" && before && before.state !== "normal") due = undefined;
+          const view = conditionView(condition);
+          entry = { ...alarm, condition: view };
+          let record: string | undefined;
           if (change.action === "raise") {
-            condition.alarm = keptAlarm({ ...alarm }, p.prepared.bytes);
+            // A repeat of an active condition starts no new deadline: the first one still runs.
+            if (before && before.state !== "normal") due = undefined;
+            frames = { seq, alarm: JSON.stringify(alarm), condition: JSON.stringify(view) };
+            condition.alarm = keptAlarm(alarm, p.prepared.bytes);
+            if (condition.alarm === alarm) record = encodeRaised(frames, condition.recent);
             sizes.set(id, Math.min(p.prepared.bytes, MAX_KEPT_ALARM) + RECORD_BYTES);
           }
+          // Two changes of one condition in a batch apply in order; its last record is written.
           conditions.set(id, condition);
-          changedConds.add(id);
-          alarm.condition = conditionView(condition);
+          records.set(id, record ?? encodeCondition(condition));
+        } else {
+          frames = { seq, alarm: JSON.stringify(alarm) };
         }
+        if (frames) knowFrames(entry, frames);
         next.set(p.target, seq);
-        writeAlarm(op, alarm, this.#retention);
-        if (due) writeDeadline(op, alarm, due, p.condition?.key);
+        writeAlarm(op, entry, this.#retention, frames && entryJson(frames));
+        if (due) writeDeadline(op, entry, due, p.condition?.key);
         if (p.idemKey && idemId) {
           op.check(idems.get(idemId)!).set(p.idemKey, { id: alarm.id, seq }, {
             expireIn: this.#retention.ageMs,
@@ -361,17 +380,15 @@ export class Appender {
         }
         results.push([
           p,
-          condition ? { duplicate: false, alarm, condition } : {
+          condition ? { duplicate: false, alarm: entry, condition } : {
             duplicate: false,
-            alarm,
+            alarm: entry,
           },
         ]);
       }
       // No check of the records: each change of one comes with an entry of its id, whose head
       // this commit checks, so a record changed since it was read fails the commit anyway.
-      for (const id of changedConds) {
-        op.set(wanted.get(id)!.kvKey, encodeCondition(conditions.get(id)!));
-      }
+      for (const [id, record] of records) op.set(wanted.get(id)!.kvKey, record);
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
@@ -385,7 +402,7 @@ export class Appender {
       if (!result.ok) { for (const t of targets) this.#conditions.forget(t); }
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
-        for (const id of changedConds) {
+        for (const id of records.keys()) {
           const { target, key } = wanted.get(id)!;
           const condition = conditions.get(id)!;
           this.#conditions.set(target, key, condition, sizes.get(id) ?? UNKNOWN_RECORD_BYTES);
@@ -404,6 +421,39 @@ export class Appender {
       // Another writer moved a head (or took an idempotency key) first: read again and retry.
     }
     throw new StoreError("Too much contention appending alarms");
+  }
+
+  /**
+   * The records of the `wanted` conditions by id (`undefined`: never raised): from the cache, at
+   * once when every one is there (the common case: no read, no await), or read: those of an id
+   * read afresh (in `unknown`) or not known in full, all at once when few (`filled`: the ids read
+   * so, now known in full).
+   */
+  #conditionsOf(wanted: Map<string, Wanted>, unknown: readonly string[]): Known | Promise<Known> {
+    const stale = new Set<string>();
+    for (const w of wanted.values()) {
+      if (unknown.includes(w.target) || this.#conditions.get(w.target, w.key) === undefined) {
+        stale.add(w.target);
+      }
+    }
+    return stale.size === 0 ? this.#cached(wanted, new Set()) : this.#readKnown(wanted, stale);
+  }
+
+  async #readKnown(wanted: Map<string, Wanted>, stale: Set<string>): Promise<Known> {
+    const filled = await this.#fillConditions(stale);
+    const unread = [...wanted].filter(([, w]) => stale.has(w.target) && !filled.has(w.target));
+    const reread = await this.#readConditions(unread.map(([, w]) => w.kvKey));
+    const known = this.#cached(wanted, filled);
+    unread.forEach(([id], i) => known.conditions.set(id, reread[i]));
+    return known;
+  }
+
+  #cached(wanted: Map<string, Wanted>, filled: Set<string>): Known {
+    const conditions = new Map<string, Condition | undefined>();
+    for (const [id, w] of wanted) {
+      conditions.set(id, this.#conditions.get(w.target, w.key) ?? undefined);
+    }
+    return { conditions, filled };
   }
 
   // The condition records at `keys`, in order (`undefined`: never raised).

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Condition, JsonObject } from "../core/mod.ts";
+import type { Condition, EntryFrames, JsonObject } from "../core/mod.ts";
 import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
 import { condKey, condPrefix } from "./schema.ts";
@@ -32,6 +32,17 @@ export function keptAlarm(alarm: JsonObject, bytes: number): JsonObject {
  */
 export function encodeCondition(condition: Condition): string {
   return JSON.stringify(condition);
+}
+
+/**
+ * The record of a condition just raised, from the frames of its raise (`frames.alarm`: the
+ * alarm it keeps, `frames.condition`: its view) and its recent raise times: the JSON
+ * {@linkcode encodeCondition} would write, without serializing the alarm again.
+ */
+export function encodeRaised(frames: EntryFrames, recent: readonly number[]): string {
+  return `${frames.condition!.slice(0, -1)},"alarm":${frames.alarm!},"recent":${
+    JSON.stringify(recent)
+  }}`;
 }
 
 /** A record as {@linkcode encodeCondition} wrote it, or `undefined` for none. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Alarm, fnv1a } from "../core/mod.ts";
+import { type Alarm, fnv1a, knowFrames } from "../core/mod.ts";
 import type { Retention } from "./alarm_log.ts";
 
 /** Key of the last seq of `target`. */
@@ -136,12 +136,17 @@ export function alarmRange(target: string, after: number): { start: Deno.KvKey; 
 const PART_BYTES = 60_000;
 
 /**
- * Adds to `op` the writes of `alarm` (expiring after the retention age) and the deletion of the
- * alarm that falls out of the retention count with it.
+ * Adds to `op` the writes of `alarm` (expiring after the retention age; `json`: its JSON, when
+ * already made) and the deletion of the alarm that falls out of the retention count with it.
  */
-export function writeAlarm(op: Deno.AtomicOperation, alarm: Alarm, retention: Retention): void {
+export function writeAlarm(
+  op: Deno.AtomicOperation,
+  alarm: Alarm,
+  retention: Retention,
+  json = JSON.stringify(alarm),
+): void {
   const { target, seq } = alarm;
-  const bytes = new TextEncoder().encode(JSON.stringify(alarm));
+  const bytes = new TextEncoder().encode(json);
   const parts = Math.max(1, Math.ceil(bytes.length / PART_BYTES));
   for (let part = 0; part < parts; part++) {
     const chunk = bytes.subarray(part * PART_BYTES, (part + 1) * PART_BYTES);
@@ -185,5 +190,11 @@ function joinAlarm(parts: Uint8Array[]): Alarm {
     offset += part.length;
   }
   // Written by writeAlarm() from an Alarm; the store is ours, not untrusted input.
-  return JSON.parse(new TextDecoder().decode(bytes));
+  const json = new TextDecoder().decode(bytes);
+  const alarm: Alarm = JSON.parse(json);
+  // JSON.stringify wrote it: an alarm without a condition is framed as it was stored.
+  if (alarm.condition === undefined && alarm.transition === undefined) {
+    knowFrames(alarm, { seq: alarm.seq, alarm: json });
+  }
+  return alarm;
 }

@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { type ConditionChange, Conflict, prepareAlarm, StoreError } from "../core/mod.ts";
+import {
+  type ConditionChange,
+  Conflict,
+  entryFrames,
+  entryJson,
+  prepareAlarm,
+  StoreError,
+} from "../core/mod.ts";
 import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
 import { bucketOf } from "./schema.ts";
 import type { KvLike } from "./call_timeout.ts";
@@ -327,5 +334,35 @@ Deno.test("a condition changed by another writer is never acted on from a stale 
     const refused = await assertRejects(() => shelve, Conflict);
     assertEquals(refused.code, "not_in_list");
     assertEquals((await b.condition("p", "k1"))?.state, "normal");
+  });
+});
+
+Deno.test("a keyed raise's entry and record read back as committed, framed as stored", async () => {
+  await withFile(async (path) => {
+    using kv = await Deno.openKv(path);
+    const store = new AlarmStore(kv, RETENTION);
+    const raise = (fields: Record<string, unknown>) => {
+      const prepared = alarm({ key: "k", ...fields });
+      return store.append("p", prepared, undefined, undefined, {
+        key: "k",
+        change: { action: "raise", alarm: prepared.fields },
+        at: NOW,
+      });
+    };
+    await raise({ message: "first" });
+    const appended = await raise({ message: 'again \u2028 "quoted"' });
+    assert(!appended.duplicate && appended.condition);
+    assertEquals(appended.condition.count, 2);
+    // The record as read by another handle (no cache) is the condition as committed.
+    using other = await Deno.openKv(path);
+    assertEquals(await new AlarmStore(other, RETENTION).condition("p", "k"), appended.condition);
+    const [, second] = await new AlarmStore(other, RETENTION).read("p", 0, 10);
+    assertEquals(second, appended.alarm);
+    assertEquals(entryJson(entryFrames(second!)), JSON.stringify(appended.alarm));
+    // A keyless entry read back is framed from its stored text.
+    const keyless = await store.append("p", alarm({ message: "plain" }));
+    assert(!keyless.duplicate);
+    const [read] = await new AlarmStore(other, RETENTION).read("p", 2, 10);
+    assertEquals(entryFrames(read!).alarm, JSON.stringify(keyless.alarm));
   });
 });
