@@ -556,12 +556,26 @@ browserTest(
         ),
         391,
       );
-      await page.click(`${pump} .acknowledge`);
+      // Acknowledged with a comment, from the dialog: only the comment is asked for.
+      await page.click(`${pump} .acknowledge-comment`);
+      assertEquals(await page.textContent("#shelve-title"), "Acknowledge pump-2");
+      assertEquals(await page.isVisible("#shelve-reason"), false);
+      await page.fill("#action-comment", "Checked on site: valve stuck");
+      await page.click("#shelve-submit");
       await page.waitForSelector(pump, { state: "detached" });
+      assertEquals(await page.isVisible("#shelve-dialog"), false);
       assertEquals((await conditionRows(page)).map((r) => r.key), ["tank-1/level"]);
+      const acked = (await server.get("/api/conditions/plant-4/pump-2")).body;
+      assertEquals(acked.state, "normal");
       assertEquals(
-        (await server.get("/api/conditions/plant-4/pump-2")).body.state,
-        "normal",
+        acked.history.at(-1).transition,
+        {
+          action: "acknowledge",
+          key: "pump-2",
+          by: "anonymous",
+          at: acked.history.at(-1).transition.at,
+          comment: "Checked on site: valve stuck",
+        },
       );
       // The other list is a tab away.
       await page.click("#tab-alarms");
@@ -616,6 +630,7 @@ browserTest(
       await page.fill("#shelve-reason", "Sensor replaced, recalibrating");
       await page.selectOption("#shelve-duration", "900");
       await page.check("#shelve-until-cleared");
+      await page.fill("#action-comment", "Ticket 4711");
       await page.click("#shelve-submit");
       await page.waitForSelector("#shelve-dialog", { state: "hidden" });
       await page.waitForSelector(shelved);
@@ -631,6 +646,7 @@ browserTest(
       assertEquals(body.shelved.reason, "Sensor replaced, recalibrating");
       assertLess(Math.abs(body.shelved.until - body.shelved.at - 900_000), 1000);
       assertEquals(body.shelved.untilCleared, true);
+      assertEquals(body.history.at(-1).transition.comment, "Ticket 4711");
       assertEquals(
         await page.getAttribute(`${shelved} .shelved-until time`, "datetime"),
         new Date(body.shelved.until).toISOString(),

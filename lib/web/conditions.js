@@ -3,7 +3,8 @@
 /**
  * The operator's alarm list: one row per active condition (an alarm published with a `key`)
  * across the ids the console watches, with its state in words and shape (not only colour), its
- * repeat count and times; acknowledge, shelve (with a reason, for a chosen time) and unshelve; a
+ * repeat count and times; acknowledge (at once, or with a comment), shelve (with a reason, for a
+ * chosen time, and a comment) and unshelve; a
  * list of what is shelved; and each condition's history as this console saw it (the raises and
  * transitions that reached it, replayed ones included), kept in memory per key. The server's own
  * history of a condition needs the API key, which the console doesn't hold.
@@ -53,7 +54,7 @@ const rowKey = (id, key) => `${id}\n${key}`;
 /** @param {string} state */
 const unacknowledged = (state) => state.endsWith("-unacknowledged");
 
-/** Current conditions, shelved ones, their history and the shelve dialog. */
+/** Current conditions, shelved ones, their history and the action dialog (shelve, or acknowledge with a comment). */
 export class ConditionsView {
   /** @type {Map<string, AlarmClient>} */
   #clients;
@@ -71,8 +72,12 @@ export class ConditionsView {
   #open = new Set();
   /** Rows with an acknowledgement on its way. @type {Set<string>} */
   #acking = new Set();
-  /** The condition the shelve dialog is for, and whether its shelve was sent. @type {{ id: string, key: string, sent: boolean } | undefined} */
-  #shelving;
+  /**
+   * The condition the dialog is for, what it does (shelve, or acknowledge with a comment), and
+   * whether that was sent.
+   * @type {{ id: string, key: string, action: "shelve" | "acknowledge", sent: boolean } | undefined}
+   */
+  #acting;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #answerTimer;
   /** The server's longest shelve, read from /openapi.json once. @type {Promise<void> | undefined} */
@@ -132,10 +137,10 @@ export class ConditionsView {
       if (typeof transition.comment === "string") entry.comment = transition.comment;
       if (typeof transition.until === "string") entry.until = Date.parse(transition.until);
       this.#remember(id, key, entry);
-      const shelving = this.#shelving;
+      const acting = this.#acting;
       if (
-        shelving?.sent && shelving.id === id && shelving.key === key &&
-        transition.action === "shelve"
+        acting?.sent && acting.id === id && acting.key === key &&
+        transition.action === acting.action
       ) {
         this.#closeDialog();
       }
@@ -156,7 +161,7 @@ export class ConditionsView {
   }
 
   /**
-   * A refusal reported by the client of `id`: shown in the shelve dialog when it waits on that
+   * A refusal reported by the client of `id`: shown in the dialog when it waits on that
    * id, else on the page.
    * @param {string} id @param {string} code @param {string} message
    */
@@ -164,8 +169,8 @@ export class ConditionsView {
     for (const pending of this.#acking) {
       if (pending.startsWith(`${id}\n`)) this.#acking.delete(pending);
     }
-    if (this.#shelving?.sent && this.#shelving.id === id) {
-      this.#shelving.sent = false;
+    if (this.#acting?.sent && this.#acting.id === id) {
+      this.#acting.sent = false;
       this.#dialogError(() => errorText(code, message));
     } else {
       this.#problem(() => `${id}: ${errorText(code, message)}`);
@@ -282,10 +287,17 @@ export class ConditionsView {
       const ack = this.#action("acknowledge", t(acking ? "acknowledging" : "acknowledge"), k, c);
       ack.disabled = !online || acking || !unacknowledged(c.state);
       ack.addEventListener("click", () => this.#act(c, "acknowledge"));
+      const noted = this.#action("acknowledge-comment", t("acknowledgeWithComment"), k, c);
+      noted.setAttribute(
+        "aria-label",
+        `${t("acknowledgeTitle", { key: c.key })}: ${noted.textContent}`,
+      );
+      noted.disabled = ack.disabled;
+      noted.addEventListener("click", () => this.#openDialog(c, "acknowledge"));
       const shelve = this.#action("shelve", t("shelve"), k, c);
       shelve.disabled = !online;
-      shelve.addEventListener("click", () => this.#openDialog(c));
-      actions.append(ack, shelve);
+      shelve.addEventListener("click", () => this.#openDialog(c, "shelve"));
+      actions.append(ack, noted, shelve);
     }
     const open = this.#open.has(k);
     const toggle = this.#action("history-toggle", t("history"), k, c);
@@ -391,13 +403,14 @@ export class ConditionsView {
     this.#queueRender();
   }
 
-  // The shelve dialog: a reason (required) and a duration the server allows.
+  // The dialog: to shelve (a reason, required, and a duration the server allows) or to
+  // acknowledge, each with an optional comment.
 
   #setupDialog() {
     const form = /** @type {HTMLFormElement} */ (el("shelve-form"));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.#submitShelve(form);
+      this.#submitDialog(form);
     });
     el("shelve-cancel").addEventListener("click", () => this.#closeDialog());
     el("shelve-dialog").addEventListener("close", () => this.#closeDialog());
@@ -405,11 +418,14 @@ export class ConditionsView {
     select.replaceChildren(...DURATIONS.map((seconds) => new Option("", String(seconds))));
   }
 
-  /** @param {Condition} c */
-  #openDialog(c) {
-    this.#shelving = { id: c.id, key: c.key, sent: false };
+  /** @param {Condition} c @param {"shelve" | "acknowledge"} action */
+  #openDialog(c, action) {
+    this.#acting = { id: c.id, key: c.key, action, sent: false };
     const form = /** @type {HTMLFormElement} */ (el("shelve-form"));
     form.reset();
+    el("shelve-fields").hidden = action !== "shelve";
+    // A hidden required field would block the form.
+    /** @type {HTMLInputElement} */ (el("shelve-reason")).required = action === "shelve";
     /** @type {HTMLSelectElement} */ (el("shelve-duration")).value = "3600";
     el("shelve-what").textContent = `${c.id} · ${c.alarm ? textOf(c.alarm) : ""}`;
     this.#dialogError(undefined);
@@ -420,14 +436,21 @@ export class ConditionsView {
     });
   }
 
-  /** The dialog's words in the current language, and whether its shelve is on its way. */
+  /** The dialog's words in the current language, and whether its action is on its way. */
   #fillDialog() {
-    const shelving = this.#shelving;
-    if (!shelving) return;
-    el("shelve-title").textContent = t("shelveTitle", { key: shelving.key });
+    const acting = this.#acting;
+    if (!acting) return;
+    const shelve = acting.action === "shelve";
+    el("shelve-title").textContent = t(shelve ? "shelveTitle" : "acknowledgeTitle", {
+      key: acting.key,
+    });
     const submit = /** @type {HTMLButtonElement} */ (el("shelve-submit"));
-    submit.textContent = t(shelving.sent ? "shelving" : "shelve");
-    submit.disabled = shelving.sent;
+    submit.textContent = t(
+      shelve
+        ? (acting.sent ? "shelving" : "shelve")
+        : (acting.sent ? "acknowledging" : "acknowledge"),
+    );
+    submit.disabled = acting.sent;
     const node = el("shelve-error");
     node.textContent = this.#dialogText ? this.#dialogText() : "";
     node.hidden = !this.#dialogText;
@@ -450,26 +473,36 @@ export class ConditionsView {
   }
 
   /** @param {HTMLFormElement} form */
-  #submitShelve(form) {
-    const shelving = this.#shelving;
-    if (!shelving || shelving.sent) return;
+  #submitDialog(form) {
+    const acting = this.#acting;
+    if (!acting || acting.sent) return;
     const data = new FormData(form);
-    const reason = String(data.get("reason") ?? "").trim();
-    if (!reason) return /** @type {HTMLInputElement} */ (el("shelve-reason")).focus();
-    const durationSeconds = Number(data.get("duration"));
-    const untilCleared = data.get("untilCleared") === "on";
-    const sent = this.#clients.get(shelving.id)?.shelve(shelving.key, {
-      reason,
-      durationSeconds,
-      ...(untilCleared ? { untilCleared } : {}),
-    });
-    if (!sent) return this.#dialogError(() => t("notOnline", { id: shelving.id }));
-    shelving.sent = true;
+    const comment = String(data.get("comment") ?? "").trim();
+    const noted = comment ? { comment } : {};
+    const client = this.#clients.get(acting.id);
+    let sent;
+    if (acting.action === "shelve") {
+      const reason = String(data.get("reason") ?? "").trim();
+      if (!reason) return /** @type {HTMLInputElement} */ (el("shelve-reason")).focus();
+      const untilCleared = data.get("untilCleared") === "on";
+      sent = client?.shelve(acting.key, {
+        reason,
+        durationSeconds: Number(data.get("duration")),
+        ...(untilCleared ? { untilCleared } : {}),
+        ...noted,
+      });
+    } else {
+      sent = client?.acknowledge(acting.key, noted);
+      if (sent) this.#acking.add(rowKey(acting.id, acting.key));
+    }
+    if (!sent) return this.#dialogError(() => t("notOnline", { id: acting.id }));
+    acting.sent = true;
     this.#dialogError(undefined);
+    this.#queueRender();
     clearTimeout(this.#answerTimer);
     this.#answerTimer = setTimeout(() => {
-      if (this.#shelving !== shelving || !shelving.sent) return;
-      shelving.sent = false;
+      if (this.#acting !== acting || !acting.sent) return;
+      acting.sent = false;
       this.#dialogError(() => t("noAnswer"));
     }, ANSWER_MS);
   }
@@ -487,7 +520,7 @@ export class ConditionsView {
 
   #closeDialog() {
     clearTimeout(this.#answerTimer);
-    this.#shelving = undefined;
+    this.#acting = undefined;
     this.#dialogText = undefined;
     const dialog = /** @type {HTMLDialogElement} */ (el("shelve-dialog"));
     if (dialog.open) dialog.close();
