@@ -122,7 +122,7 @@ Deno.test("a store that hangs under a steady publish rate: every answer within t
   const kv = new FaultyKv(memory);
   const timeoutMs = 500;
   // As on KV Connect: 10 checks per commit, so a batch carries 7 keyed publishes to one id.
-  await using a = await startServer({ kv, storeTimeoutMs: timeoutMs, maxChecks: 10 });
+  await using a = await startServer({ kv, storeTimeoutMs: timeoutMs, commits: { maxChecks: 10 } });
   // 20 publishes a second: 1 s served, 3 s hung (the queue behind a stuck commit grows), back.
   const answers = await publishSteadily(`${a.http}/api/alarms/steady`, 50, 100, (n) => {
     if (n === 20) kv.hung = true;

@@ -69,11 +69,12 @@ export interface Planned {
 }
 
 /**
- * How many appends from the front of `queue` fit one atomic operation of at most `maxChecks`
- * checks: one per id head, idempotency key and feed bucket head, and one kept for the arrival
- * record; at most 100 alarms and 512 KiB. The first always goes, whatever it needs.
+ * How many appends from the front of `queue` fit one atomic operation within `limits`: checks
+ * (one per id head, idempotency key and feed bucket head, and one kept for the arrival record),
+ * bytes and alarms. The first always goes, whatever it needs.
  */
-export function batchSize(queue: Iterable<Planned>, maxChecks: number): number {
+export function batchSize(queue: Iterable<Planned>, limits: Partial<CommitLimits> = {}): number {
+  const { maxChecks, maxBytes, maxAlarms } = { ...LOCAL_COMMITS, ...limits };
   const checked = new Set<string>();
   let bytes = 0;
   let n = 0;
@@ -84,12 +85,21 @@ export function batchSize(queue: Iterable<Planned>, maxChecks: number): number {
     bytes += p.bytes;
     if (
       n > 0 &&
-      (checked.size + adds.length + 1 > maxChecks || n >= MAX_BATCH || bytes > MAX_BATCH_BYTES)
+      (checked.size + adds.length + 1 > maxChecks || n >= maxAlarms || bytes > maxBytes)
     ) break;
     for (const k of adds) checked.add(k);
     n++;
   }
   return n;
+}
+
+/** What one atomic operation may carry on a database. */
+export interface CommitLimits {
+  /** Checks (100 on a local database; a self-hosted denokv takes 10). */
+  maxChecks: number;
+  /** Bytes of alarms, as their `bytes` count them (the first append goes whatever its size). */
+  maxBytes: number;
+  maxAlarms: number;
 }
 
 /** The records of the conditions a batch changes, and the ids whose records were all read. */
@@ -118,12 +128,10 @@ interface Pending extends Planned {
 }
 
 // KV allows 100 checks and 1000 mutations per atomic operation, 800 KiB in all, and 10 keys
-// per getMany; a self-hosted denokv only 10 checks (see `storeOptionsFor`).
-/** Checks per atomic operation on a local KV database. */
-export const MAX_CHECKS = 100;
+// per getMany; KV Connect takes less (see `storeOptionsFor`).
+/** What one atomic operation carries on a local KV database. */
+export const LOCAL_COMMITS: CommitLimits = { maxChecks: 100, maxBytes: 512 * 1024, maxAlarms: 100 };
 const MAX_READ = 10;
-const MAX_BATCH = 100;
-const MAX_BATCH_BYTES = 512 * 1024;
 /** Bytes counted for a deadline record and its key (a policy name and a target: 2 ids). */
 const DUE_BYTES = 512;
 /** Bytes counted for a condition record besides its alarm (and its view on the entry). */
@@ -154,14 +162,22 @@ export class Appender {
   readonly #conditions = new ConditionCache(CONDITION_CACHE_BYTES);
   #queue: Pending[] = [];
   #busy = false;
-  readonly #maxChecks: number;
+  readonly #limits: CommitLimits;
   readonly #limit: TimeLimit;
 
-  /** `timeoutMs`: how long an append may wait, queued and committing, before it fails. */
-  constructor(kv: KvLike, retention: Retention, timeoutMs: number, maxChecks = MAX_CHECKS) {
+  /**
+   * `timeoutMs`: how long an append may wait, queued and committing, before it fails; `limits`:
+   * what one atomic operation may carry on this database.
+   */
+  constructor(
+    kv: KvLike,
+    retention: Retention,
+    timeoutMs: number,
+    limits: Partial<CommitLimits> = {},
+  ) {
     this.#kv = kv;
     this.#retention = retention;
-    this.#maxChecks = maxChecks;
+    this.#limits = { ...LOCAL_COMMITS, ...limits };
     this.#limit = new TimeLimit(timeoutMs);
   }
 
@@ -241,7 +257,7 @@ export class Appender {
   // The longest prefix of the queue that fits one atomic operation (expired appends dropped).
   #take(): Pending[] {
     while (this.#queue[0]?.expired) this.#queue.shift();
-    return this.#queue.splice(0, batchSize(this.#queue, this.#maxChecks));
+    return this.#queue.splice(0, batchSize(this.#queue, this.#limits));
   }
 
   async #commit(batch: Pending[]): Promise<void> {

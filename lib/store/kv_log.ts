@@ -7,7 +7,7 @@
  */
 import type { Alarm, Condition, ConditionSpec, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
-import { Appender } from "./appender.ts";
+import { Appender, type CommitLimits } from "./appender.ts";
 import type { KvLike } from "./call_timeout.ts";
 import { listConditions, readCondition } from "./conditions.ts";
 import { guard } from "./guard.ts";
@@ -19,12 +19,17 @@ export class KvLog implements AlarmLog {
   readonly #appender: Appender;
 
   /**
-   * `timeoutMs`: how long an append may take, queued and committing; `maxChecks`: checks the
-   * database takes per atomic operation.
+   * `timeoutMs`: how long an append may take, queued and committing; `limits`: what the database
+   * takes per atomic operation.
    */
-  constructor(kv: KvLike, retention: Retention, timeoutMs: number, maxChecks?: number) {
+  constructor(
+    kv: KvLike,
+    retention: Retention,
+    timeoutMs: number,
+    limits?: Partial<CommitLimits>,
+  ) {
     this.#kv = kv;
-    this.#appender = new Appender(kv, retention, timeoutMs, maxChecks);
+    this.#appender = new Appender(kv, retention, timeoutMs, limits);
   }
 
   /** Like {@linkcode AlarmLog.append}: the deadline and the condition in the same commit. */

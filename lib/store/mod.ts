@@ -20,6 +20,7 @@ export {
   storeOptionsFor,
   type StoreSpec,
 } from "./open.ts";
+export type { CommitLimits } from "./appender.ts";
 export type { KvLike } from "./call_timeout.ts";
 export type { Claim, DueEntry, DueRecord } from "./escalations.ts";
 export {

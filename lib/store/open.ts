@@ -5,6 +5,7 @@
  * @module
  */
 import type { Retention } from "./alarm_log.ts";
+import type { CommitLimits } from "./appender.ts";
 import type { KvLike } from "./call_timeout.ts";
 import { isBusy } from "./guard.ts";
 import { AlarmStore, type StoreOptions } from "./store.ts";
@@ -24,16 +25,16 @@ export function storeKind(path: string | undefined): StoreKind {
  * The store options the kind of `path` calls for. An in-memory KV database is private to its
  * isolate and gone on restart anyway, so its log may as well be plain memory. A SQLite file's
  * watches hear only the writes of their own process, and several processes may share the file,
- * so what is watched is also read every 200 ms. A self-hosted denokv (0.14) refuses an atomic
- * operation with more than 10 checks, so commits to a KV Connect URL carry at most that many.
+ * so what is watched is also read every 200 ms. Commits to a KV Connect URL stay small (see
+ * {@linkcode KV_CONNECT_COMMITS}).
  */
 export function storeOptionsFor(
   path: string | undefined,
-): Pick<StoreOptions, "log" | "pollMs" | "maxChecks"> {
+): Pick<StoreOptions, "log" | "pollMs" | "commits"> {
   const kind = storeKind(path);
   if (kind === "memory") return { log: "memory" };
   if (kind === "sqlite") return { pollMs: 200 };
-  return kind === "kv-connect" ? { maxChecks: KV_CONNECT_MAX_CHECKS } : {};
+  return kind === "kv-connect" ? { commits: KV_CONNECT_COMMITS } : {};
 }
 
 /**
@@ -52,8 +53,15 @@ export function missingPermission(path: string | undefined): string | undefined 
   return undefined;
 }
 
-/** Checks per atomic operation a self-hosted denokv takes. */
-export const KV_CONNECT_MAX_CHECKS = 10;
+/**
+ * What one commit carries over KV Connect. Deno's KV Connect client leaves Nagle's algorithm on
+ * (`TCP_NODELAY` off), so a request the client writes in more than one piece (above 1 KiB) waits
+ * for the server's delayed ACK, 40 ms on Linux, while a smaller one goes at once. A commit of one
+ * alarm takes about 420 bytes, each more about 300: two alarms of at most 1,300 bytes together
+ * (as `PreparedAlarm.bytes` counts them, three per character) stay under it; a larger alarm still
+ * goes, alone, and waits. A self-hosted denokv (0.14) refuses more than 10 checks.
+ */
+export const KV_CONNECT_COMMITS: CommitLimits = { maxChecks: 10, maxAlarms: 2, maxBytes: 1300 };
 
 /** Attempts at opening a SQLite file another process holds; each waits SQLite's 5 s first. */
 const OPEN_ATTEMPTS = 6;

@@ -9,6 +9,7 @@
  */
 import type { Alarm, Condition, ConditionSpec, Policy, PreparedAlarm } from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
+import type { CommitLimits } from "./appender.ts";
 import { type KvLike, TimeoutKv } from "./call_timeout.ts";
 import {
   type Claim,
@@ -56,8 +57,8 @@ export interface StoreOptions {
    * processes: its watches are notified only of writes from the same process.
    */
   pollMs?: number;
-  /** Checks the database takes per atomic operation (default 100; a self-hosted denokv: 10). */
-  maxChecks?: number;
+  /** What one atomic operation carries at most (`open.ts` says what KV Connect takes). */
+  commits?: Partial<CommitLimits>;
 }
 
 /** How long a KV call may take by default before it counts as failed. */
@@ -105,7 +106,7 @@ export class AlarmStore {
         writeDeadline(op, alarm, due, key);
         await guard(() => op.commit());
       }, options.now)
-      : new KvLog(this.#kv, retention, timeoutMs, options.maxChecks);
+      : new KvLog(this.#kv, retention, timeoutMs, options.commits);
   }
 
   /**

@@ -10,7 +10,7 @@ import {
 import { MAX_IDEMPOTENCY_KEYS } from "./memory_log.ts";
 import { bucketOf } from "./schema.ts";
 import type { KvLike } from "./call_timeout.ts";
-import { storeOptionsFor } from "./open.ts";
+import { KV_CONNECT_COMMITS, storeOptionsFor } from "./open.ts";
 import { AlarmStore } from "./store.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
@@ -241,7 +241,7 @@ Deno.test("memory log: idempotency keys are bounded, oldest forgotten first", as
 });
 
 Deno.test("commits to a KV Connect URL carry at most 10 checks, however many appends wait", async () => {
-  assertEquals(storeOptionsFor("http://127.0.0.1:4512"), { maxChecks: 10 });
+  assertEquals(storeOptionsFor("http://127.0.0.1:4512"), { commits: KV_CONNECT_COMMITS });
   assertEquals(storeOptionsFor("data/kv.sqlite3"), { pollMs: 200 });
   using kv = await Deno.openKv(":memory:");
   // What a denokv does with an 11th check: refuse the whole operation.

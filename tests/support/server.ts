@@ -4,7 +4,7 @@
  * @module
  */
 import { type App, createApp } from "../../lib/app.ts";
-import { buildStore, type KvLike, type Retention } from "../../lib/store/mod.ts";
+import { buildStore, type CommitLimits, type KvLike, type Retention } from "../../lib/store/mod.ts";
 import { type Config, DEFAULT_CONFIG } from "../../lib/config.ts";
 import type { Logger } from "../../lib/observe/mod.ts";
 import { within } from "./teardown.ts";
@@ -54,8 +54,8 @@ export interface StartOptions {
   kv?: KvLike;
   /** Milliseconds a store call may take (default: the store's). */
   storeTimeoutMs?: number;
-  /** Checks per atomic operation (10: as on a KV Connect store). */
-  maxChecks?: number;
+  /** What one atomic operation carries (e.g. 10 checks, as on a KV Connect store). */
+  commits?: Partial<CommitLimits>;
   /** Replaces the fake clock's function, e.g. with one that fails on purpose. */
   now?: () => number;
   /** Where the alarm log lives (default: KV). */
@@ -73,7 +73,7 @@ export async function testApp(
     retention: options.retention ?? { count: 1000, ageMs: 3600_000 },
     log: options.log ?? "kv",
     ...(options.storeTimeoutMs ? { timeoutMs: options.storeTimeoutMs } : {}),
-    ...(options.maxChecks ? { maxChecks: options.maxChecks } : {}),
+    ...(options.commits ? { commits: options.commits } : {}),
   });
   const app = createApp({
     config: { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...config },
