@@ -9,30 +9,85 @@ const job = JSON.parse(process.argv[2]);
 const emit = (event, fields = {}) =>
   process.stdout.write(JSON.stringify({ event, ...fields }) + "\n");
 const SOURCES = 8; // 127.0.0.2 … 127.0.0.9, ~28k ports each
+const PUSH = 0x70; // "p": the third byte of a Centrifugo push, `{"push":…}`
+const NEWLINE = 0x0a;
+
+/**
+ * How the generator speaks to a server: alarmcast's API (and the peers that copy it), or
+ * Centrifugo's: a channel per id, its JSON protocol over WebSocket (connect, subscribe, pongs),
+ * publishing through its HTTP API.
+ */
+const DIALECTS = {
+  alarmcast: {
+    socketPath: (id) => `/websocket/${id}`,
+    opened: () => {},
+    /** Alarms in a frame, answering what needs an answer. */
+    alarms: () => 1,
+    heartbeat: (socket) => socket.send("PING"),
+    publishPath: (id) => `/api/alarms/${id}`,
+    publishBody: (_id, body) => body,
+    publishHeaders: {},
+    accepted: 202,
+  },
+  centrifugo: {
+    socketPath: () => "/connection/websocket",
+    opened: (socket, id) =>
+      socket.send(`{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"${id}"}}`),
+    // Replies start `{"id"`, pings are `{}` (answered with `{}`); a frame may hold several.
+    alarms: (data, socket) => {
+      if (data.indexOf(NEWLINE) < 0) {
+        if (data.length === 2) socket.send("{}");
+        return data[2] === PUSH ? 1 : 0;
+      }
+      let n = 0;
+      for (const line of data.toString().split("\n")) {
+        if (line === "{}") socket.send("{}");
+        else if (line.startsWith('{"push"')) n++;
+      }
+      return n;
+    },
+    heartbeat: () => {}, // the server pings
+    publishPath: () => "/api/publish",
+    publishBody: (id, body) => `{"channel":${JSON.stringify(id)},"data":${body}}`,
+    publishHeaders: { "x-api-key": "bench" },
+    accepted: 200,
+  },
+};
 
 /**
  * Opens `count` sockets spread over `ids`, calling `onMessage(index)` per frame, and heartbeats
  * them like the old page (PING every 30 s) so the server's liveness sweep keeps them.
  */
-async function connect(count, ids, onMessage, ws = job.ws) {
+async function connect(
+  count,
+  ids,
+  onMessage,
+  ws = job.ws,
+  dialect = DIALECTS[job.dialect ?? "alarmcast"],
+) {
   const sockets = [];
   const batch = 500; // connect in waves so the accept queue never overflows
   for (let start = 0; start < count; start += batch) {
     const wave = [];
     for (let i = start; i < Math.min(count, start + batch); i++) {
       const id = ids[i % ids.length];
-      const socket = new WebSocket(`${ws}/websocket/${id}`, {
+      const socket = new WebSocket(`${ws}${dialect.socketPath(id)}`, {
         localAddress: `127.0.0.${2 + (i % SOURCES)}`,
         perMessageDeflate: false,
       });
-      socket.on("message", () => onMessage(i));
+      socket.on("message", (data) => {
+        for (let n = dialect.alarms(data, socket); n > 0; n--) onMessage(i);
+      });
       socket.on(
         "error",
         (error) => emit("socket_error", { message: String(error) }),
       );
       wave.push(
         new Promise((resolve, reject) => {
-          socket.once("open", resolve);
+          socket.once("open", () => {
+            dialect.opened(socket, id);
+            resolve();
+          });
           socket.once("error", reject);
         }),
       );
@@ -41,7 +96,7 @@ async function connect(count, ids, onMessage, ws = job.ws) {
     await Promise.all(wave);
   }
   setInterval(() => {
-    for (const ws of sockets) if (ws.readyState === 1) ws.send("PING");
+    for (const ws of sockets) if (ws.readyState === 1) dialect.heartbeat(ws);
   }, 30_000).unref();
   return sockets;
 }
@@ -101,9 +156,9 @@ async function connectStreams(count, ids, onMessage, http = job.http) {
  * A client sees "open" before the server has registered the socket. Publish warm-up alarms to
  * every id until every socket has received one, so the measurement starts with all registered.
  */
-async function warmUp(ids, counts, url = target) {
+async function warmUp(ids, counts, url = target, dialect = DIALECTS[job.dialect ?? "alarmcast"]) {
   for (let round = 0; round < 100; round++) {
-    await Promise.all(ids.map((id) => post(id, ALARM, false, url)));
+    await Promise.all(ids.map((id) => post(id, ALARM, false, url, dialect)));
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (counts.every((n) => n > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 200)); // let the last round drain
@@ -121,24 +176,32 @@ const target = new URL(job.http);
  * POSTs an alarm over a keep-alive connection. Resolves with the answer's JSON when `json` is set
  * (the half-load scenario needs the seq), else with nothing, sparing the generator the parse.
  */
-function post(id, body, json = false, url = target) {
+function post(
+  id,
+  alarm,
+  json = false,
+  url = target,
+  dialect = DIALECTS[job.dialect ?? "alarmcast"],
+) {
+  const body = dialect.publishBody(id, alarm);
   return new Promise((resolve, reject) => {
     const req = request({
       agent,
       host: url.hostname,
       port: url.port,
       method: "POST",
-      path: `/api/alarms/${id}`,
+      path: dialect.publishPath(id),
       headers: {
         "content-type": "application/json",
         "content-length": Buffer.byteLength(body),
+        ...dialect.publishHeaders,
       },
     }, (res) => {
       const chunks = [];
       if (json) res.on("data", (c) => chunks.push(c));
       else res.resume();
       res.on("end", () => {
-        if (res.statusCode !== 202) {
+        if (res.statusCode !== dialect.accepted) {
           return reject(new Error(`POST answered ${res.statusCode}`));
         }
         resolve(
@@ -219,15 +282,18 @@ if (job.kind === "paired") {
   // closed loop that alternates between them, so whatever else the machine does meanwhile weighs
   // on both alike. The runner compares their CPU per alarm.
   const ids = Array.from({ length: job.ids }, (_, i) => `pair-${i}`);
-  const sides = [[job.ws, job.http, job.alarm], [
+  const sides = [[job.ws, job.http, job.alarm, job.dialect], [
     job.ws2,
     job.http2,
     job.alarm2,
+    job.dialect2,
   ]].map((
-    [ws, http, alarm],
+    [ws, http, alarm, dialect],
   ) => ({
     ws,
     url: new URL(http),
+    dialect: DIALECTS[dialect ?? "alarmcast"],
+    latencies: [],
     // A body with "key": "*" raises one of 50 conditions per id in turn (repeats after that).
     body: (k) =>
       alarm === undefined ? ALARM : JSON.stringify(
@@ -238,36 +304,46 @@ if (job.kind === "paired") {
     alarms: 0,
   }));
   for (const side of sides) {
-    await connect(job.ids * job.perId, ids, (i) => {
-      side.received++;
-      side.counts[i]++;
-    }, side.ws);
-    await warmUp(ids, side.counts, side.url);
+    await connect(
+      job.ids * job.perId,
+      ids,
+      (i) => {
+        side.received++;
+        side.counts[i]++;
+      },
+      side.ws,
+      side.dialect,
+    );
+    await warmUp(ids, side.counts, side.url, side.dialect);
   }
   emit("measuring");
   const started = performance.now();
   for (let k = 0; performance.now() - started < job.seconds * 1000; k++) {
     const side = sides[k % 2];
     const until = side.received + job.perId;
+    const t0 = performance.now();
     await post(
       ids[Math.floor(Math.random() * ids.length)],
       side.body(k >> 1),
       false,
       side.url,
+      side.dialect,
     );
-    const t0 = performance.now();
     while (side.received < until) {
       await new Promise((resolve) => setImmediate(resolve));
       if (performance.now() - t0 > 10_000) {
         throw new Error("Receipts stopped arriving");
       }
     }
+    side.latencies.push(performance.now() - t0); // POST to the last socket's receipt
     side.alarms++;
   }
   emit("result", {
     seconds: (performance.now() - started) / 1000,
     alarms: sides[0].alarms,
     alarms2: sides[1].alarms,
+    p99: percentiles(sides[0].latencies).p99,
+    p99_2: percentiles(sides[1].latencies).p99,
   });
   process.exit(0);
 }

@@ -40,6 +40,8 @@ export interface PairedOptions {
 export async function paired(options: PairedOptions): Promise<Row[]> {
   const { pairs, ids, perId, seconds } = options;
   const ratios = pairs.map((): number[] => []);
+  /** Our p99 (POST to the last socket's receipt) over theirs, per run. */
+  const tails = pairs.map((): number[] => []);
   for (let run = 0; run < options.repeat; run++) {
     for (const [i, [[name, , env], peer]] of pairs.entries()) {
       const ours = await options.start(name, env());
@@ -61,6 +63,7 @@ export async function paired(options: PairedOptions): Promise<Row[]> {
         ratios[i]!.push(
           (secondCpu / result.alarms2!) / (serverCpu / result.alarms!),
         );
+        if (result.p99 && result.p99_2) tails[i]!.push(result.p99 / result.p99_2);
       } finally {
         await Promise.all([options.stop(ours), options.stop(theirs)]);
       }
@@ -68,12 +71,14 @@ export async function paired(options: PairedOptions): Promise<Row[]> {
   }
   return pairs.map(([[, label], peer], i) => {
     const sorted = ratios[i]!.sort((a, b) => a - b);
+    const tail = tails[i]!.sort((a, b) => a - b);
     return {
       scenario: `paired ${options.label}`,
       server: `${label} ÷ ${typeof peer === "string" ? peer : peer[1]}`,
       pairedRatio: sorted[Math.floor(sorted.length / 2)]!,
       pairedLow: sorted[0]!,
       pairedHigh: sorted[sorted.length - 1]!,
+      ...(tail.length > 0 ? { pairedP99: tail[Math.floor(tail.length / 2)]! } : {}),
     };
   });
 }

@@ -31,6 +31,8 @@ export interface Row {
   /** Paired runs: the lowest and highest ratio of the runs. */
   pairedLow?: number;
   pairedHigh?: number;
+  /** Paired runs: our p99 (POST to the last socket's receipt) over the peer's, median. */
+  pairedP99?: number;
 }
 
 const METRICS: [
@@ -83,6 +85,7 @@ const METRICS: [
   ],
   ["pairedLow", "lowest", (n) => `${n.toFixed(3)}x`, "higher"],
   ["pairedHigh", "highest", (n) => `${n.toFixed(3)}x`, "higher"],
+  ["pairedP99", "p99, ours ÷ peer", (n) => `${n.toFixed(2)}x`, "lower"],
   ["p50", "p50", (n) => `${n.toFixed(2)} ms`, "lower"],
   ["p99", "p99", (n) => `${n.toFixed(2)} ms`, "lower"],
   ["max", "max", (n) => `${n.toFixed(1)} ms`, "lower"],

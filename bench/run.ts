@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { CENTRIFUGO_ENV, ensureCentrifugo } from "./peers/centrifugo.ts";
 import { printTable, type Row } from "./report.ts";
 import type { Generated, Server, Variant } from "./types.ts";
 import { freePort, listening } from "../tests/support/ports.ts";
@@ -32,7 +33,18 @@ const DISK = await Deno.makeTempDir({ prefix: "alarmcast-bench-" });
 let disks = 0;
 
 /** How to start each server; all read PORT. */
-const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> = {
+const CENTRIFUGO = await ensureCentrifugo();
+const SERVERS: Record<
+  string,
+  {
+    cmd: string[];
+    env?: Record<string, string>;
+    /** The variable that takes the port (PORT unless said). */
+    portEnv?: string;
+    /** How the load generator speaks to it (`load.mjs`); alarmcast's API unless said. */
+    dialect?: string;
+  }
+> = {
   alarmcast: {
     cmd: [
       Deno.execPath(),
@@ -63,8 +75,18 @@ const SERVERS: Record<string, { cmd: string[]; env?: Record<string, string> }> =
   },
   "node-ws": { cmd: ["node", `${ROOT}bench/peers/node_ws.mjs`] },
   bun: { cmd: [BUN, `${ROOT}bench/peers/bun.mjs`] },
+  ...(CENTRIFUGO
+    ? {
+      centrifugo: {
+        cmd: [CENTRIFUGO],
+        env: { ...CENTRIFUGO_ENV },
+        portEnv: "CENTRIFUGO_HTTP_SERVER_PORT",
+        dialect: "centrifugo",
+      },
+    }
+    : {}),
 };
-const PEERS = ["deno-bare", "node-ws", "bun"];
+const PEERS = ["deno-bare", "node-ws", "bun", ...(CENTRIFUGO ? ["centrifugo"] : [])];
 
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
 const ON_DISK: Variant = [
@@ -126,7 +148,8 @@ async function start(
   const port = freePort();
   const child = new Deno.Command("taskset", {
     args: ["-c", "0", ...spec.cmd],
-    env: { ...spec.env, ...extraEnv, PORT: String(port) },
+    env: { ...spec.env, ...extraEnv, [spec.portEnv ?? "PORT"]: String(port) },
+    cwd: DISK, // Centrifugo looks for a config.json in its directory: none here
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -175,10 +198,12 @@ async function generate(
       JSON.stringify({
         ws: `ws://127.0.0.1:${server.port}`,
         http: `http://127.0.0.1:${server.port}`,
+        dialect: SERVERS[server.name]!.dialect,
         ...(second
           ? {
             ws2: `ws://127.0.0.1:${second.port}`,
             http2: `http://127.0.0.1:${second.port}`,
+            dialect2: SERVERS[second.name]!.dialect,
           }
           : {}),
         ...job,
@@ -380,7 +405,9 @@ async function halfLoad(
   perId: number,
   seconds: number,
 ): Promise<void> {
-  await measure(VARIANTS, "p99", async (running, server) => {
+  // Receipts are matched to POSTs by seq, which only alarmcast's API answers with.
+  const variants = VARIANTS.filter(([name]) => SERVERS[name]!.dialect === undefined);
+  await measure(variants, "p99", async (running, server) => {
     const probe = await generate(running, {
       kind: "fanout",
       ids,
@@ -476,9 +503,13 @@ if (!only || only === "paired") {
         label,
         ids,
         perId,
-        [VARIANTS[0]!, ON_DISK].flatMap((ours) =>
-          ["deno-bare", "node-ws"].map((peer): [Variant, string] => [ours, peer])
-        ),
+        [
+          ...[VARIANTS[0]!, ON_DISK].flatMap((ours) =>
+            ["deno-bare", "node-ws"].map((peer): [Variant, string] => [ours, peer])
+          ),
+          // Centrifugo keeps its channels in memory: against alarmcast's memory store.
+          ...(CENTRIFUGO ? [[VARIANTS[0]!, "centrifugo"] as [Variant, string]] : []),
+        ],
       ),
     );
   }
