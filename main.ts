@@ -69,6 +69,7 @@ function startListening(): Listener {
     return listen({
       host: config.host,
       port: config.port,
+      reusePort: config.reusePort,
       logger,
       handler: app.fetch,
       onFatal: (msg) => {

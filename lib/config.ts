@@ -42,6 +42,11 @@ export interface Config {
    * it only default-exports `{ fetch }`, for `deno serve` (`SERVE_MODE`).
    */
   serveMode: "listen" | "export";
+  /**
+   * Listen with `SO_REUSEPORT` (`REUSE_PORT=1`, Linux): several processes on one host share
+   * `HOST:PORT`, the kernel spreading connections over them.
+   */
+  reusePort: boolean;
   /** Secrets for connection tokens, current first (`WS_TOKEN_SECRET`, `WS_TOKEN_SECRET_PREVIOUS`); empty: no tokens. */
   tokenSecrets: string[];
   /** Exact origins allowed to open sockets (`ALLOWED_ORIGINS`); empty: any. */
@@ -102,6 +107,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   retentionCount: 1000,
   retentionMs: 7 * 24 * 3600 * 1000,
   serveMode: "listen",
+  reusePort: false,
   tokenSecrets: [],
   allowedOrigins: [],
   trustedProxies: [],
@@ -182,6 +188,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     retentionMs: int("RETENTION_SECONDS", DEFAULT_CONFIG.retentionMs / 1000, 60, 365 * 86_400) *
       1000,
     serveMode: DEFAULT_CONFIG.serveMode,
+    reusePort: env.REUSE_PORT === "1",
     tokenSecrets: [env.WS_TOKEN_SECRET, env.WS_TOKEN_SECRET_PREVIOUS].filter((s) => !!s).map(
       String,
     ),
@@ -270,6 +277,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     const why = required === "1" ? "with REQUIRE_AUTH=1" : "on Deno Deploy";
     if (!config.apiKey) problems.push(`ALARM_API_KEY is required ${why}`);
     if (config.tokenSecrets.length === 0) problems.push(`WS_TOKEN_SECRET is required ${why}`);
+  }
+  if (!["", "0", "1", undefined].includes(env.REUSE_PORT)) {
+    problems.push(`REUSE_PORT must be "0" or "1", got ${JSON.stringify(env.REUSE_PORT)}`);
   }
   const mode = env.SERVE_MODE;
   if (mode === "export" || mode === "listen") config.serveMode = mode;

@@ -38,6 +38,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     WEBHOOK_MAX_BACKOFF_SECONDS: "5",
     ESCALATION_SCAN_MS: "250",
     MAX_SHELVE_SECONDS: "600",
+    REUSE_PORT: "1",
   });
   assertEquals(config, {
     port: 9000,
@@ -54,6 +55,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     retentionCount: 50,
     retentionMs: 3_600_000,
     serveMode: "export",
+    reusePort: true,
     tokenSecrets: ["s".repeat(32), "p".repeat(32)],
     allowedOrigins: ["https://ops.example.com", "http://localhost:8080"],
     trustedProxies: ["127.0.0.1", "::1"],
@@ -81,6 +83,12 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     'SERVE_MODE must be "listen" or "export"',
   );
   assertThrows(() => parseConfig({ MAX_BODY_BYTES: "65537" }), ConfigError, "MAX_BODY_BYTES");
+  assertEquals(parseConfig({}).reusePort, false);
+  assertThrows(
+    () => parseConfig({ REUSE_PORT: "yes" }),
+    ConfigError,
+    'REUSE_PORT must be "0" or "1", got "yes"',
+  );
 });
 
 Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {

@@ -251,3 +251,44 @@ Deno.test("deno task start:parallel with a bad PORT gives the configuration mess
   assertEquals(code, 78);
   assertMatch(output, /PORT must be an integer from 0 to 65535, got \\"80000\\"/);
 });
+
+Deno.test("REUSE_PORT=1: two processes share one port, both take connections, and an alarm reaches the sockets of both", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const port = freePort();
+    const env = { PORT: String(port), REUSE_PORT: "1", KV_PATH: `${dir}/kv.sqlite3` };
+    await using a = new ServerProcess(env);
+    await a.port();
+    await using b = new ServerProcess(env);
+    assertEquals(await b.port(), port);
+    // Each request on a connection of its own: the kernel spreads them over both processes.
+    const instances = new Set<string>();
+    for (let i = 0; i < 40 && instances.size < 2; i++) {
+      using client = Deno.createHttpClient({});
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { client });
+      instances.add((await res.json()).instance);
+    }
+    assertEquals(instances.size, 2);
+    const sockets = await Promise.all(
+      Array.from({ length: 12 }, () => TestClient.open(`ws://127.0.0.1:${port}/websocket/plant`)),
+    );
+    try {
+      await waitFor(async () => {
+        using client = Deno.createHttpClient({});
+        const res = await fetch(`http://127.0.0.1:${port}/api/sessions/plant`, { client });
+        return (await res.json()).count === 12;
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/api/alarms/plant`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"level":"critical"}',
+      });
+      assertEquals(res.status, 202);
+      for (const socket of sockets) assertEquals(JSON.parse(await socket.next()).level, "critical");
+    } finally {
+      for (const socket of sockets) await socket[Symbol.asyncDispose]();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -16,6 +16,8 @@ export interface ListenOptions {
   port: number;
   logger: Logger;
   handler: Deno.ServeHandler;
+  /** Share the port with other processes (`SO_REUSEPORT`). */
+  reusePort?: boolean;
   /** Called when the process must not go on (the listener stopped for no known reason). */
   onFatal: (msg: string) => void;
 }
@@ -40,6 +42,8 @@ export function listen(options: ListenOptions): Listener {
     const opened = Deno.serve({
       hostname: options.host,
       port,
+      // Unstable in Deno (`"net"` in deno.json): asked for only when wanted.
+      ...(options.reusePort ? { reusePort: true } : {}),
       onListen: ({ hostname, port: bound }) => {
         port = bound; // a port 0 asked for any port: reopen on the one we got
         logger.log("info", first ? "listening" : "listening again", { host: hostname, port });
