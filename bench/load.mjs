@@ -227,6 +227,50 @@ const ALARM = JSON.stringify({
   value: 12.5,
 });
 
+if (job.kind === "wide") {
+  // One share of a fan-out across processes: `sockets` sockets on id `id`, spread over the
+  // servers `servers` (ws URLs) and over source addresses from `sourceOffset`. Alarms carry
+  // `{"wide":n,…}` first; once every socket here has alarm n this says when (epoch ms), so the
+  // runner can tell when the last socket of all got it.
+  const counts = new Map();
+  const sockets = [];
+  const batch = 250;
+  for (let start = 0; start < job.sockets; start += batch) {
+    const wave = [];
+    for (let i = start; i < Math.min(job.sockets, start + batch); i++) {
+      const socket = new WebSocket(`${job.servers[i % job.servers.length]}/websocket/${job.id}`, {
+        localAddress: `127.0.0.${2 + ((job.sourceOffset + i) % 250)}`,
+        perMessageDeflate: false,
+      });
+      socket.on("message", (data) => {
+        const text = data.toString("latin1", 0, 24);
+        if (!text.startsWith('{"wide":')) return;
+        const n = parseInt(text.slice(8), 10);
+        const seen = (counts.get(n) ?? 0) + 1;
+        counts.set(n, seen);
+        if (seen === job.sockets) {
+          emit("all", { n, at: performance.timeOrigin + performance.now() });
+          counts.delete(n);
+        }
+      });
+      socket.on("error", (error) => emit("socket_error", { message: String(error) }));
+      wave.push(
+        new Promise((resolve, reject) => {
+          socket.once("open", resolve);
+          socket.once("error", reject);
+        }),
+      );
+      sockets.push(socket);
+    }
+    await Promise.all(wave);
+  }
+  setInterval(() => {
+    for (const ws of sockets) if (ws.readyState === 1) ws.send("PING");
+  }, 30_000).unref();
+  emit("ready");
+  await new Promise(() => {}); // held until the runner kills us
+}
+
 if (job.kind === "idle") {
   await connect(job.sockets, ["idle"], () => {});
   emit("ready");

@@ -5,15 +5,18 @@
  * ratio to each peer from the same run, and writes it as JSON to bench/results/.
  *
  * Flags: `--quick` (one small size per timed scenario, 1 s each: a sanity run within a minute), `--only <scenario>` (idle, fanout, paired,
- * publish, halfload, hostile, kvcost, transports, soak), `--repeat <n>` (measure each server n times, keep the median run),
+ * publish, durable, halfload, hostile, kvcost, transports, soak, wide), `--repeat <n>` (measure each server n times, keep the median run),
  * `--generator node` (drive the load from Node instead of Bun), `--soak-minutes <n>` (default 10;
- * the soak runs only when asked with `--only soak`).
+ * the soak runs only when asked with `--only soak`), `--wide-sockets <n>` (default 60,000; the wide
+ * fan-out across processes runs only when asked with `--only wide`). Centrifugo is built once
+ * (Go, about 3 minutes) and joins the peers where it speaks the scenario (`peers/centrifugo.ts`).
  *
  * @module
  */
 import { CENTRIFUGO_ENV, ensureCentrifugo } from "./peers/centrifugo.ts";
 import { printTable, type Row } from "./report.ts";
 import type { Generated, Server, Variant } from "./types.ts";
+import { DenoKv, findDenokv } from "../tests/support/denokv.ts";
 import { freePort, listening } from "../tests/support/ports.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -70,6 +73,9 @@ const SERVERS: Record<
       "run",
       "--allow-net",
       "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--unstable-kv",
       `${ROOT}bench/peers/deno_bare.ts`,
     ],
   },
@@ -149,7 +155,8 @@ async function start(
   const child = new Deno.Command("taskset", {
     args: ["-c", "0", ...spec.cmd],
     env: { ...spec.env, ...extraEnv, [spec.portEnv ?? "PORT"]: String(port) },
-    cwd: DISK, // Centrifugo looks for a config.json in its directory: none here
+    // Centrifugo reads a config.json in its directory if there is one: not ours.
+    ...(spec.dialect === "centrifugo" ? { cwd: DISK } : {}),
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -375,24 +382,58 @@ async function transports(perId: number, seconds: number): Promise<string> {
 }
 
 async function publish(seconds: number): Promise<void> {
-  await measure(VARIANTS, "acceptedPerCpuSecond", async (running, server) => {
-    const { result, serverCpu, wall } = await generate(running, {
-      kind: "publish",
-      ids: 1000,
-      concurrency: 64,
-      seconds,
-    });
-    return {
-      scenario: "publish 1k ids",
-      server,
-      acceptedPerSecond: result.accepted! / result.seconds!,
-      acceptedPerCpuSecond: result.accepted! / serverCpu,
-      serverCpuShare: serverCpu / wall,
-      p50: result.p50!,
-      p99: result.p99!,
-      max: result.max!,
-    };
+  await measure(
+    VARIANTS,
+    "acceptedPerCpuSecond",
+    (running, server) => published(running, server, "publish 1k ids", 64),
+  );
+}
+
+/** `concurrency` POSTs in flight to 1,000 ids with no sockets, for `seconds`: one row. */
+async function published(
+  running: Server,
+  server: string,
+  scenario: string,
+  concurrency: number,
+): Promise<Row> {
+  const { result, serverCpu, wall } = await generate(running, {
+    kind: "publish",
+    ids: 1000,
+    concurrency,
+    seconds,
   });
+  if (result.errors) throw new Error(`${server}: ${result.errors} POSTs failed`);
+  return {
+    scenario,
+    server,
+    acceptedPerSecond: result.accepted! / result.seconds!,
+    acceptedPerCpuSecond: result.accepted! / serverCpu,
+    serverCpuShare: serverCpu / wall,
+    p50: result.p50!,
+    p99: result.p99!,
+    max: result.max!,
+  };
+}
+
+/**
+ * The durable path: `concurrency` POSTs in flight to 1,000 ids, alarmcast with its log in the
+ * store `store()` names (a fresh one each start) against the floor that store allows, measured in
+ * the same run: bare Deno committing each alarm on its own (`peers/deno_bare.ts` with `KV_PATH`).
+ */
+async function durable(
+  label: string,
+  store: () => Record<string, string>,
+  concurrency: number,
+): Promise<void> {
+  await measure(
+    [
+      ["alarmcast", `alarmcast (${label})`, store],
+      ["deno-bare", `deno-bare + a commit per alarm (${label})`, store],
+    ],
+    "acceptedPerSecond",
+    (running, server) =>
+      published(running, server, `durable ${concurrency} in flight, ${label}`, concurrency),
+  );
 }
 
 /**
@@ -542,6 +583,57 @@ if (!only || only === "conditions") {
   console.log(`\nConditions\n\n${await conditionsTable(quick)}\n`);
 }
 if (!only || only === "publish") await publish(seconds);
+if (only === "wide") {
+  // Past one process: 15,000 sockets per server process and per generator, all on one id.
+  const { wide } = await import("./wide.ts");
+  const sockets = Number(flag("--wide-sockets") ?? 60_000);
+  const processes = Math.ceil(sockets / 15_000);
+  const common = { sockets, servers: processes, generators: processes, alarms: quick ? 3 : 20 };
+  rows.push(
+    await wide({
+      ...common,
+      kvPath: `${DISK}/kv-${++disks}.sqlite3`,
+      label: "one SQLite file",
+      generator: GENERATOR,
+    }),
+  );
+  const bin = findDenokv();
+  if (bin) {
+    await using denokv = await DenoKv.start(bin, freePort());
+    rows.push(
+      await wide({
+        ...common,
+        kvPath: denokv.url,
+        env: { DENO_KV_ACCESS_TOKEN: denokv.token },
+        label: "denokv",
+        generator: GENERATOR,
+      }),
+    );
+  }
+}
+if (!only || only === "durable") {
+  await durable("SQLite", () => ({ KV_PATH: `${DISK}/kv-${++disks}.sqlite3` }), 64);
+  const bin = findDenokv();
+  if (bin) {
+    // A fresh denokv for each server started, as a fresh file for SQLite: a process that finds
+    // another's presence (a run before it) follows the feed, and measures another case.
+    const pool = await Promise.all(
+      Array.from({ length: 2 * repeat }, () => DenoKv.start(bin, freePort())),
+    );
+    try {
+      let next = 0;
+      await durable("denokv", () => {
+        const denokv = pool[next++]!;
+        return { KV_PATH: denokv.url, DENO_KV_ACCESS_TOKEN: denokv.token };
+      }, 8);
+    } finally {
+      for (const denokv of pool) await denokv[Symbol.asyncDispose]();
+    }
+  } else {
+    // deno-lint-ignore no-console -- say why a scenario is missing
+    console.log("The denokv row is left out: no denokv binary (cargo install denokv)");
+  }
+}
 if (!only || only === "halfload") {
   await halfLoad(1, 1000, seconds);
   if (!quick) await halfLoad(100, 10, seconds);

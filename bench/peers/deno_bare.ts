@@ -3,9 +3,17 @@
  * sockets per id, no checks, no store. `POST /api/alarms/{id}` stamps the alarm (`contract.mjs`)
  * and sends it to every socket of the id; `GET /websocket/{id}` upgrades.
  *
+ * With `KV_PATH` (a SQLite file or a KV Connect URL), the floor a store allows: each alarm is
+ * first one KV commit of its own (its JSON, expiring, and its id's head), answered once committed;
+ * no checks, no batching.
+ *
  * @module
  */
 import { stampAlarm } from "./contract.mjs";
+
+const kvPath = Deno.env.get("KV_PATH");
+const kv = kvPath ? await Deno.openKv(kvPath) : undefined;
+const DAY_MS = 86_400_000;
 
 const sockets = new Map<string, Set<WebSocket>>();
 const seqs = new Map<string, number>();
@@ -30,6 +38,8 @@ Deno.serve({
   }
   const id = parts[3] ?? "";
   const { id: alarmId, seq, frame } = stampAlarm(seqs, id, await req.json());
+  await kv?.atomic().set(["floor", id, seq], frame, { expireIn: DAY_MS }).set(["floor", id], seq)
+    .commit();
   let delivered = 0;
   for (const socket of sockets.get(id) ?? []) {
     socket.send(frame);
