@@ -587,7 +587,7 @@ if (only === "wide") {
   // Past one process: 15,000 sockets per server process and per generator, all on one id.
   const { wide } = await import("./wide.ts");
   const sockets = Number(flag("--wide-sockets") ?? 60_000);
-  const processes = Math.ceil(sockets / 15_000);
+  const processes = Math.max(2, Math.ceil(sockets / 15_000));
   const common = { sockets, servers: processes, generators: processes, alarms: quick ? 3 : 20 };
   rows.push(
     await wide({
@@ -597,6 +597,19 @@ if (only === "wide") {
       generator: GENERATOR,
     }),
   );
+  if (sockets <= 18_000) {
+    // Where deno serve --parallel fits (one process's descriptors): its isolates against as
+    // many processes.
+    rows.push(
+      await wide({
+        ...common,
+        kvPath: `${DISK}/kv-${++disks}.sqlite3`,
+        label: "one SQLite file",
+        generator: GENERATOR,
+        parallel: true,
+      }),
+    );
+  }
   const bin = findDenokv();
   if (bin) {
     await using denokv = await DenoKv.start(bin, freePort());

@@ -29,6 +29,11 @@ export interface WideOptions {
   label: string;
   /** The load generator's runtime (Bun or Node). */
   generator: string;
+  /**
+   * One `deno serve --parallel` process instead (`servers` isolates in it): its isolates share
+   * one process's file descriptors.
+   */
+  parallel?: boolean;
 }
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -50,24 +55,31 @@ const sum = (pids: number[], key: "cpu" | "rss") =>
 /** Runs one wide fan-out and returns its row. */
 export async function wide(options: WideOptions): Promise<Row> {
   const port = freePort();
-  const servers = Array.from({ length: options.servers }, () =>
-    new Deno.Command("taskset", {
-      args: ["-c", "0", Deno.execPath(), "run", "--allow-all", `${ROOT}main.ts`],
-      env: {
-        ...options.env,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        REUSE_PORT: "1",
-        KV_PATH: options.kvPath,
-        UPGRADES_PER_MINUTE: "0",
-        MAX_SESSIONS_PER_ID: "1000000",
-        MAX_SESSIONS_PER_ADDRESS: "1000000",
-        MAX_SESSIONS: "1000000",
-      },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn());
+  const command = options.parallel
+    ? ["serve", "--parallel", "--host", "127.0.0.1", "--port", String(port), "--allow-all"]
+    : ["run", "--allow-all"];
+  const servers = Array.from(
+    { length: options.parallel ? 1 : options.servers },
+    () =>
+      new Deno.Command("taskset", {
+        args: ["-c", "0", Deno.execPath(), ...command, `${ROOT}main.ts`],
+        env: {
+          ...(options.parallel ? { SERVE_MODE: "export", DENO_JOBS: String(options.servers) } : {}),
+          ...options.env,
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          REUSE_PORT: "1",
+          KV_PATH: options.kvPath,
+          UPGRADES_PER_MINUTE: "0",
+          MAX_SESSIONS_PER_ID: "1000000",
+          MAX_SESSIONS_PER_ADDRESS: "1000000",
+          MAX_SESSIONS: "1000000",
+        },
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn(),
+  );
   const generators: Deno.ChildProcess[] = [];
   try {
     await listening(port, 300, 100);
@@ -130,9 +142,9 @@ export async function wide(options: WideOptions): Promise<Row> {
     const cpu = sum(pids, "cpu") - cpu0;
     latencies.sort((a, b) => a - b);
     return {
-      scenario: `wide ${
-        options.sockets / 1000
-      }k sockets, ${options.servers} processes (${options.label})`,
+      scenario: `wide ${options.sockets / 1000}k sockets, ${options.servers} ${
+        options.parallel ? "isolates of deno serve --parallel" : "processes"
+      } (${options.label})`,
       server: "alarmcast",
       bytesPerSocket: (rssAfter - rssBefore) / options.sockets,
       deliveriesPerCpuSecond: (options.alarms * options.sockets) / cpu,

@@ -284,6 +284,7 @@ Deno.test("REUSE_PORT=1: two processes share one port, both take connections, an
         body: '{"level":"critical"}',
       });
       assertEquals(res.status, 202);
+      await res.body?.cancel();
       for (const socket of sockets) assertEquals(JSON.parse(await socket.next()).level, "critical");
     } finally {
       for (const socket of sockets) await socket[Symbol.asyncDispose]();
