@@ -381,7 +381,7 @@ async function transports(perId: number, seconds: number): Promise<string> {
   ].join("\n");
 }
 
-async function publish(seconds: number): Promise<void> {
+async function publish(): Promise<void> {
   await measure(
     VARIANTS,
     "acceptedPerCpuSecond",
@@ -582,7 +582,7 @@ if (!only || only === "conditions") {
   // deno-lint-ignore no-console -- the runner prints its tables
   console.log(`\nConditions\n\n${await conditionsTable(quick)}\n`);
 }
-if (!only || only === "publish") await publish(seconds);
+if (!only || only === "publish") await publish();
 if (only === "wide") {
   // Past one process: 15,000 sockets per server process and per generator, all on one id.
   const { wide } = await import("./wide.ts");
