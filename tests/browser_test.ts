@@ -541,6 +541,12 @@ browserTest(
         },
       ]);
       await screenshot(page, "console-conditions");
+      // On a desktop too, no cell of a row is squeezed: none overflows into its neighbour.
+      const squeezed = await page.$$eval(
+        "#conditions > li.condition :is(.badge, .level, .where, .actions)",
+        (cells) => cells.filter((c) => c.scrollWidth > c.clientWidth + 1).length,
+      );
+      assertEquals(squeezed, 0);
 
       // The publisher clears it: acknowledged already, it leaves the list.
       await server.post(`/api/conditions/plant-3/${enc(key)}/clear`, {});
