@@ -193,8 +193,7 @@ function raise(
   key: string,
   seq: number,
 ): Condition {
-  const recent = current === undefined ? [now] : current.recent.slice(1 - CHATTER_RAISES);
-  if (current !== undefined) recent.push(now);
+  const recent = [...(current?.recent ?? []), now].slice(-CHATTER_RAISES);
   if (current === undefined || current.state === "normal") {
     return {
       id,

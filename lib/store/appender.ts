@@ -60,10 +60,6 @@ import {
 export interface Planned {
   readonly target: string;
   readonly idemKey: Deno.KvKey | undefined;
-  /** The key of the condition the append changes, if any (read, not checked: see `#commit`). */
-  readonly condKey?: Deno.KvKey | undefined;
-  /** That condition's id within the batch (`target`, a newline, `key`: neither has one). */
-  readonly condId?: string | undefined;
   /** The alarm's bytes, plus a deadline record's and a condition record's if it has them. */
   readonly bytes: number;
 }
@@ -117,6 +113,10 @@ interface Wanted {
 
 interface Pending extends Planned {
   prepared: PreparedAlarm;
+  /** The key of the condition the append changes, if any (read, not checked: see `#commit`). */
+  condKey?: Deno.KvKey | undefined;
+  /** That condition's id within the batch (`target`, a newline, `key`: neither has one). */
+  condId?: string | undefined;
   /** An escalation deadline, written in the same commit as the alarm. */
   due: DueSpec | undefined;
   /** The condition change the entry makes, in the same commit. */

@@ -55,11 +55,11 @@ export function missingPermission(path: string | undefined): string | undefined 
 
 /**
  * What one commit carries over KV Connect. Deno's KV Connect client leaves Nagle's algorithm on
- * (`TCP_NODELAY` off), so a request the client writes in more than one piece (above 1 KiB) waits
- * for the server's delayed ACK, 40 ms on Linux, while a smaller one goes at once. A commit of one
- * alarm takes about 420 bytes, each more about 300: two alarms of at most 1,300 bytes together
- * (as `PreparedAlarm.bytes` counts them, three per character) stay under it; a larger alarm still
- * goes, alone, and waits. A self-hosted denokv (0.14) refuses more than 10 checks.
+ * (`TCP_NODELAY` off), so a request it writes in more than one piece (past 1 KiB) waits for the
+ * server's delayed ACK while a smaller one goes at once (measured in docs/performance.md, "The
+ * durable path"): two alarms of at most 1,300 bytes together (as `PreparedAlarm.bytes` counts
+ * them, three per character) stay in one piece; a larger alarm still goes, alone, and waits. A
+ * self-hosted denokv (0.14) refuses more than 10 checks.
  */
 export const KV_CONNECT_COMMITS: CommitLimits = { maxChecks: 10, maxAlarms: 2, maxBytes: 1300 };
 
