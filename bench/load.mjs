@@ -49,7 +49,7 @@ const DIALECTS = {
     heartbeat: () => {}, // the server pings
     publishPath: () => "/api/publish",
     publishBody: (id, body) => `{"channel":${JSON.stringify(id)},"data":${body}}`,
-    publishHeaders: { "x-api-key": "bench" },
+    publishHeaders: { "x-api-key": job.centrifugoKey }, // peers/centrifugo.ts
     accepted: 200,
   },
 };
@@ -228,8 +228,8 @@ const ALARM = JSON.stringify({
 });
 
 if (job.kind === "wide") {
-  // One share of a fan-out across processes: `sockets` sockets on id `id`, spread over the
-  // servers `servers` (ws URLs) and over source addresses from `sourceOffset`. Alarms carry
+  // One share of a fan-out across processes: `sockets` sockets on id `id` at `ws` (processes
+  // sharing one port), spread over source addresses from `sourceOffset`. Alarms carry
   // `{"wide":n,…}` first; once every socket here has alarm n this says when (epoch ms), so the
   // runner can tell when the last socket of all got it.
   const counts = new Map();
@@ -238,7 +238,7 @@ if (job.kind === "wide") {
   for (let start = 0; start < job.sockets; start += batch) {
     const wave = [];
     for (let i = start; i < Math.min(job.sockets, start + batch); i++) {
-      const socket = new WebSocket(`${job.servers[i % job.servers.length]}/websocket/${job.id}`, {
+      const socket = new WebSocket(`${job.ws}/websocket/${job.id}`, {
         localAddress: `127.0.0.${2 + ((job.sourceOffset + i) % 250)}`,
         perMessageDeflate: false,
       });

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { CENTRIFUGO_ENV, ensureCentrifugo } from "./peers/centrifugo.ts";
+import { loadEvents } from "./load_events.ts";
+import { CENTRIFUGO_API_KEY, CENTRIFUGO_ENV, ensureCentrifugo } from "./peers/centrifugo.ts";
 import { printTable, type Row } from "./report.ts";
 import type { Generated, Server, Variant } from "./types.ts";
 import { DenoKv, findDenokv } from "../tests/support/denokv.ts";
@@ -206,6 +207,7 @@ async function generate(
         ws: `ws://127.0.0.1:${server.port}`,
         http: `http://127.0.0.1:${server.port}`,
         dialect: SERVERS[server.name]!.dialect,
+        centrifugoKey: CENTRIFUGO_API_KEY,
         ...(second
           ? {
             ws2: `ws://127.0.0.1:${second.port}`,
@@ -222,27 +224,20 @@ async function generate(
   let cpu0 = 0;
   let secondCpu0 = 0;
   let wall0 = 0;
-  let buffer = "";
-  for await (const chunk of gen.stdout.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let newline;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      const line = JSON.parse(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
-      if (line.event === "ready" && onReady) {
-        await onReady();
-        gen.kill("SIGKILL");
-      } else if (line.event === "measuring") {
-        cpu0 = cpu(server.pid);
-        if (second) secondCpu0 = cpu(second.pid);
-        wall0 = performance.now();
-      } else if (line.event === "result") {
-        const serverCpu = cpu(server.pid) - cpu0;
-        const secondCpu = second ? cpu(second.pid) - secondCpu0 : 0;
-        const wall = (performance.now() - wall0) / 1000;
-        await gen.status;
-        return { result: line, serverCpu, secondCpu, wall };
-      }
+  for await (const { event, fields } of loadEvents(gen.stdout)) {
+    if (event === "ready" && onReady) {
+      await onReady();
+      gen.kill("SIGKILL");
+    } else if (event === "measuring") {
+      cpu0 = cpu(server.pid);
+      if (second) secondCpu0 = cpu(second.pid);
+      wall0 = performance.now();
+    } else if (event === "result") {
+      const serverCpu = cpu(server.pid) - cpu0;
+      const secondCpu = second ? cpu(second.pid) - secondCpu0 : 0;
+      const wall = (performance.now() - wall0) / 1000;
+      await gen.status;
+      return { result: fields, serverCpu, secondCpu, wall };
     }
   }
   await gen.status;

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { loadEvents } from "./load_events.ts";
 import type { Row } from "./report.ts";
 import { freePort, listening } from "../tests/support/ports.ts";
 
@@ -102,7 +103,7 @@ export async function wide(options: WideOptions): Promise<Row> {
             id: ID,
             sockets,
             sourceOffset: g * share,
-            servers: [`ws://127.0.0.1:${port}`],
+            ws: `ws://127.0.0.1:${port}`,
             http: `http://127.0.0.1:${port}`,
           }),
         ],
@@ -110,12 +111,10 @@ export async function wide(options: WideOptions): Promise<Row> {
         stderr: "inherit",
       }).spawn();
       generators.push(child);
-      ready.push(follow(child, (line) => {
-        if (line.event === "all") {
-          const times = waiting.get(Number(line.n)) ?? [];
-          times.push(Number(line.at));
-          waiting.set(Number(line.n), times);
-        }
+      ready.push(follow(child, ({ n, at }) => {
+        const times = waiting.get(n!) ?? [];
+        times.push(at!);
+        waiting.set(n!, times);
       }));
     }
     await Promise.all(ready);
@@ -162,26 +161,19 @@ export async function wide(options: WideOptions): Promise<Row> {
 }
 
 /**
- * Reads `child`'s JSON lines, handing each to `onLine`; resolves at its "ready" (rejects if it
- * ends first) and keeps reading after.
+ * Reads `child`'s events, handing each to `onEvent`; resolves at its "ready" (rejects if it ends
+ * first, or a socket fails) and keeps reading after.
  */
 function follow(
   child: Deno.ChildProcess,
-  onLine: (line: Record<string, unknown>) => void,
+  onEvent: (fields: Record<string, number>) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     void (async () => {
-      let buffer = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let newline;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = JSON.parse(buffer.slice(0, newline));
-          buffer = buffer.slice(newline + 1);
-          if (line.event === "ready") resolve();
-          else if (line.event === "socket_error") reject(new Error(String(line.message)));
-          else onLine(line);
-        }
+      for await (const { event, fields, message } of loadEvents(child.stdout)) {
+        if (event === "ready") resolve();
+        else if (event === "socket_error") reject(new Error(message));
+        else if (event === "all") onEvent(fields);
       }
       reject(new Error("A load generator ended before it was ready"));
     })();
