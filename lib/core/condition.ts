@@ -193,7 +193,9 @@ function raise(
   key: string,
   seq: number,
 ): Condition {
-  const recent = [...(current?.recent ?? []), now].slice(-CHATTER_RAISES);
+  const before = current?.recent ?? [];
+  const recent = before.slice(Math.max(0, before.length + 1 - CHATTER_RAISES));
+  recent.push(now);
   if (current === undefined || current.state === "normal") {
     return {
       id,

@@ -311,10 +311,9 @@ export class Appender {
       // was read moved the head, and fails this commit.
       const known = this.#conditionsOf(wanted, unknown);
       const { conditions, filled } = known instanceof Promise ? await known : known;
-      // Each changed condition's record as the batch leaves it, encoded.
-      const records = new Map<string, string>();
-      // What each raised record holds, roughly, for the cache's budget.
-      const sizes = new Map<string, number>();
+      // Each changed condition's record as the batch leaves it, encoded, and roughly what it
+      // holds for the cache's budget.
+      const records = new Map<string, { record: string; bytes: number }>();
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
       if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
         this.#fence = undefined; // a newcomer: write the feed, with its heads read afresh
@@ -370,17 +369,18 @@ export class Appender {
           const view = conditionView(condition);
           entry = { ...alarm, condition: view };
           let record: string | undefined;
+          let bytes = UNKNOWN_RECORD_BYTES;
           if (change.action === "raise") {
             // A repeat of an active condition starts no new deadline: the first one still runs.
             if (before && before.state !== "normal") due = undefined;
             frames = { seq, alarm: JSON.stringify(alarm), condition: JSON.stringify(view) };
             condition.alarm = keptAlarm(alarm, p.prepared.bytes);
             if (condition.alarm === alarm) record = encodeRaised(frames, condition.recent);
-            sizes.set(id, Math.min(p.prepared.bytes, MAX_KEPT_ALARM) + RECORD_BYTES);
+            bytes = Math.min(p.prepared.bytes, MAX_KEPT_ALARM) + RECORD_BYTES;
           }
           // Two changes of one condition in a batch apply in order; its last record is written.
           conditions.set(id, condition);
-          records.set(id, record ?? encodeCondition(condition));
+          records.set(id, { record: record ?? encodeCondition(condition), bytes });
         } else {
           frames = { seq, alarm: JSON.stringify(alarm) };
         }
@@ -404,7 +404,7 @@ export class Appender {
       }
       // No check of the records: each change of one comes with an entry of its id, whose head
       // this commit checks, so a record changed since it was read fails the commit anyway.
-      for (const [id, record] of records) op.set(wanted.get(id)!.kvKey, record);
+      for (const [id, { record }] of records) op.set(wanted.get(id)!.kvKey, record);
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
@@ -418,10 +418,9 @@ export class Appender {
       if (!result.ok) { for (const t of targets) this.#conditions.forget(t); }
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
-        for (const id of records.keys()) {
+        for (const [id, { bytes }] of records) {
           const { target, key } = wanted.get(id)!;
-          const condition = conditions.get(id)!;
-          this.#conditions.set(target, key, condition, sizes.get(id) ?? UNKNOWN_RECORD_BYTES);
+          this.#conditions.set(target, key, conditions.get(id)!, bytes);
         }
         for (const [b, n] of feed) {
           this.#feedHeads.set(b, {
@@ -446,16 +445,22 @@ export class Appender {
    * so, now known in full).
    */
   #conditionsOf(wanted: Map<string, Wanted>, unknown: readonly string[]): Known | Promise<Known> {
+    const conditions = new Map<string, Condition | undefined>();
+    for (const [id, w] of wanted) {
+      const cached = unknown.includes(w.target) ? undefined : this.#conditions.get(w.target, w.key);
+      if (cached === undefined) return this.#readKnown(wanted, unknown);
+      conditions.set(id, cached ?? undefined);
+    }
+    return { conditions, filled: new Set() };
+  }
+
+  async #readKnown(wanted: Map<string, Wanted>, unknown: readonly string[]): Promise<Known> {
     const stale = new Set<string>();
     for (const w of wanted.values()) {
       if (unknown.includes(w.target) || this.#conditions.get(w.target, w.key) === undefined) {
         stale.add(w.target);
       }
     }
-    return stale.size === 0 ? this.#cached(wanted, new Set()) : this.#readKnown(wanted, stale);
-  }
-
-  async #readKnown(wanted: Map<string, Wanted>, stale: Set<string>): Promise<Known> {
     const filled = await this.#fillConditions(stale);
     const unread = [...wanted].filter(([, w]) => stale.has(w.target) && !filled.has(w.target));
     const reread = await this.#readConditions(unread.map(([, w]) => w.kvKey));
