@@ -96,6 +96,11 @@ export interface CommitLimits {
   /** Bytes of alarms, as their `bytes` count them (the first append goes whatever its size). */
   maxBytes: number;
   maxAlarms: number;
+  /**
+   * Commits in flight at once while this process is alone on the database, each on ids no other
+   * has (1 on a local database, whose writes queue behind each other anyway).
+   */
+  maxInFlight: number;
 }
 
 /** The records of the conditions a batch changes, and the ids whose records were all read. */
@@ -130,7 +135,12 @@ interface Pending extends Planned {
 // KV allows 100 checks and 1000 mutations per atomic operation, 800 KiB in all, and 10 keys
 // per getMany; KV Connect takes less (see `storeOptionsFor`).
 /** What one atomic operation carries on a local KV database. */
-export const LOCAL_COMMITS: CommitLimits = { maxChecks: 100, maxBytes: 512 * 1024, maxAlarms: 100 };
+export const LOCAL_COMMITS: CommitLimits = {
+  maxChecks: 100,
+  maxBytes: 512 * 1024,
+  maxAlarms: 100,
+  maxInFlight: 1,
+};
 const MAX_READ = 10;
 /** Bytes counted for a deadline record and its key (a policy name and a target: 2 ids). */
 const DUE_BYTES = 512;
@@ -161,7 +171,9 @@ export class Appender {
   /** Recently changed conditions' records, as our own last commits left them. */
   readonly #conditions = new ConditionCache(CONDITION_CACHE_BYTES);
   #queue: Pending[] = [];
-  #busy = false;
+  /** Batches committing now, and their ids. */
+  #inFlight = 0;
+  readonly #committing = new Set<string>();
   readonly #limits: CommitLimits;
   readonly #limit: TimeLimit;
 
@@ -232,32 +244,44 @@ export class Appender {
         reject(error);
       };
       this.#queue.push(p);
-      void this.#pump();
+      this.#pump();
     });
   }
 
-  async #pump(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#take();
-        if (batch.length === 0) break;
-        try {
-          await this.#commit(batch);
-        } catch (error) {
-          for (const p of batch) p.reject(error);
-        }
-      }
-    } finally {
-      this.#busy = false;
+  // Starts batches while there is room: one at a time, or, while fenced (no feed head that every
+  // commit moves), up to `maxInFlight` at once on disjoint ids.
+  #pump(): void {
+    const room = this.#fence ? this.#limits.maxInFlight : 1;
+    while (this.#inFlight < room && this.#queue.length > 0) {
+      const batch = this.#take();
+      if (batch.length === 0) return;
+      this.#inFlight++;
+      for (const p of batch) this.#committing.add(p.target);
+      this.#commit(batch).catch((error) => {
+        for (const p of batch) p.reject(error);
+      }).finally(() => {
+        this.#inFlight--;
+        for (const p of batch) this.#committing.delete(p.target);
+        this.#pump();
+      });
     }
   }
 
-  // The longest prefix of the queue that fits one atomic operation (expired appends dropped).
+  // The longest run of the queue that fits one atomic operation, passing over the ids of the
+  // batches committing now (their appends keep their order: seq order is queue order); expired
+  // appends are dropped.
   #take(): Pending[] {
     while (this.#queue[0]?.expired) this.#queue.shift();
-    return this.#queue.splice(0, batchSize(this.#queue, this.#limits));
+    if (this.#committing.size === 0) {
+      return this.#queue.splice(0, batchSize(this.#queue, this.#limits));
+    }
+    const ready = this.#queue.filter((p) => !p.expired && !this.#committing.has(p.target));
+    const batch = ready.slice(0, batchSize(ready, this.#limits));
+    if (batch.length > 0) {
+      const taken = new Set(batch);
+      this.#queue = this.#queue.filter((p) => !p.expired && !taken.has(p));
+    }
+    return batch;
   }
 
   async #commit(batch: Pending[]): Promise<void> {

@@ -59,9 +59,15 @@ export function missingPermission(path: string | undefined): string | undefined 
  * server's delayed ACK while a smaller one goes at once (measured in docs/performance.md, "The
  * durable path"): two alarms of at most 1,300 bytes together (as `PreparedAlarm.bytes` counts
  * them, three per character) stay in one piece; a larger alarm still goes, alone, and waits. A
- * self-hosted denokv (0.14) refuses more than 10 checks.
+ * self-hosted denokv (0.14) refuses more than 10 checks. Small commits then go several at once
+ * (each its own request on the one connection), on ids no other commit in flight has.
  */
-export const KV_CONNECT_COMMITS: CommitLimits = { maxChecks: 10, maxAlarms: 2, maxBytes: 1300 };
+export const KV_CONNECT_COMMITS: CommitLimits = {
+  maxChecks: 10,
+  maxAlarms: 2,
+  maxBytes: 1300,
+  maxInFlight: 8,
+};
 
 /** Attempts at opening a SQLite file another process holds; each waits SQLite's 5 s first. */
 const OPEN_ATTEMPTS = 6;

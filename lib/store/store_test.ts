@@ -240,13 +240,9 @@ Deno.test("memory log: idempotency keys are bounded, oldest forgotten first", as
   assertEquals((await store.append("t0", alarm(), "key:0")).duplicate, false);
 });
 
-Deno.test("commits to a KV Connect URL carry at most 10 checks, however many appends wait", async () => {
-  assertEquals(storeOptionsFor("http://127.0.0.1:4512"), { commits: KV_CONNECT_COMMITS });
-  assertEquals(storeOptionsFor("data/kv.sqlite3"), { pollMs: 200 });
-  using kv = await Deno.openKv(":memory:");
-  // What a denokv does with an 11th check: refuse the whole operation.
-  const most: number[] = [];
-  const strict: KvLike = {
+/** `kv` with its atomic operations made by `atomic` (which wraps `kv.atomic()`). */
+function withAtomic(kv: Deno.Kv, atomic: () => Deno.AtomicOperation): KvLike {
+  return {
     get: (key, options) => kv.get(key, options),
     getMany: (keys, options) => kv.getMany(keys, options),
     list: (selector, options) => kv.list(selector, options),
@@ -254,20 +250,29 @@ Deno.test("commits to a KV Connect URL carry at most 10 checks, however many app
     delete: (key) => kv.delete(key),
     watch: (keys, options) => kv.watch(keys, options),
     close: () => kv.close(),
-    atomic() {
-      const op = kv.atomic();
-      let checks = 0;
-      const check = op.check.bind(op);
-      const commit = op.commit.bind(op);
-      op.check = (...c) => (checks += c.length, check(...c));
-      op.commit = () => {
-        most.push(checks);
-        if (checks > 10) throw new Error("Too many checks included in atomic write");
-        return commit();
-      };
-      return op;
-    },
+    atomic,
   };
+}
+
+Deno.test("commits to a KV Connect URL carry at most 10 checks, however many appends wait", async () => {
+  assertEquals(storeOptionsFor("http://127.0.0.1:4512"), { commits: KV_CONNECT_COMMITS });
+  assertEquals(storeOptionsFor("data/kv.sqlite3"), { pollMs: 200 });
+  using kv = await Deno.openKv(":memory:");
+  // What a denokv does with an 11th check: refuse the whole operation.
+  const most: number[] = [];
+  const strict = withAtomic(kv, () => {
+    const op = kv.atomic();
+    let checks = 0;
+    const check = op.check.bind(op);
+    const commit = op.commit.bind(op);
+    op.check = (...c) => (checks += c.length, check(...c));
+    op.commit = () => {
+      most.push(checks);
+      if (checks > 10) throw new Error("Too many checks included in atomic write");
+      return commit();
+    };
+    return op;
+  });
   const store = new AlarmStore(strict, RETENTION, storeOptionsFor("http://127.0.0.1:4512"));
   // 60 appends at once, each with its own idempotency key, across 20 ids.
   const appended = await Promise.all(
@@ -276,6 +281,89 @@ Deno.test("commits to a KV Connect URL carry at most 10 checks, however many app
   assertEquals(appended.filter((a) => !a.duplicate).length, 60);
   assert(Math.max(...most) <= 10, `${Math.max(...most)} checks`);
   assert(most.length < 60, "appends were still batched");
+});
+
+/**
+ * A KV handle whose commits wait for `gate`, then take a turn of the event loop (a round trip),
+ * counted while open.
+ */
+function slowCommits(kv: Deno.Kv, gate: Promise<void> = Promise.resolve()) {
+  const seen = { most: 0, inFlight: 0, overlap: false };
+  const open = new Set<string>();
+  const handle = withAtomic(kv, () => {
+    const op = kv.atomic();
+    const heads: string[] = [];
+    const set = op.set.bind(op);
+    const commit = op.commit.bind(op);
+    op.set = (key, value, options) => {
+      if (key[0] === "head") heads.push(String(key[1]));
+      return set(key, value, options);
+    };
+    op.commit = async () => {
+      seen.most = Math.max(seen.most, ++seen.inFlight);
+      for (const id of heads) seen.overlap ||= open.has(id);
+      for (const id of heads) open.add(id);
+      await gate;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      try {
+        return await commit();
+      } finally {
+        seen.inFlight--;
+        for (const id of heads) open.delete(id);
+      }
+    };
+    return op;
+  });
+  return { handle, seen };
+}
+
+Deno.test("alone over KV Connect, commits to different ids go at once, each id's in order", async () => {
+  for (const alone of [true, false]) {
+    using kv = await Deno.openKv(":memory:");
+    const { handle, seen } = slowCommits(kv);
+    const store = new AlarmStore(handle, RETENTION, storeOptionsFor("http://127.0.0.1:4512"));
+    await store.announceArrival("A");
+    if (alone) store.stopFeedWrites();
+    const appended = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => store.append(`id-${i % 10}`, alarm({ i }))),
+    );
+    // Each id's alarms took their seqs in the order they were appended.
+    for (const [i, a] of appended.entries()) {
+      assertEquals(a.duplicate ? 0 : a.alarm.seq, Math.floor(i / 10) + 1, `alarm ${i}`);
+    }
+    assertEquals(seen.overlap, false, "two commits in flight wrote one id");
+    if (alone) assert(seen.most > 1 && seen.most <= 8, `${seen.most} in flight`);
+    else assertEquals(seen.most, 1, "every commit moves a feed head: one at a time");
+  }
+});
+
+Deno.test("commits in flight when a newcomer arrives all write the feed: it misses nothing", async () => {
+  await withFile(async (path) => {
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const gate = Promise.withResolvers<void>();
+    const { handle, seen } = slowCommits(kvA, gate.promise);
+    const a = new AlarmStore(handle, RETENTION, storeOptionsFor("http://127.0.0.1:4512"));
+    const b = new AlarmStore(kvB, RETENTION);
+    await a.announceArrival("A");
+    a.stopFeedWrites();
+    const appends = Array.from({ length: 16 }, (_, i) => a.append(`id-${i % 8}`, alarm({ i })));
+    await b.announceArrival("B"); // while A's first commits are in flight
+    gate.resolve();
+    await Promise.all(appends);
+    assert(seen.most > 1, `${seen.most} in flight`);
+    const heads = await b.feedHeads();
+    const fed = new Set<string>();
+    for (const [bucket, head] of heads.entries()) {
+      for (const e of await b.readFeed(bucket, 0, head)) {
+        if ("seq" in e) fed.add(`${e.target} ${e.seq}`);
+      }
+    }
+    for (let id = 0; id < 8; id++) {
+      assertEquals(await b.head(`id-${id}`), 2);
+      for (const seq of [1, 2]) assert(fed.has(`id-${id} ${seq}`), `id-${id} ${seq} on the feed`);
+    }
+  });
 });
 
 for (const log of ["kv", "memory"] as const) {
