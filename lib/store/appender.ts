@@ -255,15 +255,21 @@ export class Appender {
     while (this.#inFlight < room && this.#queue.length > 0) {
       const batch = this.#take();
       if (batch.length === 0) return;
-      this.#inFlight++;
-      for (const p of batch) this.#committing.add(p.target);
-      this.#commit(batch).catch((error) => {
-        for (const p of batch) p.reject(error);
-      }).finally(() => {
-        this.#inFlight--;
-        for (const p of batch) this.#committing.delete(p.target);
-        this.#pump();
-      });
+      void this.#run(batch);
+    }
+  }
+
+  async #run(batch: Pending[]): Promise<void> {
+    this.#inFlight++;
+    for (const p of batch) this.#committing.add(p.target);
+    try {
+      await this.#commit(batch);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.#inFlight--;
+      for (const p of batch) this.#committing.delete(p.target);
+      this.#pump();
     }
   }
 
