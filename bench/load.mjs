@@ -64,6 +64,7 @@ async function connect(
   onMessage,
   ws = job.ws,
   dialect = DIALECTS[job.dialect ?? "alarmcast"],
+  onClose = () => {},
 ) {
   const sockets = [];
   const batch = 500; // connect in waves so the accept queue never overflows
@@ -78,6 +79,7 @@ async function connect(
       socket.on("message", (data) => {
         for (let n = dialect.alarms(data, socket); n > 0; n--) onMessage(i);
       });
+      socket.on("close", (code, reason) => onClose(i, code, String(reason)));
       socket.on(
         "error",
         (error) => emit("socket_error", { message: String(error) }),
@@ -425,15 +427,30 @@ if (job.kind === "soak") {
   const ids = Array.from({ length: job.ids }, (_, i) => `soak-${i}`);
   let received = 0;
   const counts = new Array(job.ids * job.perId).fill(0);
-  const sockets = await connect(job.ids * job.perId, ids, (i) => {
-    received++;
-    counts[i]++;
-  });
+  // Sockets closed during the run: a closed one would miss what follows.
+  const closed = [];
+  let measuring = false;
+  const sockets = await connect(
+    job.ids * job.perId,
+    ids,
+    (i) => {
+      received++;
+      counts[i]++;
+    },
+    job.ws,
+    DIALECTS[job.dialect ?? "alarmcast"],
+    (i, code, reason) => {
+      if (measuring) closed.push(`socket ${i} of ${ids[i % ids.length]}: ${code} ${reason}`);
+    },
+  );
   await warmUp(ids, counts); // every socket registered before the count starts
   received = 0;
+  const before = counts.slice();
+  measuring = true;
   emit("measuring");
   const started = performance.now();
   const latencies = [];
+  const accepted = new Array(job.ids).fill(0); // per id
   const posts = [];
   let sent = 0;
   let errors = 0;
@@ -443,9 +460,13 @@ if (job.kind === "soak") {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     sent++;
     const t0 = performance.now();
+    const to = sent % ids.length;
     posts.push(
-      post(ids[sent % ids.length], ALARM).then(
-        () => latencies.push(performance.now() - t0),
+      post(ids[to], ALARM).then(
+        () => {
+          latencies.push(performance.now() - t0);
+          accepted[to]++;
+        },
         () => errors++,
       ),
     );
@@ -457,6 +478,18 @@ if (job.kind === "soak") {
   for (let i = 0; i < 50 && received < expected; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  measuring = false;
+  // Where receipts are missing: per id, how many and on how many of its sockets.
+  const short = ids.flatMap((id, k) => {
+    let missing = 0;
+    let on = 0;
+    for (let i = k; i < counts.length; i += ids.length) {
+      const m = accepted[k] - (counts[i] - before[i]);
+      missing += m;
+      if (m !== 0) on++;
+    }
+    return missing === 0 ? [] : [`${id}: ${missing} on ${on} of ${job.perId} sockets`];
+  });
   for (const ws of sockets) ws.close();
   emit("result", {
     deliveries: received,
@@ -464,6 +497,7 @@ if (job.kind === "soak") {
     alarms: sent,
     errors,
     missing: expected - received,
+    where: [...short, ...closed.slice(0, 20)].join("; "),
     ...percentiles(latencies),
   });
   process.exit(0);

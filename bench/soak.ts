@@ -47,7 +47,7 @@ export async function soak(deps: {
   clearInterval(sampler);
   if (result.errors! > 0 || result.missing! > 0) {
     throw new Error(
-      `Soak: ${result.errors} POSTs failed, ${result.missing} receipts missing`,
+      `Soak: ${result.errors} POSTs failed, ${result.missing} receipts missing (${result.where})`,
     );
   }
   await new Promise((resolve) => setTimeout(resolve, 10_000)); // clients gone: let memory return
