@@ -14,7 +14,11 @@
  * @module
  */
 import { loadEvents } from "./load_events.ts";
-import { CENTRIFUGO_API_KEY, CENTRIFUGO_ENV, ensureCentrifugo } from "./peers/centrifugo.ts";
+import {
+  CENTRIFUGO_API_KEY,
+  CENTRIFUGO_ENV,
+  ensureCentrifugo,
+} from "./peers/centrifugo.ts";
 import { printTable, type Row } from "./report.ts";
 import type { Generated, Server, Variant } from "./types.ts";
 import { DenoKv, findDenokv } from "../tests/support/denokv.ts";
@@ -93,7 +97,12 @@ const SERVERS: Record<
     }
     : {}),
 };
-const PEERS = ["deno-bare", "node-ws", "bun", ...(CENTRIFUGO ? ["centrifugo"] : [])];
+const PEERS = [
+  "deno-bare",
+  "node-ws",
+  "bun",
+  ...(CENTRIFUGO ? ["centrifugo"] : []),
+];
 
 /** alarmcast with its log in memory and on disk (KV, a fresh file each start), then each peer. */
 const ON_DISK: Variant = [
@@ -244,7 +253,20 @@ async function generate(
   return { result: {}, serverCpu: 0, secondCpu: 0, wall: 0 };
 }
 
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What every timed row says besides its rate: the server's share of its core, the latencies. */
+function timed(
+  { result, serverCpu, wall }: Generated,
+): Pick<Row, "serverCpuShare" | "p50" | "p99" | "max"> {
+  return {
+    serverCpuShare: serverCpu / wall,
+    p50: result.p50!,
+    p99: result.p99!,
+    max: result.max!,
+  };
+}
+
+const settle = (ms: number) =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A paired scenario (`paired.ts`) on this runner's servers and load generator. */
 async function runPaired(
@@ -300,21 +322,19 @@ async function fanout(
     VARIANTS,
     "deliveriesPerCpuSecond",
     async (running, server) => {
-      const { result, serverCpu, wall } = await generate(running, {
+      const generated = await generate(running, {
         kind: "fanout",
         ids,
         perId,
         seconds,
       });
+      const { result, serverCpu } = generated;
       return {
         scenario: `fanout ${label}`,
         server,
         deliveriesPerSecond: result.deliveries! / result.seconds!,
         deliveriesPerCpuSecond: result.deliveries! / serverCpu,
-        serverCpuShare: serverCpu / wall,
-        p50: result.p50!,
-        p99: result.p99!,
-        max: result.max!,
+        ...timed(generated),
       };
     },
   );
@@ -357,13 +377,15 @@ async function transports(perId: number, seconds: number): Promise<string> {
   const ws = median(runs.websocket!);
   const sse = median(runs.sse!);
   const line = (name: string, row: Row) =>
-    `| ${name} | ${Math.round(row.deliveriesPerCpuSecond!).toLocaleString("en")} | ${
-      Math.round(row.deliveriesPerSecond!).toLocaleString("en")
-    } | ${row.serverCpuShare!.toFixed(2)} | ${row.p50!.toFixed(1)} ms | ${
-      row.p99!.toFixed(1)
-    } ms |`;
+    `| ${name} | ${
+      Math.round(row.deliveriesPerCpuSecond!).toLocaleString("en")
+    } | ${Math.round(row.deliveriesPerSecond!).toLocaleString("en")} | ${
+      row.serverCpuShare!.toFixed(2)
+    } | ${row.p50!.toFixed(1)} ms | ${row.p99!.toFixed(1)} ms |`;
   return [
-    `1 id × ${perId.toLocaleString("en")} clients, alarmcast (memory), median of ${repeat}`,
+    `1 id × ${
+      perId.toLocaleString("en")
+    } clients, alarmcast (memory), median of ${repeat}`,
     "",
     "| transport | deliveries/CPU-s | deliveries/s | server CPU share | p50 | p99 |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -391,22 +413,22 @@ async function published(
   scenario: string,
   concurrency: number,
 ): Promise<Row> {
-  const { result, serverCpu, wall } = await generate(running, {
+  const generated = await generate(running, {
     kind: "publish",
     ids: 1000,
     concurrency,
     seconds,
   });
-  if (result.errors) throw new Error(`${server}: ${result.errors} POSTs failed`);
+  const { result, serverCpu } = generated;
+  if (result.errors) {
+    throw new Error(`${server}: ${result.errors} POSTs failed`);
+  }
   return {
     scenario,
     server,
     acceptedPerSecond: result.accepted! / result.seconds!,
     acceptedPerCpuSecond: result.accepted! / serverCpu,
-    serverCpuShare: serverCpu / wall,
-    p50: result.p50!,
-    p99: result.p99!,
-    max: result.max!,
+    ...timed(generated),
   };
 }
 
@@ -427,7 +449,12 @@ async function durable(
     ],
     "acceptedPerSecond",
     (running, server) =>
-      published(running, server, `durable ${concurrency} in flight, ${label}`, concurrency),
+      published(
+        running,
+        server,
+        `durable ${concurrency} in flight, ${label}`,
+        concurrency,
+      ),
   );
 }
 
@@ -442,7 +469,9 @@ async function halfLoad(
   seconds: number,
 ): Promise<void> {
   // Receipts are matched to POSTs by seq, which only alarmcast's API answers with.
-  const variants = VARIANTS.filter(([name]) => SERVERS[name]!.dialect === undefined);
+  const variants = VARIANTS.filter(([name]) =>
+    SERVERS[name]!.dialect === undefined
+  );
   await measure(variants, "p99", async (running, server) => {
     const probe = await generate(running, {
       kind: "fanout",
@@ -454,13 +483,14 @@ async function halfLoad(
       1,
       Math.floor(probe.result.alarms! / probe.result.seconds! / 2),
     );
-    const { result, serverCpu, wall } = await generate(running, {
+    const generated = await generate(running, {
       kind: "halfload",
       ids,
       perId,
       rate,
       seconds,
     });
+    const { result } = generated;
     if (result.missing) {
       throw new Error(`${server}: ${result.missing} receipts missing`);
     }
@@ -468,10 +498,7 @@ async function halfLoad(
       scenario: `half load, ${ids === 1 ? "1 id" : `${ids} ids`} × ${perId}`,
       server,
       offeredPerSecond: rate,
-      serverCpuShare: serverCpu / wall,
-      p50: result.p50!,
-      p99: result.p99!,
-      max: result.max!,
+      ...timed(generated),
     };
   });
 }
@@ -541,10 +568,14 @@ if (!only || only === "paired") {
         perId,
         [
           ...[VARIANTS[0]!, ON_DISK].flatMap((ours) =>
-            ["deno-bare", "node-ws"].map((peer): [Variant, string] => [ours, peer])
+            ["deno-bare", "node-ws"].map((
+              peer,
+            ): [Variant, string] => [ours, peer])
           ),
           // Centrifugo keeps its channels in memory: against alarmcast's memory store.
-          ...(CENTRIFUGO ? [[VARIANTS[0]!, "centrifugo"] as [Variant, string]] : []),
+          ...(CENTRIFUGO
+            ? [[VARIANTS[0]!, "centrifugo"] as [Variant, string]]
+            : []),
         ],
       ),
     );
@@ -583,27 +614,23 @@ if (only === "wide") {
   const { wide } = await import("./wide.ts");
   const sockets = Number(flag("--wide-sockets") ?? 60_000);
   const processes = Math.max(2, Math.ceil(sockets / 15_000));
-  const common = { sockets, servers: processes, generators: processes, alarms: quick ? 3 : 20 };
-  rows.push(
-    await wide({
-      ...common,
-      kvPath: `${DISK}/kv-${++disks}.sqlite3`,
-      label: "one SQLite file",
-      generator: GENERATOR,
-    }),
-  );
+  const common = {
+    sockets,
+    servers: processes,
+    generators: processes,
+    alarms: quick ? 3 : 20,
+    generator: GENERATOR,
+  };
+  const onFile = () => ({
+    ...common,
+    kvPath: `${DISK}/kv-${++disks}.sqlite3`,
+    label: "one SQLite file",
+  });
+  rows.push(await wide(onFile()));
   if (sockets <= 18_000) {
     // Where deno serve --parallel fits (one process's descriptors): its isolates against as
     // many processes.
-    rows.push(
-      await wide({
-        ...common,
-        kvPath: `${DISK}/kv-${++disks}.sqlite3`,
-        label: "one SQLite file",
-        generator: GENERATOR,
-        parallel: true,
-      }),
-    );
+    rows.push(await wide({ ...onFile(), parallel: true }));
   }
   const bin = findDenokv();
   if (bin) {
@@ -614,13 +641,16 @@ if (only === "wide") {
         kvPath: denokv.url,
         env: { DENO_KV_ACCESS_TOKEN: denokv.token },
         label: "denokv",
-        generator: GENERATOR,
       }),
     );
   }
 }
 if (!only || only === "durable") {
-  await durable("SQLite", () => ({ KV_PATH: `${DISK}/kv-${++disks}.sqlite3` }), 64);
+  await durable(
+    "SQLite",
+    () => ({ KV_PATH: `${DISK}/kv-${++disks}.sqlite3` }),
+    64,
+  );
   const bin = findDenokv();
   if (bin) {
     // A fresh denokv for each server started, as a fresh file for SQLite: a process that finds
@@ -639,7 +669,9 @@ if (!only || only === "durable") {
     }
   } else {
     // deno-lint-ignore no-console -- say why a scenario is missing
-    console.log("The denokv row is left out: no denokv binary (cargo install denokv)");
+    console.log(
+      "The denokv row is left out: no denokv binary (cargo install denokv)",
+    );
   }
 }
 if (!only || only === "halfload") {
@@ -680,7 +712,9 @@ if (only === "soak") {
 
 printTable(info, rows, PEERS);
 await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+const file = `${ROOT}bench/results/${
+  new Date().toISOString().replace(/[:.]/g, "-")
+}.json`;
 await Deno.writeTextFile(
   file,
   JSON.stringify({ machine: info, rows }, null, 2) + "\n",
