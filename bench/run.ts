@@ -14,11 +14,7 @@
  * @module
  */
 import { loadEvents } from "./load_events.ts";
-import {
-  CENTRIFUGO_API_KEY,
-  CENTRIFUGO_ENV,
-  ensureCentrifugo,
-} from "./peers/centrifugo.ts";
+import { CENTRIFUGO_API_KEY, CENTRIFUGO_ENV, ensureCentrifugo } from "./peers/centrifugo.ts";
 import { printTable, type Row } from "./report.ts";
 import type { Generated, Server, Variant } from "./types.ts";
 import { DenoKv, findDenokv } from "../tests/support/denokv.ts";
@@ -265,8 +261,7 @@ function timed(
   };
 }
 
-const settle = (ms: number) =>
-  new Promise((resolve) => setTimeout(resolve, ms));
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A paired scenario (`paired.ts`) on this runner's servers and load generator. */
 async function runPaired(
@@ -377,15 +372,13 @@ async function transports(perId: number, seconds: number): Promise<string> {
   const ws = median(runs.websocket!);
   const sse = median(runs.sse!);
   const line = (name: string, row: Row) =>
-    `| ${name} | ${
-      Math.round(row.deliveriesPerCpuSecond!).toLocaleString("en")
-    } | ${Math.round(row.deliveriesPerSecond!).toLocaleString("en")} | ${
-      row.serverCpuShare!.toFixed(2)
-    } | ${row.p50!.toFixed(1)} ms | ${row.p99!.toFixed(1)} ms |`;
+    `| ${name} | ${Math.round(row.deliveriesPerCpuSecond!).toLocaleString("en")} | ${
+      Math.round(row.deliveriesPerSecond!).toLocaleString("en")
+    } | ${row.serverCpuShare!.toFixed(2)} | ${row.p50!.toFixed(1)} ms | ${
+      row.p99!.toFixed(1)
+    } ms |`;
   return [
-    `1 id × ${
-      perId.toLocaleString("en")
-    } clients, alarmcast (memory), median of ${repeat}`,
+    `1 id × ${perId.toLocaleString("en")} clients, alarmcast (memory), median of ${repeat}`,
     "",
     "| transport | deliveries/CPU-s | deliveries/s | server CPU share | p50 | p99 |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -469,9 +462,7 @@ async function halfLoad(
   seconds: number,
 ): Promise<void> {
   // Receipts are matched to POSTs by seq, which only alarmcast's API answers with.
-  const variants = VARIANTS.filter(([name]) =>
-    SERVERS[name]!.dialect === undefined
-  );
+  const variants = VARIANTS.filter(([name]) => SERVERS[name]!.dialect === undefined);
   await measure(variants, "p99", async (running, server) => {
     const probe = await generate(running, {
       kind: "fanout",
@@ -573,9 +564,7 @@ if (!only || only === "paired") {
             ): [Variant, string] => [ours, peer])
           ),
           // Centrifugo keeps its channels in memory: against alarmcast's memory store.
-          ...(CENTRIFUGO
-            ? [[VARIANTS[0]!, "centrifugo"] as [Variant, string]]
-            : []),
+          ...(CENTRIFUGO ? [[VARIANTS[0]!, "centrifugo"] as [Variant, string]] : []),
         ],
       ),
     );
@@ -712,9 +701,7 @@ if (only === "soak") {
 
 printTable(info, rows, PEERS);
 await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/${
-  new Date().toISOString().replace(/[:.]/g, "-")
-}.json`;
+const file = `${ROOT}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
 await Deno.writeTextFile(
   file,
   JSON.stringify({ machine: info, rows }, null, 2) + "\n",
