@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { idleTimeoutFor, longestHeartbeatMs } from "./core/mod.ts";
 import { createLogger, type LogLevel } from "./observe/mod.ts";
 
 /** The validated service configuration. */
@@ -14,7 +15,10 @@ export interface Config {
   host: string;
   /** Bearer key for `/api/` routes (`ALARM_API_KEY`); `undefined` leaves the API open. */
   apiKey: string | undefined;
-  /** Seconds before Deno closes a socket that doesn't answer protocol pings (`IDLE_TIMEOUT_SECONDS`). */
+  /**
+   * Seconds before Deno closes a socket that doesn't answer protocol pings (`IDLE_TIMEOUT_SECONDS`);
+   * 0 or at least 2.5 heartbeat intervals, so clients that heartbeat are never pinged.
+   */
   idleTimeoutSeconds: number;
   /** Milliseconds without any inbound frame before the registry closes a session (`HEARTBEAT_TIMEOUT_SECONDS`). */
   heartbeatTimeoutMs: number;
@@ -96,7 +100,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   port: 8080,
   host: "0.0.0.0",
   apiKey: undefined,
-  idleTimeoutSeconds: 30,
+  idleTimeoutSeconds: idleTimeoutFor(longestHeartbeatMs(90_000)),
   heartbeatTimeoutMs: 90_000,
   maxMessageBytes: 16 * 1024,
   maxBodyBytes: 64 * 1024,
@@ -163,13 +167,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     return value;
   }
 
+  const heartbeatTimeoutMs =
+    int("HEARTBEAT_TIMEOUT_SECONDS", DEFAULT_CONFIG.heartbeatTimeoutMs / 1000, 5, 86_400) * 1000;
+  // Deno's protocol ping must never reach a client that heartbeats (lib/core/heartbeat.ts).
+  const longest = longestHeartbeatMs(heartbeatTimeoutMs);
+  const minIdle = idleTimeoutFor(longest);
   const config: Config = {
     port: int("PORT", DEFAULT_CONFIG.port, 0, 65535),
     host: env.HOST || DEFAULT_CONFIG.host,
     apiKey: env.ALARM_API_KEY || undefined,
-    idleTimeoutSeconds: int("IDLE_TIMEOUT_SECONDS", DEFAULT_CONFIG.idleTimeoutSeconds, 0, 3600),
-    heartbeatTimeoutMs:
-      int("HEARTBEAT_TIMEOUT_SECONDS", DEFAULT_CONFIG.heartbeatTimeoutMs / 1000, 5, 86_400) * 1000,
+    heartbeatTimeoutMs,
+    idleTimeoutSeconds: int("IDLE_TIMEOUT_SECONDS", minIdle, 0, 3600),
     maxMessageBytes: int("MAX_MESSAGE_BYTES", DEFAULT_CONFIG.maxMessageBytes, 256, 16 * MIB),
     // 64 KiB at most: an alarm is stored in at most two KV values.
     maxBodyBytes: int("MAX_BODY_BYTES", DEFAULT_CONFIG.maxBodyBytes, 1024, 64 * 1024),
@@ -222,6 +230,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     maxShelveSeconds: int("MAX_SHELVE_SECONDS", DEFAULT_CONFIG.maxShelveSeconds, 60, 30 * 86_400),
   };
 
+  if (config.idleTimeoutSeconds !== 0 && config.idleTimeoutSeconds < minIdle) {
+    problems.push(
+      `IDLE_TIMEOUT_SECONDS must be 0 or at least ${minIdle} (2.5 times the clients' ${
+        longest / 1000
+      } s heartbeat), got ${JSON.stringify(env.IDLE_TIMEOUT_SECONDS)}`,
+    );
+  }
   if (/[\s/]/.test(config.host)) {
     problems.push(`HOST must be an address or host name, got ${JSON.stringify(config.host)}`);
   }

@@ -137,6 +137,27 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   assertThrows(() => parseConfig({ MAX_MESSAGE_BYTES: "0x10" }), ConfigError, 'got "0x10"');
 });
 
+Deno.test("config: Deno's protocol ping waits 2.5 heartbeat intervals, never less", () => {
+  // The old page's 30 s PING is the longest interval by default: ping after 37.5 s of silence.
+  assertEquals(DEFAULT_CONFIG.idleTimeoutSeconds, 75);
+  // v1 clients heartbeat at a third of the timeout: 100 s here, so 250 s.
+  assertEquals(parseConfig({ HEARTBEAT_TIMEOUT_SECONDS: "300" }).idleTimeoutSeconds, 250);
+  assertEquals(parseConfig({ HEARTBEAT_TIMEOUT_SECONDS: "30" }).idleTimeoutSeconds, 75);
+  assertEquals(parseConfig({ IDLE_TIMEOUT_SECONDS: "0" }).idleTimeoutSeconds, 0);
+  assertEquals(parseConfig({ IDLE_TIMEOUT_SECONDS: "75" }).idleTimeoutSeconds, 75);
+  assertEquals(parseConfig({ IDLE_TIMEOUT_SECONDS: "600" }).idleTimeoutSeconds, 600);
+  assertThrows(
+    () => parseConfig({ IDLE_TIMEOUT_SECONDS: "30" }),
+    ConfigError,
+    `IDLE_TIMEOUT_SECONDS must be 0 or at least 75 (2.5 times the clients' 30 s heartbeat), got "30"`,
+  );
+  assertThrows(
+    () => parseConfig({ IDLE_TIMEOUT_SECONDS: "200", HEARTBEAT_TIMEOUT_SECONDS: "300" }),
+    ConfigError,
+    `at least 250 (2.5 times the clients' 100 s heartbeat), got "200"`,
+  );
+});
+
 Deno.test("config: webhooks need exact origins and a long enough secret", () => {
   const secret = { WEBHOOK_SECRET: "w".repeat(32) };
   for (const origin of ["https://hooks.example.com/path", "*.example.com", "HTTPS://A.example"]) {

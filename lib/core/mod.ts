@@ -1,6 +1,6 @@
 /**
  * The domain, free of I/O: alarms (validation and stamping), ids, safe JSON, the wire protocol
- * and its close codes, connection tokens, rate limits, escalation policies, the backoff every
+ * and its close codes, connection tokens, heartbeat timing, rate limits, escalation policies, the backoff every
  * retry follows, and the errors the domain raises. Imports nothing else of ours, so every other folder may build on it.
  *
  * @module
@@ -13,6 +13,7 @@ export * from "./condition.ts";
 export * from "./errors.ts";
 export * from "./follow.ts";
 export * from "./hash.ts";
+export * from "./heartbeat.ts";
 export * from "./ids.ts";
 export * from "./json.ts";
 export * from "./policy.ts";

@@ -12,6 +12,7 @@ import {
   type Condition,
   type ConditionChange,
   type Grant,
+  heartbeatIntervalMs,
   inActiveList,
   InvalidInput,
   measurePerformance,
@@ -277,9 +278,9 @@ export class Hub {
     return { count: online.get(id) ?? 0, seq, acked };
   }
 
-  /** Interval at which clients are told to heartbeat: a third of the timeout. */
+  /** Interval at which clients are told to heartbeat. */
   get heartbeatIntervalMs(): number {
-    return Math.floor(this.#options.limits.heartbeatTimeoutMs / 3);
+    return heartbeatIntervalMs(this.#options.limits.heartbeatTimeoutMs);
   }
 
   /**
