@@ -25,7 +25,8 @@ export function longestHeartbeatMs(heartbeatTimeoutMs: number): number {
  * The shortest protocol-ping timeout, in whole seconds, for clients that heartbeat every
  * `intervalMs`: 2.5 intervals. Deno pings after 1.25 intervals of silence, so a client that
  * heartbeats is never pinged, and a peer that vanished is closed after 2.5: with the default
- * heartbeat timeout (3 intervals), before the sweep, whose close never releases a silent peer.
+ * heartbeat timeout (3 intervals), before the sweep, whose close leaves a silent peer's
+ * connection held until TCP gives up on it.
  */
 export function idleTimeoutFor(intervalMs: number): number {
   return Math.ceil((intervalMs * 2.5) / 1000);
