@@ -2,7 +2,9 @@
  * Old pages in a process of their own: `count` legacy sockets spread over `ids` ids, every one
  * sending `PING` at once every `periodMs`, the way one page's timer does. Its own process, so its
  * timers and its answers to protocol pings keep their own pace while the server is busy.
- * Prints `open` once every socket is open, then a JSON line per socket that closes.
+ * Prints `open` once every socket is open, a JSON line per socket that closes, and once every
+ * socket has received an alarm whose `message` is `"end"` (or closed), how many alarms each had
+ * before it: `{"counts":[…]}`, by socket index (socket `i` is on id `page-<i % ids>`).
  *
  * Usage: deno run --allow-net heartbeating_pages.ts <ws base> <count> <ids> <periodMs>
  *
@@ -13,10 +15,22 @@ const encoder = new TextEncoder();
 /** One line to the test reading this process's output. */
 const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
 const sockets: WebSocket[] = [];
+const counts: number[] = new Array(Number(count)).fill(0);
+const ended = new Set<number>();
+const end = (i: number) => {
+  ended.add(i);
+  if (ended.size === counts.length) say(JSON.stringify({ counts }));
+};
 for (let i = 0; i < Number(count); i++) {
   const socket = new WebSocket(`${base}/websocket/page-${i % Number(ids)}`);
-  socket.onclose = (e) => say(JSON.stringify({ socket: i, code: e.code, reason: e.reason }));
-  socket.onmessage = () => {};
+  socket.onclose = (e) => {
+    say(JSON.stringify({ socket: i, code: e.code, reason: e.reason }));
+    end(i);
+  };
+  socket.onmessage = (e) => {
+    if (!String(e.data).includes('"message":"end"')) counts[i]!++;
+    else end(i);
+  };
   sockets.push(socket);
 }
 await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.onopen = resolve)));
