@@ -12,8 +12,11 @@
  */
 const [base, count, ids, periodMs] = Deno.args;
 const encoder = new TextEncoder();
-/** One line to the test reading this process's output. */
-const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
+/** One line to the test reading this process's output, whole (a pipe may take part of a write). */
+function say(line: string): void {
+  const bytes = encoder.encode(line + "\n");
+  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+}
 const sockets: WebSocket[] = [];
 const counts: number[] = new Array(Number(count)).fill(0);
 const ended = new Set<number>();
