@@ -159,14 +159,17 @@ Deno.test("sockets that heartbeat are never closed by Deno's protocol ping, howe
     assertEquals(answer.status, 202);
     accepted[n % 10]++;
   }
-  // Then one last alarm per id: once every socket has it, each says how many came before.
+  assertEquals(server.app.hub.size, 1000);
+  // Then one last alarm per id: once every socket has it, each says how many came before, and
+  // the pages leave.
   for (let id = 0; id < 10; id++) {
     assertEquals((await server.post(`/api/alarms/page-${id}`, { message: "end" })).status, 202);
   }
   const { counts } = JSON.parse(await pages.waitForLine(/^\{"counts"/));
   assertEquals(pages.lines.filter((line) => line.startsWith('{"socket"')), []);
   assertEquals(counts, counts.map((_: number, i: number) => accepted[i % 10]));
-  assertEquals(server.app.hub.size, 1000);
+  assertEquals((await pages.status).code, 0);
+  await waitFor(() => server.app.hub.size === 0);
 });
 
 Deno.test("a peer that stops answering protocol pings is dropped by the idle timeout", async () => {

@@ -4,7 +4,8 @@
  * timers and its answers to protocol pings keep their own pace while the server is busy.
  * Prints `open` once every socket is open, a JSON line per socket that closes, and once every
  * socket has received an alarm whose `message` is `"end"` (or closed), how many alarms each had
- * before it: `{"counts":[…]}`, by socket index (socket `i` is on id `page-<i % ids>`).
+ * before it: `{"counts":[…]}`, by socket index (socket `i` is on id `page-<i % ids>`); then it
+ * closes every socket, as pages that leave do, and exits once all are closed.
  *
  * Usage: deno run --allow-net heartbeating_pages.ts <ws base> <count> <ids> <periodMs>
  *
@@ -20,13 +21,23 @@ function say(line: string): void {
 const sockets: WebSocket[] = [];
 const counts: number[] = new Array(Number(count)).fill(0);
 const ended = new Set<number>();
+let leaving = false;
+const closed = new Set<number>();
 const end = (i: number) => {
   ended.add(i);
-  if (ended.size === counts.length) say(JSON.stringify({ counts }));
+  if (ended.size < counts.length || leaving) return;
+  say(JSON.stringify({ counts }));
+  leaving = true;
+  for (const socket of sockets) socket.close();
 };
 for (let i = 0; i < Number(count); i++) {
   const socket = new WebSocket(`${base}/websocket/page-${i % Number(ids)}`);
   socket.onclose = (e) => {
+    closed.add(i);
+    if (leaving) {
+      if (closed.size === counts.length) Deno.exit(0);
+      return;
+    }
     say(JSON.stringify({ socket: i, code: e.code, reason: e.reason }));
     end(i);
   };
