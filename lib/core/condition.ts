@@ -21,12 +21,16 @@ import { Conflict, InvalidInput, NotFound } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
 
+/** Every state of a condition (shelving aside), in the order of the table above. */
+export const CONDITION_STATES = [
+  "active-unacknowledged",
+  "active-acknowledged",
+  "cleared-unacknowledged",
+  "normal",
+] as const;
+
 /** A condition's state (shelving aside). */
-export type ConditionState =
-  | "active-unacknowledged"
-  | "active-acknowledged"
-  | "cleared-unacknowledged"
-  | "normal";
+export type ConditionState = typeof CONDITION_STATES[number];
 
 /** What an operator or the publisher does to a condition. */
 export type ConditionAction = "raise" | "clear" | "acknowledge" | "shelve" | "unshelve" | "expire";

@@ -9,6 +9,8 @@
 import {
   ACTIONS,
   type Condition,
+  CONDITION_STATES,
+  type ConditionState,
   decodeAction,
   inActiveList,
   isShelved,
@@ -21,13 +23,6 @@ import { type AckDeps, authorize } from "./acks.ts";
 import { readJsonObject } from "./body.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
 
-/** The states a list can be filtered by, besides `shelved` and `all`. */
-const STATES = [
-  "active-unacknowledged",
-  "active-acknowledged",
-  "cleared-unacknowledged",
-  "normal",
-] as const;
 /** Entries of a condition's history returned at most (newest kept). */
 export const MAX_CONDITION_HISTORY = 100;
 
@@ -43,7 +38,7 @@ export async function listConditions(
     throw new HttpError(
       400,
       "invalid_parameter",
-      `Parameter "state" must be one of ${[...STATES, "shelved", "all"].join(", ")}`,
+      `Parameter "state" must be one of ${[...CONDITION_STATES, "shelved", "all"].join(", ")}`,
     );
   }
   const level = params.get("level");
@@ -124,8 +119,8 @@ function unknown(id: string, key: string): HttpError {
   return new HttpError(404, "unknown_condition", `Id ${quote(id)} has no condition ${quote(key)}`);
 }
 
-function isState(state: string): state is (typeof STATES)[number] {
-  return (STATES as readonly string[]).includes(state);
+function isState(state: string): state is ConditionState {
+  return (CONDITION_STATES as readonly string[]).includes(state);
 }
 
 // Most recent first, as an operator reads the list (the latest change first at the same time).

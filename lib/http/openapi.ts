@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  CONDITION_STATES,
   FLOOD_ALARMS,
   FLOOD_WINDOW_MS,
   MAX_ALARM_BYTES,
@@ -841,7 +842,7 @@ const SCHEMAS: JsonMap = {
     description: "A condition of an id, e.g. `boiler-7/pressure-high`",
   },
   ConditionState: {
-    enum: ["active-unacknowledged", "active-acknowledged", "cleared-unacknowledged", "normal"],
+    enum: [...CONDITION_STATES],
   },
   Condition: {
     type: "object",

@@ -10,6 +10,7 @@
  */
 import {
   ACTIONS,
+  CONDITION_STATES,
   type JsonObject,
   MAX_POLICIES,
   MAX_STREAM_IDS,
@@ -846,14 +847,7 @@ export const ROUTES: readonly Route<Operation>[] = [
               in: "query",
               description: "Only these: a state, `shelved` (now), or `all` (normal ones too)",
               schema: {
-                enum: [
-                  "active-unacknowledged",
-                  "active-acknowledged",
-                  "cleared-unacknowledged",
-                  "normal",
-                  "shelved",
-                  "all",
-                ],
+                enum: [...CONDITION_STATES, "shelved", "all"],
               },
             },
             {
