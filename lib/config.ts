@@ -7,6 +7,9 @@
 import { idleTimeoutFor, longestHeartbeatMs } from "./core/mod.ts";
 import { createLogger, type LogLevel } from "./observe/mod.ts";
 
+/** Default heartbeat timeout: three of the old page's 30 s `PING`s missed. */
+const HEARTBEAT_TIMEOUT_MS = 90_000;
+
 /** The validated service configuration. */
 export interface Config {
   /** TCP port to listen on (`PORT`). */
@@ -100,8 +103,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   port: 8080,
   host: "0.0.0.0",
   apiKey: undefined,
-  idleTimeoutSeconds: idleTimeoutFor(longestHeartbeatMs(90_000)),
-  heartbeatTimeoutMs: 90_000,
+  idleTimeoutSeconds: idleTimeoutFor(longestHeartbeatMs(HEARTBEAT_TIMEOUT_MS)),
+  heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
   maxMessageBytes: 16 * 1024,
   maxBodyBytes: 64 * 1024,
   slowConsumerBytes: 1024 * 1024,

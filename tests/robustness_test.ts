@@ -128,8 +128,9 @@ Deno.test("heartbeats keep sessions alive; silent ones are closed with 4000", as
 Deno.test("sockets that heartbeat are never closed by Deno's protocol ping, however busy the server", async () => {
   // The old page's timing scaled down 15 times (PING every 2 s), with the idle timeout the
   // configuration derives from it. With the old default's ratio (idle 2 s here, 30 s in
-  // production) runs like this one closed 3 to 28 of the 1,000 sockets in 30 to 50 s with 1001
-  // "No response from ping frame.", and those sockets missed every alarm after that.
+  // production) Deno closes some sockets with 1001 "No response from ping frame." and they miss
+  // every alarm after that (docs/decisions.md, "Deno's protocol ping never reaches a client that
+  // heartbeats").
   const periodMs = 2000;
   await using server = await startServer({
     config: {
