@@ -197,6 +197,9 @@ Deno.test("conditions: bad input gets a clear error, and nothing changes", async
     [`${PATH}/shelve`, { reason: "r", durationSeconds: 601 }, 400, "invalid_field"],
     [`${PATH}/shelve`, { reason: "r" }, 400, "invalid_field"],
     [`${PATH}/shelve`, { reason: "r", untilCleared: "yes" }, 400, "invalid_field"],
+    [`${PATH}/shelve`, { reason: "r", durationSeconds: null }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { by: "system" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { by: "li\u0000wei" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { color: "red" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { by: "" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { comment: "x".repeat(1001) }, 400, "invalid_field"],
@@ -210,7 +213,11 @@ Deno.test("conditions: bad input gets a clear error, and nothing changes", async
   }
   assertEquals((await server.get("/api/conditions/plant?state=dance")).status, 400);
   assertEquals((await server.get("/api/conditions/plant/nope")).status, 404);
-  assertEquals((await server.post("/api/alarms/plant", { key: "" })).status, 400);
+  // Keys no path could name, or that KV would store as another key's.
+  for (const key of ["", ".", "..", "a\ud800b"]) {
+    const res = await server.post("/api/alarms/plant", { key });
+    assertEquals([res.status, res.body.error.code], [400, "invalid_field"], key);
+  }
   assertEquals((await server.post("/api/alarms/plant", { condition: {} })).status, 400);
   const [condition] = (await server.get("/api/conditions/plant")).body.conditions;
   assertEquals([condition.state, condition.seq, "shelved" in condition], [

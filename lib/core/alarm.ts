@@ -73,7 +73,7 @@ export function prepareAlarm(
   if (body.key !== undefined && !isValidKey(body.key)) {
     throw new InvalidInput(
       "invalid_field",
-      `Field "key" must be a string of 1 to ${MAX_KEY_LENGTH} printable characters`,
+      `Field "key" must be a string of 1 to ${MAX_KEY_LENGTH} printable characters, not "." or ".."`,
     );
   }
   const given = body.createTime ?? undefined; // null asks for the server's time, like absent
@@ -103,18 +103,27 @@ export function completeAlarm(prepared: PreparedAlarm, target: string, seq: numb
 
 function isValidAlarmId(id: unknown): id is string | number {
   if (typeof id === "number") return Number.isSafeInteger(id) && id >= 0;
-  // Characters (code points), as JSON Schema's maxLength counts them, not UTF-16 units.
-  return typeof id === "string" && id.length >= 1 && id.length <= 2 * MAX_ALARM_ID_LENGTH &&
-    (id.length <= MAX_ALARM_ID_LENGTH || [...id].length <= MAX_ALARM_ID_LENGTH) &&
-    !CONTROL_CHARS.test(id);
+  return isPrintable(id, MAX_ALARM_ID_LENGTH);
 }
 
-/** Whether `key` can name a condition: 1 to 256 printable characters. */
-export function isValidKey(key: unknown): key is string {
+/**
+ * Whether `value` is a string of 1 to `max` characters (code points, as JSON Schema's
+ * `maxLength` counts them), valid Unicode (a lone surrogate can't be stored as UTF-8: two would
+ * collide) and without control characters.
+ */
+export function isPrintable(value: unknown, max: number): value is string {
   // Characters counted one by one only when UTF-16 units are more than the limit.
-  return typeof key === "string" && key.length >= 1 && key.length <= 2 * MAX_KEY_LENGTH &&
-    (key.length <= MAX_KEY_LENGTH || [...key].length <= MAX_KEY_LENGTH) &&
-    !CONTROL_CHARS.test(key);
+  return typeof value === "string" && value.length >= 1 && value.length <= 2 * max &&
+    (value.length <= max || [...value].length <= max) && value.isWellFormed() &&
+    !CONTROL_CHARS.test(value);
+}
+
+/**
+ * Whether `key` can name a condition: 1 to 256 printable characters, other than `.` and `..`
+ * (URLs resolve those path segments away, so no route could name the condition).
+ */
+export function isValidKey(key: unknown): key is string {
+  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== "..";
 }
 
 /** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */

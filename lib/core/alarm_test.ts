@@ -38,3 +38,25 @@ Deno.test("alarm: an id's length counts characters, not UTF-16 units (as JSON Sc
   assertThrows(() => prepareAlarm(fields("😀".repeat(129)), 0), InvalidInput);
   assertThrows(() => prepareAlarm(fields("x".repeat(129)), 0), InvalidInput);
 });
+
+Deno.test("alarm: lone surrogates, and keys no path can name, are refused", () => {
+  // Stored as UTF-8, "a\ud800b" and "a\ufffdb" would become one key.
+  for (
+    const body of [{ key: "a\ud800b" }, { key: "\udfff" }, { id: "\udc00" }]
+  ) {
+    const error = assertThrows(() => prepareAlarm(body, 0), InvalidInput);
+    assertEquals(error.code, "invalid_field", JSON.stringify(body));
+  }
+  for (const key of [".", ".."]) {
+    const error = assertThrows(() => prepareAlarm({ key }, 0), InvalidInput);
+    assertEquals(
+      error.message,
+      'Field "key" must be a string of 1 to 256 printable characters, not "." or ".."',
+    );
+  }
+  // A pair is one character, and dots within a key are fine.
+  assertEquals(prepareAlarm({ key: "😀/..", message: "a\ud83d\ude00b" }, 0).fields.key, "😀/..");
+  assertEquals(prepareAlarm({ key: "...", message: "m" }, 0).fields.key, "...");
+  // Elsewhere a lone surrogate is kept: JSON escapes it, so the log holds it as it came.
+  assertEquals(JSON.parse(JSON.stringify(prepareAlarm({ m: "x\ud800" }, 0).fields)).m, "x\ud800");
+});

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { type Alarm, isPrintable } from "./alarm.ts";
 import { Conflict, InvalidInput, NotFound } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
@@ -265,6 +266,38 @@ export function conditionView(c: Condition): ConditionView {
   return view;
 }
 
+/**
+ * Most characters (UTF-16 units) of its JSON an alarm a condition keeps may have: a KV value holds
+ * 64 KiB, and a string takes at most 2 bytes per unit there.
+ */
+export const MAX_KEPT_ALARM = 20_000;
+
+/**
+ * The alarm a condition keeps of its latest raise (`length`: the units of its JSON): the alarm,
+ * or when longer than {@linkcode MAX_KEPT_ALARM} its `id`, `createTime`, `seq`, `target`, `key`,
+ * `level`, `severity` and `ackBy` with `truncated: true` (the whole alarm stays in the log).
+ */
+export function keptAlarm(alarm: JsonObject, length: number): JsonObject {
+  if (length <= MAX_KEPT_ALARM) return alarm;
+  const kept: JsonObject = { truncated: true };
+  for (const name of ["id", "createTime", "seq", "target", "key", "level", "severity", "ackBy"]) {
+    if (Object.hasOwn(alarm, name)) kept[name] = alarm[name];
+  }
+  return kept;
+}
+
+/**
+ * The alarm a raise of `before`'s condition delivers: a repeat of an active episode starts no
+ * deadline of its own, so where a policy stamped one (`ackBy`) it carries the episode's instead
+ * (its first raise's, passed on by every repeat), or none.
+ */
+export function raisedAlarm(alarm: Alarm, before: Condition | undefined): Alarm {
+  if (before === undefined || before.state === "normal" || alarm.ackBy === undefined) return alarm;
+  const { ackBy: _stamped, ...rest } = alarm;
+  const episode = before.alarm.ackBy;
+  return episode === undefined ? rest : { ...rest, ackBy: episode };
+}
+
 /** Where a condition change comes from: the action, when, and the key it is for. */
 export interface ConditionSpec {
   key: string;
@@ -297,7 +330,7 @@ export function transitionOf(
   const transition: Transition = {
     action: change.action,
     key,
-    by: change.action === "expire" ? "system" : change.by,
+    by: change.action === "expire" ? SYSTEM_ACTOR : change.by,
     at: new Date(at).toISOString(),
   };
   if ("comment" in change && change.comment !== undefined) transition.comment = change.comment;
@@ -315,6 +348,8 @@ export const ACTIONS = ["acknowledge", "shelve", "unshelve", "clear"] as const;
 /** Longest `comment`, `reason` and `by`, in characters. */
 export const MAX_COMMENT_LENGTH = 1000;
 export const MAX_BY_LENGTH = 128;
+/** Who the server's own changes (a shelving that runs out) are by; no caller may claim it. */
+export const SYSTEM_ACTOR = "system";
 
 /** Who acts on a condition: a token's subject, or whoever the caller names (else `fallback`). */
 export interface Actor {
@@ -346,6 +381,12 @@ export function decodeAction(
     throw new InvalidInput("invalid_field", `Field ${quote(unknown)} is not allowed`);
   }
   const named = text(body, "by", MAX_BY_LENGTH);
+  if (named !== undefined && !isPrintable(named, MAX_BY_LENGTH)) {
+    throw new InvalidInput("invalid_field", `Field "by" must not hold control characters`);
+  }
+  if (named === SYSTEM_ACTOR) {
+    throw new InvalidInput("invalid_field", `Field "by" cannot be ${quote(SYSTEM_ACTOR)}`);
+  }
   if (named !== undefined && actor.subject !== undefined) {
     throw new InvalidInput("invalid_field", `Field "by" is set from the connection token`);
   }
@@ -364,7 +405,7 @@ export function decodeAction(
   if (durationSeconds === undefined && !untilCleared) {
     throw new InvalidInput("invalid_field", `Field "durationSeconds" is required to shelve`);
   }
-  const seconds = durationSeconds ?? maxShelveSeconds;
+  const seconds = durationSeconds === undefined ? maxShelveSeconds : durationSeconds;
   if (
     typeof seconds !== "number" || !Number.isSafeInteger(seconds) || seconds < 1 ||
     seconds > maxShelveSeconds
@@ -377,11 +418,15 @@ export function decodeAction(
   return { action, ...base, reason, until: now + seconds * 1000, untilCleared };
 }
 
-// An optional string field of 1 to `max` characters, trimmed of nothing.
+// An optional string field of 1 to `max` characters (code points), valid Unicode, trimmed of
+// nothing; line breaks are the writer's business.
 function text(body: JsonObject, name: string, max: number): string | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length === 0 || value.length > max) {
+  if (
+    typeof value !== "string" || value.length === 0 || value.length > 2 * max ||
+    (value.length > max && [...value].length > max) || !value.isWellFormed()
+  ) {
     throw new InvalidInput(
       "invalid_field",
       `Field ${quote(name)} must be a string of 1 to ${max} characters`,

@@ -1,10 +1,12 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertThrows } from "@std/assert";
+import { InvalidInput } from "./errors.ts";
 import {
   applyChange,
   type Condition,
   type ConditionChange,
   type ConditionState,
   conditionView,
+  decodeAction,
   isChattering,
   isShelved,
   isStale,
@@ -148,4 +150,37 @@ Deno.test("condition: the view is every field but the alarm and the raise times"
     Object.keys(conditionView(plain)).sort(),
     Object.keys(plain).filter((k) => k !== "alarm" && k !== "recent").sort(),
   );
+});
+
+Deno.test("condition: actions refuse bad fields, naming them", () => {
+  const actor = { fallback: "api" };
+  const refused = (body: Record<string, unknown>, message: string) => {
+    const action = "reason" in body ? "shelve" : "acknowledge";
+    const error = assertThrows(() => decodeAction(action, body, actor, 0, 60), InvalidInput);
+    assertEquals([error.code, error.message], ["invalid_field", message], JSON.stringify(body));
+  };
+  // null is not absent: it would otherwise shelve for the longest time allowed.
+  refused(
+    { reason: "r", durationSeconds: null },
+    'Field "durationSeconds" must be an integer from 1 to 60',
+  );
+  refused({ by: "li\nwei" }, 'Field "by" must not hold control characters');
+  refused({ by: "system" }, 'Field "by" cannot be "system"');
+  refused({ by: "li\ud800" }, 'Field "by" must be a string of 1 to 128 characters');
+  refused({ comment: "x\udfff" }, 'Field "comment" must be a string of 1 to 1000 characters');
+  refused(
+    { comment: "😀".repeat(1001) },
+    'Field "comment" must be a string of 1 to 1000 characters',
+  );
+  // Characters, not UTF-16 units, as the OpenAPI document's maxLength counts them.
+  assertEquals(decodeAction("acknowledge", { comment: "😀".repeat(1000) }, actor, 0, 60), {
+    action: "acknowledge",
+    by: "api",
+    comment: "😀".repeat(1000),
+  });
+  assertEquals(decodeAction("acknowledge", { by: "李伟", comment: "a\nb" }, actor, 0, 60), {
+    action: "acknowledge",
+    by: "李伟",
+    comment: "a\nb",
+  });
 });

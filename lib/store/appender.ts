@@ -26,21 +26,18 @@ import {
   type EntryFrames,
   entryJson,
   isJsonObject,
+  keptAlarm,
   knowFrames,
+  MAX_KEPT_ALARM,
   type PreparedAlarm,
+  raisedAlarm,
   refusalError,
   StoreError,
 } from "../core/mod.ts";
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
 import { ConditionCache } from "./condition_cache.ts";
-import {
-  decodeCondition,
-  encodeCondition,
-  encodeRaised,
-  keptAlarm,
-  MAX_KEPT_ALARM,
-} from "./conditions.ts";
+import { decodeCondition, encodeCondition, encodeRaised } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { FEED_TTL_MS } from "./feed.ts";
@@ -379,7 +376,7 @@ export class Appender {
           continue;
         }
         const seq = next.get(p.target)! + 1;
-        const alarm = completeAlarm(p.prepared, p.target, seq);
+        let alarm = completeAlarm(p.prepared, p.target, seq);
         let due = p.due;
         let condition: Condition | undefined;
         // The entry and its frames: serialized once, here, for the log, the record and the
@@ -390,6 +387,7 @@ export class Appender {
           const id = p.condId;
           const before = conditions.get(id);
           const { key, change, at } = p.condition;
+          if (change.action === "raise") alarm = raisedAlarm(alarm, before);
           const out = applyChange(before, change, at, p.target, key, seq);
           if (!out.ok) {
             refused.push([p, refusalError(out.refusal, before !== undefined)]);
@@ -403,10 +401,11 @@ export class Appender {
           if (change.action === "raise") {
             // A repeat of an active condition starts no new deadline: the first one still runs.
             if (before && before.state !== "normal") due = undefined;
-            frames = { seq, alarm: JSON.stringify(alarm), condition: JSON.stringify(view) };
-            condition.alarm = keptAlarm(alarm, p.prepared.bytes);
+            const json = JSON.stringify(alarm);
+            frames = { seq, alarm: json, condition: JSON.stringify(view) };
+            condition.alarm = keptAlarm(alarm, json.length);
             if (condition.alarm === alarm) record = encodeRaised(frames, condition.recent);
-            bytes = Math.min(p.prepared.bytes, MAX_KEPT_ALARM) + RECORD_BYTES;
+            bytes = Math.min(json.length, MAX_KEPT_ALARM) + RECORD_BYTES;
           }
           // Two changes of one condition in a batch apply in order; its last record is written.
           conditions.set(id, condition);

@@ -4,27 +4,10 @@
  *
  * @module
  */
-import type { Condition, EntryFrames, JsonObject } from "../core/mod.ts";
+import type { Condition, EntryFrames } from "../core/mod.ts";
 import type { KvLike } from "./call_timeout.ts";
 import { guard } from "./guard.ts";
 import { condKey, condPrefix } from "./schema.ts";
-
-/** Most bytes (as JSON) of an alarm a condition's record keeps: a KV value holds 64 KiB. */
-export const MAX_KEPT_ALARM = 20_000;
-
-/**
- * The alarm a condition's record keeps of its latest raise (`bytes`: at least its size as JSON):
- * the alarm, or when larger than {@linkcode MAX_KEPT_ALARM} its `id`, `createTime`, `seq`,
- * `target`, `key` and `level` with `truncated: true`.
- */
-export function keptAlarm(alarm: JsonObject, bytes: number): JsonObject {
-  if (bytes <= MAX_KEPT_ALARM) return alarm;
-  const kept: JsonObject = { truncated: true };
-  for (const name of ["id", "createTime", "seq", "target", "key", "level"]) {
-    if (Object.hasOwn(alarm, name)) kept[name] = alarm[name];
-  }
-  return kept;
-}
 
 /**
  * A record as KV holds it: its JSON text, which KV stores as a plain string (cheaper to write

@@ -13,7 +13,9 @@ import {
   type Condition,
   type ConditionSpec,
   conditionView,
+  keptAlarm,
   type PreparedAlarm,
+  raisedAlarm,
   refusalError,
 } from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
@@ -120,11 +122,15 @@ export class MemoryLog implements AlarmLog {
     let repeat = false;
     if (change) {
       const before = log.conditions.get(change.key);
+      const raise = change.change.action === "raise";
+      if (raise) alarm = raisedAlarm(alarm, before);
       const out = applyChange(before, change.change, change.at, target, change.key, alarm.seq);
       if (!out.ok) throw refusalError(out.refusal, before !== undefined);
-      repeat = change.change.action === "raise" && before !== undefined &&
-        before.state !== "normal";
-      condition = change.change.action === "raise" ? { ...out.condition, alarm } : out.condition;
+      repeat = raise && before !== undefined && before.state !== "normal";
+      // What a record in KV keeps, kept here too: both stores answer alike.
+      condition = raise
+        ? { ...out.condition, alarm: keptAlarm(alarm, JSON.stringify(alarm).length) }
+        : out.condition;
       log.conditions.set(change.key, condition);
       alarm = { ...alarm, condition: conditionView(condition) };
     }

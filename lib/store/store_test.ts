@@ -454,3 +454,45 @@ Deno.test("a keyed raise's entry and record read back as committed, framed as st
     assertEquals(entryFrames(read!).alarm, JSON.stringify(keyless.alarm));
   });
 });
+
+for (const log of ["kv", "memory"] as const) {
+  Deno.test(`${log} log: a repeat carries its episode's deadline, and a long alarm is kept whole`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, RETENTION, { log });
+    const raise = (fields: Record<string, unknown>, at: number) => {
+      const prepared = alarm({ key: "k", ...fields });
+      const due = typeof fields.ackBy === "string"
+        ? { at: Date.parse(fields.ackBy), policy: "boilers" }
+        : undefined;
+      return store.append("p", prepared, undefined, due, {
+        key: "k",
+        change: { action: "raise", alarm: prepared.fields },
+        at,
+      });
+    };
+    const ackBy = (s: number) => new Date(NOW + s * 1000).toISOString();
+    const first = await raise({ ackBy: ackBy(60) }, NOW);
+    // A policy stamps every raise; a repeat's deadline would never be written, so it isn't shown.
+    const repeat = await raise({ ackBy: ackBy(70) }, NOW + 10_000);
+    const long = await raise({ ackBy: ackBy(80), message: "m".repeat(19_000) }, NOW + 20_000);
+    assert(!first.duplicate && !repeat.duplicate && !long.duplicate);
+    assertEquals([repeat.alarm.ackBy, long.alarm.ackBy], [ackBy(60), ackBy(60)]);
+    assertEquals(long.condition?.alarm.message, "m".repeat(19_000));
+    assertEquals((await store.condition("p", "k"))?.alarm.message, "m".repeat(19_000));
+    const dues = await Array.fromAsync(kv.list<{ seq: number }>({ prefix: ["due"] }));
+    assertEquals(dues.map((d) => d.value.seq), [1]);
+    // Longer than a record keeps: its identity, level and deadline stay, in both stores alike.
+    const longer = await raise({ level: "critical", message: "m".repeat(21_000) }, NOW + 30_000);
+    assert(!longer.duplicate);
+    assertEquals((await store.condition("p", "k"))?.alarm, {
+      truncated: true,
+      id: longer.alarm.id,
+      createTime: longer.alarm.createTime,
+      seq: 4,
+      target: "p",
+      key: "k",
+      level: "critical",
+    });
+    assertEquals((await store.read("p", 3, 1))[0]?.message, "m".repeat(21_000));
+  });
+}
