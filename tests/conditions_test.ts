@@ -287,3 +287,47 @@ Deno.test("conditions: floods, chattering and shelved conditions, by id and in /
   const later = await (await fetch(`${server.http}/metrics`)).text();
   assertEquals(later.includes("\nalarmcast_alarm_floods 0\n"), true);
 });
+
+Deno.test("conditions: a condition's history is its latest entries, however long the log", async () => {
+  await using server = await startServer({ retention: { count: 20_000, ageMs: 3600_000 } });
+  const publish = (body: Record<string, unknown>) => server.post("/api/alarms/plant", body);
+  const many = async (n: number, body: (i: number) => Record<string, unknown>) => {
+    for (let i = 0; i < n; i += 100) {
+      const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => publish(body(i + j)));
+      for (const res of await Promise.all(batch)) assertEquals(res.status, 202);
+    }
+  };
+  assertEquals((await publish({ key: KEY, message: "first" })).status, 202);
+  // Pages of other alarms between the raise and the acknowledgement.
+  await many(1_500, (n) => ({ n }));
+  assertEquals((await server.post(`${PATH}/acknowledge`, { by: "li.wei" })).status, 200);
+  const { history } = (await server.get(PATH)).body;
+  assertEquals(history.map((e: { seq: number }) => e.seq), [1, 1_502]);
+  assertEquals([history[0].message, history[1].transition.by], ["first", "li.wei"]);
+  // Past the entries searched, the newest are shown, not the oldest.
+  await many(10_000, (n) => ({ n }));
+  await many(120, (n) => ({ key: KEY, n }));
+  const latest = (await server.get(PATH)).body.history;
+  assertEquals([latest.length, latest[0].seq, latest.at(-1).seq], [100, 11_523, 11_622]);
+});
+
+Deno.test("conditions: the level filter reads a level as the console does", async () => {
+  await using server = await startServer();
+  const raised = [
+    { key: "a", level: "Critical" },
+    { key: "b", severity: 4 },
+    { key: "c", level: "minor", severity: "critical" },
+    { key: "d", level: { odd: true } },
+  ];
+  for (const body of raised) {
+    assertEquals((await server.post("/api/alarms/plant", body)).status, 202);
+  }
+  const keys = async (level: string) =>
+    (await server.get(`/api/conditions/plant?level=${level}`)).body.conditions
+      .map((c: { key: string }) => c.key);
+  assertEquals(await keys("critical"), ["a"]);
+  assertEquals(await keys("CRITICAL"), ["a"]);
+  assertEquals(await keys("4"), ["b"]);
+  assertEquals(await keys("minor"), ["c"]);
+  assertEquals(await keys("%5Bobject%20Object%5D"), []);
+});

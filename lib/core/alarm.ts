@@ -126,6 +126,16 @@ export function isValidKey(key: unknown): key is string {
   return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== "..";
 }
 
+/**
+ * An alarm's level as everything that matches on it reads it (policies, the conditions filter,
+ * the console's `view.js`): its `level`, else its `severity`, a string or number, lowercased;
+ * `""` for none.
+ */
+export function levelOf(fields: JsonObject): string {
+  const level = fields.level ?? fields.severity;
+  return typeof level === "string" || typeof level === "number" ? String(level).toLowerCase() : "";
+}
+
 /** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */
 export function isValidCreateTime(value: unknown): value is string | number {
   if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0;

@@ -125,21 +125,11 @@ export function decodePolicy(
   return policy;
 }
 
-/**
- * Whether `policy` covers an alarm published to `target` with `level` (the alarm's `level`,
- * else its `severity`, as the console reads it).
- */
-export function policyMatches(policy: Policy, target: string, level: unknown): boolean {
+/** Whether `policy` covers an alarm published to `target` with `level` (its `levelOf`). */
+export function policyMatches(policy: Policy, target: string, level: string): boolean {
   const { ids, prefixes, levels } = policy.match;
   if (!ids.includes(target) && !prefixes.some((p) => target.startsWith(p))) return false;
-  if (levels.length === 0) return true;
-  return (typeof level === "string" || typeof level === "number") &&
-    levels.includes(String(level).toLowerCase());
-}
-
-/** The level of an alarm's fields as policies match it: `level`, else `severity`. */
-export function levelOf(fields: JsonObject): unknown {
-  return fields.level ?? fields.severity;
+  return levels.length === 0 || (level !== "" && levels.includes(level));
 }
 
 /** How many escalation steps `policy` has: the first, plus its repeats. */

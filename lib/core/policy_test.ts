@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { InvalidInput } from "./errors.ts";
+import { levelOf } from "./alarm.ts";
 import { decodePolicy, policyMatches } from "./policy.ts";
 
 const allowAll = () => true;
@@ -72,12 +73,15 @@ Deno.test("policy: matches exact ids and prefixes, and levels case-insensitively
     ackWithinSeconds: 1,
     escalateTo: ["lead"],
   }, allowAll);
-  assertEquals(policyMatches(policy, "office", "Critical"), true);
-  assertEquals(policyMatches(policy, "plant-9", 5), true);
-  assertEquals(policyMatches(policy, "plant-9", "minor"), false);
-  assertEquals(policyMatches(policy, "plant-9", undefined), false);
+  assertEquals(policyMatches(policy, "office", levelOf({ level: "Critical" })), true);
+  assertEquals(policyMatches(policy, "plant-9", levelOf({ severity: 5 })), true);
+  assertEquals(
+    policyMatches(policy, "plant-9", levelOf({ level: "minor", severity: "critical" })),
+    false,
+  );
+  assertEquals(policyMatches(policy, "plant-9", levelOf({ level: null })), false);
   assertEquals(policyMatches(policy, "offices", "critical"), false);
   assertEquals(policyMatches(policy, "plant", "critical"), false);
   const anyLevel = decodePolicy("q", GOOD, allowAll);
-  assertEquals(policyMatches(anyLevel, "plant-3", undefined), true);
+  assertEquals(policyMatches(anyLevel, "plant-3", levelOf({})), true);
 });

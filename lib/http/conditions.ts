@@ -8,13 +8,16 @@
  */
 import {
   ACTIONS,
+  type Alarm,
   type Condition,
   CONDITION_STATES,
   type ConditionState,
   decodeAction,
   inActiveList,
+  isJsonObject,
   isShelved,
   isValidKey,
+  levelOf,
   MAX_KEY_LENGTH,
   quote,
 } from "../core/mod.ts";
@@ -26,7 +29,10 @@ import { HttpError, jsonResponse } from "./errors.ts";
 /** Entries of a condition's history returned at most (newest kept). */
 export const MAX_CONDITION_HISTORY = 100;
 
-/** `GET /api/conditions/{id}`: the active list, or the conditions in `?state=`, of `?level=`. */
+/**
+ * `GET /api/conditions/{id}`: the active list, or the conditions in `?state=`, of `?level=` (as
+ * the console reads a level: `level`, else `severity`, in any case).
+ */
 export async function listConditions(
   hub: Hub,
   id: string,
@@ -41,27 +47,44 @@ export async function listConditions(
       `Parameter "state" must be one of ${[...CONDITION_STATES, "shelved", "all"].join(", ")}`,
     );
   }
-  const level = params.get("level");
+  const level = params.get("level")?.toLowerCase();
   const conditions = (await hub.conditions(id)).filter((c) =>
     (state === null
       ? inActiveList(c.state)
       : state === "all" || (state === "shelved" ? isShelved(c, now) : c.state === state)) &&
-    (level === null || c.alarm.level === level)
+    (level === undefined || levelOf(c.alarm) === level)
   );
   return jsonResponse({ id, conditions: conditions.sort(byLastTime) });
 }
 
-/** `GET /api/conditions/{id}/{key}`: one condition, with its entries still in the log. */
+/** The id's latest log entries searched at most for a condition's history, and per read. */
+export const CONDITION_HISTORY_SCAN = 10_000;
+const HISTORY_PAGE = 1_000;
+
+/**
+ * `GET /api/conditions/{id}/{key}`: one condition, with its latest entries (raises and changes)
+ * among the id's latest {@linkcode CONDITION_HISTORY_SCAN} in the log, oldest first.
+ */
 export async function showCondition(hub: Hub, id: string, rawKey: string): Promise<Response> {
   const key = checkKey(rawKey);
-  const condition = await hub.condition(id, key);
+  const [condition, head] = await Promise.all([hub.condition(id, key), hub.head(id)]);
   if (condition === undefined) throw unknown(id, key);
-  const { alarms } = await hub.history(id, 0, 10_000);
-  const history = alarms.filter((entry) =>
+  const ofKey = (entry: Alarm) =>
     entry.key === key ||
-    (typeof entry.transition === "object" && entry.transition !== null &&
-      "key" in entry.transition && entry.transition.key === key)
-  ).slice(-MAX_CONDITION_HISTORY);
+    (isJsonObject(entry.transition) && entry.transition.key === key);
+  // Newest pages first, so a long log still shows what happened last.
+  const pages: Alarm[][] = [];
+  let found = 0;
+  for (let end = head; end > Math.max(0, head - CONDITION_HISTORY_SCAN);) {
+    const from = Math.max(0, end - HISTORY_PAGE);
+    const { alarms } = await hub.history(id, from, end - from);
+    const matching = alarms.filter(ofKey);
+    pages.unshift(matching);
+    found += matching.length;
+    if (found >= MAX_CONDITION_HISTORY) break;
+    end = from;
+  }
+  const history = pages.flat().slice(-MAX_CONDITION_HISTORY);
   return jsonResponse({ ...condition, history });
 }
 

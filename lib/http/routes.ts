@@ -853,7 +853,8 @@ export const ROUTES: readonly Route<Operation>[] = [
             {
               name: "level",
               in: "query",
-              description: "Only those whose latest alarm has this `level`",
+              description:
+                "Only those whose latest alarm has this level: its `level`, else its `severity`, in any case",
               schema: { type: "string" },
             },
           ],

@@ -212,6 +212,11 @@ export class Hub {
     return { seq, alarms };
   }
 
+  /** The seq of `target`'s latest entry (0 for none). */
+  head(target: string): Promise<number> {
+    return this.#options.store.head(target);
+  }
+
   /** Sessions per id across every isolate and instance sharing the store. */
   online(): Promise<Map<string, number>> {
     return this.#presence.counts();

@@ -58,10 +58,14 @@ export function timeOf(alarm) {
   return Number.isFinite(t) ? t : 0;
 }
 
-/** @param {Record<string, unknown>} alarm @returns {string} */
+/**
+ * An alarm's level as the server matches it (`levelOf` in lib/core/alarm.ts): `level`, else
+ * `severity`, a string or number, lowercased; "" for none.
+ * @param {Record<string, unknown>} alarm @returns {string}
+ */
 export function levelOf(alarm) {
   const level = alarm.level ?? alarm.severity;
-  return level === undefined || level === null ? "" : String(level).toLowerCase();
+  return typeof level === "string" || typeof level === "number" ? String(level).toLowerCase() : "";
 }
 
 /** Colour class of a level: crit, warn, info or other. @param {string} level */
