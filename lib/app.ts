@@ -78,7 +78,7 @@ export function createApp(options: AppOptions): App {
     metrics,
     logger,
     now,
-    limits: config,
+    limits: { ...config, anonymousActions: config.apiKey === undefined },
     deadlines: escalation,
   });
   const http = createHandler({ config, hub, escalation, metrics, logger, now });

@@ -295,3 +295,48 @@ Deno.test("a wrong API key is answered 401 after the body the client is still se
   conn.close();
   await reading;
 });
+
+Deno.test("conditions: a token's name is who acts; without a token no socket acts while the API key is set", async () => {
+  await using server = await secured();
+  const auth = { authorization: `Bearer ${KEY}` };
+  for (const key of ["a", "b", "c"]) {
+    assertEquals((await server.post("/api/alarms/plant-3", { key }, auth)).status, 202);
+  }
+  const issued = await server.post("/api/tokens", { id: "plant-*", name: "李伟" }, auth);
+  assertEquals(issued.status, 201);
+  const token = issued.body.token;
+  // Over HTTP with the token: the audit trail names the operator, not the id pattern.
+  const acked = await server.post(`/api/conditions/plant-3/a/acknowledge?token=${token}`, {});
+  assertEquals([acked.status, acked.body.condition.acknowledged.by], [200, "李伟"]);
+  const client = await TestClient.open(
+    `${server.ws}/websocket/plant-3?token=${token}`,
+    "alarms.v1",
+  );
+  assertEquals((await client.nextJson()).type, "welcome");
+  assertEquals((await client.nextJson()).type, "conditions");
+  client.send(JSON.stringify({ type: "acknowledge", key: "b" }));
+  assertEquals((await client.nextJson()).condition.acknowledged.by, "李伟");
+  // A token without a name acts as its id pattern.
+  const plain = await mint(server, "plant-3");
+  const byPattern = await server.post(`/api/conditions/plant-3/c/acknowledge?token=${plain}`, {});
+  assertEquals(byPattern.body.condition.acknowledged.by, "plant-3");
+  await client.nextJson(); // that transition
+  for (
+    const bad of [{ id: "x", name: "system" }, { id: "x", name: "" }, { id: "x", name: "a\nb" }]
+  ) {
+    const res = await server.post("/api/tokens", bad, auth);
+    assertEquals([res.status, res.body.error.code], [400, "invalid_field"], JSON.stringify(bad));
+  }
+
+  // Sockets open to anyone (no token secret) but the API key set: reading, yes; acting, no.
+  await using keyed = await startServer({ config: { apiKey: KEY } });
+  assertEquals((await keyed.post("/api/alarms/plant-3", { key: "a" }, auth)).status, 202);
+  await using anonymous = await TestClient.open(`${keyed.ws}/websocket/plant-3`, "alarms.v1");
+  assertEquals((await anonymous.nextJson()).type, "welcome");
+  assertEquals((await anonymous.nextJson()).type, "conditions");
+  anonymous.send(JSON.stringify({ type: "shelve", key: "a", reason: "r", durationSeconds: 60 }));
+  const refused = await anonymous.nextJson();
+  assertEquals([refused.type, refused.code], ["error", "forbidden"]);
+  const [condition] = (await keyed.get("/api/conditions/plant-3", auth)).body.conditions;
+  assertEquals([condition.state, "shelved" in condition], ["active-unacknowledged", false]);
+});

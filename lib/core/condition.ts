@@ -351,6 +351,11 @@ export const MAX_BY_LENGTH = 128;
 /** Who the server's own changes (a shelving that runs out) are by; no caller may claim it. */
 export const SYSTEM_ACTOR = "system";
 
+/** Whether `value` may name who acts: 1 to 128 printable characters, other than `system`. */
+export function isActorName(value: unknown): value is string {
+  return isPrintable(value, MAX_BY_LENGTH) && value !== SYSTEM_ACTOR;
+}
+
 /** Who acts on a condition: a token's subject, or whoever the caller names (else `fallback`). */
 export interface Actor {
   /** The subject of the connection token the request came with; a `by` is then refused. */
@@ -381,11 +386,11 @@ export function decodeAction(
     throw new InvalidInput("invalid_field", `Field ${quote(unknown)} is not allowed`);
   }
   const named = text(body, "by", MAX_BY_LENGTH);
-  if (named !== undefined && !isPrintable(named, MAX_BY_LENGTH)) {
-    throw new InvalidInput("invalid_field", `Field "by" must not hold control characters`);
-  }
-  if (named === SYSTEM_ACTOR) {
-    throw new InvalidInput("invalid_field", `Field "by" cannot be ${quote(SYSTEM_ACTOR)}`);
+  if (named !== undefined && !isActorName(named)) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field "by" must be 1 to ${MAX_BY_LENGTH} printable characters, not ${quote(SYSTEM_ACTOR)}`,
+    );
   }
   if (named !== undefined && actor.subject !== undefined) {
     throw new InvalidInput("invalid_field", `Field "by" is set from the connection token`);

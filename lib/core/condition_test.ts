@@ -164,8 +164,9 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
     { reason: "r", durationSeconds: null },
     'Field "durationSeconds" must be an integer from 1 to 60',
   );
-  refused({ by: "li\nwei" }, 'Field "by" must not hold control characters');
-  refused({ by: "system" }, 'Field "by" cannot be "system"');
+  const byMessage = 'Field "by" must be 1 to 128 printable characters, not "system"';
+  refused({ by: "li\nwei" }, byMessage);
+  refused({ by: "system" }, byMessage);
   refused({ by: "li\ud800" }, 'Field "by" must be a string of 1 to 128 characters');
   refused({ comment: "x\udfff" }, 'Field "comment" must be a string of 1 to 1000 characters');
   refused(

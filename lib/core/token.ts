@@ -2,18 +2,22 @@
  * Connection tokens: HS256 JSON Web Tokens, so any backend can mint one with a stock JWT library
  * or a few lines of HMAC-SHA256. Claims: `sub`, the id the session may open (an id, a prefix
  * ending in `*`, or `*` for any); `exp`, expiry in epoch seconds; optionally `send`, the ids (or
- * prefixes) it may `send` to. Verification pins the algorithm and accepts the current or the
+ * prefixes) it may `send` to, and `name`, the person it acts as on conditions (their `by`). Verification pins the algorithm and accepts the current or the
  * previous secret, so secrets rotate without dropping anyone.
  *
  * @module
  */
+import { isActorName, MAX_BY_LENGTH, SYSTEM_ACTOR } from "./condition.ts";
 import { InvalidInput } from "./errors.ts";
+import { quote } from "./ids.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
 
 /** What a valid token grants. */
 export interface Grant {
   /** The id pattern the session may open. */
   sub: string;
+  /** Who acts on conditions with it (an operator's name), if the token says. */
+  name?: string;
   /** Expiry, epoch milliseconds. */
   expiresAt: number;
   /** Id patterns the session may `send` to. */
@@ -40,6 +44,8 @@ const DEFAULT_TTL_SECONDS = 3600;
 export interface TokenRequest {
   /** The id pattern the token opens. */
   sub: string;
+  /** Who acts with it on conditions, if given. */
+  name?: string;
   /** Lifetime in seconds. */
   ttlSeconds: number;
   /** Id patterns the session may `send` to. */
@@ -65,7 +71,7 @@ export function isIdPattern(value: unknown): value is string {
 
 /** Validates a token request `body`; throws {@linkcode InvalidInput} naming the field. */
 export function parseTokenRequest(body: JsonObject): TokenRequest {
-  const { id, ttl = DEFAULT_TTL_SECONDS, send = [] } = body;
+  const { id, ttl = DEFAULT_TTL_SECONDS, send = [], name } = body;
   if (!isIdPattern(id)) {
     throw new InvalidInput(
       "invalid_field",
@@ -84,7 +90,23 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
       `Field "send" must be an array of at most ${MAX_SEND_GRANTS} id patterns`,
     );
   }
-  return { sub: id, ttlSeconds: ttl, send };
+  if (name !== undefined && !isActorName(name)) {
+    throw new InvalidInput(
+      "invalid_field",
+      `Field "name" must be 1 to ${MAX_BY_LENGTH} printable characters, not ${quote(SYSTEM_ACTOR)}`,
+    );
+  }
+  return name === undefined ? { sub: id, ttlSeconds: ttl, send } : {
+    sub: id,
+    ttlSeconds: ttl,
+    send,
+    name,
+  };
+}
+
+/** Who a grant's holder acts as on conditions: its `name`, else its id pattern. */
+export function actorOf(grant: Grant): string {
+  return grant.name ?? grant.sub;
 }
 
 /** HMAC keys for signing (with the first secret) and verifying (with any). */
@@ -103,9 +125,19 @@ export class TokenKeys {
     ));
   }
 
-  /** Mints a token for `sub` valid until `expiresAt` (epoch ms). */
-  async sign(sub: string, expiresAt: number, send: readonly string[] = []): Promise<string> {
-    const claims = { sub, exp: Math.floor(expiresAt / 1000), ...(send.length ? { send } : {}) };
+  /** Mints a token for `sub` valid until `expiresAt` (epoch ms), acting as `name` if given. */
+  async sign(
+    sub: string,
+    expiresAt: number,
+    send: readonly string[] = [],
+    name?: string,
+  ): Promise<string> {
+    const claims = {
+      sub,
+      exp: Math.floor(expiresAt / 1000),
+      ...(send.length ? { send } : {}),
+      ...(name === undefined ? {} : { name }),
+    };
     const body = `${HEADER}.${base64url(new TextEncoder().encode(JSON.stringify(claims)))}`;
     const [key] = await this.#keys;
     if (!key) throw new Error("No signing secret");
@@ -116,7 +148,7 @@ export class TokenKeys {
   /** Mints the token `request` asks for, valid from `now` (epoch ms) for whole seconds. */
   async issue(request: TokenRequest, now: number): Promise<IssuedToken> {
     const expiresAt = (Math.floor(now / 1000) + request.ttlSeconds) * 1000;
-    const token = await this.sign(request.sub, expiresAt, request.send);
+    const token = await this.sign(request.sub, expiresAt, request.send, request.name);
     return { token, expiresAt: new Date(expiresAt).toISOString() };
   }
 
@@ -158,14 +190,17 @@ function isHs256(header: unknown): boolean {
 
 function parseClaims(claims: unknown): Grant | undefined {
   if (!isJsonObject(claims)) return undefined;
-  const { sub, exp, send } = claims;
+  const { sub, exp, send, name } = claims;
   // A date JavaScript can hold: past it, an expiry can't be shown (or compared) as a date.
   if (!isIdPattern(sub) || typeof exp !== "number" || !(exp >= 0 && exp <= MAX_EXP)) {
     return undefined;
   }
   const sendOk = send === undefined ||
     (Array.isArray(send) && send.length <= MAX_SEND_GRANTS && send.every(isIdPattern));
-  return sendOk ? { sub, expiresAt: exp * 1000, send: send ?? [] } : undefined;
+  if (!sendOk || (name !== undefined && !isActorName(name))) return undefined;
+  const grant: Grant = { sub, expiresAt: exp * 1000, send: send ?? [] };
+  if (name !== undefined) grant.name = name;
+  return grant;
 }
 
 /** Base64url without padding. */

@@ -8,6 +8,7 @@
  */
 import {
   ACTIONS,
+  actorOf,
   type Alarm,
   type Condition,
   CONDITION_STATES,
@@ -114,7 +115,8 @@ export async function actOnCondition(
     throw new HttpError(403, "forbidden", "Only the publisher (the API key) clears a condition");
   }
   const body = await readJsonObject(req, deps.maxBodyBytes);
-  const actor = { subject: caller.byKey ? undefined : caller.grant?.sub, fallback: "api" };
+  const grant = caller.byKey ? undefined : caller.grant;
+  const actor = { subject: grant && actorOf(grant), fallback: "api" };
   const change = decodeAction(action, body, actor, deps.now(), deps.maxShelveSeconds);
   const { seq, condition } = await deps.hub.change(id, key, change);
   return jsonResponse({ id, key, seq, condition });

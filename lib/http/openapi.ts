@@ -724,6 +724,14 @@ const SCHEMAS: JsonMap = {
         maxItems: 100,
         items: ref("IdPattern"),
       },
+      name: {
+        type: "string",
+        minLength: 1,
+        maxLength: MAX_BY_LENGTH,
+        not: { const: "system" },
+        description:
+          "Who the session acts as on conditions (the `by` of its acknowledgements and shelvings)",
+      },
     },
   },
   Token: {
@@ -918,7 +926,9 @@ const SCHEMAS: JsonMap = {
         type: "string",
         minLength: 1,
         maxLength: MAX_BY_LENGTH,
-        description: "Who acts (with the API key; with a token, it is the token's subject)",
+        not: { const: "system" },
+        description:
+          "Who acts (with the API key; with a token, it is the token's `name`, else its id pattern)",
       },
       comment: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
     },

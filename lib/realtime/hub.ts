@@ -47,6 +47,11 @@ export interface HubLimits {
   messageBurst: number;
   /** Longest an operator may shelve a condition for, in seconds. */
   maxShelveSeconds: number;
+  /**
+   * Whether a socket without a connection token may act on conditions: only while the HTTP API
+   * is open too (no API key), so a socket is never a way around the key.
+   */
+  anonymousActions: boolean;
 }
 
 /**
@@ -161,6 +166,7 @@ export class Hub {
       activeConditions: (id) => this.activeConditions(id),
       change: (id, key, change) => this.change(id, key, change),
       maxShelveSeconds: options.limits.maxShelveSeconds,
+      anonymousActions: options.limits.anonymousActions,
       metrics: options.metrics,
       logger: options.logger,
       now,

@@ -25,6 +25,7 @@ async function hub(slowConsumerBytes = 1000) {
       messageRate: 100,
       messageBurst: 100,
       maxShelveSeconds: 3600,
+      anonymousActions: true,
     },
   });
   return {

@@ -6,6 +6,7 @@
  */
 import type { Presence } from "../cluster/mod.ts";
 import {
+  actorOf,
   CLOSE_INTERNAL,
   type Condition,
   type ConditionChange,
@@ -36,6 +37,8 @@ export interface SessionContext {
   ): Promise<unknown>;
   /** Longest a shelving may last, in seconds. */
   maxShelveSeconds: number;
+  /** Whether a session without a connection token may act on conditions (no API key set). */
+  anonymousActions: boolean;
   /** Records and announces an acknowledgement (`Hub.ack`, the one path for every client). */
   ack(id: string, seq: number, sessionId: string): Promise<unknown>;
   metrics: Metrics;
@@ -139,7 +142,14 @@ export class SessionHandlers implements SocketHandlers {
             this.#refused(error, "Acknowledgement not recorded")
           ),
         act: ({ action, key, fields }) => {
-          const actor = { subject: session.grant?.sub, fallback: "anonymous" };
+          if (session.grant === undefined && !this.#ctx.anonymousActions) {
+            return this.#send({
+              type: "error",
+              code: "forbidden",
+              message: "Acting on a condition takes a connection token while the API key is set",
+            });
+          }
+          const actor = { subject: session.grant && actorOf(session.grant), fallback: "anonymous" };
           const now = this.#ctx.now();
           void Promise.resolve()
             .then(() => decodeAction(action, fields, actor, now, this.#ctx.maxShelveSeconds))
