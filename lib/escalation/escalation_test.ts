@@ -327,3 +327,16 @@ Deno.test("escalation: a shelved condition's deadline waits for the shelving to 
   await t.escalation.stop();
   assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1]);
 });
+
+Deno.test("escalation: a condition escalates on its own state: the id's acks of its seq don't cancel it", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical", key: "boiler-7" }); // seq 1
+  await t.publish("plant-3", { level: "critical" }); // seq 2, keyless
+  await acknowledge(t.store, "plant-3", 2); // acknowledges the keyless alarm, not the condition
+  t.clock.time += 60_000;
+  assertEquals(await t.escalation.scan(), 2);
+  await t.escalation.stop();
+  assertEquals(t.published.map((p) => (p.fields.escalation as JsonObject).seq), [1]);
+  assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [1, 1]);
+});

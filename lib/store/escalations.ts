@@ -4,7 +4,8 @@
  * unless the alarm is acknowledged by then) or a `fire` (an escalation claimed by an instance,
  * leased until `at`, or waiting for its next webhook attempt). Every change of a due record is an
  * atomic operation checking its versionstamp, so of any number of instances exactly one moves
- * it on; a claim also checks the target's acknowledgement, so an ack that lands first wins.
+ * it on; a claim also checks what decides whether the alarm is acknowledged (the target's acks,
+ * or for an alarm with a key its condition's record), so an ack that lands first wins.
  *
  * @module
  */
@@ -153,6 +154,8 @@ function toEntry(entry: Deno.KvEntry<DueRecord>): DueEntry {
  * Claims deadline `entry`: unless its alarm is acknowledged, replaces it with a fire record
  * leased until `leaseUntil` and, when `next` is given, the deadline of the next step. Exactly
  * one claimer of an entry sees `claimed`; an acknowledged alarm's deadline is deleted instead.
+ * What decides is the condition's record for an alarm with a key (the id's acks are not about
+ * it), else the id's acknowledgement; the claim's commit checks that record.
  */
 export async function claimDeadline(
   kv: KvLike,
@@ -168,10 +171,13 @@ export async function claimDeadline(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const keys: Deno.KvKey[] = [ackKey(record.target), ...(ofCondition ? [ofCondition] : [])];
     const [ack, cond] = await guard(() => kv.getMany<unknown[]>(keys));
+    // A keyed alarm's condition record is written in the alarm's commit on a KV log; the memory
+    // log keeps conditions out of KV, and then the id's acks are all there is to go by.
     const condition = decodeCondition(cond?.value);
     if (
-      (ack!.value instanceof Deno.KvU64 && Number(ack!.value.value) >= record.seq) ||
-      (condition !== undefined && handled(condition, record.seq))
+      condition === undefined
+        ? ack!.value instanceof Deno.KvU64 && Number(ack!.value.value) >= record.seq
+        : handled(condition, record.seq)
     ) {
       const result = await guard(() => kv.atomic().check(held).delete(key).commit());
       return result.ok ? { outcome: "acknowledged" } : { outcome: "lost" };
@@ -185,8 +191,10 @@ export async function claimDeadline(
       return result.ok ? { outcome: "postponed", until } : { outcome: "lost" };
     }
     const fire: DueRecord = { ...record, kind: "fire", attempt: 0, published: false };
-    const op = kv.atomic().check(held).check(ack!).delete(key).set(keyOf(leaseUntil, fire), fire);
+    const op = kv.atomic().check(held).delete(key).set(keyOf(leaseUntil, fire), fire);
+    // What was read and decided: the condition's record (or its absence), else the id's acks.
     if (cond) op.check(cond);
+    if (condition === undefined) op.check(ack!);
     if (next) {
       const { target, seq, policy, step } = record;
       const later = deadlineRecord(target, seq, policy, step + 1, next.at, record.key);
@@ -199,7 +207,7 @@ export async function claimDeadline(
         fire: { at: leaseUntil, record: fire, revision: result.versionstamp },
       };
     }
-    // Either someone else moved the entry, or an ack landed: tell which.
+    // Either someone else moved the entry, or what decides changed: tell which.
     const current = await guard(() => kv.get(key));
     if (current.versionstamp !== entry.revision) return { outcome: "lost" };
   }
