@@ -25,6 +25,9 @@ interface Published {
   key: string;
 }
 
+/** The scheduler's longest pause between scans, in the tests' setup. */
+const SCAN_MS = 1000;
+
 const WEBHOOKS = {
   allowedOrigins: [],
   secret: undefined,
@@ -60,7 +63,7 @@ async function setup(instances = 1) {
       logger: SILENT_LOGGER,
       clock,
       webhooks: WEBHOOKS,
-      scanMs: 1000,
+      scanMs: SCAN_MS,
       storeTimeoutMs: 1000,
     }));
   for (const e of escalations) await e.start();
@@ -306,24 +309,42 @@ Deno.test("escalation: a cleared but unacknowledged condition still escalates", 
   assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1]);
 });
 
-Deno.test("escalation: a shelved condition's deadline waits for the shelving to end", async () => {
-  await using t = await setup();
-  await t.escalation.put("boilers", BOILERS);
-  await t.publish("plant-3", { level: "critical", key: "boiler-7" });
-  const until = t.clock.now() + 120_000;
+/** Moves the clock on by `ms`, scanning at every scan interval of it (as the scheduler would). */
+async function scanFor(t: Setup, ms: number): Promise<void> {
+  for (const end = t.clock.time + ms; t.clock.time < end;) {
+    t.clock.time = Math.min(end, t.clock.time + SCAN_MS);
+    await t.escalation.scan();
+  }
+}
+
+/** Shelves condition boiler-7 of plant-3 for `seconds` (and until it clears, if asked); its end. */
+async function shelve(t: Setup, seconds: number, untilCleared = false): Promise<number> {
+  const until = t.clock.now() + seconds * 1000;
   await t.change("plant-3", "boiler-7", {
     action: "shelve",
     by: "li",
     reason: "sensor swap",
     until,
-    untilCleared: false,
+    untilCleared,
   });
+  return until;
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+Deno.test("escalation: a shelved condition's deadline waits for the shelving to end", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+  const until = await shelve(t, 120);
   t.clock.time += 60_000;
-  assertEquals(await t.escalation.scan(), 1); // moved to the shelving's end
+  assertEquals(await t.escalation.scan(), 1); // postponed by a scan interval, to look again then
+  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).map((e) => e.at), [
+    t.clock.time + SCAN_MS,
+  ]);
+  await scanFor(t, until - 1 - t.clock.time); // to the shelving's last millisecond
   assertEquals(t.metrics.escalationsFired, 0);
-  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).map((e) => e.at), [until]);
-  t.clock.time = until;
-  assertEquals(await t.escalation.scan(), 1);
+  await scanFor(t, 1);
   await t.escalation.stop();
   assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1]);
 });
@@ -339,4 +360,20 @@ Deno.test("escalation: a condition escalates on its own state: the id's acks of 
   await t.escalation.stop();
   assertEquals(t.published.map((p) => (p.fields.escalation as JsonObject).seq), [1]);
   assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [1, 1]);
+});
+
+Deno.test("escalation: a condition whose shelving ends early escalates within a scan interval", async () => {
+  for (const end of ["unshelve", "clear"] as const) {
+    await using t = await setup();
+    await t.escalation.put("boilers", { ...BOILERS, ackWithinSeconds: 2 });
+    await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+    await shelve(t, 20, end === "clear");
+    await scanFor(t, 4000); // the deadline passes at 2 s, shelved
+    assertEquals(t.metrics.escalationsFired, 0, end);
+    // Unshelved at 4 s, or cleared (which ends a shelving until cleared): still unacknowledged.
+    await t.change("plant-3", "boiler-7", { action: end, by: "li" });
+    await scanFor(t, SCAN_MS);
+    await t.escalation.stop();
+    assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1], end);
+  }
 });

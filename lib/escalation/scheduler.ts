@@ -29,14 +29,16 @@ export interface DeadlineRecords {
   nextDue(now: number): Promise<number | undefined>;
   /**
    * Claims a deadline unless its alarm was acknowledged (or its condition was, or is shelved at
-   * `now`: then `postponed` to when the shelving ends): exactly one caller per entry gets
-   * `claimed`, with a fire record leased until `leaseUntil` (and the next step at `next.at`).
+   * `now`: then `postponed` to when the shelving ends, or to `recheckAt` if sooner, in case it
+   * ends early): exactly one caller per entry gets `claimed`, with a fire record leased until
+   * `leaseUntil` (and the next step at `next.at`).
    */
   claimDeadline(
     entry: DueEntry,
     leaseUntil: number,
     next: { at: number } | undefined,
     now: number,
+    recheckAt: number,
   ): Promise<Claim>;
   /** Moves a record to `at` with `record`, unless someone changed it first. */
   moveDue(entry: DueEntry, at: number, record: DueRecord): Promise<DueEntry | undefined>;
@@ -168,7 +170,7 @@ export class Scheduler {
 
   // Whether the record was moved on (by us).
   async #handle(entry: DueEntry, now: number): Promise<boolean> {
-    const { store, policies, metrics, leaseMs } = this.#o;
+    const { store, policies, metrics, leaseMs, scanMs } = this.#o;
     const { record } = entry;
     // Until the policies are read, an unknown name may be one not loaded yet.
     if (!policies.loaded) return false;
@@ -182,7 +184,9 @@ export class Scheduler {
         const next = record.step < stepsOf(policy)
           ? { at: record.deadline + policy.repeat!.everySeconds * 1000 }
           : undefined;
-        const claim = await store.claimDeadline(entry, now + leaseMs, next, now);
+        // A shelved condition's deadline is looked at again within a scan interval: an early
+        // unshelve is seen by then (each look is a read and a commit while it stays shelved).
+        const claim = await store.claimDeadline(entry, now + leaseMs, next, now, now + scanMs);
         if (claim.outcome === "lost") return false;
         if (claim.outcome === "postponed") {
           this.wake(claim.until);

@@ -57,7 +57,7 @@ export interface DueEntry {
 export type Claim =
   | { outcome: "claimed"; fire: DueEntry }
   | { outcome: "acknowledged" }
-  /** The condition is shelved: the deadline moved to when the shelving ends. */
+  /** The condition is shelved: the deadline moved to `until`, to be looked at again then. */
   | { outcome: "postponed"; until: number }
   | { outcome: "lost" };
 
@@ -155,7 +155,10 @@ function toEntry(entry: Deno.KvEntry<DueRecord>): DueEntry {
  * leased until `leaseUntil` and, when `next` is given, the deadline of the next step. Exactly
  * one claimer of an entry sees `claimed`; an acknowledged alarm's deadline is deleted instead.
  * What decides is the condition's record for an alarm with a key (the id's acks are not about
- * it), else the id's acknowledgement; the claim's commit checks that record.
+ * it), else the id's acknowledgement; the claim's commit checks that record. A condition shelved
+ * at `now` postpones the deadline to when the shelving ends, or to `recheckAt` if sooner: a
+ * shelving may end early (unshelved, or cleared while shelved until cleared), and nothing but
+ * looking again brings the deadline back.
  */
 export async function claimDeadline(
   kv: KvLike,
@@ -163,6 +166,7 @@ export async function claimDeadline(
   leaseUntil: number,
   next: { at: number } | undefined,
   now: number,
+  recheckAt: number,
 ): Promise<Claim> {
   const { record } = entry;
   const key = keyOf(entry.at, record);
@@ -183,8 +187,9 @@ export async function claimDeadline(
       return result.ok ? { outcome: "acknowledged" } : { outcome: "lost" };
     }
     if (condition?.shelved && isShelved(condition, now)) {
-      // Shelved: no escalation while it lasts; the deadline comes back when it ends.
-      const until = condition.shelved.until;
+      // Shelved: no escalation while it lasts; the deadline comes back when it ends, or sooner
+      // to see whether it ended early.
+      const until = Math.min(condition.shelved.until, recheckAt);
       const result = await guard(() =>
         kv.atomic().check(held).check(cond!).delete(key).set(keyOf(until, record), record).commit()
       );

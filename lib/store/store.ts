@@ -169,16 +169,18 @@ export class AlarmStore {
 
   /**
    * Claims an escalation deadline, unless its alarm or its condition was acknowledged, or the
-   * condition is shelved at `now` (see `escalations.ts`): exactly one caller per entry gets
-   * `claimed`, with a fire record leased until `leaseUntil`.
+   * condition is shelved at `now` (postponed then, to `recheckAt` at the latest; see
+   * `escalations.ts`): exactly one caller per entry gets `claimed`, with a fire record leased
+   * until `leaseUntil`.
    */
   claimDeadline(
     entry: DueEntry,
     leaseUntil: number,
     next: { at: number } | undefined,
     now: number,
+    recheckAt: number,
   ): Promise<Claim> {
-    return claimDeadline(this.#kv, entry, leaseUntil, next, now);
+    return claimDeadline(this.#kv, entry, leaseUntil, next, now, recheckAt);
   }
 
   /** Moves an escalation record to `at` with `record`, unless someone moved it first. */
