@@ -377,3 +377,25 @@ Deno.test("escalation: a condition whose shelving ends early escalates within a 
     assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1], end);
   }
 });
+
+Deno.test("escalation: after a shelving, repeats count from the escalation, not in a burst", async () => {
+  await using t = await setup();
+  await t.escalation.put("boilers", { ...BOILERS, repeat: { everySeconds: 30, times: 3 } });
+  const start = t.clock.time;
+  await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+  const until = await shelve(t, 300); // past the deadline (60 s) and all three repeats' times
+  await scanFor(t, until - t.clock.time);
+  assertEquals(t.metrics.escalationsFired, 1); // as the shelving ends
+  await scanFor(t, 29_999);
+  assertEquals(t.metrics.escalationsFired, 1); // no burst of the repeats whose times passed
+  await scanFor(t, 1);
+  assertEquals(t.metrics.escalationsFired, 2);
+  await scanFor(t, 30_000);
+  await t.escalation.stop();
+  const escalations = t.published.map((p) => p.fields.escalation as JsonObject);
+  assertEquals(escalations.map((e) => [e.step, Date.parse(e.deadline as string) - start]), [
+    [1, 60_000],
+    [2, 330_000],
+    [3, 360_000],
+  ]);
+});

@@ -181,8 +181,11 @@ export class Scheduler {
         return await store.removeDue(entry);
       }
       if (record.kind === "deadline") {
+        // The next step counts from this escalation: from its deadline, or from now when it
+        // comes late (postponed while its condition was shelved, or nobody scanning), so the
+        // repeats that would have passed meanwhile don't all follow at once.
         const next = record.step < stepsOf(policy)
-          ? { at: record.deadline + policy.repeat!.everySeconds * 1000 }
+          ? { at: Math.max(record.deadline, now) + policy.repeat!.everySeconds * 1000 }
           : undefined;
         // A shelved condition's deadline is looked at again within a scan interval: an early
         // unshelve is seen by then (each look is a read and a commit while it stays shelved).
