@@ -1,5 +1,6 @@
 /**
- * `deno task token --id <id|prefix*|*> [--ttl <seconds>] [--send <pattern,...>]`: mints a
+ * `deno task token --id <id|prefix*|*> [--ttl <seconds>] [--send <pattern,...>] [--name <who>]`:
+ * mints a
  * connection token with `WS_TOKEN_SECRET`, the same as `POST /api/tokens`, and prints
  * `{"token","expiresAt"}`.
  *
@@ -18,22 +19,28 @@ class Refusal extends Error {
 }
 
 /** The options; throws (a usage error) on an unknown one, a missing value or a stray word. */
-function flags(args: string[]): { id?: string; ttl?: string; send?: string } {
+function flags(args: string[]): { id?: string; ttl?: string; send?: string; name?: string } {
   return parseArgs({
     args,
-    options: { id: { type: "string" }, ttl: { type: "string" }, send: { type: "string" } },
+    options: {
+      id: { type: "string" },
+      ttl: { type: "string" },
+      send: { type: "string" },
+      name: { type: "string" },
+    },
     strict: true,
     allowPositionals: false,
   }).values;
 }
 
 const USAGE =
-  `Usage: WS_TOKEN_SECRET=<secret> deno task token --id <id|prefix*|*> [--ttl <seconds>] [--send <pattern,...>]
+  `Usage: WS_TOKEN_SECRET=<secret> deno task token --id <id|prefix*|*> [--ttl <seconds>] [--send <pattern,...>] [--name <who>]
 
 Mints a connection token, as POST /api/tokens does, and prints {"token","expiresAt"}.
   --id    the id the token opens: an id, a prefix ending in "*", or "*"
   --ttl   lifetime in seconds (default 3600, at most 86400)
-  --send  ids or prefixes the session may send to, comma-separated`;
+  --send  ids or prefixes the session may send to, comma-separated
+  --name  who the session acts as on conditions (an operator's name, the "by" of their actions)`;
 
 /** The server refuses shorter secrets; a token signed with one would open nothing. */
 const MIN_SECRET_LENGTH = 32;
@@ -45,11 +52,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const secret = Deno.env.get("WS_TOKEN_SECRET");
-  const { id, ttl, send } = flags(Deno.args);
+  const { id, ttl, send, name } = flags(Deno.args);
   const body = {
     id,
     ...(ttl === undefined ? {} : { ttl: Number(ttl) }),
     ...(send === undefined ? {} : { send: send.split(",").map((p) => p.trim()) }),
+    ...(name === undefined ? {} : { name }),
   };
   if (!secret) throw new Refusal("tokens_disabled", "WS_TOKEN_SECRET is not set");
   if (secret.length < MIN_SECRET_LENGTH) {

@@ -6,7 +6,8 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { Escalation, systemClock } from "./escalation/mod.ts";
+import { systemClock } from "./core/mod.ts";
+import { Escalation } from "./escalation/mod.ts";
 import { type ConnInfo, createHandler } from "./http/mod.ts";
 import { type Logger, Metrics, reportEscalationFault, SILENT_LOGGER } from "./observe/mod.ts";
 import { Hub } from "./realtime/mod.ts";

@@ -244,19 +244,24 @@ Deno.test("deno task token mints the same tokens from a shell, and explains misu
       stdout: "piped",
       stderr: "piped",
     }).output();
-  const ok = await run(["--id", "plant-*", "--ttl", "600", "--send", "ops, panel-1"], {
-    WS_TOKEN_SECRET: SECRET,
-  });
+  const ok = await run(
+    ["--id", "plant-*", "--ttl", "600", "--send", "ops, panel-1", "--name", "li.wei"],
+    { WS_TOKEN_SECRET: SECRET },
+  );
   assertEquals(ok.code, 0);
   const { token, expiresAt } = JSON.parse(new TextDecoder().decode(ok.stdout));
   const verified = await keys.verify(token, Date.now());
   assert(verified.ok);
-  assertEquals([verified.grant.sub, verified.grant.send], ["plant-*", ["ops", "panel-1"]]);
+  assertEquals(
+    [verified.grant.sub, verified.grant.send, verified.grant.name],
+    ["plant-*", ["ops", "panel-1"], "li.wei"],
+  );
   assertEquals(Date.parse(expiresAt), verified.grant.expiresAt);
   for (
     const [args, env, code] of [
       [["--id", "x"], {}, "tokens_disabled"],
       [["--id", "a b"], { WS_TOKEN_SECRET: SECRET }, "invalid_field"],
+      [["--id", "x", "--name", "system"], { WS_TOKEN_SECRET: SECRET }, "invalid_field"],
       [["--id"], { WS_TOKEN_SECRET: SECRET }, "usage"],
       [["--id", "x"], { WS_TOKEN_SECRET: "short" }, "invalid_secret"],
     ] as const

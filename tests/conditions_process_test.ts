@@ -2,12 +2,12 @@
  * Conditions across real processes sharing one store (a SQLite file, and a real denokv): racing
  * acknowledgements, shelves and clears through both; exactly one of each race wins; both
  * processes' clients end with the same states as the store; a process killed right after its
- * answer loses no change.
+ * answer loses no change, and a shelving outlives the process that shelved it.
  */
 import { assertEquals } from "@std/assert";
 import { TestClient } from "./support/client.ts";
 import { DENOKV, DenoKv } from "./support/denokv.ts";
-import { type Member, startFleet, stopFleet } from "./support/fleet.ts";
+import { type Member, start, startFleet, stopFleet } from "./support/fleet.ts";
 import { freePort } from "./support/ports.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -58,7 +58,7 @@ async function watcher(m: Member) {
   };
 }
 
-async function race(fleet: Member[]): Promise<void> {
+async function race(fleet: Member[], env: Record<string, string>): Promise<void> {
   const [a, b] = fleet as [Member, Member];
   await using wa = await watcher(a);
   await using wb = await watcher(b);
@@ -103,13 +103,27 @@ async function race(fleet: Member[]): Promise<void> {
   assertEquals(await act(a, "last", "acknowledge"), 200);
   a.proc.child.kill("SIGKILL");
   await waitFor(() => wb.states.get("last")?.state === "active-acknowledged", 15_000);
+
+  // A shelving whose process is killed before it ends: a process started later ends it.
+  assertEquals(await act(b, "last", "shelve", { reason: "swap", durationSeconds: 1 }), 200);
+  b.proc.child.kill("SIGKILL");
+  const c = await start(env);
+  fleet.push(c); // stopped with the others
+  const path = `/api/conditions/${ID}/last`;
+  await waitFor(async () => !("shelved" in await (await fetch(`${c.http}${path}`)).json()), 15_000);
+  const { history } = await (await fetch(`${c.http}${path}`)).json();
+  assertEquals(
+    history.at(-1).transition.action + " by " + history.at(-1).transition.by,
+    "expire by system",
+  );
 }
 
 Deno.test("conditions across two processes on one SQLite file: races converge, nothing lost", async () => {
   const dir = await Deno.makeTempDir();
-  const fleet = await startFleet(2, { KV_PATH: `${dir}/kv.sqlite3` });
+  const env = { KV_PATH: `${dir}/kv.sqlite3` };
+  const fleet = await startFleet(2, env);
   try {
-    await race(fleet);
+    await race(fleet, env);
   } finally {
     await stopFleet(fleet);
     await Deno.remove(dir, { recursive: true });
@@ -121,9 +135,10 @@ Deno.test({
   ignore: DENOKV === undefined,
   async fn() {
     await using kv = await DenoKv.start(DENOKV!, freePort());
-    const fleet = await startFleet(2, { KV_PATH: kv.url, DENO_KV_ACCESS_TOKEN: kv.token });
+    const env = { KV_PATH: kv.url, DENO_KV_ACCESS_TOKEN: kv.token };
+    const fleet = await startFleet(2, env);
     try {
-      await race(fleet);
+      await race(fleet, env);
     } finally {
       await stopFleet(fleet);
     }

@@ -7,7 +7,7 @@ import {
 } from "../core/mod.ts";
 import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
 import { type AlarmStore, buildStore } from "../store/mod.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../core/mod.ts";
 import { Escalation } from "./escalation.ts";
 
 /** A clock moved by hand; timers are recorded, never run (the tests scan themselves). */

@@ -9,5 +9,4 @@
  * @module
  */
 export { type Deadline, Escalation, type EscalationOptions } from "./escalation.ts";
-export { type Clock, systemClock } from "./clock.ts";
 export type { WebhookSettings } from "./webhook.ts";

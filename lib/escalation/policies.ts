@@ -14,7 +14,7 @@ import {
   policyMatches,
   type Sleep,
 } from "../core/mod.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../core/mod.ts";
 
 /** Escalation policies in the store, as the cache and the API use them. */
 export interface PolicyRecords {

@@ -10,11 +10,18 @@
  *
  * @module
  */
-import { type Alarm, type Policy, prepareAlarm, type PreparedAlarm, stepsOf } from "../core/mod.ts";
+import {
+  type Alarm,
+  type Clock,
+  DueLoop,
+  type Policy,
+  prepareAlarm,
+  type PreparedAlarm,
+  stepsOf,
+} from "../core/mod.ts";
 import { type Logger, type Metrics, reportEscalationFault } from "../observe/mod.ts";
 import type { Claim, DueEntry, DueRecord } from "../store/mod.ts";
 import { escalationFields, escalationKey, webhookBody } from "./alarm.ts";
-import type { Clock } from "./clock.ts";
 import type { PolicyCache } from "./policies.ts";
 import { attemptWebhook, backoff, type WebhookSettings } from "./webhook.ts";
 
@@ -77,37 +84,33 @@ const MAX_PAGES = 20;
 /** Finds due escalation records and carries them out. */
 export class Scheduler {
   readonly #o: SchedulerOptions;
-  #cancelWake: (() => void) | undefined;
-  #wakeAt = Infinity;
-  #scanning: Promise<number> | undefined;
-  #again = false;
-  #stopped = true;
+  readonly #loop: DueLoop;
   /** Escalations being carried out, so `stop` can wait for them. */
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
+    this.#loop = new DueLoop(options.clock, options.scanMs, {
+      run: (now) => this.#run(now),
+      // No policy, nothing to read: a service that doesn't use escalation reads nothing for it.
+      next: (now) => this.#idle ? Promise.resolve(undefined) : options.store.nextDue(now),
+    }, (error) => this.#fault(error));
   }
 
   /** Scans now, then at each due time and at least every `scanMs`, until {@linkcode stop}. */
   start(): void {
-    this.#stopped = false;
-    this.#wake(this.#o.clock.now());
+    this.#loop.start();
   }
 
   /** Stops scanning and waits for escalations in progress. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#cancelWake?.();
-    this.#cancelWake = undefined;
-    this.#wakeAt = Infinity; // a later start schedules afresh
-    await this.#scanning?.catch(() => {});
+    await this.#loop.stop();
     await Promise.allSettled([...this.#inFlight]);
   }
 
   /** Makes sure a scan runs by `at` (a deadline this instance just wrote). */
   wake(at: number): void {
-    if (!this.#stopped) this.#wake(at);
+    this.#loop.wake(at);
   }
 
   /**
@@ -115,55 +118,23 @@ export class Scheduler {
    * or moved on). Concurrent calls share one scan, followed by one more.
    */
   scan(): Promise<number> {
-    if (this.#scanning) {
-      this.#again = true;
-      return this.#scanning;
-    }
-    const run = this.#scan().finally(() => {
-      this.#scanning = undefined;
-      if (this.#again) {
-        this.#again = false;
-        void this.scan().catch(() => {});
-      }
-    });
-    this.#scanning = run;
-    return run;
+    return this.#loop.scan();
   }
 
-  #wake(at: number): void {
-    if (at >= this.#wakeAt) return;
-    this.#cancelWake?.();
-    this.#wakeAt = at;
-    this.#cancelWake = this.#o.clock.after(at - this.#o.clock.now(), () => {
-      this.#wakeAt = Infinity;
-      this.#cancelWake = undefined;
-      this.scan().catch((error) => this.#fault(error));
-    });
+  // Records of deleted policies wait until a policy exists again, then go.
+  get #idle(): boolean {
+    return this.#o.policies.loaded && this.#o.policies.all.length === 0;
   }
 
-  async #scan(): Promise<number> {
-    const { store, clock, scanMs, policies } = this.#o;
-    const now = clock.now();
-    // No policy, nothing to do: a service that doesn't use escalation reads nothing for it.
-    // (Records of deleted policies wait until a policy exists again, then go.)
-    if (policies.loaded && policies.all.length === 0) {
-      if (!this.#stopped) this.#wake(now + scanMs);
-      return 0;
-    }
+  async #run(now: number): Promise<number> {
+    if (this.#idle) return 0;
     let handled = 0;
-    try {
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const due = await store.dueUpTo(now, PAGE);
-        const done = await Promise.all(due.map((entry) => this.#handle(entry, now)));
-        handled += done.filter((d) => d).length;
-        // A full page with nothing handled would only be read again.
-        if (due.length < PAGE || !done.some((d) => d)) break;
-      }
-    } finally {
-      if (!this.#stopped) {
-        const next = await store.nextDue(now).catch(() => undefined);
-        this.#wake(Math.min(next ?? Infinity, clock.now() + scanMs));
-      }
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const due = await this.#o.store.dueUpTo(now, PAGE);
+      const done = await Promise.all(due.map((entry) => this.#handle(entry, now)));
+      handled += done.filter((d) => d).length;
+      // A full page with nothing handled would only be read again.
+      if (due.length < PAGE || !done.some((d) => d)) break;
     }
     return handled;
   }

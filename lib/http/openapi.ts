@@ -28,6 +28,7 @@ import {
   PROTOCOL_SSE,
   PROTOCOL_V1,
   quote,
+  SYSTEM_ACTOR,
   VERSION,
 } from "../core/mod.ts";
 import type { Config } from "../config.ts";
@@ -725,10 +726,7 @@ const SCHEMAS: JsonMap = {
         items: ref("IdPattern"),
       },
       name: {
-        type: "string",
-        minLength: 1,
-        maxLength: MAX_BY_LENGTH,
-        not: { const: "system" },
+        ...ref("ActorName"),
         description:
           "Who the session acts as on conditions (the `by` of its acknowledgements and shelvings)",
       },
@@ -842,11 +840,20 @@ const SCHEMAS: JsonMap = {
     additionalProperties: false,
     properties: { id: ref("Id"), seq: int(1) },
   },
+  ActorName: {
+    type: "string",
+    minLength: 1,
+    maxLength: MAX_BY_LENGTH,
+    pattern: NO_CONTROL_CHARS,
+    not: { const: SYSTEM_ACTOR },
+    description: "Who acts on a condition; `system` is the server's own",
+  },
   ConditionKey: {
     type: "string",
     minLength: 1,
     maxLength: MAX_KEY_LENGTH,
     pattern: NO_CONTROL_CHARS,
+    not: { enum: [".", ".."] },
     description: "A condition of an id, e.g. `boiler-7/pressure-high`",
   },
   ConditionState: {
@@ -923,10 +930,7 @@ const SCHEMAS: JsonMap = {
     additionalProperties: false,
     properties: {
       by: {
-        type: "string",
-        minLength: 1,
-        maxLength: MAX_BY_LENGTH,
-        not: { const: "system" },
+        ...ref("ActorName"),
         description:
           "Who acts (with the API key; with a token, it is the token's `name`, else its id pattern)",
       },

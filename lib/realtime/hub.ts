@@ -9,6 +9,7 @@ import { type Arrivals, Discovery, Presence, type PresenceRecords } from "../clu
 import {
   type Alarm,
   type AlarmPerformance,
+  type Clock,
   type Condition,
   type ConditionChange,
   type Grant,
@@ -18,6 +19,7 @@ import {
   measurePerformance,
   type PreparedAlarm,
   StoreError,
+  systemClock,
   timeOf,
   transitionOf,
 } from "../core/mod.ts";
@@ -32,6 +34,7 @@ import { drain, sweepSessions } from "./drain.ts";
 import { Fanout, type FanoutStore } from "./fanout.ts";
 import { Registry, type Slot } from "./registry.ts";
 import { Session } from "./session.ts";
+import { ShelvingEnds, type ShelvingRecords } from "./shelving_ends.ts";
 import { type SessionContext, SessionHandlers } from "./session_handlers.ts";
 import type { PushSocket, SocketHandlers } from "./socket.ts";
 
@@ -72,7 +75,8 @@ export interface Deadlines {
  * The store, as the hub uses it: what fan-out, presence and discovery need, plus appending,
  * acknowledgements, and whether commits announce themselves on the change feed.
  */
-export interface HubStore extends FanoutStore, PresenceRecords, Arrivals, Pick<AlarmLog, "append"> {
+export interface HubStore
+  extends FanoutStore, PresenceRecords, Arrivals, ShelvingRecords, Pick<AlarmLog, "append"> {
   /** Milliseconds a store call, or an append from queueing to commit, may take. */
   readonly timeoutMs: number;
   /** How often watched keys are also read, if at all (a SQLite file shared by processes). */
@@ -105,6 +109,8 @@ export interface HubOptions {
   logger: Logger;
   /** Clock, injectable for tests. */
   now: () => number;
+  /** Timers for what is due (the ends of shelvings); real ones reading `now` by default. */
+  clock?: Clock;
   /** Heartbeat timeout, slow-consumer threshold and inbound message rate. */
   limits: HubLimits;
   /** Escalation deadlines of published alarms; none without. */
@@ -136,8 +142,8 @@ export class Hub {
   readonly #context: SessionContext;
   /** This isolate's recent raises, for the alarm-rate gauges. */
   readonly #recent = new RecentRaises();
-  /** Shelvings this isolate will end when their time is up. */
-  readonly #shelvings = new Set<ReturnType<typeof setTimeout>>();
+  /** Ends shelvings when their time is up. */
+  readonly #shelvingEnds: ShelvingEnds;
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -146,6 +152,12 @@ export class Hub {
       reportStoreFault(options.metrics, options.logger, error, id);
     const { store, now } = options;
     this.#fanout = new Fanout(store, this.#registry, this.instance, onError);
+    this.#shelvingEnds = new ShelvingEnds(
+      store,
+      (target, key) => this.change(target, key, { action: "expire" }),
+      options.clock ?? systemClock(now),
+      onError,
+    );
     this.#presence = new Presence(store, this.#registry, this.instance, now, onError);
     this.#discovery = new Discovery(store, this.#presence, this.instance, {
       onAlone: () => {
@@ -181,6 +193,7 @@ export class Hub {
    */
   async start(): Promise<void> {
     this.#presence.start();
+    this.#shelvingEnds.start(); // ends missed while no instance ran, first
     // Not knowing is treated as not alone: the feed stays followed.
     await this.#discovery.start().catch((error) =>
       reportStoreFault(this.#options.metrics, this.#options.logger, error)
@@ -405,7 +418,7 @@ export class Hub {
     }
     const { alarm, condition } = appended;
     this.#options.metrics.conditionChanged(change.action);
-    if (change.action === "shelve") this.#unshelveLater(target, key, change.until - at);
+    if (change.action === "shelve") this.#shelvingEnds.shelved(change.until);
     await this.#fanout.published(alarm, by);
     return { seq: alarm.seq, condition };
   }
@@ -451,19 +464,6 @@ export class Hub {
     return (await this.conditions(target)).filter((c) => inActiveList(c.state));
   }
 
-  // Ends a shelving when its time is up (whoever shelved it; a lost race is fine: one entry).
-  #unshelveLater(target: string, key: string, ms: number): void {
-    const timer = setTimeout(() => {
-      this.#shelvings.delete(timer);
-      this.change(target, key, { action: "expire" }).catch((error) => {
-        if (!(error instanceof InvalidInput)) {
-          reportStoreFault(this.#options.metrics, this.#options.logger, error, target);
-        }
-      });
-    }, Math.max(0, ms));
-    this.#shelvings.add(timer);
-  }
-
   /**
    * Records that a client of `id` acknowledged every alarm up to `seq`: the one path for a v1
    * socket's `ack` and `POST /api/acks/{id}`. An ack can't run ahead of what its sender has seen:
@@ -502,11 +502,10 @@ export class Hub {
 
   /** Closes every session with 1012 and waits up to `graceMs` for the handshakes; stops timers. */
   async shutdown(graceMs: number): Promise<void> {
-    for (const timer of this.#shelvings) clearTimeout(timer);
-    this.#shelvings.clear();
+    const ending = this.#shelvingEnds.stop(); // a look in progress finishes meanwhile
     this.#discovery.stop();
     this.#fanout.close();
     await drain(this.#registry, graceMs);
-    await this.#presence.stop();
+    await Promise.all([this.#presence.stop(), ending]);
   }
 }

@@ -40,6 +40,7 @@ import { ConditionCache } from "./condition_cache.ts";
 import { decodeCondition, encodeCondition, encodeRaised } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
+import { writeShelvingEnd } from "./shelvings.ts";
 import { FEED_TTL_MS } from "./feed.ts";
 import {
   ARRIVAL_KEY,
@@ -417,6 +418,10 @@ export class Appender {
         next.set(p.target, seq);
         writeAlarm(op, entry, this.#retention, frames && entryJson(frames));
         if (due) writeDeadline(op, entry, due, p.condition?.key);
+        const change = p.condition?.change;
+        if (change?.action === "shelve") {
+          writeShelvingEnd(op, p.target, p.condition!.key, change.until);
+        }
         if (p.idemKey && idemId) {
           op.check(idems.get(idemId)!).set(p.idemKey, { id: alarm.id, seq }, {
             expireIn: this.#retention.ageMs,

@@ -53,18 +53,22 @@ export class MemoryLog implements AlarmLog {
   readonly #idempotency = new Map<string, IdempotencyRecord>();
 
   readonly #writeDue: (alarm: Alarm, due: DueSpec, key?: string) => Promise<void>;
+  readonly #writeShelvingEnd: (target: string, key: string, until: number) => Promise<void>;
 
   /**
-   * `writeDue` stores an escalation deadline: in the KV store, after the alarm (this log is the
-   * isolate's alone and gone on restart, so two writes lose nothing one would keep).
+   * `writeDue` stores an escalation deadline, `writeShelvingEnd` when a shelving ends: in the KV
+   * store, after the change (this log is the isolate's alone and gone on restart, so two writes
+   * lose nothing one would keep).
    */
   constructor(
     retention: Retention,
     writeDue: (alarm: Alarm, due: DueSpec, key?: string) => Promise<void>,
+    writeShelvingEnd: (target: string, key: string, until: number) => Promise<void>,
     now: () => number = Date.now,
   ) {
     this.#retention = retention;
     this.#writeDue = writeDue;
+    this.#writeShelvingEnd = writeShelvingEnd;
     this.#now = now;
   }
 
@@ -85,6 +89,10 @@ export class MemoryLog implements AlarmLog {
       return Promise.reject(error);
     }
     const { appended, repeat } = result;
+    if (condition?.change.action === "shelve") {
+      const { key, change: { until } } = condition;
+      return this.#writeShelvingEnd(target, key, until).then(() => appended);
+    }
     if (!due || repeat || appended.duplicate) return Promise.resolve(appended); // no hop
     return this.#writeDue(appended.alarm, due, condition?.key).then(() => appended);
   }

@@ -1,7 +1,8 @@
 /**
  * Durable state on Deno KV behind one facade, {@linkcode AlarmStore}: the alarm log (one file per
  * backend: `kv_log.ts` with its group-commit `appender.ts`, `memory_log.ts`), acknowledgements,
- * relayed messages, presence records, escalation policies and deadlines (`escalations.ts`), and
+ * relayed messages, presence records, escalation policies and deadlines (`escalations.ts`), the
+ * ends of shelvings (`shelvings.ts`), and
  * watches. `schema.ts` is the only module that knows KV
  * keys. Imports `core` only.
  *
@@ -23,6 +24,7 @@ export {
 export type { CommitLimits } from "./appender.ts";
 export type { KvLike } from "./call_timeout.ts";
 export type { Claim, DueEntry, DueRecord } from "./escalations.ts";
+export type { ShelvingEnd } from "./shelvings.ts";
 export {
   AlarmStore,
   DEFAULT_STORE_TIMEOUT_MS,

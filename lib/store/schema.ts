@@ -6,7 +6,8 @@
  * `["presence", instance, "alive"]`, `["presence", instance, chunk]`, `["probe", instance]`.
  * Shared: `["arrival"]`. Escalation: `["policy", name]`, `["policies"]` (bumped on every policy
  * change, watched by every instance), and `["due", at, target, seq, policy, step, kind]`: what
- * must happen at epoch ms `at`, so every instance finds what is due with one range read.
+ * must happen at epoch ms `at`, so every instance finds what is due with one range read. Likewise
+ * `["shelf", until, t, key]`: when a shelving of condition `key` ends.
  *
  * @module
  */
@@ -121,6 +122,21 @@ export function dueRange(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
 /** The key range of everything due after `at`. */
 export function dueAfter(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
   return { start: ["due", at + 1], end: ["due", Number.MAX_SAFE_INTEGER] };
+}
+
+/** Key of the end, at `until`, of a shelving of condition `key` of `target`. */
+export function shelfKey(until: number, target: string, key: string): Deno.KvKey {
+  return ["shelf", until, target, key];
+}
+
+/** The key range of the shelvings ending at or before `at`. */
+export function shelfRange(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
+  return { start: ["shelf"], end: ["shelf", at + 1] };
+}
+
+/** The key range of the shelvings ending after `at`. */
+export function shelfAfter(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
+  return { start: ["shelf", at + 1], end: ["shelf", Number.MAX_SAFE_INTEGER] };
 }
 
 /** The key range of `target`'s alarms with seq greater than `after`. */

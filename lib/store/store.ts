@@ -29,6 +29,13 @@ import {
 import { guard } from "./guard.ts";
 import { KvLog } from "./kv_log.ts";
 import { MemoryLog } from "./memory_log.ts";
+import {
+  nextShelvingEnd,
+  removeShelvingEnd,
+  type ShelvingEnd,
+  shelvingsDue,
+  writeShelvingEnd,
+} from "./shelvings.ts";
 import { appendMessage, type FeedEntry, feedHeads, readFeed, type RelayedMessage } from "./feed.ts";
 import {
   ackKey,
@@ -105,6 +112,10 @@ export class AlarmStore {
         const op = this.#kv.atomic();
         writeDeadline(op, alarm, due, key);
         await guard(() => op.commit());
+      }, async (target, key, until) => {
+        const op = this.#kv.atomic();
+        writeShelvingEnd(op, target, key, until);
+        await guard(() => op.commit());
       }, options.now)
       : new KvLog(this.#kv, retention, timeoutMs, options.commits);
   }
@@ -165,6 +176,21 @@ export class AlarmStore {
   /** When the earliest escalation record due after `now` is due, if any. */
   nextDue(now: number): Promise<number | undefined> {
     return nextDue(this.#kv, now);
+  }
+
+  /** Up to `limit` shelvings ending at or before `now`, earliest first. */
+  shelvingsDue(now: number, limit: number): Promise<ShelvingEnd[]> {
+    return shelvingsDue(this.#kv, now, limit);
+  }
+
+  /** When the earliest shelving ending after `now` ends, if any. */
+  nextShelvingEnd(now: number): Promise<number | undefined> {
+    return nextShelvingEnd(this.#kv, now);
+  }
+
+  /** Forgets a shelving's end (once dealt with) unless someone did first; whether it did. */
+  removeShelvingEnd(end: ShelvingEnd): Promise<boolean> {
+    return removeShelvingEnd(this.#kv, end);
   }
 
   /**
