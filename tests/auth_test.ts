@@ -326,6 +326,17 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
   const byPattern = await server.post(`/api/conditions/plant-3/c/acknowledge?token=${plain}`, {});
   assertEquals(byPattern.body.condition.acknowledged.by, "plant-3");
   await client.nextJson(); // that transition
+  // Clearing is the publisher's: no token does, and without the key the answer asks for it.
+  const clear = `/api/conditions/plant-3/a/clear`;
+  const tokenClear = await server.post(`${clear}?token=${token}`, {});
+  assertEquals([tokenClear.status, tokenClear.body.error.code], [403, "forbidden"]);
+  for (const headers of [{}, { authorization: "Bearer wrong" }]) {
+    const res = await server.post(clear, {}, headers);
+    assertEquals(
+      [res.status, res.body.error.code, res.body.error.message],
+      [401, "unauthorized", "Clearing a condition takes the API key"],
+    );
+  }
   for (
     const bad of [{ id: "x", name: "system" }, { id: "x", name: "" }, { id: "x", name: "a\nb" }]
   ) {

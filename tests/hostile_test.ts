@@ -230,6 +230,23 @@ Deno.test("hostile: a body can't run past its declared length or dodge it with c
   await t.stillFine();
 });
 
+Deno.test("hostile: a client gone mid-body is no server error, on any POST route", async () => {
+  await using t = await setup();
+  const paths = ["/api/alarms/cut", "/api/conditions/cut/k/acknowledge", "/api/acks/cut"];
+  for (const path of paths) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.port });
+    const head = `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+      "Content-Length: 100\r\n\r\n{}";
+    await conn.write(new TextEncoder().encode(head));
+    conn.close();
+  }
+  const { metrics } = t.server.app;
+  await waitFor(() => metrics.errorCount("incomplete_body") === paths.length);
+  assertEquals(metrics.errorCount("internal"), 0);
+  assertEquals(t.lines.filter((l) => l.includes("request failed")), []);
+  await t.stillFine();
+});
+
 Deno.test("an h2c upgrade request (Java HttpClient's default on http://) is refused visibly or served, never lost", async () => {
   await using t = await setup();
   const head = "POST /api/alarms/h2c HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +

@@ -22,9 +22,16 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Js
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   // With a declared length the HTTP layer delivers exactly that many bytes (checked above), so
   // the body can be taken in one piece; a chunked body is counted as it streams.
-  const bytes = declared !== null
-    ? new Uint8Array(await req.arrayBuffer())
-    : await readLimited(req.body, maxBytes);
+  let bytes: Uint8Array;
+  try {
+    bytes = declared !== null
+      ? new Uint8Array(await req.arrayBuffer())
+      : await readLimited(req.body, maxBytes);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client went away mid-body: nobody to answer, and nothing went wrong here.
+    throw new HttpError(400, "incomplete_body", "Body ended before it was complete");
+  }
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes); // a Request built in-process may lie
   let text: string;
   try {

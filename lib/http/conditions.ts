@@ -110,7 +110,18 @@ export async function actOnCondition(
   deps: ActDeps,
 ): Promise<Response> {
   const key = checkKey(rawKey);
-  const caller = await authorize(req, id, params, deps);
+  const caller = await authorize(req, id, params, deps).catch((error) => {
+    // No token could clear: what is missing is the API key, whatever tokens are on.
+    if (
+      action === "clear" && deps.auth !== undefined && error instanceof HttpError &&
+      error.status === 401
+    ) {
+      throw new HttpError(401, "unauthorized", "Clearing a condition takes the API key", {
+        "www-authenticate": 'Bearer realm="alarmcast"',
+      });
+    }
+    throw error;
+  });
   if (action === "clear" && !caller.byKey && deps.auth !== undefined) {
     throw new HttpError(403, "forbidden", "Only the publisher (the API key) clears a condition");
   }

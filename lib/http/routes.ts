@@ -200,7 +200,8 @@ function conditionRoute(action: (typeof ACTIONS)[number]): Route<Operation> {
             (clear
               ? "The publisher's: takes the API key (a connection token is refused). "
               : "Takes the API key or a connection token covering the id (`Authorization: " +
-                "Bearer` or `?token=`); with a token, `by` is the token's subject. ") +
+                "Bearer` or `?token=`); with a token, `by` is the token's `name`, else its id " +
+                "pattern. ") +
             "The change is pushed to every v1 and SSE session of the id on every instance.",
           ...d.byKeyOrToken,
           requestBody: d.jsonBody(
@@ -213,7 +214,7 @@ function conditionRoute(action: (typeof ACTIONS)[number]): Route<Operation> {
                 "invalid id or key",
               [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_key", "invalid_field"],
             ),
-            ...d.keyOrToken,
+            ...(clear && d.keyed ? d.unauthorized : d.keyOrToken),
             ...(d.tokens || d.origins
               ? {
                 "403": errorResponse(
