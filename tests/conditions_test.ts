@@ -150,8 +150,11 @@ Deno.test("conditions: operators act from a v1 socket; refusals come back as err
   v1.send(JSON.stringify({ type: "acknowledge", key: "no-such-key" }));
   reply = await v1.nextJson();
   assertEquals([reply.type, reply.code], ["error", "unknown_condition"]);
-  v1.send(JSON.stringify({ type: "acknowledge", key: 7 }));
-  assertEquals((await v1.nextJson()).code, "invalid_message");
+  // A bad key: the code HTTP answers for one.
+  for (const key of [7, "..", "a\ud800"]) {
+    v1.send(JSON.stringify({ type: "acknowledge", key }));
+    assertEquals((await v1.nextJson()).code, "invalid_key");
+  }
 
   v1.send(JSON.stringify({ type: "shelve", key: KEY, reason: "sensor swap", durationSeconds: 60 }));
   const shelved = await v1.nextJson();

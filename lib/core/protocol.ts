@@ -9,7 +9,7 @@
 import type { Alarm } from "./alarm.ts";
 import type { Condition } from "./condition.ts";
 import { isValidId, quote } from "./ids.ts";
-import { isValidKey } from "./alarm.ts";
+import { isValidKey, MAX_KEY_LENGTH } from "./alarm.ts";
 import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
 
 /** The subprotocol of typed envelopes. */
@@ -168,7 +168,11 @@ export function decodeClientMessage(text: string): DecodeResult {
     case "shelve":
     case "unshelve": {
       if (!isValidKey(value.key)) {
-        return invalid("invalid_message", `Field "key" must be a condition's key`);
+        // The code HTTP answers for a bad key in the path, so a client reports both alike.
+        return invalid(
+          "invalid_key",
+          `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not "." or ".."`,
+        );
       }
       const { type: action, key: _, ...fields } = value;
       return { ok: true, message: { type: "act", action, key: value.key, fields } };
