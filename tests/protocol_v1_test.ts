@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { MAX_STRIKES } from "../lib/realtime/inbound.ts";
 import { TestClient } from "./support/client.ts";
+import { FaultyKv } from "./support/faulty_kv.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -162,4 +163,26 @@ Deno.test("v1: a deeply nested message is refused without parsing", async () => 
   const reply = await client.nextJson();
   assertEquals([reply.type, reply.code], ["error", "json_too_deep"]);
   assert(client.socket.readyState === WebSocket.OPEN);
+});
+
+Deno.test("v1: frames sent before the welcome are answered after it, in order", async () => {
+  using memory = await Deno.openKv(":memory:");
+  const kv = new FaultyKv(memory);
+  await using server = await startServer({ kv });
+  kv.hung = true; // the join waits on the store: the welcome can't go out yet
+  await using client = await TestClient.open(`${server.ws}/websocket/early`, "alarms.v1");
+  client.send(JSON.stringify({ type: "ping" }));
+  client.send(JSON.stringify({ type: "acknowledge", key: "nope" }));
+  client.send("not json");
+  await waitFor(() => server.app.metrics.framesIn === 3);
+  kv.release();
+  const types = [];
+  for (let i = 0; i < 4; i++) {
+    const frame = await client.nextJson();
+    types.push(frame.type === "error" ? `error ${frame.code}` : frame.type);
+  }
+  // The store-free answers (pong, invalid_json) wait for the welcome too, and keep their order.
+  assertEquals(types.slice(0, 2), ["welcome", "pong"]);
+  assertEquals(types.slice(2).sort(), ["error invalid_json", "error unknown_condition"]);
+  await kv.idle();
 });

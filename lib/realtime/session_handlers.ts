@@ -8,6 +8,7 @@ import type { Presence } from "../cluster/mod.ts";
 import {
   actorOf,
   CLOSE_INTERNAL,
+  CLOSE_POLICY,
   type Condition,
   type ConditionChange,
   decodeAction,
@@ -50,6 +51,9 @@ export interface SessionContext {
   heartbeatIntervalMs: number;
 }
 
+/** Frames a session may send before its welcome; a client waits for it, so a few at most. */
+const MAX_EARLY_FRAMES = 32;
+
 /**
  * The handlers of one session, which replays after `since` when given. A class, so a socket
  * holds one small object rather than a closure per handler.
@@ -59,12 +63,15 @@ export class SessionHandlers implements SocketHandlers {
   readonly #session: Session;
   readonly #since: number | undefined;
   readonly #slot: Slot | undefined;
+  /** Frames a client with events sent before its welcome went out: answered after it. */
+  #early: string[] | undefined;
 
   constructor(ctx: SessionContext, session: Session, since: number | undefined, slot?: Slot) {
     this.#ctx = ctx;
     this.#session = session;
     this.#since = since;
     this.#slot = slot;
+    if (session.codec.events) this.#early = [];
   }
 
   onOpen(): void {
@@ -118,16 +125,28 @@ export class SessionHandlers implements SocketHandlers {
           ...(conditions.length > 0 ? { conditions: conditions.length } : {}),
         });
         if (conditions.length > 0) this.#send({ type: "conditions", id, seq, conditions });
+        const early = this.#early ?? [];
+        this.#early = undefined;
+        for (const text of early) this.#receive(text);
       },
       onGap: (firstAvailable) => this.#send({ type: "gap", id, since: since ?? 0, firstAvailable }),
     };
   }
 
   onText(text: string): void {
+    const session = this.#session;
+    this.#ctx.metrics.framesIn++;
+    session.lastSeen = this.#ctx.now();
+    if (this.#early === undefined) return this.#receive(text);
+    // Nothing is answered before the welcome, which says who the session is.
+    if (this.#early.push(text) > MAX_EARLY_FRAMES) {
+      this.#ctx.registry.close(session, CLOSE_POLICY, "too many messages before welcome");
+    }
+  }
+
+  #receive(text: string): void {
     const { registry, metrics, fanout } = this.#ctx;
     const session = this.#session;
-    metrics.framesIn++;
-    session.lastSeen = this.#ctx.now();
     receiveText(
       {
         registry,
