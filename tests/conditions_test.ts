@@ -281,6 +281,8 @@ Deno.test("conditions: floods, chattering and shelved conditions, by id and in /
     const line of [
       "alarmcast_alarm_floods 1",
       "alarmcast_conditions_chattering 1",
+      'alarmcast_id_alarms{id="plant"} 11',
+      'alarmcast_id_conditions_chattering{id="plant"} 1',
       'alarmcast_condition_changes_total{action="shelve"} 1',
     ]
   ) assertEquals(metrics.includes(`\n${line}\n`), true, line);
@@ -289,6 +291,7 @@ Deno.test("conditions: floods, chattering and shelved conditions, by id and in /
   assertEquals([figures.alarms, figures.flood, figures.chattering], [0, false, []]);
   const later = await (await fetch(`${server.http}/metrics`)).text();
   assertEquals(later.includes("\nalarmcast_alarm_floods 0\n"), true);
+  assertEquals(later.includes('alarmcast_id_alarms{id="plant"}'), false); // quiet ids go
 });
 
 Deno.test("conditions: a condition's history is its latest entries, however long the log", async () => {

@@ -11,6 +11,8 @@ import { type Condition, isChattering, isShelved, isStale } from "./condition.ts
 export const FLOOD_WINDOW_MS = 10 * 60_000;
 /** More than this many alarms within {@linkcode FLOOD_WINDOW_MS}: a flood. */
 export const FLOOD_ALARMS = 10;
+/** An id's latest alarms its rate is counted over: enough to see any flood. */
+export const RATE_SAMPLE = 200;
 /** Conditions listed as the most frequent, at most. */
 const FREQUENT = 10;
 

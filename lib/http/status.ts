@@ -6,7 +6,7 @@
  * @module
  */
 import { VERSION } from "../core/mod.ts";
-import type { Metrics } from "../observe/mod.ts";
+import { MAX_ID_SERIES, type Metrics } from "../observe/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { jsonResponse } from "./errors.ts";
 
@@ -38,6 +38,7 @@ export function metricsText(hub: Hub, metrics: Metrics): Response {
     memory: Deno.memoryUsage(),
     floods: hub.floods,
     chattering: hub.chattering,
+    busiest: hub.busiest(MAX_ID_SERIES),
   });
   return new Response(text, {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

@@ -23,7 +23,15 @@ export interface Gauges {
   floods: number;
   /** Conditions raised here 3 or more times within a minute. */
   chattering: number;
+  /**
+   * The ids published to here most in the last 10 minutes (at most {@linkcode MAX_ID_SERIES}):
+   * alarms in the window (counted up to 200) and chattering conditions of each.
+   */
+  busiest: readonly { id: string; alarms: number; chattering: number }[];
 }
+
+/** Ids given series of their own in `/metrics`, at most: the busiest, so the series stay few. */
+export const MAX_ID_SERIES = 100;
 
 /** Process-wide counters. */
 export class Metrics {
@@ -120,6 +128,17 @@ export class Metrics {
         lines.push(`alarmcast_${name}{outcome="${outcome}"} ${value}`);
       }
     }
+    // Ids are `[A-Za-z0-9_.:-]`: safe as label values as they are.
+    lines.push(
+      "# HELP alarmcast_id_alarms Alarms published here to an id in the last 10 minutes (to 200).",
+      "# TYPE alarmcast_id_alarms gauge",
+      ...gauges.busiest.map((r) => `alarmcast_id_alarms{id="${r.id}"} ${r.alarms}`),
+      "# HELP alarmcast_id_conditions_chattering An id's conditions raised here 3+ times a minute.",
+      "# TYPE alarmcast_id_conditions_chattering gauge",
+      ...gauges.busiest.map((r) =>
+        `alarmcast_id_conditions_chattering{id="${r.id}"} ${r.chattering}`
+      ),
+    );
     lines.push(
       "# HELP alarmcast_condition_changes_total Changes of conditions, by action.",
       "# TYPE alarmcast_condition_changes_total counter",

@@ -18,18 +18,17 @@ import {
   InvalidInput,
   measurePerformance,
   type PreparedAlarm,
+  RATE_SAMPLE,
   StoreError,
   systemClock,
   timeOf,
   transitionOf,
 } from "../core/mod.ts";
 
-/** Latest alarms of an id read to measure its rate: enough to see any flood. */
-const RATE_SAMPLE = 200;
 import { type Logger, type Metrics, reportStoreFault } from "../observe/mod.ts";
 import type { AlarmLog, DueSpec, RelayedMessage } from "../store/mod.ts";
 import type { Wire } from "./codec.ts";
-import { RecentRaises } from "./recent_raises.ts";
+import { type IdRates, RecentRaises } from "./recent_raises.ts";
 import { drain, sweepSessions } from "./drain.ts";
 import { Fanout, type FanoutStore } from "./fanout.ts";
 import { Registry, type Slot } from "./registry.ts";
@@ -447,6 +446,11 @@ export class Hub {
   /** Conditions chattering from this isolate's publishes (3 raises within a minute). */
   get chattering(): number {
     return this.#recent.chattering(this.#options.now());
+  }
+
+  /** The `limit` ids this isolate published to most in the last 10 minutes, with their rates. */
+  busiest(limit: number): IdRates[] {
+    return this.#recent.busiest(this.#options.now(), limit);
   }
 
   /** Every condition of `target` ever raised (normal ones too). */

@@ -16,3 +16,15 @@ Deno.test("recent raises: chattering is per condition, floods per id, and both f
   assertEquals(recent.floods(11_000), 1); // ten or fewer are no flood
   assertEquals(recent.floods(11 * 60_000), 0);
 });
+
+Deno.test("recent raises: the busiest ids, counted to the sample, with their chattering", () => {
+  const recent = new RecentRaises();
+  for (let i = 0; i < 250; i++) recent.raised("busy", i % 2 ? "k" : undefined, i * 100);
+  for (const at of [0, 1000]) recent.raised("calm", undefined, at);
+  recent.raised("old", undefined, -11 * 60_000);
+  assertEquals(recent.busiest(25_000, 10), [
+    { id: "busy", alarms: 200, chattering: 1 }, // 250 raised: counted up to 200
+    { id: "calm", alarms: 2, chattering: 0 },
+  ]);
+  assertEquals(recent.busiest(25_000, 1).map((r) => r.id), ["busy"]);
+});
