@@ -38,11 +38,11 @@ const WEBHOOKS = {
 };
 
 /** One store, and as many escalation instances on it as asked, all on one manual clock. */
-async function setup(instances = 1) {
+async function setup(instances = 1, log: "kv" | "memory" = "kv") {
   const store = await buildStore({
     path: ":memory:",
     retention: { count: 100, ageMs: 3600_000 },
-    log: "kv",
+    log,
   });
   const clock = new ManualClock();
   const published: Published[] = [];
@@ -287,16 +287,38 @@ function acknowledge(store: AlarmStore, id: string, seq: number): Promise<void> 
   return store.ack(id, seq, { event: { type: "ack", id, seq }, except: "", origin: "test" });
 }
 
-Deno.test("escalation: a condition's repeat starts no new deadline, and acknowledging it cancels the first", async () => {
-  await using t = await setup();
-  await t.escalation.put("boilers", BOILERS);
-  for (let i = 0; i < 3; i++) await t.publish("plant-3", { level: "critical", key: "boiler-7" });
-  assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).length, 1);
-  await t.change("plant-3", "boiler-7", { action: "acknowledge", by: "li" });
-  t.clock.time += 60_000;
-  assertEquals(await t.escalation.scan(), 1);
-  assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [0, 1]);
-});
+for (const log of ["kv", "memory"] as const) {
+  Deno.test(`escalation (${log} log): a condition's repeat starts no new deadline, and acknowledging it cancels the first`, async () => {
+    await using t = await setup(1, log);
+    await t.escalation.put("boilers", BOILERS);
+    for (let i = 0; i < 3; i++) await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+    assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).length, 1);
+    await t.change("plant-3", "boiler-7", { action: "acknowledge", by: "li" });
+    t.clock.time += 60_000;
+    assertEquals(await t.escalation.scan(), 1);
+    assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [0, 1]);
+  });
+
+  Deno.test(`escalation (${log} log): a shelved condition doesn't escalate until its shelving ends`, async () => {
+    await using t = await setup(1, log);
+    await t.escalation.put("boilers", BOILERS);
+    await t.publish("plant-3", { level: "critical", key: "boiler-7" });
+    await t.change("plant-3", "boiler-7", {
+      action: "shelve",
+      by: "li",
+      reason: "sensor swap",
+      until: t.clock.now() + 120_000,
+      untilCleared: false,
+    });
+    t.clock.time += 60_000;
+    await t.escalation.scan();
+    assertEquals(t.metrics.escalationsFired, 0);
+    t.clock.time += 60_000;
+    await t.escalation.scan();
+    await t.escalation.stop();
+    assertEquals(t.metrics.escalationsFired, 1);
+  });
+}
 
 Deno.test("escalation: a cleared but unacknowledged condition still escalates", async () => {
   await using t = await setup();

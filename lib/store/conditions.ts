@@ -17,6 +17,11 @@ export function encodeCondition(condition: Condition): string {
   return JSON.stringify(condition);
 }
 
+/** Adds to `op` the record of `condition` as it is now. */
+export function writeCondition(op: Deno.AtomicOperation, condition: Condition): void {
+  op.set(condKey(condition.id, condition.key), encodeCondition(condition));
+}
+
 /**
  * The record of a condition just raised, from the frames of its raise (`frames.alarm`: the
  * alarm it keeps, `frames.condition`: its view) and its recent raise times: the JSON

@@ -44,6 +44,16 @@ interface IdempotencyRecord {
   expiresAt: number;
 }
 
+/** What the memory log keeps in KV too: what every isolate's timers read there. */
+export interface KvSide {
+  /** Stores an escalation deadline of `alarm` (raising condition `key`, if given). */
+  deadline(alarm: Alarm, due: DueSpec, key?: string): Promise<void>;
+  /** Stores when a shelving of condition `key` of `target` ends. */
+  shelvingEnd(target: string, key: string, until: number): Promise<void>;
+  /** Stores a condition as it is now, for escalation to check its state. */
+  condition(condition: Condition): Promise<void>;
+}
+
 /** Alarm logs of every target, in memory. */
 export class MemoryLog implements AlarmLog {
   readonly #retention: Retention;
@@ -52,23 +62,18 @@ export class MemoryLog implements AlarmLog {
   /** Insertion order is expiry order: every record lives `retention.ageMs`. */
   readonly #idempotency = new Map<string, IdempotencyRecord>();
 
-  readonly #writeDue: (alarm: Alarm, due: DueSpec, key?: string) => Promise<void>;
-  readonly #writeShelvingEnd: (target: string, key: string, until: number) => Promise<void>;
+  readonly #kv: KvSide;
+  /** The KV writes in the order of their changes: a condition's last state is written last. */
+  #writes: Promise<void> = Promise.resolve();
 
   /**
-   * `writeDue` stores an escalation deadline, `writeShelvingEnd` when a shelving ends: in the KV
-   * store, after the change (this log is the isolate's alone and gone on restart, so two writes
-   * lose nothing one would keep).
+   * `kv` stores what the timers of every isolate read in the KV store (deadlines, the ends of
+   * shelvings, and the conditions escalation checks), after each change: this log is the
+   * isolate's alone and gone on restart, so two writes lose nothing one would keep.
    */
-  constructor(
-    retention: Retention,
-    writeDue: (alarm: Alarm, due: DueSpec, key?: string) => Promise<void>,
-    writeShelvingEnd: (target: string, key: string, until: number) => Promise<void>,
-    now: () => number = Date.now,
-  ) {
+  constructor(retention: Retention, kv: KvSide, now: () => number = Date.now) {
     this.#retention = retention;
-    this.#writeDue = writeDue;
-    this.#writeShelvingEnd = writeShelvingEnd;
+    this.#kv = kv;
     this.#now = now;
   }
 
@@ -89,12 +94,17 @@ export class MemoryLog implements AlarmLog {
       return Promise.reject(error);
     }
     const { appended, repeat } = result;
-    if (condition?.change.action === "shelve") {
-      const { key, change: { until } } = condition;
-      return this.#writeShelvingEnd(target, key, until).then(() => appended);
-    }
-    if (!due || repeat || appended.duplicate) return Promise.resolve(appended); // no hop
-    return this.#writeDue(appended.alarm, due, condition?.key).then(() => appended);
+    if (appended.duplicate || (!appended.condition && !due)) return Promise.resolve(appended);
+    const kv = this.#kv;
+    const written = this.#writes.catch(() => {}).then(async () => {
+      if (appended.condition) await kv.condition(appended.condition);
+      if (condition?.change.action === "shelve") {
+        await kv.shelvingEnd(target, condition.key, condition.change.until);
+      }
+      if (due && !repeat) await kv.deadline(appended.alarm, due, condition?.key);
+    });
+    this.#writes = written;
+    return written.then(() => appended);
   }
 
   condition(target: string, key: string): Promise<Condition | undefined> {

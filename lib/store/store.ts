@@ -28,6 +28,7 @@ import {
 } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { KvLog } from "./kv_log.ts";
+import { writeCondition } from "./conditions.ts";
 import { MemoryLog } from "./memory_log.ts";
 import {
   nextShelvingEnd,
@@ -108,16 +109,19 @@ export class AlarmStore {
     this.#kv = new TimeoutKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
-      ? new MemoryLog(retention, async (alarm, due, key) => {
-        const op = this.#kv.atomic();
-        writeDeadline(op, alarm, due, key);
-        await guard(() => op.commit());
-      }, async (target, key, until) => {
-        const op = this.#kv.atomic();
-        writeShelvingEnd(op, target, key, until);
-        await guard(() => op.commit());
+      ? new MemoryLog(retention, {
+        deadline: (alarm, due, key) => this.#write((op) => writeDeadline(op, alarm, due, key)),
+        shelvingEnd: (target, key, until) =>
+          this.#write((op) => writeShelvingEnd(op, target, key, until)),
+        condition: (c) => this.#write((op) => writeCondition(op, c)),
       }, options.now)
       : new KvLog(this.#kv, retention, timeoutMs, options.commits);
+  }
+
+  async #write(add: (op: Deno.AtomicOperation) => void): Promise<void> {
+    const op = this.#kv.atomic();
+    add(op);
+    await guard(() => op.commit());
   }
 
   /**
