@@ -214,8 +214,18 @@ Deno.test("conditions: bad input gets a clear error, and nothing changes", async
     const res = await server.post(path, body);
     assertEquals([res.status, res.body?.error?.code], [status, code], path);
   }
-  assertEquals((await server.get("/api/conditions/plant?state=dance")).status, 400);
-  assertEquals((await server.get("/api/conditions/plant/nope")).status, 404);
+  const state = await server.get("/api/conditions/plant?state=dance");
+  assertEquals([
+    state.status,
+    state.body.error.message.startsWith(
+      'Parameter "state" must be one of "active-unacknowledged", ',
+    ),
+  ], [400, true]);
+  // One message for a key never raised, whether read or acted on.
+  const read = await server.get("/api/conditions/plant/nope");
+  const acted = await server.post("/api/conditions/plant/nope/acknowledge", {});
+  assertEquals([read.status, read.body.error.message], [404, 'Id "plant" has no condition "nope"']);
+  assertEquals(acted.body.error, read.body.error);
   // Keys no path could name, or that KV would store as another key's.
   for (const key of ["", ".", "..", "a\ud800b"]) {
     const res = await server.post("/api/alarms/plant", { key });

@@ -118,6 +118,11 @@ export const CHATTER_RAISES = 3;
 /** Active this long and still not normal: stale. */
 export const STALE_MS = 24 * 3600_000;
 
+/** What is said of a condition never raised, by every route that meets one. */
+export function unknownCondition(id: string, key: string): string {
+  return `Id ${quote(id)} has no condition ${quote(key)}`;
+}
+
 /** Whether a condition in `state` is in the active list (before shelving). */
 export function inActiveList(state: ConditionState): boolean {
   return state !== "normal";
@@ -139,7 +144,7 @@ export function applyChange(
     return { ok: true, condition: raise(current, change.alarm, now, id, key, seq) };
   }
   if (current === undefined) {
-    return refuse("not_in_list", `Condition ${quote(key)} has never been raised`);
+    return refuse("not_in_list", unknownCondition(id, key));
   }
   const next: Condition = { ...current, seq };
   switch (change.action) {

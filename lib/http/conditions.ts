@@ -21,6 +21,7 @@ import {
   levelOf,
   MAX_KEY_LENGTH,
   quote,
+  unknownCondition,
 } from "../core/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { type AckDeps, authorize } from "./acks.ts";
@@ -45,7 +46,9 @@ export async function listConditions(
     throw new HttpError(
       400,
       "invalid_parameter",
-      `Parameter "state" must be one of ${[...CONDITION_STATES, "shelved", "all"].join(", ")}`,
+      `Parameter "state" must be one of ${
+        [...CONDITION_STATES, "shelved", "all"].map((s) => quote(s)).join(", ")
+      }`,
     );
   }
   const level = params.get("level")?.toLowerCase();
@@ -152,7 +155,7 @@ export function checkKey(raw: string): string {
 }
 
 function unknown(id: string, key: string): HttpError {
-  return new HttpError(404, "unknown_condition", `Id ${quote(id)} has no condition ${quote(key)}`);
+  return new HttpError(404, "unknown_condition", unknownCondition(id, key));
 }
 
 function isState(state: string): state is ConditionState {
