@@ -160,6 +160,8 @@ const UNKNOWN_RECORD_BYTES = 4096;
 export class Appender {
   readonly #kv: KvLike;
   readonly #retention: Retention;
+  /** How a normal condition's record is written: expiring with the log's entries. */
+  readonly #forgetNormal: { expireIn: number };
   /** While alone: the arrival record every commit checks instead of appending to the feed. */
   #fence: Deno.KvEntryMaybe<unknown> | undefined;
   /** Each feed bucket's head entry, as our own last commit left it. */
@@ -187,6 +189,7 @@ export class Appender {
   ) {
     this.#kv = kv;
     this.#retention = retention;
+    this.#forgetNormal = { expireIn: retention.ageMs };
     this.#limits = { ...LOCAL_COMMITS, ...limits };
     this.#limit = new TimeLimit(timeoutMs);
   }
@@ -438,7 +441,11 @@ export class Appender {
       }
       // No check of the records: each change of one comes with an entry of its id, whose head
       // this commit checks, so a record changed since it was read fails the commit anyway.
-      for (const [id, { record }] of records) op.set(wanted.get(id)!.kvKey, record);
+      for (const [id, { record }] of records) {
+        // Back to normal, a condition is kept as long as its entries in the log, then forgotten.
+        const forgotten = conditions.get(id)!.state === "normal" ? this.#forgetNormal : undefined;
+        op.set(wanted.get(id)!.kvKey, record, forgotten);
+      }
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);

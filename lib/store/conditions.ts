@@ -17,9 +17,17 @@ export function encodeCondition(condition: Condition): string {
   return JSON.stringify(condition);
 }
 
-/** Adds to `op` the record of `condition` as it is now. */
-export function writeCondition(op: Deno.AtomicOperation, condition: Condition): void {
-  op.set(condKey(condition.id, condition.key), encodeCondition(condition));
+/**
+ * Adds to `op` the record of `condition` as it is now; back to normal, it expires after
+ * `retentionMs` (with the log's entries of it).
+ */
+export function writeCondition(
+  op: Deno.AtomicOperation,
+  condition: Condition,
+  retentionMs: number,
+): void {
+  const expiry = condition.state === "normal" ? { expireIn: retentionMs } : undefined;
+  op.set(condKey(condition.id, condition.key), encodeCondition(condition), expiry);
 }
 
 /**

@@ -175,12 +175,13 @@ export async function claimDeadline(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const keys: Deno.KvKey[] = [ackKey(record.target), ...(ofCondition ? [ofCondition] : [])];
     const [ack, cond] = await guard(() => kv.getMany<unknown[]>(keys));
-    // A keyed alarm's condition record is written in the alarm's commit on a KV log; the memory
-    // log keeps conditions out of KV, and then the id's acks are all there is to go by.
+    // A keyed alarm's condition record is in KV from its raise on (the alarm's commit, or before
+    // its deadline from the memory log): gone, it was back to normal long enough to be forgotten.
     const condition = decodeCondition(cond?.value);
     if (
       condition === undefined
-        ? ack!.value instanceof Deno.KvU64 && Number(ack!.value.value) >= record.seq
+        ? record.key !== undefined ||
+          (ack!.value instanceof Deno.KvU64 && Number(ack!.value.value) >= record.seq)
         : handled(condition, record.seq)
     ) {
       const result = await guard(() => kv.atomic().check(held).delete(key).commit());

@@ -36,6 +36,8 @@ interface TargetLog {
   start: number;
   /** Conditions by key. */
   conditions: Map<string, Condition>;
+  /** Keys of the conditions back to normal, by when, oldest first: forgotten after retention. */
+  normal: Map<string, number>;
 }
 
 interface IdempotencyRecord {
@@ -132,7 +134,14 @@ export class MemoryLog implements AlarmLog {
     }
     let log = this.#targets.get(target);
     if (!log) {
-      log = { seq: 0, alarms: [], storedAt: [], start: 0, conditions: new Map() };
+      log = {
+        seq: 0,
+        alarms: [],
+        storedAt: [],
+        start: 0,
+        conditions: new Map(),
+        normal: new Map(),
+      };
       this.#targets.set(target, log);
     }
     let alarm = completeAlarm(prepared, target, log.seq + 1);
@@ -150,6 +159,8 @@ export class MemoryLog implements AlarmLog {
         ? { ...out.condition, alarm: keptAlarm(alarm, JSON.stringify(alarm).length) }
         : out.condition;
       log.conditions.set(change.key, condition);
+      log.normal.delete(change.key); // re-inserted last: the most recently back to normal
+      if (condition.state === "normal") log.normal.set(change.key, now);
       alarm = { ...alarm, condition: conditionView(condition) };
     }
     log.seq++;
@@ -186,6 +197,12 @@ export class MemoryLog implements AlarmLog {
   // Drops alarms older than the retention age, and compacts once half the array is dropped.
   #trim(log: TargetLog, now: number): void {
     const oldest = now - this.#retention.ageMs;
+    // As KV expires their records: back to normal longer than retention, forgotten.
+    for (const [key, at] of log.normal) {
+      if (at >= oldest) break;
+      log.normal.delete(key);
+      log.conditions.delete(key);
+    }
     while (log.start < log.alarms.length && log.storedAt[log.start]! < oldest) log.start++;
     const all = log.start === log.alarms.length;
     if (all || (log.start > 64 && log.start * 2 > log.alarms.length)) {

@@ -113,7 +113,7 @@ export class AlarmStore {
         deadline: (alarm, due, key) => this.#write((op) => writeDeadline(op, alarm, due, key)),
         shelvingEnd: (target, key, until) =>
           this.#write((op) => writeShelvingEnd(op, target, key, until)),
-        condition: (c) => this.#write((op) => writeCondition(op, c)),
+        condition: (c) => this.#write((op) => writeCondition(op, c, retention.ageMs)),
       }, options.now)
       : new KvLog(this.#kv, retention, timeoutMs, options.commits);
   }

@@ -496,3 +496,50 @@ for (const log of ["kv", "memory"] as const) {
     assertEquals((await store.read("p", 3, 1))[0]?.message, "m".repeat(21_000));
   });
 }
+
+for (const log of ["kv", "memory"] as const) {
+  Deno.test(`${log} log: a condition back to normal is forgotten with its entries; an active one is kept`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    // KV deletes expired records a minute or so later: what is asserted is the expiry set.
+    const expiries = new Map<string, number | undefined>();
+    const watched = withAtomic(kv, () => {
+      const op = kv.atomic();
+      const set = op.set.bind(op);
+      op.set = (key, value, options) => {
+        if (key[0] === "cond") expiries.set(String(key[2]), options?.expireIn);
+        return set(key, value, options);
+      };
+      return op;
+    });
+    let now = NOW;
+    const ageMs = 60_000;
+    const store = new AlarmStore(watched, { count: 1000, ageMs }, { log, now: () => now });
+    const change = (key: string, action: "raise" | "clear" | "acknowledge") =>
+      store.append("p", alarm({ key }), undefined, undefined, {
+        key,
+        change: action === "raise"
+          ? { action, alarm: alarm({ key }).fields }
+          : { action, by: "op" },
+        at: now,
+      });
+    for (const key of ["done", "open"]) await change(key, "raise");
+    await change("done", "clear");
+    await change("done", "acknowledge"); // normal
+    assertEquals((await store.conditions("p")).map((c) => [c.key, c.state]).sort(), [
+      ["done", "normal"],
+      ["open", "active-unacknowledged"],
+    ]);
+    assertEquals(Object.fromEntries(expiries), { done: ageMs, open: undefined });
+    await change("done", "raise"); // active again: kept for good
+    assertEquals(expiries.get("done"), undefined);
+    await change("done", "clear");
+    await change("done", "acknowledge");
+    if (log === "memory") {
+      // The memory log forgets on its own clock, as it reads past retention.
+      now += ageMs + 1;
+      await store.read("p", 0, 1);
+      assertEquals((await store.conditions("p")).map((c) => c.key), ["open"]);
+      assertEquals(await store.condition("p", "done"), undefined);
+    }
+  });
+}
