@@ -21,8 +21,9 @@ Deno.test("docs/conditions.md: the publisher's walkthrough runs as printed and e
   const script = blocks.join("\n");
   assert(script.includes("/acknowledge") && script.includes("/clear"), "walkthrough missing");
   const answers = (await runShell(script, server.http)).split(/(?<=\})(?=\{)/);
-  // raise, repeat, list, acknowledge, clear, detail, shelve (refused: it is normal by then)
-  assertEquals(answers.length, 7);
+  // raise, repeat, list, acknowledge, clear, detail, shelve (refused: it is normal by then), the
+  // audit trail's first page
+  assertEquals(answers.length, 8);
   const parsed = answers.map((text) => JSON.parse(text));
   assertEquals(parsed[2].conditions[0].count, 2);
   assertEquals(parsed[3].condition.state, "active-acknowledged");
@@ -32,6 +33,10 @@ Deno.test("docs/conditions.md: the publisher's walkthrough runs as printed and e
     [undefined, undefined, "acknowledge", "clear"],
   );
   assertEquals(parsed[6].error.code, "not_in_list");
+  assertEquals(
+    parsed[7].transitions.map((e: { transition: { action: string } }) => e.transition.action),
+    ["acknowledge", "clear"],
+  );
 });
 
 Deno.test("README.zh-CN.md: the keyed walkthrough runs as printed and leaves the condition normal", async () => {

@@ -347,3 +347,43 @@ Deno.test("conditions: the level filter reads a level as the console does", asyn
   assertEquals(await keys("minor"), ["c"]);
   assertEquals(await keys("%5Bobject%20Object%5D"), []);
 });
+
+Deno.test("conditions: the transitions of an id, paged: who did what when", async () => {
+  await using server = await startServer();
+  for (const key of ["a", "b"]) {
+    assertEquals((await server.post("/api/alarms/plant", { key })).status, 202);
+  }
+  const act = (key: string, action: string, body: Record<string, unknown>) =>
+    server.post(`/api/conditions/plant/${key}/${action}`, body);
+  assertEquals((await act("a", "acknowledge", { by: "li.wei", comment: "on it" })).status, 200);
+  assertEquals((await server.post("/api/alarms/plant", { n: 1 })).status, 202);
+  assertEquals(
+    (await act("b", "shelve", { by: "wang", reason: "swap", durationSeconds: 60 })).status,
+    200,
+  );
+  assertEquals((await act("a", "clear", {})).status, 200);
+  const all = (await server.get("/api/transitions/plant")).body;
+  assertEquals(
+    all.transitions.map((e: { transition: { action: string; key: string; by: string } }) =>
+      `${e.transition.action} ${e.transition.key} by ${e.transition.by}`
+    ),
+    ["acknowledge a by li.wei", "shelve b by wang", "clear a by api"],
+  );
+  assertEquals([all.seq, all.scanned, all.transitions[0].transition.comment], [6, 6, "on it"]);
+  // Two at a time: the second page starts where the first one stopped.
+  const first = (await server.get("/api/transitions/plant?limit=2")).body;
+  assertEquals([first.transitions.length, first.scanned], [2, 5]);
+  const next = (await server.get(`/api/transitions/plant?after=${first.scanned}`)).body;
+  assertEquals(next.transitions.map((e: { seq: number }) => e.seq), [6]);
+  for (const query of ["after=-1", "limit=0", "limit=x"]) {
+    const res = await server.get(`/api/transitions/plant?${query}`);
+    assertEquals([res.status, res.body.error.code], [400, "invalid_parameter"], query);
+  }
+  assertEquals((await server.get("/api/transitions/bad%20id")).status, 400);
+  assertEquals((await server.get("/api/transitions/nobody")).body, {
+    id: "nobody",
+    seq: 0,
+    scanned: 0,
+    transitions: [],
+  });
+});

@@ -1057,6 +1057,23 @@ Deno.test("every documented operation and status, provoked by real requests", as
         },
         { to: "main", method: "GET", target: "/api/performance/plant-3", status: 401 },
         { to: "faulty", method: "GET", target: "/api/performance/plant-3", status: 503 },
+        {
+          to: "main",
+          method: "GET",
+          target: "/api/transitions/plant-3",
+          headers: AUTH,
+          status: 200,
+        },
+        {
+          to: "main",
+          method: "GET",
+          target: "/api/transitions/plant-3?limit=0",
+          headers: AUTH,
+          status: 400,
+          code: "invalid_parameter",
+        },
+        { to: "main", method: "GET", target: "/api/transitions/plant-3", status: 401 },
+        { to: "faulty", method: "GET", target: "/api/transitions/plant-3", status: 503 },
         // Each action: done, then refused by the state it left; the other refusals.
         ...([
           ["acknowledge", json({ by: "li.wei", comment: "on it" }), "not_unacknowledged"],

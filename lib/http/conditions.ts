@@ -27,6 +27,7 @@ import type { Hub } from "../realtime/mod.ts";
 import { type AckDeps, authorize } from "./acks.ts";
 import { readJsonObject } from "./body.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
+import { pageOf } from "./request.ts";
 
 /** Entries of a condition's history returned at most (newest kept). */
 export const MAX_CONDITION_HISTORY = 100;
@@ -90,6 +91,37 @@ export async function showCondition(hub: Hub, id: string, rawKey: string): Promi
   }
   const history = pages.flat().slice(-MAX_CONDITION_HISTORY);
   return jsonResponse({ ...condition, history });
+}
+
+/**
+ * `GET /api/transitions/{id}?after=&limit=`: the changes of `id`'s conditions after seq `after`,
+ * oldest first, at most `limit` (the audit trail: who did what when, with the comment), found
+ * among at most {@linkcode CONDITION_HISTORY_SCAN} entries of the log; `scanned` is where the
+ * next page starts (`after`).
+ */
+export async function listTransitions(
+  hub: Hub,
+  id: string,
+  params: URLSearchParams,
+): Promise<Response> {
+  const { after, limit } = pageOf(params);
+  const transitions: Alarm[] = [];
+  let scanned = after;
+  let head = 0;
+  for (let read = 0; read < CONDITION_HISTORY_SCAN && transitions.length < limit;) {
+    const { seq, alarms } = await hub.history(id, scanned, HISTORY_PAGE);
+    head = seq;
+    if (alarms.length === 0) {
+      scanned = Math.max(scanned, seq); // nothing after it: caught up
+      break;
+    }
+    for (const entry of alarms) {
+      scanned = entry.seq;
+      if (entry.transition !== undefined && transitions.push(entry) === limit) break;
+    }
+    read += alarms.length;
+  }
+  return jsonResponse({ id, seq: head, scanned, transitions });
 }
 
 /** `GET /api/performance/{id}`: floods, chattering, stale and shelved conditions of `id`. */

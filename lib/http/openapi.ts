@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  ACTIONS,
   CONDITION_STATES,
   FLOOD_ALARMS,
   FLOOD_WINDOW_MS,
@@ -32,7 +33,8 @@ import {
   VERSION,
 } from "../core/mod.ts";
 import type { Config } from "../config.ts";
-import { MAX_HISTORY, MAX_IDEMPOTENCY_KEY, MAX_TARGETS } from "./publish.ts";
+import { MAX_IDEMPOTENCY_KEY, MAX_TARGETS } from "./publish.ts";
+import { MAX_HISTORY } from "./request.ts";
 import { type Route, templateParams } from "./router.ts";
 
 /** A JSON value as the document holds it. */
@@ -710,6 +712,41 @@ const SCHEMAS: JsonMap = {
       target: ref("Id"),
       seq: { ...int(0), description: "The id's last seq" },
       alarms: { type: "array", maxItems: MAX_HISTORY, items: ref("Alarm") },
+    },
+  },
+  Transitions: {
+    type: "object",
+    required: ["id", "seq", "scanned", "transitions"],
+    additionalProperties: false,
+    properties: {
+      id: ref("Id"),
+      seq: { ...int(0), description: "The id's last seq" },
+      scanned: { ...int(0), description: "The last seq looked at: the next page's `after`" },
+      transitions: {
+        type: "array",
+        maxItems: MAX_HISTORY,
+        items: {
+          allOf: [ref("Alarm"), {
+            type: "object",
+            required: ["transition", "condition"],
+            properties: {
+              transition: {
+                type: "object",
+                required: ["action", "key", "by", "at"],
+                properties: {
+                  action: { enum: [...ACTIONS, "expire"] },
+                  key: ref("ConditionKey"),
+                  by: { type: "string" },
+                  at: ref("CreateTime"),
+                  comment: { type: "string" },
+                  reason: { type: "string" },
+                },
+              },
+              condition: { type: "object", description: "The condition as the change left it" },
+            },
+          }],
+        },
+      },
     },
   },
   TokenRequest: {

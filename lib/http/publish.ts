@@ -13,12 +13,10 @@ import {
 } from "../core/mod.ts";
 import type { Hub, Published } from "../realtime/mod.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
-import { intParam } from "./request.ts";
+import { pageOf } from "./request.ts";
 
 /** Most targets one multi-target POST may name. */
 export const MAX_TARGETS = 1000;
-/** Most alarms one history request returns. */
-export const MAX_HISTORY = 1000;
 /** Longest `Idempotency-Key` accepted, in characters. */
 export const MAX_IDEMPOTENCY_KEY = 256;
 
@@ -85,8 +83,7 @@ export async function history(
   target: string,
   params: URLSearchParams,
 ): Promise<Response> {
-  const after = intParam(params, "after", 0, 0, Number.MAX_SAFE_INTEGER);
-  const limit = intParam(params, "limit", 100, 1, MAX_HISTORY);
+  const { after, limit } = pageOf(params);
   const { seq, alarms } = await hub.history(target, after, limit);
   return jsonResponse({ target, seq, alarms });
 }

@@ -75,6 +75,20 @@ export function notFound(path: string): HttpError {
   return new HttpError(404, "not_found", `No route for ${quote(path)}`);
 }
 
+/** Most entries one page of an id's log returns (`limit`). */
+export const MAX_HISTORY = 1000;
+
+/**
+ * `?after=<seq>&limit=<n>` of a route that pages through an id's log (0 and 100 by default), or
+ * a 400.
+ */
+export function pageOf(params: URLSearchParams): { after: number; limit: number } {
+  return {
+    after: intParam(params, "after", 0, 0, Number.MAX_SAFE_INTEGER),
+    limit: intParam(params, "limit", 100, 1, MAX_HISTORY),
+  };
+}
+
 /** Reads an optional non-negative integer query parameter, or throws a 400. */
 export function intParam(
   params: URLSearchParams,

@@ -20,7 +20,13 @@ import {
 import type { Escalation } from "../escalation/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import { acknowledge } from "./acks.ts";
-import { actOnCondition, alarmPerformance, listConditions, showCondition } from "./conditions.ts";
+import {
+  actOnCondition,
+  alarmPerformance,
+  listConditions,
+  listTransitions,
+  showCondition,
+} from "./conditions.ts";
 import type { ApiKeyAuth } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import {
@@ -46,8 +52,8 @@ import {
   URL_CODES,
 } from "./openapi.ts";
 import { deletePolicy, getPolicy, listPolicies, putPolicy } from "./policies.ts";
-import { history, MAX_HISTORY, publishBroadcast, publishMany, publishOne } from "./publish.ts";
-import { checkId } from "./request.ts";
+import { history, publishBroadcast, publishMany, publishOne } from "./publish.ts";
+import { checkId, MAX_HISTORY } from "./request.ts";
 import type { Route } from "./router.ts";
 import { type Asset, ASSETS, type StaticFiles } from "./static.ts";
 import { allSessions, health, metricsText, sessionsOf } from "./status.ts";
@@ -242,6 +248,31 @@ function conditionRoute(action: (typeof ACTIONS)[number]): Route<Operation> {
   };
 }
 
+/** The `after` and `limit` parameters of a route paging through an id's log (`pageOf`). */
+function pageParams(what: string, afterNote = ""): JsonMap[] {
+  return [
+    {
+      name: "after",
+      in: "query",
+      description: `Only ${what} with a larger seq${afterNote}`,
+      schema: { ...int(0), default: 0 },
+    },
+    {
+      name: "limit",
+      in: "query",
+      description: `Most ${what} to return`,
+      schema: { ...int(1, MAX_HISTORY), default: 100 },
+    },
+  ];
+}
+
+/** What a route paging through an id's log refuses with a 400. */
+const BAD_PAGE = errorResponse("An invalid id, `after` or `limit`", [
+  ...URL_CODES,
+  "invalid_id",
+  "invalid_parameter",
+]);
+
 const CONDITION_SUMMARIES: Readonly<Record<(typeof ACTIONS)[number], string>> = {
   acknowledge: "Acknowledge a condition (an operator has seen it)",
   shelve: "Shelve a condition: hide it for a while (a reason is required)",
@@ -301,27 +332,10 @@ export const ROUTES: readonly Route<Operation>[] = [
           tags: ["publishing"],
           summary: "The stored alarms of an id, oldest first",
           ...api,
-          parameters: [
-            {
-              name: "after",
-              in: "query",
-              description: "Only alarms with a larger seq",
-              schema: { ...int(0), default: 0 },
-            },
-            {
-              name: "limit",
-              in: "query",
-              description: "Most alarms to return",
-              schema: { ...int(1, MAX_HISTORY), default: 100 },
-            },
-          ],
+          parameters: pageParams("alarms"),
           responses: {
             "200": jsonOk("The alarms after `after`, and the id's last seq", ref("History")),
-            "400": errorResponse("An invalid id, `after` or `limit`", [
-              ...URL_CODES,
-              "invalid_id",
-              "invalid_parameter",
-            ]),
+            "400": BAD_PAGE,
             ...unauthorized,
             "503": storeDown,
           },
@@ -915,6 +929,31 @@ export const ROUTES: readonly Route<Operation>[] = [
           responses: {
             "200": jsonOk("The id's figures", ref("AlarmPerformance")),
             "400": errorResponse("An invalid id", [...URL_CODES, "invalid_id"]),
+            ...unauthorized,
+            "503": storeDown,
+          },
+        }),
+      },
+    },
+  },
+  {
+    path: "/api/transitions/{id}",
+    auth: "apiKey",
+    methods: {
+      GET: {
+        handle: (ctx) =>
+          listTransitions(ctx.deps.hub, checkId(param(ctx, "id")), ctx.url.searchParams),
+        doc: ({ unauthorized, storeDown, api }) => ({
+          operationId: "listTransitions",
+          tags: ["conditions"],
+          summary: "The changes of an id's conditions, oldest first: who did what when",
+          description: "Acknowledgements, shelvings, unshelvings, clears and expiries, with " +
+            "their comments, as the log keeps them; `scanned` is where the next page starts.",
+          ...api,
+          parameters: pageParams("changes", " (the last page's `scanned`)"),
+          responses: {
+            "200": jsonOk("The changes after `after`", ref("Transitions")),
+            "400": BAD_PAGE,
             ...unauthorized,
             "503": storeDown,
           },
