@@ -174,6 +174,10 @@ export function applyChange(
       if (current.shelved && current.shelved.until > now) {
         return refuse("already_shelved", `Condition ${quote(key)} is already shelved`);
       }
+      // Until it clears, when it has cleared already, would only ever end by its time.
+      if (change.untilCleared && current.state === "cleared-unacknowledged") {
+        return refuse("not_active", `Condition ${quote(key)} has cleared: shelve it for a time`);
+      }
       next.shelved = {
         until: change.until,
         reason: change.reason,

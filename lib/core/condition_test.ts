@@ -113,6 +113,18 @@ Deno.test("condition: a one-shot shelve ends when the condition clears", () => {
   const c = inState("active-unacknowledged");
   c.shelved = { until: 9000, reason: "r", by: BY, at: 0, untilCleared: true };
   assertEquals(apply(c, CHANGES.clear!), { state: "cleared-unacknowledged", shelved: false });
+  // Already cleared, it would never end that way: refused; shelved for a time, it may be.
+  const cleared = inState("cleared-unacknowledged");
+  const oneShot: ConditionChange = {
+    action: "shelve",
+    by: BY,
+    reason: "r",
+    until: 5000,
+    untilCleared: true,
+  };
+  const out = applyChange(cleared, oneShot, 1000, "p", "k", 9);
+  assertEquals(out.ok ? "shelved" : out.refusal.code, "not_active");
+  assertEquals(applyChange(cleared, CHANGES.shelve!, 1000, "p", "k", 9).ok, true);
 });
 
 Deno.test("condition: repeats count and keep the first time; a new episode starts over", () => {
