@@ -283,7 +283,7 @@ const CONDITION_SUMMARIES: Readonly<Record<(typeof ACTIONS)[number], string>> = 
 /** What each action can meet in a condition's state (`core/condition.ts`). */
 const CONFLICTS: Readonly<Record<(typeof ACTIONS)[number], string[]>> = {
   acknowledge: ["not_unacknowledged"],
-  shelve: ["not_in_list", "already_shelved"],
+  shelve: ["not_in_list", "already_shelved", "not_active"],
   unshelve: ["not_shelved"],
   clear: ["not_active"],
 };
