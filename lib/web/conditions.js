@@ -427,6 +427,9 @@ export class ConditionsView {
     // A hidden required field would block the form.
     /** @type {HTMLInputElement} */ (el("shelve-reason")).required = action === "shelve";
     /** @type {HTMLSelectElement} */ (el("shelve-duration")).value = "3600";
+    // Cleared already, "until it clears" would never end sooner: the server refuses it.
+    /** @type {HTMLInputElement} */ (el("shelve-until-cleared")).disabled =
+      c.state === "cleared-unacknowledged";
     el("shelve-what").textContent = `${c.id} · ${c.alarm ? textOf(c.alarm) : ""}`;
     this.#dialogError(undefined);
     /** @type {HTMLDialogElement} */ (el("shelve-dialog")).showModal();
