@@ -327,6 +327,23 @@ Deno.test("conditions: a condition's history is its latest entries, however long
   assertEquals([latest.length, latest[0].seq, latest.at(-1).seq], [100, 11_523, 11_622]);
 });
 
+Deno.test("conditions: a condition's history holds each entry once when the log was trimmed", async () => {
+  await using server = await startServer({ retention: { count: 1000, ageMs: 3600_000 } });
+  const publish = (body: Record<string, unknown>) => server.post("/api/alarms/plant", body);
+  const many = async (n: number) => {
+    for (let i = 0; i < n; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => publish({ n: i + j }));
+      for (const res of await Promise.all(batch)) assertEquals(res.status, 202);
+    }
+  };
+  await many(600);
+  assertEquals((await publish({ key: KEY })).status, 202); // seq 601
+  await many(900);
+  assertEquals((await publish({ key: KEY })).status, 202); // seq 1502; 503 and on are kept
+  const { history } = (await server.get(PATH)).body;
+  assertEquals(history.map((e: { seq: number }) => e.seq), [601, 1502]);
+});
+
 Deno.test("conditions: the level filter reads a level as the console does", async () => {
   await using server = await startServer();
   const raised = [

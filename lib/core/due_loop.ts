@@ -66,9 +66,10 @@ export class DueLoop {
     }
     const run = this.#scan().finally(() => {
       this.#scanning = undefined;
-      if (this.#again) {
+      // Stopped meanwhile: the run asked for is not made (`stop` waits for none after it).
+      if (this.#again && !this.#stopped) {
         this.#again = false;
-        void this.scan().catch(() => {});
+        void this.scan().catch((error) => this.#onError(error));
       }
     });
     this.#scanning = run;
@@ -93,7 +94,10 @@ export class DueLoop {
     } finally {
       if (!this.#stopped) {
         const next = await this.#work.next(now).catch(() => undefined);
-        this.#wake(Math.min(next ?? Infinity, this.#clock.now() + this.#scanMs));
+        // Stopped while that was read: no timer outlives `stop`.
+        if (!this.#stopped) {
+          this.#wake(Math.min(next ?? Infinity, this.#clock.now() + this.#scanMs));
+        }
       }
     }
   }

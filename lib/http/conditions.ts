@@ -83,10 +83,11 @@ export async function showCondition(hub: Hub, id: string, rawKey: string): Promi
   for (let end = head; end > Math.max(0, head - CONDITION_HISTORY_SCAN);) {
     const from = Math.max(0, end - HISTORY_PAGE);
     const { alarms } = await hub.history(id, from, end - from);
-    const matching = alarms.filter(ofKey);
+    // Past the oldest entry kept, a read starts at that entry: only this page's own count.
+    const matching = alarms.filter((entry) => entry.seq <= end && ofKey(entry));
     pages.unshift(matching);
     found += matching.length;
-    if (found >= MAX_CONDITION_HISTORY) break;
+    if (found >= MAX_CONDITION_HISTORY || (alarms[0]?.seq ?? Infinity) > from + 1) break;
     end = from;
   }
   const history = pages.flat().slice(-MAX_CONDITION_HISTORY);
