@@ -325,6 +325,11 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
   const plain = await mint(server, "plant-3");
   const byPattern = await server.post(`/api/conditions/plant-3/c/acknowledge?token=${plain}`, {});
   assertEquals(byPattern.body.condition.acknowledged.by, "plant-3");
+  // Not even a token for the id "system" acts as the server.
+  assertEquals((await server.post("/api/alarms/system", { key: "k" }, auth)).status, 202);
+  const system = await mint(server, "system");
+  const bySystem = await server.post(`/api/conditions/system/k/acknowledge?token=${system}`, {});
+  assertEquals(bySystem.body.condition.acknowledged.by, "token:system");
   await client.nextJson(); // that transition
   // Clearing is the publisher's: no token does, and without the key the answer asks for it.
   const clear = `/api/conditions/plant-3/a/clear`;

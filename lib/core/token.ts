@@ -104,9 +104,12 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
   };
 }
 
-/** Who a grant's holder acts as on conditions: its `name`, else its id pattern. */
+/**
+ * Who a grant's holder acts as on conditions: its `name`, else its id pattern (`token:system`
+ * for the id `system`, which only the server's own changes are by).
+ */
 export function actorOf(grant: Grant): string {
-  return grant.name ?? grant.sub;
+  return grant.name ?? (grant.sub === SYSTEM_ACTOR ? `token:${grant.sub}` : grant.sub);
 }
 
 /** HMAC keys for signing (with the first secret) and verifying (with any). */

@@ -65,8 +65,6 @@ export class MemoryLog implements AlarmLog {
   readonly #idempotency = new Map<string, IdempotencyRecord>();
 
   readonly #kv: KvSide;
-  /** The KV writes in the order of their changes: a condition's last state is written last. */
-  #writes: Promise<void> = Promise.resolve();
 
   /**
    * `kv` stores what the timers of every isolate read in the KV store (deadlines, the ends of
@@ -96,17 +94,22 @@ export class MemoryLog implements AlarmLog {
       return Promise.reject(error);
     }
     const { appended, repeat } = result;
-    if (appended.duplicate || (!appended.condition && !due)) return Promise.resolve(appended);
-    const kv = this.#kv;
-    const written = this.#writes.catch(() => {}).then(async () => {
-      if (appended.condition) await kv.condition(appended.condition);
-      if (condition?.change.action === "shelve") {
-        await kv.shelvingEnd(target, condition.key, condition.change.until);
-      }
-      if (due && !repeat) await kv.deadline(appended.alarm, due, condition?.key);
-    });
-    this.#writes = written;
-    return written.then(() => appended);
+    if (appended.duplicate) return Promise.resolve(appended);
+    // Queued in order: the condition before its deadline or its shelving's end.
+    const writes: Promise<void>[] = [];
+    if (appended.condition) writes.push(this.#kv.condition(appended.condition));
+    if (condition?.change.action === "shelve") {
+      writes.push(this.#kv.shelvingEnd(target, condition.key, condition.change.until));
+    }
+    if (due && !repeat) writes.push(this.#kv.deadline(appended.alarm, due, condition?.key));
+    // Operators' changes and what timers will read (a deadline, a shelving's end) are written
+    // before the answer; a raise's copy of its condition (active either way, so escalation's
+    // checks can't tell) follows without holding publishing up.
+    if (condition?.change.action === "raise" && writes.length === 1) {
+      writes[0]!.catch(() => {});
+      return Promise.resolve(appended);
+    }
+    return Promise.all(writes).then(() => appended);
   }
 
   condition(target: string, key: string): Promise<Condition | undefined> {

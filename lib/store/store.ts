@@ -24,19 +24,12 @@ import {
   POLICY_VERSION,
   putPolicy,
   removeDue,
-  writeDeadline,
 } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { KvLog } from "./kv_log.ts";
-import { writeCondition } from "./conditions.ts";
+import { KvCopies } from "./kv_copies.ts";
 import { MemoryLog } from "./memory_log.ts";
-import {
-  nextShelvingEnd,
-  removeShelvingEnd,
-  type ShelvingEnd,
-  shelvingsDue,
-  writeShelvingEnd,
-} from "./shelvings.ts";
+import { nextShelvingEnd, removeShelvingEnd, type ShelvingEnd, shelvingsDue } from "./shelvings.ts";
 import { appendMessage, type FeedEntry, feedHeads, readFeed, type RelayedMessage } from "./feed.ts";
 import {
   ackKey,
@@ -109,19 +102,8 @@ export class AlarmStore {
     this.#kv = new TimeoutKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
-      ? new MemoryLog(retention, {
-        deadline: (alarm, due, key) => this.#write((op) => writeDeadline(op, alarm, due, key)),
-        shelvingEnd: (target, key, until) =>
-          this.#write((op) => writeShelvingEnd(op, target, key, until)),
-        condition: (c) => this.#write((op) => writeCondition(op, c, retention.ageMs)),
-      }, options.now)
+      ? new MemoryLog(retention, new KvCopies(this.#kv, retention.ageMs), options.now)
       : new KvLog(this.#kv, retention, timeoutMs, options.commits);
-  }
-
-  async #write(add: (op: Deno.AtomicOperation) => void): Promise<void> {
-    const op = this.#kv.atomic();
-    add(op);
-    await guard(() => op.commit());
   }
 
   /**
