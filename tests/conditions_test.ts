@@ -404,3 +404,19 @@ Deno.test("conditions: the transitions of an id, paged: who did what when", asyn
     transitions: [],
   });
 });
+
+Deno.test("conditions: a shelving past its end that nothing ended (stored before 0.7) ends when read", async () => {
+  await using server = await startServer();
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  const res = await server.post(`${PATH}/shelve`, { reason: "old", durationSeconds: 60 });
+  assertEquals(res.status, 200);
+  // As 0.6 left it: the record says shelved, and no end of it is stored.
+  const ends = await Array.fromAsync(server.app.kv.list({ prefix: ["shelf"] }));
+  for (const end of ends) await server.app.kv.delete(end.key);
+  server.clock.advance(61_000);
+  await using v1 = await openV1(server);
+  assertEquals((await v1.nextJson()).type, "conditions");
+  const ended = await v1.nextJson();
+  assertEquals([ended.transition.action, ended.transition.by], ["expire", "system"]);
+  assertEquals("shelved" in (await server.get(PATH)).body, false);
+});

@@ -9,6 +9,7 @@ import { Metrics, SILENT_LOGGER } from "../observe/mod.ts";
 import { type AlarmStore, buildStore } from "../store/mod.ts";
 import type { Clock } from "../core/mod.ts";
 import { Escalation } from "./escalation.ts";
+import { SHELVED_RECHECK_MS } from "./scheduler.ts";
 
 /** A clock moved by hand; timers are recorded, never run (the tests scan themselves). */
 class ManualClock implements Clock {
@@ -360,9 +361,9 @@ Deno.test("escalation: a shelved condition's deadline waits for the shelving to 
   await t.publish("plant-3", { level: "critical", key: "boiler-7" });
   const until = await shelve(t, 120);
   t.clock.time += 60_000;
-  assertEquals(await t.escalation.scan(), 1); // postponed by a scan interval, to look again then
+  assertEquals(await t.escalation.scan(), 1); // postponed, to look again before long
   assertEquals((await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10)).map((e) => e.at), [
-    t.clock.time + SCAN_MS,
+    t.clock.time + SHELVED_RECHECK_MS,
   ]);
   await scanFor(t, until - 1 - t.clock.time); // to the shelving's last millisecond
   assertEquals(t.metrics.escalationsFired, 0);
@@ -384,17 +385,17 @@ Deno.test("escalation: a condition escalates on its own state: the id's acks of 
   assertEquals([t.metrics.escalationsFired, t.metrics.escalationsCancelled], [1, 1]);
 });
 
-Deno.test("escalation: a condition whose shelving ends early escalates within a scan interval", async () => {
+Deno.test("escalation: a condition whose shelving ends early escalates within the recheck interval", async () => {
   for (const end of ["unshelve", "clear"] as const) {
     await using t = await setup();
     await t.escalation.put("boilers", { ...BOILERS, ackWithinSeconds: 2 });
     await t.publish("plant-3", { level: "critical", key: "boiler-7" });
-    await shelve(t, 20, end === "clear");
+    await shelve(t, 600, end === "clear");
     await scanFor(t, 4000); // the deadline passes at 2 s, shelved
     assertEquals(t.metrics.escalationsFired, 0, end);
     // Unshelved at 4 s, or cleared (which ends a shelving until cleared): still unacknowledged.
     await t.change("plant-3", "boiler-7", { action: end, by: "li" });
-    await scanFor(t, SCAN_MS);
+    await scanFor(t, SHELVED_RECHECK_MS);
     await t.escalation.stop();
     assertEquals([t.metrics.escalationsFired, t.published.length], [1, 1], end);
   }

@@ -78,6 +78,12 @@ export interface SchedulerOptions {
 
 /** Due records read per page. */
 const PAGE = 50;
+/**
+ * How soon a deadline waiting for a shelving is looked at again, at least: a shelving that ends
+ * early is seen by then, at a read and a commit per look (the scan interval would be 30 times
+ * that with its default).
+ */
+export const SHELVED_RECHECK_MS = 30_000;
 /** Pages per scan at most; the rest waits for the next one. */
 const MAX_PAGES = 20;
 
@@ -158,9 +164,10 @@ export class Scheduler {
         const next = record.step < stepsOf(policy)
           ? { at: Math.max(record.deadline, now) + policy.repeat!.everySeconds * 1000 }
           : undefined;
-        // A shelved condition's deadline is looked at again within a scan interval: an early
-        // unshelve is seen by then (each look is a read and a commit while it stays shelved).
-        const claim = await store.claimDeadline(entry, now + leaseMs, next, now, now + scanMs);
+        // A shelved condition's deadline is looked at again before long: an early unshelve is
+        // seen by then.
+        const recheck = now + Math.max(scanMs, SHELVED_RECHECK_MS);
+        const claim = await store.claimDeadline(entry, now + leaseMs, next, now, recheck);
         if (claim.outcome === "lost") return false;
         if (claim.outcome === "postponed") {
           this.wake(claim.until);

@@ -454,8 +454,15 @@ export class Hub {
   }
 
   /** Every condition of `target` ever raised (normal ones too). */
-  conditions(target: string): Promise<Condition[]> {
-    return this.#options.store.conditions(target);
+  async conditions(target: string): Promise<Condition[]> {
+    const conditions = await this.#options.store.conditions(target);
+    // A shelving past its end that nothing ended (one made before its end was stored with it)
+    // ends now: the `expire` follows like any change.
+    const now = this.#options.now();
+    for (const c of conditions) {
+      if (c.shelved && c.shelved.until <= now) this.#shelvingEnds.overdue(target, c.key);
+    }
+    return conditions;
   }
 
   /** Condition `key` of `target`, if it was ever raised. */

@@ -14,6 +14,9 @@ import {
   RATE_SAMPLE,
 } from "../core/mod.ts";
 
+/** Raises between two sweeps of the ids that went quiet. */
+const SWEEP_EVERY = 10_000;
+
 /** One id's rates as this isolate saw them. */
 export interface IdRates {
   id: string;
@@ -28,9 +31,17 @@ export class RecentRaises {
   readonly #byId = new Map<string, number[]>();
   /** By id, then key: no key of both to build and hash per raise. */
   readonly #byCondition = new Map<string, Map<string, number[]>>();
+  /** Raises since stale ids were last forgotten (a scrape forgets them too). */
+  #sinceSweep = 0;
 
   /** Notes a raise of `id` (of condition `key`, if it has one) at `at`. */
   raised(id: string, key: string | undefined, at: number): void {
+    // Without scrapes, ids that went quiet are still forgotten now and then.
+    if (++this.#sinceSweep >= SWEEP_EVERY) {
+      this.#sinceSweep = 0;
+      this.floods(at);
+      this.chattering(at);
+    }
     push(this.#byId, id, at, RATE_SAMPLE);
     if (key === undefined) return;
     let keys = this.#byCondition.get(id);

@@ -52,7 +52,7 @@ export interface SessionContext {
 }
 
 /** Frames a session may send before its welcome; a client waits for it, so a few at most. */
-const MAX_EARLY_FRAMES = 32;
+const MAX_EARLY_FRAMES = 8;
 
 /**
  * The handlers of one session, which replays after `since` when given. A class, so a socket

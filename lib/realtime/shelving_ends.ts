@@ -69,6 +69,11 @@ export class ShelvingEnds {
     this.#loop.wake(until);
   }
 
+  /** Ends a shelving found past its end (nothing stored says when it ends). */
+  overdue(target: string, key: string): void {
+    if (this.#state !== "stopped") void this.#end({ target, key, until: 0, revision: "" }, false);
+  }
+
   /** Ends every shelving due now; how many ends were dealt with. */
   scan(): Promise<number> {
     return this.#loop.scan();
@@ -86,8 +91,8 @@ export class ShelvingEnds {
     return handled;
   }
 
-  // Expires the condition unless its shelving is over already, then forgets the end.
-  async #end(end: ShelvingEnd): Promise<boolean> {
+  // Expires the condition unless its shelving is over already, then forgets the end (if stored).
+  async #end(end: ShelvingEnd, stored = true): Promise<boolean> {
     try {
       await this.#expire(end.target, end.key);
     } catch (error) {
@@ -96,6 +101,7 @@ export class ShelvingEnds {
         return false;
       }
     }
+    if (!stored) return true;
     try {
       return await this.#store.removeShelvingEnd(end);
     } catch (error) {

@@ -113,11 +113,18 @@ export class MemoryLog implements AlarmLog {
   }
 
   condition(target: string, key: string): Promise<Condition | undefined> {
-    return Promise.resolve(this.#targets.get(target)?.conditions.get(key));
+    return Promise.resolve(this.#trimmed(target)?.conditions.get(key));
   }
 
   conditions(target: string): Promise<Condition[]> {
-    return Promise.resolve([...this.#targets.get(target)?.conditions.values() ?? []]);
+    return Promise.resolve([...this.#trimmed(target)?.conditions.values() ?? []]);
+  }
+
+  // The log of `target` as retention leaves it now.
+  #trimmed(target: string): TargetLog | undefined {
+    const log = this.#targets.get(target);
+    if (log) this.#trim(log, this.#now());
+    return log;
   }
 
   // Appends synchronously (a change and its entry land together); `repeat`: a raise of a
@@ -185,9 +192,8 @@ export class MemoryLog implements AlarmLog {
   }
 
   read(target: string, after: number, limit: number): Promise<Alarm[]> {
-    const log = this.#targets.get(target);
+    const log = this.#trimmed(target);
     if (!log) return Promise.resolve([]);
-    this.#trim(log, this.#now());
     const first = log.alarms[log.start]?.seq ?? log.seq + 1;
     const from = log.start + Math.max(0, after + 1 - first);
     return Promise.resolve(log.alarms.slice(from, from + limit));

@@ -539,9 +539,8 @@ for (const log of ["kv", "memory"] as const) {
     await change("done", "clear");
     await change("done", "acknowledge");
     if (log === "memory") {
-      // The memory log forgets on its own clock, as it reads past retention.
+      // The memory log forgets on its own clock, whatever reads it.
       now += ageMs + 1;
-      await store.read("p", 0, 1);
       assertEquals((await store.conditions("p")).map((c) => c.key), ["open"]);
       assertEquals(await store.condition("p", "done"), undefined);
     }
