@@ -456,6 +456,16 @@ export function refusalError(refusal: ConditionRefusal, ever: boolean): Conflict
     : new NotFound("unknown_condition", refusal.message);
 }
 
+/**
+ * Whether the condition has been back to normal longer than `retentionMs` at `now`: its record
+ * is forgotten then (it expires with the log's entries of it).
+ */
+export function isForgotten(condition: Condition, now: number, retentionMs: number): boolean {
+  if (condition.state !== "normal") return false;
+  const since = Math.max(condition.acknowledged?.at ?? 0, condition.clearedAt ?? 0);
+  return now - since > retentionMs;
+}
+
 /** Whether the condition is shelved at `now`. */
 export function isShelved(condition: Condition, now: number): boolean {
   return condition.shelved !== undefined && condition.shelved.until > now;

@@ -25,6 +25,7 @@ import {
   conditionView,
   type EntryFrames,
   entryJson,
+  isForgotten,
   isJsonObject,
   keptAlarm,
   knowFrames,
@@ -389,8 +390,10 @@ export class Appender {
         let frames: EntryFrames | undefined;
         if (p.condition && p.condId) {
           const id = p.condId;
-          const before = conditions.get(id);
           const { key, change, at } = p.condition;
+          // A cached copy outlives its record, which expires once normal past retention.
+          const known = conditions.get(id);
+          const before = known && isForgotten(known, at, this.#retention.ageMs) ? undefined : known;
           if (change.action === "raise") alarm = raisedAlarm(alarm, before);
           const out = applyChange(before, change, at, p.target, key, seq);
           if (!out.ok) {

@@ -154,6 +154,7 @@ export class MemoryLog implements AlarmLog {
       };
       this.#targets.set(target, log);
     }
+    this.#trim(log, now); // what retention dropped is not acted on
     let alarm = completeAlarm(prepared, target, log.seq + 1);
     let condition: Condition | undefined;
     let repeat = false;
