@@ -8,6 +8,7 @@ import { assertEquals } from "@std/assert";
 import { TestClient } from "./support/client.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { SseClient } from "./support/sse.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KEY = "boiler-7/pressure-high";
 const PATH = `/api/conditions/plant/${encodeURIComponent(KEY)}`;
@@ -419,4 +420,24 @@ Deno.test("conditions: a shelving past its end that nothing ended (stored before
   const ended = await v1.nextJson();
   assertEquals([ended.transition.action, ended.transition.by], ["expire", "system"]);
   assertEquals("shelved" in (await server.get(PATH)).body, false);
+});
+
+Deno.test("conditions: an overdue shelving found by reads of the one condition ends once", async () => {
+  await using server = await startServer();
+  assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
+  assertEquals(
+    (await server.post(`${PATH}/shelve`, { reason: "old", durationSeconds: 60 })).status,
+    200,
+  );
+  for (const end of await Array.fromAsync(server.app.kv.list({ prefix: ["shelf"] }))) {
+    await server.app.kv.delete(end.key);
+  }
+  server.clock.advance(61_000);
+  await Promise.all([server.get(PATH), server.get(PATH)]);
+  await waitFor(async () => !("shelved" in (await server.get(PATH)).body));
+  const trail = (await server.get("/api/transitions/plant")).body.transitions;
+  assertEquals(trail.map((e: { transition: { action: string } }) => e.transition.action), [
+    "shelve",
+    "expire",
+  ]);
 });

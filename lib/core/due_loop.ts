@@ -44,6 +44,7 @@ export class DueLoop {
   /** Stops running, and waits for a run in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#again = false;
     this.#cancelWake?.();
     this.#cancelWake = undefined;
     this.#wakeAt = Infinity; // a later start schedules afresh

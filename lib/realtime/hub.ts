@@ -466,8 +466,12 @@ export class Hub {
   }
 
   /** Condition `key` of `target`, if it was ever raised. */
-  condition(target: string, key: string): Promise<Condition | undefined> {
-    return this.#options.store.condition(target, key);
+  async condition(target: string, key: string): Promise<Condition | undefined> {
+    const condition = await this.#options.store.condition(target, key);
+    if (condition?.shelved && condition.shelved.until <= this.#options.now()) {
+      this.#shelvingEnds.overdue(target, key); // as `conditions` does
+    }
+    return condition;
   }
 
   /** The conditions of `target` in the active list (shelved ones too). */

@@ -34,6 +34,8 @@ export class ShelvingEnds {
   readonly #expire: (target: string, key: string) => Promise<unknown>;
   readonly #onError: (error: unknown, target?: string) => void;
   #state: "idle" | "running" | "stopped" = "idle";
+  /** Overdue shelvings being ended (`id\nkey`): one each, however many reads find them. */
+  readonly #overdue = new Map<string, Promise<boolean>>();
 
   constructor(
     store: ShelvingRecords,
@@ -57,10 +59,10 @@ export class ShelvingEnds {
     this.#loop.start();
   }
 
-  /** Stops looking for good; waits for a look in progress. */
-  stop(): Promise<void> {
+  /** Stops looking for good; waits for a look, and overdue ends, in progress. */
+  async stop(): Promise<void> {
     this.#state = "stopped";
-    return this.#loop.stop();
+    await Promise.all([this.#loop.stop(), ...this.#overdue.values()]);
   }
 
   /** A shelving written here ends at `until`: look then (started now if it wasn't). */
@@ -71,7 +73,11 @@ export class ShelvingEnds {
 
   /** Ends a shelving found past its end (nothing stored says when it ends). */
   overdue(target: string, key: string): void {
-    if (this.#state !== "stopped") void this.#end({ target, key, until: 0, revision: "" }, false);
+    const id = `${target}\n${key}`;
+    if (this.#state === "stopped" || this.#overdue.has(id)) return;
+    const ending = this.#end({ target, key, until: 0, revision: "" }, false)
+      .finally(() => this.#overdue.delete(id));
+    this.#overdue.set(id, ending);
   }
 
   /** Ends every shelving due now; how many ends were dealt with. */
