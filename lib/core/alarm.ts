@@ -112,10 +112,17 @@ function isValidAlarmId(id: unknown): id is string | number {
  * collide) and without control characters.
  */
 export function isPrintable(value: unknown, max: number): value is string {
+  return typeof value === "string" && fitsCharacters(value, max) && !CONTROL_CHARS.test(value);
+}
+
+/**
+ * Whether `value` is 1 to `max` characters (code points, as JSON Schema's `maxLength` counts
+ * them) of valid Unicode.
+ */
+export function fitsCharacters(value: string, max: number): boolean {
   // Characters counted one by one only when UTF-16 units are more than the limit.
-  return typeof value === "string" && value.length >= 1 && value.length <= 2 * max &&
-    (value.length <= max || [...value].length <= max) && value.isWellFormed() &&
-    !CONTROL_CHARS.test(value);
+  return value.length >= 1 && value.length <= 2 * max &&
+    (value.length <= max || [...value].length <= max) && value.isWellFormed();
 }
 
 /**

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type Alarm, isPrintable } from "./alarm.ts";
+import { type Alarm, fitsCharacters, isPrintable } from "./alarm.ts";
 import { Conflict, InvalidInput, NotFound } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
@@ -437,10 +437,7 @@ export function decodeAction(
 function text(body: JsonObject, name: string, max: number): string | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
-  if (
-    typeof value !== "string" || value.length === 0 || value.length > 2 * max ||
-    (value.length > max && [...value].length > max) || !value.isWellFormed()
-  ) {
+  if (typeof value !== "string" || !fitsCharacters(value, max)) {
     throw new InvalidInput(
       "invalid_field",
       `Field ${quote(name)} must be a string of 1 to ${max} characters`,

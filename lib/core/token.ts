@@ -2,8 +2,9 @@
  * Connection tokens: HS256 JSON Web Tokens, so any backend can mint one with a stock JWT library
  * or a few lines of HMAC-SHA256. Claims: `sub`, the id the session may open (an id, a prefix
  * ending in `*`, or `*` for any); `exp`, expiry in epoch seconds; optionally `send`, the ids (or
- * prefixes) it may `send` to, and `name`, the person it acts as on conditions (their `by`). Verification pins the algorithm and accepts the current or the
- * previous secret, so secrets rotate without dropping anyone.
+ * prefixes) it may `send` to, and `name`, the person it acts as on conditions (their `by`).
+ * Verification pins the algorithm and accepts the current or the previous secret, so secrets
+ * rotate without dropping anyone.
  *
  * @module
  */
@@ -96,12 +97,7 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
       `Field "name" must be 1 to ${MAX_BY_LENGTH} printable characters, not ${quote(SYSTEM_ACTOR)}`,
     );
   }
-  return name === undefined ? { sub: id, ttlSeconds: ttl, send } : {
-    sub: id,
-    ttlSeconds: ttl,
-    send,
-    name,
-  };
+  return { sub: id, ttlSeconds: ttl, send, ...(name === undefined ? {} : { name }) };
 }
 
 /**

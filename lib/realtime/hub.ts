@@ -16,6 +16,7 @@ import {
   heartbeatIntervalMs,
   inActiveList,
   InvalidInput,
+  isShelved,
   measurePerformance,
   type PreparedAlarm,
   RATE_SAMPLE,
@@ -456,22 +457,24 @@ export class Hub {
   /** Every condition of `target` ever raised (normal ones too). */
   async conditions(target: string): Promise<Condition[]> {
     const conditions = await this.#options.store.conditions(target);
-    // A shelving past its end that nothing ended (one made before its end was stored with it)
-    // ends now: the `expire` follows like any change.
-    const now = this.#options.now();
-    for (const c of conditions) {
-      if (c.shelved && c.shelved.until <= now) this.#shelvingEnds.overdue(target, c.key);
-    }
+    this.#endOverdue(target, conditions);
     return conditions;
   }
 
   /** Condition `key` of `target`, if it was ever raised. */
   async condition(target: string, key: string): Promise<Condition | undefined> {
     const condition = await this.#options.store.condition(target, key);
-    if (condition?.shelved && condition.shelved.until <= this.#options.now()) {
-      this.#shelvingEnds.overdue(target, key); // as `conditions` does
-    }
+    if (condition) this.#endOverdue(target, [condition]);
     return condition;
+  }
+
+  // A shelving past its end that nothing ended (one made before its end was stored with it)
+  // ends now: the `expire` follows like any change.
+  #endOverdue(target: string, conditions: readonly Condition[]): void {
+    const now = this.#options.now();
+    for (const c of conditions) {
+      if (c.shelved && !isShelved(c, now)) this.#shelvingEnds.overdue(target, c.key);
+    }
   }
 
   /** The conditions of `target` in the active list (shelved ones too). */

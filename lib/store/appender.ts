@@ -38,7 +38,7 @@ import {
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
 import { ConditionCache } from "./condition_cache.ts";
-import { decodeCondition, encodeCondition, encodeRaised } from "./conditions.ts";
+import { decodeCondition, encodeCondition, encodeRaised, recordExpiry } from "./conditions.ts";
 import { writeDeadline } from "./escalations.ts";
 import { guard } from "./guard.ts";
 import { writeShelvingEnd } from "./shelvings.ts";
@@ -161,8 +161,6 @@ const UNKNOWN_RECORD_BYTES = 4096;
 export class Appender {
   readonly #kv: KvLike;
   readonly #retention: Retention;
-  /** How a normal condition's record is written: expiring with the log's entries. */
-  readonly #forgetNormal: { expireIn: number };
   /** While alone: the arrival record every commit checks instead of appending to the feed. */
   #fence: Deno.KvEntryMaybe<unknown> | undefined;
   /** Each feed bucket's head entry, as our own last commit left it. */
@@ -190,7 +188,6 @@ export class Appender {
   ) {
     this.#kv = kv;
     this.#retention = retention;
-    this.#forgetNormal = { expireIn: retention.ageMs };
     this.#limits = { ...LOCAL_COMMITS, ...limits };
     this.#limit = new TimeLimit(timeoutMs);
   }
@@ -445,9 +442,8 @@ export class Appender {
       // No check of the records: each change of one comes with an entry of its id, whose head
       // this commit checks, so a record changed since it was read fails the commit anyway.
       for (const [id, { record }] of records) {
-        // Back to normal, a condition is kept as long as its entries in the log, then forgotten.
-        const forgotten = conditions.get(id)!.state === "normal" ? this.#forgetNormal : undefined;
-        op.set(wanted.get(id)!.kvKey, record, forgotten);
+        const expiry = recordExpiry(conditions.get(id)!, this.#retention.ageMs);
+        op.set(wanted.get(id)!.kvKey, record, expiry);
       }
       for (const [t, seq] of next) op.set(headKey(t), seq);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);

@@ -18,15 +18,23 @@ export function encodeCondition(condition: Condition): string {
 }
 
 /**
- * Adds to `op` the record of `condition` as it is now; back to normal, it expires after
- * `retentionMs` (with the log's entries of it).
+ * How a record of `condition` is written: back to normal, it expires after `retentionMs` (with
+ * the log's entries of it); active, it is kept however old.
  */
+export function recordExpiry(
+  condition: Condition,
+  retentionMs: number,
+): { expireIn: number } | undefined {
+  return condition.state === "normal" ? { expireIn: retentionMs } : undefined;
+}
+
+/** Adds to `op` the record of `condition` as it is now (see {@linkcode recordExpiry}). */
 export function writeCondition(
   op: Deno.AtomicOperation,
   condition: Condition,
   retentionMs: number,
 ): void {
-  const expiry = condition.state === "normal" ? { expireIn: retentionMs } : undefined;
+  const expiry = recordExpiry(condition, retentionMs);
   op.set(condKey(condition.id, condition.key), encodeCondition(condition), expiry);
 }
 
