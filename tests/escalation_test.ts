@@ -61,7 +61,7 @@ Deno.test("policies API: create, replace, read, list, delete, with the API key",
   assertEquals((await call(server, "PUT", "/api/policies/x", POLICY, {})).status, 401);
   assertEquals((await call(server, "GET", "/api/policies", undefined, {})).status, 401);
   const post = await call(server, "POST", "/api/policies/x", POLICY);
-  assertEquals([post.status, post.headers.get("allow")], [405, "GET, PUT, DELETE"]);
+  assertEquals([post.status, post.headers.get("allow")], [405, "GET, HEAD, PUT, DELETE"]);
   assertEquals((await call(server, "POST", "/api/policies", POLICY)).status, 405);
 });
 

@@ -280,6 +280,21 @@ Deno.test("publish to several ids and broadcast", async () => {
   assertError(await postJson(a, "/api/broadcast", { target: "x" }), 400, "reserved_field");
 });
 
+Deno.test("routing: HEAD answers as GET wherever GET is not a stream", async () => {
+  await using a = await app();
+  const health = await call(a, "HEAD", "/healthz");
+  assertEquals(health.status, 200);
+  assertEquals(health.headers.get("content-type"), "application/json; charset=utf-8");
+  assertEquals((await call(a, "HEAD", "/metrics")).status, 200);
+  assertError(await call(a, "HEAD", "/nope"), 404, "not_found");
+  // A stream would open only to be dropped: not answered.
+  const socket = await call(a, "HEAD", "/websocket/x");
+  assertEquals([socket.status, socket.headers.get("allow")], [405, "GET"]);
+  const events = await call(a, "HEAD", "/events/x");
+  assertEquals([events.status, events.headers.get("allow")], [405, "GET, OPTIONS"]);
+  assertEquals(a.hub.occupied, 0);
+});
+
 Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
   await using a = await app();
   assertError(await call(a, "GET", "/nope"), 404, "not_found");
@@ -288,8 +303,8 @@ Deno.test("routing: 404, 405 with Allow, health and metrics", async () => {
   assertError(await call(a, "GET", "/websocket/a/b"), 404, "not_found");
   const wrong = await call(a, "DELETE", "/api/alarms/x");
   assertError(wrong, 405, "method_not_allowed");
-  assertEquals(wrong.headers.get("allow"), "GET, POST");
-  assertEquals((await call(a, "DELETE", "/api/sessions")).headers.get("allow"), "GET");
+  assertEquals(wrong.headers.get("allow"), "GET, HEAD, POST");
+  assertEquals((await call(a, "DELETE", "/api/sessions")).headers.get("allow"), "GET, HEAD");
   assertEquals((await call(a, "POST", "/websocket/x")).headers.get("allow"), "GET");
   assertEquals((await call(a, "POST", "/healthz")).status, 405);
   const health = await call(a, "GET", "/healthz");

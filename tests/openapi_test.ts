@@ -18,7 +18,7 @@ const SECRET = "s".repeat(32);
 const AUTH = { authorization: `Bearer ${KEY}` };
 const JSON_TYPE = { "content-type": "application/json" };
 const ALLOWED_ORIGIN = "https://allowed.example";
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 // deno-lint-ignore no-explicit-any
 type Doc = any;
@@ -1297,6 +1297,17 @@ Deno.test("every documented operation and status, provoked by real requests", as
     if (probe.code) assertEquals(JSON.parse(reply.text).error.code, probe.code, label);
     hit.add(`${probe.method} ${path} ${reply.status}`);
     await probe.then?.(reply);
+    // Where GET answers HEAD, the same request as HEAD: the same status and headers, no body.
+    if (probe.method === "GET" && operation(doc, "HEAD", path)) {
+      const again = typeof probe.headers === "function" ? probe.headers() : probe.headers;
+      const head = await rawRequest(servers[probe.to].port, "HEAD", probe.target, again);
+      assertEquals(head.status, reply.status, `${label} as HEAD`);
+      conforms(doc, "HEAD", path, head, `${label} as HEAD`);
+      for (const name of ["content-type", "cache-control", "etag", "allow", "www-authenticate"]) {
+        assertEquals(head.headers.get(name), reply.headers.get(name), `${label} as HEAD: ${name}`);
+      }
+      hit.add(`HEAD ${path} ${head.status}`);
+    }
   }
   kv.release();
   await kv.idle();

@@ -35,7 +35,7 @@ import {
 import type { Config } from "../config.ts";
 import { MAX_IDEMPOTENCY_KEY, MAX_TARGETS } from "./publish.ts";
 import { MAX_HISTORY } from "./request.ts";
-import { type Route, templateParams } from "./router.ts";
+import { answersHead, type Route, templateParams } from "./router.ts";
 
 /** A JSON value as the document holds it. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -498,10 +498,26 @@ function pathItems(routes: readonly DocumentedRoute[], d: DocContext): JsonMap {
     for (const [method, operation] of Object.entries(route.methods)) {
       item[method.toLowerCase()] = operation.doc(d);
     }
+    if (answersHead(route)) item.head = headOf(route.methods.GET!.doc(d));
     if (route.cors) item.options = preflight(d.origins, names);
     paths[route.path] = item;
   }
   return paths;
+}
+
+/** The `HEAD` of a route, from its `GET`: the same answers, headers and all, without a body. */
+function headOf(get: JsonMap): JsonMap {
+  const responses: JsonMap = {};
+  for (const [status, response] of Object.entries(get.responses as JsonMap)) {
+    const { content: _body, links: _links, ...rest } = response as JsonMap;
+    responses[status] = rest;
+  }
+  return {
+    ...get,
+    operationId: `${get.operationId}Head`,
+    summary: `${get.summary} (headers only)`,
+    responses,
+  };
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * Dispatch over a route table: matching a path against the routes' OpenAPI path templates
  * (compiled once), then, in the one order every route shares, the API key, the method (405 with
- * an `Allow` derived from the route) and the operation. Pure logic: what a route does and how it
- * is documented are the table's (`routes.ts`).
+ * an `Allow` derived from the route) and the operation. `HEAD` is answered wherever `GET` is, by
+ * the `GET` operation (`Deno.serve` sends its headers without the body), except on routes whose
+ * `GET` opens a stream. Pure logic: what a route does and how it is documented are the table's
+ * (`routes.ts`).
  *
  * @module
  */
@@ -14,7 +16,7 @@ import { notFound } from "./request.ts";
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** `Allow` lists methods in this order, whatever the order of a route's entries. */
-const ALLOW_ORDER: readonly string[] = ["GET", "POST", "PUT", "DELETE", "OPTIONS"];
+const ALLOW_ORDER: readonly string[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"];
 
 /** One path of the API, with what each of its methods does (`H`: an operation). */
 export interface Route<H> {
@@ -24,7 +26,17 @@ export interface Route<H> {
   readonly auth?: "apiKey";
   /** The route answers CORS preflights: `OPTIONS` is allowed and documented. */
   readonly cors?: true;
+  /**
+   * Its `GET` opens a stream (an event stream, a WebSocket): no `HEAD`, which would open one only
+   * to drop it.
+   */
+  readonly stream?: true;
   readonly methods: Readonly<Partial<Record<Method, H>>>;
+}
+
+/** Whether `route` answers `HEAD`, with its `GET` operation. */
+export function answersHead(route: Route<unknown>): boolean {
+  return route.methods.GET !== undefined && route.stream !== true;
 }
 
 /** A route matched by a path, with the path's `{param}` segments as sent (unchecked). */
@@ -60,11 +72,15 @@ export function templateParams(path: string): string[] {
   return path.split("/").flatMap((segment) => /^\{(\w+)\}$/.exec(segment)?.[1] ?? []);
 }
 
-/** The methods of `route` in `Allow` order, with `OPTIONS` for a `cors` route. */
+/**
+ * The methods of `route` in `Allow` order, with `HEAD` where it {@linkcode answersHead} and
+ * `OPTIONS` for a `cors` route.
+ */
 export function allowedMethods(route: Route<unknown>): string[] {
   const declared = Object.keys(route.methods);
   return ALLOW_ORDER.filter((m) =>
-    declared.includes(m) || (m === "OPTIONS" && route.cors === true)
+    declared.includes(m) || (m === "HEAD" && answersHead(route)) ||
+    (m === "OPTIONS" && route.cors === true)
   );
 }
 
@@ -161,6 +177,7 @@ function compile<H>(route: Route<H>): Compiled<H> {
     throw new Error(`Route ${quote(route.path)} names a param twice`);
   }
   const operations = new Map<string, H | undefined>(Object.entries(route.methods));
+  if (answersHead(route)) operations.set("HEAD", route.methods.GET);
   if (route.cors) operations.set("OPTIONS", undefined);
   if (operations.size === 0) throw new Error(`Route ${quote(route.path)} has no methods`);
   return { route, segments, names, operations, allow: allowedMethods(route).join(", ") };

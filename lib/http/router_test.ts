@@ -8,6 +8,7 @@ const TABLE: Route<string>[] = [
   { path: "/api/things/{id}", auth: "apiKey", methods: { PUT: "put", GET: "get" } },
   { path: "/api/acks/{id}", cors: true, methods: { POST: "ack" } },
   { path: "/feed/{a}/x/{b}", methods: { DELETE: "drop" } },
+  { path: "/stream/{id}", stream: true, methods: { GET: "open" } },
 ];
 const router = new Router(TABLE);
 
@@ -62,13 +63,29 @@ Deno.test("router: path, then the key, then the method, then the operation", asy
   assertEquals(await resolve("DELETE", "/api/things/bad!", "key"), {
     status: 405,
     code: "method_not_allowed",
-    allow: "GET, PUT",
+    allow: "GET, HEAD, PUT",
   });
-  assertEquals(await resolve("HEAD", "/", "key"), {
+});
+
+Deno.test("router: HEAD is answered by GET's operation, except where GET opens a stream", async () => {
+  assertEquals(await resolve("HEAD", "/"), { operation: "page", params: {}, keyChecked: false });
+  assertEquals(await resolve("HEAD", "/api/things/a", "key"), {
+    operation: "get",
+    params: { id: "a" },
+    keyChecked: true,
+  });
+  // No GET, no HEAD; and a stream is not opened to be dropped.
+  assertEquals(await resolve("HEAD", "/api/things", "key"), {
+    status: 405,
+    code: "method_not_allowed",
+    allow: "POST",
+  });
+  assertEquals(await resolve("HEAD", "/stream/a"), {
     status: 405,
     code: "method_not_allowed",
     allow: "GET",
   });
+  assertEquals(allowedMethods(TABLE[0]!), ["GET", "HEAD"]);
 });
 
 Deno.test("router: a cors route answers OPTIONS with the preflight and allows it", async () => {

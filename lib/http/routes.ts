@@ -534,6 +534,7 @@ export const ROUTES: readonly Route<Operation>[] = [
   },
   {
     path: "/websocket/{id}",
+    stream: true,
     methods: {
       GET: {
         handle: (ctx) =>
@@ -724,6 +725,7 @@ export const ROUTES: readonly Route<Operation>[] = [
   },
   {
     path: "/events/{id}",
+    stream: true,
     cors: true,
     methods: {
       GET: {
@@ -761,6 +763,7 @@ export const ROUTES: readonly Route<Operation>[] = [
   },
   {
     path: "/events",
+    stream: true,
     cors: true,
     methods: {
       GET: {
