@@ -343,7 +343,7 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
     );
   }
   for (
-    const bad of [{ id: "x", name: "system" }, { id: "x", name: "" }, { id: "x", name: "a\nb" }]
+    const bad of ["system", "SYSTEM", " ", "", "a\nb"].map((name) => ({ id: "x", name }))
   ) {
     const res = await server.post("/api/tokens", bad, auth);
     assertEquals([res.status, res.body.error.code], [400, "invalid_field"], JSON.stringify(bad));
@@ -360,4 +360,20 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
   assertEquals([refused.type, refused.code], ["error", "forbidden"]);
   const [condition] = (await keyed.get("/api/conditions/plant-3", auth)).body.conditions;
   assertEquals([condition.state, "shelved" in condition], ["active-unacknowledged", false]);
+  // Nor acknowledging alarms up to a seq (it would stop their escalation too).
+  anonymous.send(JSON.stringify({ type: "ack", seq: 1 }));
+  const noAck = await anonymous.nextJson();
+  assertEquals([noAck.type, noAck.code, noAck.message], [
+    "error",
+    "forbidden",
+    "Acknowledging takes a connection token while the API key is set",
+  ]);
+  const sessions = (await keyed.get("/api/sessions/plant-3", auth)).body;
+  const viaHttp = await keyed.post("/api/acks/plant-3", { seq: 1 });
+  assertEquals([viaHttp.status, viaHttp.body.error.message], [401, "A valid API key is required"]);
+  assertEquals([sessions.acked, sessions.unacknowledged, sessions.sessions[0].ackedSeq], [
+    0,
+    null,
+    0,
+  ]);
 });

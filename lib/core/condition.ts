@@ -360,9 +360,17 @@ export const MAX_BY_LENGTH = 128;
 /** Who the server's own changes (a shelving that runs out) are by; no caller may claim it. */
 export const SYSTEM_ACTOR = "system";
 
-/** Whether `value` may name who acts: 1 to 128 printable characters, other than `system`. */
+/**
+ * Names nobody may act by: `system` in any case (the audit trail would pass them off as the
+ * server's own changes), and spaces alone (a name that shows as nothing). The OpenAPI document's
+ * `ActorName` says the same as a pattern.
+ */
+export const RESERVED_ACTOR =
+  /^(?:[Ss][Yy][Ss][Tt][Ee][Mm]|[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufeff]*)$/;
+
+/** Whether `value` may name who acts: 1 to 128 printable characters, not reserved. */
 export function isActorName(value: unknown): value is string {
-  return isPrintable(value, MAX_BY_LENGTH) && value !== SYSTEM_ACTOR;
+  return isPrintable(value, MAX_BY_LENGTH) && !RESERVED_ACTOR.test(value);
 }
 
 /** Who acts on a condition: a token's subject, or whoever the caller names (else `fallback`). */
@@ -398,7 +406,9 @@ export function decodeAction(
   if (named !== undefined && !isActorName(named)) {
     throw new InvalidInput(
       "invalid_field",
-      `Field "by" must be 1 to ${MAX_BY_LENGTH} printable characters, not ${quote(SYSTEM_ACTOR)}`,
+      `Field "by" must be 1 to ${MAX_BY_LENGTH} printable characters, not blank or ${
+        quote(SYSTEM_ACTOR)
+      }`,
     );
   }
   if (named !== undefined && actor.subject !== undefined) {

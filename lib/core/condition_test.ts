@@ -176,9 +176,11 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
     { reason: "r", durationSeconds: null },
     'Field "durationSeconds" must be an integer from 1 to 60',
   );
-  const byMessage = 'Field "by" must be 1 to 128 printable characters, not "system"';
+  const byMessage = 'Field "by" must be 1 to 128 printable characters, not blank or "system"';
   refused({ by: "li\nwei" }, byMessage);
-  refused({ by: "system" }, byMessage);
+  // The server's own name in any case, and a name of spaces alone, would mislead the audit trail.
+  for (const by of ["system", "SYSTEM", "System", " ", "\u3000 \u00a0"]) refused({ by }, byMessage);
+  assertEquals(decodeAction("acknowledge", { by: "system-ops" }, actor, 0, 60).by, "system-ops");
   refused({ by: "li\ud800" }, 'Field "by" must be a string of 1 to 128 characters');
   refused({ comment: "x\udfff" }, 'Field "comment" must be a string of 1 to 1000 characters');
   refused(

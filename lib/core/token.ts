@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isActorName, MAX_BY_LENGTH, SYSTEM_ACTOR } from "./condition.ts";
+import { isActorName, MAX_BY_LENGTH, RESERVED_ACTOR, SYSTEM_ACTOR } from "./condition.ts";
 import { InvalidInput } from "./errors.ts";
 import { quote } from "./ids.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
@@ -94,7 +94,9 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
   if (name !== undefined && !isActorName(name)) {
     throw new InvalidInput(
       "invalid_field",
-      `Field "name" must be 1 to ${MAX_BY_LENGTH} printable characters, not ${quote(SYSTEM_ACTOR)}`,
+      `Field "name" must be 1 to ${MAX_BY_LENGTH} printable characters, not blank or ${
+        quote(SYSTEM_ACTOR)
+      }`,
     );
   }
   return { sub: id, ttlSeconds: ttl, send, ...(name === undefined ? {} : { name }) };
@@ -105,7 +107,7 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
  * for the id `system`, which only the server's own changes are by).
  */
 export function actorOf(grant: Grant): string {
-  return grant.name ?? (grant.sub === SYSTEM_ACTOR ? `token:${grant.sub}` : grant.sub);
+  return grant.name ?? (RESERVED_ACTOR.test(grant.sub) ? `token:${grant.sub}` : grant.sub);
 }
 
 /** HMAC keys for signing (with the first secret) and verifying (with any). */

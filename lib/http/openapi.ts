@@ -29,7 +29,7 @@ import {
   PROTOCOL_SSE,
   PROTOCOL_V1,
   quote,
-  SYSTEM_ACTOR,
+  RESERVED_ACTOR,
   VERSION,
 } from "../core/mod.ts";
 import type { Config } from "../config.ts";
@@ -898,8 +898,8 @@ const SCHEMAS: JsonMap = {
     minLength: 1,
     maxLength: MAX_BY_LENGTH,
     pattern: NO_CONTROL_CHARS,
-    not: { const: SYSTEM_ACTOR },
-    description: "Who acts on a condition; `system` is the server's own",
+    not: { pattern: RESERVED_ACTOR.source },
+    description: "Who acts on a condition; `system` (in any case) is the server's own",
   },
   ConditionKey: {
     type: "string",

@@ -51,7 +51,7 @@ export interface HubLimits {
   /** Longest an operator may shelve a condition for, in seconds. */
   maxShelveSeconds: number;
   /**
-   * Whether a socket without a connection token may act on conditions: only while the HTTP API
+   * Whether a socket without a connection token may acknowledge or act on conditions: only while the HTTP API
    * is open too (no API key), so a socket is never a way around the key.
    */
   anonymousActions: boolean;

@@ -156,18 +156,14 @@ export class SessionHandlers implements SocketHandlers {
             this.#storeFault(error, to);
             this.#send({ type: "error", code: "store_unavailable", message: "Message not sent" });
           }),
-        ack: (seq) =>
+        ack: (seq) => {
+          if (!this.#mayAct("Acknowledging")) return;
           void this.#ctx.ack(session.id, seq, session.sessionId).catch((error) =>
             this.#refused(error, "Acknowledgement not recorded")
-          ),
+          );
+        },
         act: ({ action, key, fields }) => {
-          if (session.grant === undefined && !this.#ctx.anonymousActions) {
-            return this.#send({
-              type: "error",
-              code: "forbidden",
-              message: "Acting on a condition takes a connection token while the API key is set",
-            });
-          }
+          if (!this.#mayAct("Acting on a condition")) return;
           const actor = { subject: session.grant && actorOf(session.grant), fallback: "anonymous" };
           const now = this.#ctx.now();
           void Promise.resolve()
@@ -207,6 +203,19 @@ export class SessionHandlers implements SocketHandlers {
 
   onFault(kind: string, error?: unknown): void {
     reportSocketFault(this.#ctx.metrics, this.#ctx.logger, this.#session, kind, error);
+  }
+
+  // Acks and actions hide alarms and stop escalation: without a token, a socket may take them
+  // only while the HTTP API is open too, so a socket is never a way around the API key.
+  #mayAct(what: string): boolean {
+    if (this.#session.grant !== undefined || this.#ctx.anonymousActions) return true;
+    this.#ctx.metrics.error("forbidden");
+    this.#send({
+      type: "error",
+      code: "forbidden",
+      message: `${what} takes a connection token while the API key is set`,
+    });
+    return false;
   }
 
   // An action refused (its input, or the state it meets) or not recorded (the store).
