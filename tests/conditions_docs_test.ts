@@ -74,6 +74,9 @@ Deno.test({
     const java = [...doc.matchAll(/```java\n([\s\S]*?)```/g)].map((m) => m[1]!)
       .find((code) => code.includes("/clear"));
     assert(java, "the Java recipe is missing from docs/conditions.md");
+    // A key with a space and a plus: a path takes "+" literally, so the recipe must not send one.
+    const spaced = "boiler 7/pressure+high";
+    assert(java.includes('key = "boiler-7/pressure-high"'));
     const dir = await Deno.makeTempDir();
     try {
       // The recipe as printed, inside a main with the client and key it assumes (java.md's).
@@ -83,7 +86,9 @@ Deno.test({
           `public class Conditions {\n  public static void main(String[] args) throws Exception {\n` +
           `    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();\n` +
           `    String apiKey = System.getenv("ALARM_API_KEY");\n` +
-          java.replace('"http://localhost:8080"', JSON.stringify(server.http)) + "  }\n}\n",
+          java.replace('"http://localhost:8080"', JSON.stringify(server.http))
+            .replace('key = "boiler-7/pressure-high"', `key = ${JSON.stringify(spaced)}`) +
+          "  }\n}\n",
       );
       const out = await new Deno.Command("java", {
         args: ["Conditions.java"],
@@ -97,7 +102,7 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
     const detail = await server.get(
-      `/api/conditions/plant-3/${encodeURIComponent("boiler-7/pressure-high")}`,
+      `/api/conditions/plant-3/${encodeURIComponent(spaced)}`,
       { authorization: `Bearer ${key}` },
     );
     assertEquals([detail.body.state, detail.body.history.length], ["cleared-unacknowledged", 2]);
