@@ -364,6 +364,8 @@ Deno.test("conditions: the level filter reads a level as the console does", asyn
   assertEquals(await keys("4"), ["b"]);
   assertEquals(await keys("minor"), ["c"]);
   assertEquals(await keys("%5Bobject%20Object%5D"), []);
+  // Empty: the conditions without a level (an object is none, as the console reads it).
+  assertEquals(await keys(""), ["d"]);
 });
 
 Deno.test("conditions: the transitions of an id, paged: who did what when", async () => {

@@ -872,7 +872,7 @@ export const ROUTES: readonly Route<Operation>[] = [
               name: "level",
               in: "query",
               description:
-                "Only those whose latest alarm has this level: its `level`, else its `severity`, in any case",
+                "Only those whose latest alarm has this level: its `level`, else its `severity`, in any case; empty: those with neither",
               schema: { type: "string" },
             },
           ],
