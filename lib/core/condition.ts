@@ -373,6 +373,20 @@ export function isActorName(value: unknown): value is string {
   return isPrintable(value, MAX_BY_LENGTH) && !RESERVED_ACTOR.test(value);
 }
 
+/**
+ * `value` of the body's `field` naming who acts (`by`, a token's `name`), if given; throws
+ * {@linkcode InvalidInput} unless it {@linkcode isActorName}.
+ */
+export function actorNameOf(field: string, value: unknown): string | undefined {
+  if (value === undefined || isActorName(value)) return value;
+  throw new InvalidInput(
+    "invalid_field",
+    `Field ${quote(field)} must be 1 to ${MAX_BY_LENGTH} printable characters, not blank or ${
+      quote(SYSTEM_ACTOR)
+    }`,
+  );
+}
+
 /** Who acts on a condition: a token's subject, or whoever the caller names (else `fallback`). */
 export interface Actor {
   /** The subject of the connection token the request came with; a `by` is then refused. */
@@ -402,15 +416,7 @@ export function decodeAction(
   if (unknown !== undefined) {
     throw new InvalidInput("invalid_field", `Field ${quote(unknown)} is not allowed`);
   }
-  const named = text(body, "by", MAX_BY_LENGTH);
-  if (named !== undefined && !isActorName(named)) {
-    throw new InvalidInput(
-      "invalid_field",
-      `Field "by" must be 1 to ${MAX_BY_LENGTH} printable characters, not blank or ${
-        quote(SYSTEM_ACTOR)
-      }`,
-    );
-  }
+  const named = actorNameOf("by", text(body, "by", MAX_BY_LENGTH));
   if (named !== undefined && actor.subject !== undefined) {
     throw new InvalidInput("invalid_field", `Field "by" is set from the connection token`);
   }

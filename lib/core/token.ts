@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { isActorName, MAX_BY_LENGTH, RESERVED_ACTOR, SYSTEM_ACTOR } from "./condition.ts";
+import { actorNameOf, isActorName, RESERVED_ACTOR } from "./condition.ts";
 import { InvalidInput } from "./errors.ts";
-import { quote } from "./ids.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
 
 /** What a valid token grants. */
@@ -72,7 +71,7 @@ export function isIdPattern(value: unknown): value is string {
 
 /** Validates a token request `body`; throws {@linkcode InvalidInput} naming the field. */
 export function parseTokenRequest(body: JsonObject): TokenRequest {
-  const { id, ttl = DEFAULT_TTL_SECONDS, send = [], name } = body;
+  const { id, ttl = DEFAULT_TTL_SECONDS, send = [] } = body;
   if (!isIdPattern(id)) {
     throw new InvalidInput(
       "invalid_field",
@@ -91,14 +90,7 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
       `Field "send" must be an array of at most ${MAX_SEND_GRANTS} id patterns`,
     );
   }
-  if (name !== undefined && !isActorName(name)) {
-    throw new InvalidInput(
-      "invalid_field",
-      `Field "name" must be 1 to ${MAX_BY_LENGTH} printable characters, not blank or ${
-        quote(SYSTEM_ACTOR)
-      }`,
-    );
-  }
+  const name = actorNameOf("name", body.name);
   return { sub: id, ttlSeconds: ttl, send, ...(name === undefined ? {} : { name }) };
 }
 
