@@ -150,6 +150,12 @@ Deno.test("POST /api/tokens mints tokens that open sockets; it needs the API key
     const res = await server.post("/api/tokens", bad, auth);
     assertEquals([res.status, res.body.error.code], [400, "invalid_field"], JSON.stringify(bad));
   }
+  // A misspelt field fails rather than leaving its default (an hour, not the minute asked).
+  const misspelt = await server.post("/api/tokens", { id: "x", ttlSeconds: 60 }, auth);
+  assertEquals(
+    [misspelt.status, misspelt.body.error.code, misspelt.body.error.message],
+    [400, "unknown_field", 'Field "ttlSeconds" is not allowed'],
+  );
   await using open = await startServer();
   const disabled = await open.post("/api/tokens", { id: "x" });
   assertEquals([disabled.status, disabled.body.error.code], [501, "tokens_disabled"]);

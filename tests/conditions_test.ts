@@ -195,7 +195,7 @@ Deno.test("conditions: bad input gets a clear error, and nothing changes", async
   assertEquals((await server.post("/api/alarms/plant", { key: KEY })).status, 202);
   const cases: [string, Record<string, unknown>, number, string][] = [
     [`${PATH}/dance`, {}, 404, "not_found"],
-    [`${PATH}/acknowledge`, { reason: "r" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { reason: "r" }, 400, "unknown_field"],
     ["/api/conditions/plant/nope/acknowledge", {}, 404, "unknown_condition"],
     [`${PATH}/shelve`, { durationSeconds: 60 }, 400, "invalid_field"],
     [`${PATH}/shelve`, { reason: "r", durationSeconds: 601 }, 400, "invalid_field"],
@@ -204,7 +204,7 @@ Deno.test("conditions: bad input gets a clear error, and nothing changes", async
     [`${PATH}/shelve`, { reason: "r", durationSeconds: null }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { by: "system" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { by: "li\u0000wei" }, 400, "invalid_field"],
-    [`${PATH}/acknowledge`, { color: "red" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { color: "red" }, 400, "unknown_field"],
     [`${PATH}/acknowledge`, { by: "" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { comment: "x".repeat(1001) }, 400, "invalid_field"],
     [`${PATH}/unshelve`, {}, 409, "not_shelved"],

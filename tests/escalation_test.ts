@@ -72,12 +72,12 @@ Deno.test("policies API: bad input answers 400 with a code and a message", async
   const cases: [string, unknown, string, string][] = [
     ["bad%20name", POLICY, "invalid_id", 'Policy name "bad%20name" is not a valid id'],
     ["p", { ...POLICY, ackWithinSeconds: -1 }, "invalid_field", '"ackWithinSeconds" must be'],
-    ["p", { ...POLICY, surprise: true }, "unknown_field", 'Field "surprise" is not part'],
+    ["p", { ...POLICY, surprise: true }, "unknown_field", 'Field "surprise" is not allowed'],
     [
       "p",
       { ...POLICY, repeat: { everySeconds: 60, times: 1, extra: 1 } },
       "unknown_field",
-      'Field "repeat.extra" is not part',
+      'Field "repeat.extra" is not allowed',
     ],
     ["p", { ...POLICY, match: { levels: ["critical"] } }, "invalid_field", "one id or prefix"],
     [

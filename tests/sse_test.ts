@@ -265,7 +265,7 @@ Deno.test("acks: with the stream's token or the API key; checked against the id'
     [{ seq: 0 }, auth, 400, "invalid_field"],
     [{ seq: "2" }, auth, 400, "invalid_field"],
     [{ seq: 2, sessionId: 5 }, auth, 400, "invalid_field"],
-    [{ seq: 2, extra: true }, auth, 400, "invalid_field"],
+    [{ seq: 2, extra: true }, auth, 400, "unknown_field"],
     [[2], auth, 400, "not_an_object"],
   ];
   for (const [body, headers, status, code] of refusals) {

@@ -18,7 +18,7 @@
  * @module
  */
 import { type Alarm, fitsCharacters, isPrintable } from "./alarm.ts";
-import { Conflict, InvalidInput, NotFound } from "./errors.ts";
+import { Conflict, InvalidInput, NotFound, refuseUnknownFields } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
 
@@ -411,11 +411,7 @@ export function decodeAction(
   now: number,
   maxShelveSeconds: number,
 ): Exclude<ConditionChange, { action: "raise" | "expire" }> {
-  const allowed = action === "shelve" ? SHELVE_FIELDS : ACTION_FIELDS;
-  const unknown = Object.keys(body).find((name) => !allowed.has(name));
-  if (unknown !== undefined) {
-    throw new InvalidInput("invalid_field", `Field ${quote(unknown)} is not allowed`);
-  }
+  refuseUnknownFields(body, action === "shelve" ? SHELVE_FIELDS : ACTION_FIELDS);
   const named = actorNameOf("by", text(body, "by", MAX_BY_LENGTH));
   if (named !== undefined && actor.subject !== undefined) {
     throw new InvalidInput("invalid_field", `Field "by" is set from the connection token`);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { quote } from "./ids.ts";
 
 /** Input that breaks a rule of the domain; `code` is a stable snake_case label for clients. */
 export class InvalidInput extends Error {
@@ -36,4 +37,20 @@ export class NotFound extends InvalidInput {
 /** The store can't be read or written right now; callers answer "try again later". */
 export class StoreError extends Error {
   override name = "StoreError";
+}
+
+/**
+ * Refuses the first field of `body` not in `allowed` with `unknown_field` (`path`: where `body`
+ * sits, such as `"match."`): a misspelt field fails loudly instead of leaving its default.
+ */
+export function refuseUnknownFields(
+  body: Readonly<Record<string, unknown>>,
+  allowed: ReadonlySet<string>,
+  path = "",
+): void {
+  for (const name of Object.keys(body)) {
+    if (!allowed.has(name)) {
+      throw new InvalidInput("unknown_field", `Field ${quote(path + name)} is not allowed`);
+    }
+  }
 }

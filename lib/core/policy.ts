@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InvalidInput } from "./errors.ts";
+import { InvalidInput, refuseUnknownFields } from "./errors.ts";
 import { isValidId, quote } from "./ids.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
 
@@ -47,7 +47,9 @@ const MAX_WEBHOOK_LENGTH = 2048;
 const MAX_LEVEL_LENGTH = 64;
 const PREFIX = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-const FIELDS = ["match", "ackWithinSeconds", "escalateTo", "webhook", "repeat"];
+const FIELDS = new Set(["match", "ackWithinSeconds", "escalateTo", "webhook", "repeat"]);
+const MATCH_FIELDS = new Set(["ids", "prefixes", "levels"]);
+const REPEAT_FIELDS = new Set(["everySeconds", "times"]);
 
 /**
  * Validates the body of `PUT /api/policies/{name}`. `allowWebhook` says whether a webhook URL
@@ -62,21 +64,10 @@ export function decodePolicy(
   if (!isValidId(name)) {
     throw new InvalidInput("invalid_id", `Policy name ${quote(name)} is not a valid id`);
   }
-  for (const key of Object.keys(body)) {
-    if (!FIELDS.includes(key)) {
-      throw new InvalidInput("unknown_field", `Field ${quote(key)} is not part of a policy`);
-    }
-  }
+  refuseUnknownFields(body, FIELDS);
   const match = body.match;
   if (!isJsonObject(match)) throw invalid(`Field "match" must be an object`);
-  for (const key of Object.keys(match)) {
-    if (!["ids", "prefixes", "levels"].includes(key)) {
-      throw new InvalidInput(
-        "unknown_field",
-        `Field ${quote(`match.${key}`)} is not part of a policy`,
-      );
-    }
-  }
+  refuseUnknownFields(match, MATCH_FIELDS, "match.");
   const ids = list(match.ids, "match.ids", isValidId, "ids");
   const prefixes = list(match.prefixes, "match.prefixes", (p) => PREFIX.test(p), "id prefixes");
   const levels = [
@@ -107,13 +98,7 @@ export function decodePolicy(
   if (body.repeat !== undefined) {
     const repeat = body.repeat;
     if (!isJsonObject(repeat)) throw invalid(`Field "repeat" must be an object`);
-    const extra = Object.keys(repeat).find((key) => key !== "everySeconds" && key !== "times");
-    if (extra !== undefined) {
-      throw new InvalidInput(
-        "unknown_field",
-        `Field ${quote(`repeat.${extra}`)} is not part of a policy`,
-      );
-    }
+    refuseUnknownFields(repeat, REPEAT_FIELDS, "repeat.");
     const times = repeat.times;
     if (
       typeof times !== "number" || !Number.isSafeInteger(times) || times < 1 || times > MAX_REPEATS

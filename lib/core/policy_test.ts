@@ -28,9 +28,9 @@ Deno.test("policy: a valid body decodes, with defaults and lower-cased levels", 
 Deno.test("policy: every bad input is a 400-class error naming the field", () => {
   const cases: [string, unknown, string, string][] = [
     ["bad name!", GOOD, "invalid_id", 'Policy name "bad name!" is not a valid id'],
-    ["p", { ...GOOD, extra: 1 }, "unknown_field", 'Field "extra" is not part of a policy'],
+    ["p", { ...GOOD, extra: 1 }, "unknown_field", 'Field "extra" is not allowed'],
     ["p", { ...GOOD, match: "plant-3" }, "invalid_field", 'Field "match" must be an object'],
-    ["p", { ...GOOD, match: { id: ["x"] } }, "unknown_field", 'Field "match.id" is not part'],
+    ["p", { ...GOOD, match: { id: ["x"] } }, "unknown_field", 'Field "match.id" is not allowed'],
     ["p", { ...GOOD, match: {} }, "invalid_field", "at least one id or prefix"],
     ["p", { ...GOOD, match: { ids: "x" } }, "invalid_field", 'Field "match.ids" must be an array'],
     ["p", { ...GOOD, match: { ids: ["a b"] } }, "invalid_field", 'holds "a b", which is not'],

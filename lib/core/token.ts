@@ -9,7 +9,7 @@
  * @module
  */
 import { actorNameOf, isActorName, RESERVED_ACTOR } from "./condition.ts";
-import { InvalidInput } from "./errors.ts";
+import { InvalidInput, refuseUnknownFields } from "./errors.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
 
 /** What a valid token grants. */
@@ -69,8 +69,11 @@ export function isIdPattern(value: unknown): value is string {
   return typeof value === "string" && PATTERN.test(value);
 }
 
+const TOKEN_REQUEST_FIELDS = new Set(["id", "ttl", "send", "name"]);
+
 /** Validates a token request `body`; throws {@linkcode InvalidInput} naming the field. */
 export function parseTokenRequest(body: JsonObject): TokenRequest {
+  refuseUnknownFields(body, TOKEN_REQUEST_FIELDS);
   const { id, ttl = DEFAULT_TTL_SECONDS, send = [] } = body;
   if (!isIdPattern(id)) {
     throw new InvalidInput(

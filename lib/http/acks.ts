@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Grant, InvalidInput, quote } from "../core/mod.ts";
+import { type Grant, InvalidInput, refuseUnknownFields } from "../core/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import type { Gate } from "./access.ts";
 import { type ApiKeyAuth, bearerOf } from "./auth.ts";
@@ -24,6 +24,7 @@ export interface AckDeps {
 
 /** Longest `sessionId` accepted (a UUID is 36 characters). */
 const MAX_SESSION_ID = 64;
+const ACK_FIELDS = new Set(["seq", "sessionId"]);
 
 /** Who a request acting for the clients of an id is: the API key's holder, or a token's. */
 export type Caller = { byKey: true } | { byKey: false; grant: Grant | undefined };
@@ -62,6 +63,7 @@ export async function acknowledge(
   const { hub } = deps;
   await authorize(req, id, params, deps);
   const body = await readJsonObject(req, deps.maxBodyBytes);
+  refuseUnknownFields(body, ACK_FIELDS);
   const { seq, sessionId } = body;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
     throw new HttpError(400, "invalid_field", 'Field "seq" must be a positive integer');
@@ -75,10 +77,6 @@ export async function acknowledge(
       "invalid_field",
       `Field "sessionId" must be a string of 1 to ${MAX_SESSION_ID} characters`,
     );
-  }
-  const unknown = Object.keys(body).find((key) => key !== "seq" && key !== "sessionId");
-  if (unknown !== undefined) {
-    throw new HttpError(400, "invalid_field", `Field ${quote(unknown)} is not allowed`);
   }
   // A well-formed ack of a seq the id hasn't reached conflicts with the id's state: 409.
   await hub.ack(id, seq, typeof sessionId === "string" ? sessionId : undefined).catch((error) => {

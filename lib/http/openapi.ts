@@ -768,6 +768,7 @@ const SCHEMAS: JsonMap = {
   TokenRequest: {
     type: "object",
     required: ["id"],
+    additionalProperties: false,
     maxProperties: MAX_JSON_KEYS,
     properties: {
       id: ref("IdPattern"),

@@ -218,7 +218,14 @@ function conditionRoute(action: (typeof ACTIONS)[number]): Route<Operation> {
             "400": errorResponse(
               "The body is not one JSON object within the limits, a field is invalid, or an " +
                 "invalid id or key",
-              [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_key", "invalid_field"],
+              [
+                ...URL_CODES,
+                ...BODY_CODES,
+                "invalid_id",
+                "invalid_key",
+                "invalid_field",
+                "unknown_field",
+              ],
             ),
             ...(clear && d.keyed ? d.unauthorized : d.keyOrToken),
             ...(d.tokens || d.origins
@@ -408,7 +415,7 @@ export const ROUTES: readonly Route<Operation>[] = [
                 "tokens_disabled",
               ]),
             }),
-            ...bodyErrors(["invalid_field"]),
+            ...bodyErrors(["invalid_field", "unknown_field"]),
           },
         }),
       },
@@ -827,7 +834,7 @@ export const ROUTES: readonly Route<Operation>[] = [
             "200": jsonOk("Recorded (a lower seq than recorded changes nothing)", ref("Acked")),
             "400": errorResponse(
               "The body is not one JSON object within the limits, or a field is invalid",
-              [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_field"],
+              [...URL_CODES, ...BODY_CODES, "invalid_id", "invalid_field", "unknown_field"],
             ),
             "409": errorResponse(
               "The seq is beyond the id's last, or beyond what the named session received",
