@@ -708,6 +708,7 @@ const SCHEMAS: JsonMap = {
   PublishManyRequest: {
     type: "object",
     required: ["targets", "alarm"],
+    additionalProperties: false,
     maxProperties: MAX_JSON_KEYS,
     properties: {
       targets: {

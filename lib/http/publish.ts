@@ -10,6 +10,7 @@ import {
   prepareAlarm,
   type PreparedAlarm,
   quote,
+  refuseUnknownFields,
 } from "../core/mod.ts";
 import type { Hub, Published } from "../realtime/mod.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
@@ -17,6 +18,7 @@ import { pageOf } from "./request.ts";
 
 /** Most targets one multi-target POST may name. */
 export const MAX_TARGETS = 1000;
+const MANY_FIELDS = new Set(["targets", "alarm"]);
 /** Longest `Idempotency-Key` accepted, in characters. */
 export const MAX_IDEMPOTENCY_KEY = 256;
 
@@ -41,6 +43,7 @@ export function publishMany(
   headers: Headers,
   now: number,
 ): Promise<Response> {
+  refuseUnknownFields(body, MANY_FIELDS);
   const { targets, alarm } = body;
   if (!Array.isArray(targets) || targets.length === 0 || targets.length > MAX_TARGETS) {
     throw new HttpError(

@@ -367,7 +367,7 @@ export const ROUTES: readonly Route<Operation>[] = [
           requestBody: jsonBody(ref("PublishManyRequest")),
           responses: {
             "202": jsonOk("Stored for every target, then delivered", ref("PublishedMany")),
-            ...bodyErrors(["invalid_id", ...publishCodes]),
+            ...bodyErrors(["invalid_id", "unknown_field", ...publishCodes]),
             "503": publishDown,
           },
         }),
