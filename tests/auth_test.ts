@@ -118,9 +118,9 @@ Deno.test("tokens: send is allowed only to ids the token grants", async () => {
   await panel.next();
   panel.send(JSON.stringify({ type: "send", to: "ops", data: "hi" }));
   assertEquals(await ops.nextJson(), { type: "message", from: "panel-1", data: "hi" });
-  panel.send(JSON.stringify({ type: "send", to: "other", data: "hi" }));
+  panel.send(JSON.stringify({ type: "send", to: "other", data: "hi", ref: 3 }));
   const reply = await panel.nextJson();
-  assertEquals([reply.type, reply.code], ["error", "forbidden"]);
+  assertEquals([reply.type, reply.code, reply.ref], ["error", "forbidden", 3]);
   // ops has no send grant at all.
   ops.send(JSON.stringify({ type: "send", to: "panel-1", data: "back" }));
   assertEquals((await ops.nextJson()).code, "forbidden");
@@ -361,9 +361,11 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
   await using anonymous = await TestClient.open(`${keyed.ws}/websocket/plant-3`, "alarms.v1");
   assertEquals((await anonymous.nextJson()).type, "welcome");
   assertEquals((await anonymous.nextJson()).type, "conditions");
-  anonymous.send(JSON.stringify({ type: "shelve", key: "a", reason: "r", durationSeconds: 60 }));
+  anonymous.send(
+    JSON.stringify({ type: "shelve", key: "a", reason: "r", durationSeconds: 60, ref: "s" }),
+  );
   const refused = await anonymous.nextJson();
-  assertEquals([refused.type, refused.code], ["error", "forbidden"]);
+  assertEquals([refused.type, refused.code, refused.ref], ["error", "forbidden", "s"]);
   const [condition] = (await keyed.get("/api/conditions/plant-3", auth)).body.conditions;
   assertEquals([condition.state, "shelved" in condition], ["active-unacknowledged", false]);
   // Nor acknowledging alarms up to a seq (it would stop their escalation too).

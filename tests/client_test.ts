@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertLess } from "@std/assert";
 import { type Alarm, AlarmClient, type Status } from "../lib/web/client.js";
 import { TokenKeys } from "../lib/core/mod.ts";
+import { FaultyKv } from "./support/faulty_kv.ts";
 import { startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 import { NoUpgradeProxy } from "./support/no_upgrade_proxy.ts";
@@ -11,6 +12,8 @@ function watch(client: AlarmClient) {
     alarms: [] as Alarm[],
     statuses: [] as Status[],
     errors: [] as string[],
+    /** Each error's `code action key` (the action and key when the client names them). */
+    refusals: [] as string[],
     codes: [] as number[],
   };
   client.addEventListener("alarm", (e) => seen.alarms.push((e as CustomEvent<Alarm>).detail));
@@ -19,10 +22,11 @@ function watch(client: AlarmClient) {
     seen.statuses.push(status);
     if (code !== undefined) seen.codes.push(code);
   });
-  client.addEventListener(
-    "error",
-    (e) => seen.errors.push((e as CustomEvent<{ code: string }>).detail.code),
-  );
+  client.addEventListener("error", (e) => {
+    const { code, action, key } = (e as CustomEvent<Record<string, string>>).detail;
+    seen.errors.push(code!);
+    seen.refusals.push([code, action, key].filter((part) => part !== undefined).join(" "));
+  });
   return seen;
 }
 
@@ -310,12 +314,49 @@ for (const transport of ["websocket", "sse"] as const) {
       assert(client.unshelve("a"));
       await waitFor(() => client.conditions[0]?.shelved === undefined);
       assertEquals(actions, ["acknowledge", "clear", "shelve", "unshelve"]);
-      // A refused action comes back as an error with the server's code.
+      // A refused action comes back as an error with the server's code, naming the action,
+      // among others that succeed.
+      assert(client.acknowledge("a"));
       assert(client.unshelve("a"));
-      await waitFor(() => seen.errors.includes("not_shelved"));
+      assert(client.acknowledge("nope"));
+      await waitFor(() => seen.errors.length === 2);
+      await waitFor(() => listed(client)[0]?.[1] === "active-acknowledged");
+      assertEquals(seen.refusals.sort(), [
+        "not_shelved unshelve a",
+        "unknown_condition acknowledge nope",
+      ]);
       assertEquals(seen.alarms.map((a) => a.key), ["b", "b"]); // "a" came in the snapshot
     } finally {
       client.stop();
     }
   });
 }
+
+Deno.test("client: an action still unanswered when the socket closes is reported unconfirmed", async () => {
+  using memory = await Deno.openKv(":memory:");
+  const kv = new FaultyKv(memory);
+  await using server = await startServer({ kv });
+  await server.post("/api/alarms/uc", { key: "valve 3" });
+  const client = new AlarmClient({ url: server.http, id: "uc", minDelayMs: 10 });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online" && client.conditions.length === 1);
+    const commits = kv.calls.commit;
+    kv.hung = true; // the acknowledgement waits on the store: no answer yet
+    assert(client.acknowledge("valve 3"));
+    await waitFor(() => kv.calls.commit > commits);
+    server.app.hub.closeAll(1012, "service restart");
+    await waitFor(() => seen.refusals.length === 1);
+    assertEquals(seen.refusals, ["unconfirmed acknowledge valve 3"]);
+    kv.release();
+    // Recorded after all: the list says so once the client is back.
+    await waitFor(() =>
+      client.status === "online" && client.conditions[0]?.state === "active-acknowledged"
+    );
+    assertEquals(seen.refusals.length, 1);
+  } finally {
+    client.stop();
+    await kv.idle();
+  }
+});

@@ -186,3 +186,56 @@ Deno.test("v1: frames sent before the welcome are answered after it, in order", 
   assertEquals(types.slice(2).sort(), ["error invalid_json", "error unknown_condition"]);
   await kv.idle();
 });
+
+Deno.test("v1: a message with a ref gets one reply carrying it: pong, ok or error", async () => {
+  await using server = await startServer();
+  await using client = await openV1(server, "reffed");
+  await using other = await openV1(server, "other");
+  assertEquals((await server.post("/api/alarms/reffed", { key: "k", level: "high" })).status, 202);
+  const raised = await client.nextJson();
+  assertEquals([raised.type, raised.alarm.seq], ["alarm", 1]);
+  const replies = new Map<string | number, Record<string, unknown>>();
+  const transitions: Record<string, unknown>[] = [];
+  // Frames other than replies (the acknowledgement's transition) may come between them.
+  const collect = async (count: number) => {
+    while (replies.size < count) {
+      const frame = await client.nextJson();
+      if ("ref" in frame) {
+        assert(!replies.has(frame.ref), `one reply per ref: ${JSON.stringify(frame)}`);
+        replies.set(frame.ref, frame);
+      } else transitions.push(frame);
+    }
+  };
+  client.send(JSON.stringify({ type: "ping", ref: 1 }));
+  client.send(JSON.stringify({ type: "ack", seq: 1, ref: "ack-1" }));
+  client.send(JSON.stringify({ type: "ack", seq: 9, ref: "ack-9" }));
+  client.send(JSON.stringify({ type: "send", to: "other", data: { hi: 1 }, ref: "send" }));
+  // Two acknowledgements of one condition: one is carried out, the other meets its new state.
+  client.send(JSON.stringify({ type: "acknowledge", key: "k", ref: "first" }));
+  client.send(JSON.stringify({ type: "acknowledge", key: "k", ref: "second" }));
+  client.send(JSON.stringify({ type: "acknowledge", key: "nope", ref: 404 }));
+  client.send(JSON.stringify({ type: "dance", ref: "bad" }));
+  await collect(8);
+  assertEquals(replies.get(1)?.type, "pong");
+  assertEquals(replies.get("ack-1"), { type: "ok", ref: "ack-1" });
+  assertEquals(
+    [replies.get("ack-9")?.type, replies.get("ack-9")?.code],
+    ["error", "invalid_ack"],
+  );
+  assertEquals(replies.get("send"), { type: "ok", ref: "send" });
+  assertEquals(await other.nextJson(), { type: "message", from: "reffed", data: { hi: 1 } });
+  const outcomes = ["first", "second"].map((ref) =>
+    replies.get(ref)?.code ?? replies.get(ref)?.type
+  )
+    .sort();
+  assertEquals(outcomes, ["not_unacknowledged", "ok"]);
+  assertEquals([replies.get(404)?.type, replies.get(404)?.code], ["error", "unknown_condition"]);
+  assertEquals([replies.get("bad")?.type, replies.get("bad")?.code], ["error", "unknown_type"]);
+  // The acknowledgement reaches the id's sessions as a transition, with no ref.
+  while (transitions.length === 0) transitions.push(await client.nextJson());
+  assertEquals(transitions.map((t) => t.type), ["transition"]);
+  // Without a ref nothing more is answered than before: no `ok`.
+  client.send(JSON.stringify({ type: "ack", seq: 1 }));
+  client.send(JSON.stringify({ type: "ping" }));
+  assertEquals(Object.keys(await client.nextJson()).sort(), ["serverTime", "type"]);
+});

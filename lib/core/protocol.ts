@@ -21,6 +21,15 @@ export const PROTOCOL_SSE = "sse";
 /** The heartbeat text the old page sends every 30 s. */
 export const LEGACY_PING = "PING";
 
+/**
+ * A client's name for one of its messages (a string of 1 to {@linkcode MAX_REF_LENGTH}
+ * characters, or a safe integer): the reply to that message carries it back.
+ */
+export type Ref = string | number;
+
+/** Longest string `ref` accepted. */
+export const MAX_REF_LENGTH = 64;
+
 /** Messages the server sends to `alarms.v1` sockets. */
 export type ServerMessage =
   | {
@@ -41,26 +50,46 @@ export type ServerMessage =
   | { type: "message"; from: string; data: unknown }
   /** A client of `id` acknowledged every alarm up to `seq`. */
   | { type: "ack"; id: string; seq: number }
-  | { type: "pong"; serverTime: string }
+  | { type: "pong"; serverTime: string; ref?: Ref }
+  /** The message with this `ref` was carried out: relayed, or recorded. */
+  | { type: "ok"; ref: Ref }
   | { type: "gap"; since: number; firstAvailable: number }
-  | { type: "error"; code: string; message: string };
+  | { type: "error"; code: string; message: string; ref?: Ref };
 
-/** Messages an `alarms.v1` socket sends. The text `PING` decodes as a `ping`. */
+/**
+ * Messages an `alarms.v1` socket sends. The text `PING` decodes as a `ping`. Any of them may
+ * carry a `ref`: its reply (`pong`, `ok` or `error`) then carries it too.
+ */
 export type ClientMessage =
-  | { type: "ping" }
-  | { type: "send"; to: string; data: unknown }
-  | { type: "ack"; seq: number }
-  /**
-   * `{"type":"acknowledge"|"shelve"|"unshelve","key",…}`: an operator's action on a condition;
-   * its other fields (`comment`, `reason`, `durationSeconds`, `untilCleared`) are read with
-   * `decodeAction`.
-   */
-  | { type: "act"; action: "acknowledge" | "shelve" | "unshelve"; key: string; fields: JsonObject };
+  & (
+    | { type: "ping" }
+    | { type: "send"; to: string; data: unknown }
+    | { type: "ack"; seq: number }
+    /**
+     * `{"type":"acknowledge"|"shelve"|"unshelve","key",…}`: an operator's action on a
+     * condition; its other fields (`comment`, `reason`, `durationSeconds`, `untilCleared`) are
+     * read with `decodeAction`.
+     */
+    | {
+      type: "act";
+      action: "acknowledge" | "shelve" | "unshelve";
+      key: string;
+      fields: JsonObject;
+    }
+  )
+  & { ref?: Ref };
 
-/** The outcome of {@linkcode decodeClientMessage}. */
+/** The outcome of {@linkcode decodeClientMessage} (`ref`: the invalid message's, if it had one). */
 export type DecodeResult =
   | { ok: true; message: ClientMessage }
-  | { ok: false; code: string; message: string };
+  | { ok: false; code: string; message: string; ref?: Ref };
+
+/** Whether `value` may be a message's `ref`. */
+export function isRef(value: unknown): value is Ref {
+  return typeof value === "string"
+    ? value.length >= 1 && value.length <= MAX_REF_LENGTH
+    : Number.isSafeInteger(value);
+}
 
 /** Serializes a server message. */
 export function encodeServerMessage(message: ServerMessage): string {
@@ -148,43 +177,62 @@ export function decodeClientMessage(text: string): DecodeResult {
   }
   const value = parsed.value;
   if (!isJsonObject(value)) return invalid("invalid_message", "Message must be a JSON object");
+  const { ref } = value;
+  if (ref !== undefined && !isRef(ref)) {
+    return invalid(
+      "invalid_message",
+      `Field "ref" must be a string of 1 to ${MAX_REF_LENGTH} characters or an integer`,
+    );
+  }
+  const referred = ref === undefined ? {} : { ref };
+  const message = decodeTyped(value);
+  return "code" in message
+    ? { ok: false, ...message, ...referred }
+    : { ok: true, message: { ...message, ...referred } };
+}
+
+type Failure = { code: string; message: string };
+
+function decodeTyped(value: JsonObject): ClientMessage | Failure {
   switch (value.type) {
     case "ping":
-      return { ok: true, message: { type: "ping" } };
+      return { type: "ping" };
     case "send":
-      if (!isValidId(value.to)) {
-        return invalid("invalid_message", `Field "to" must be a valid id`);
-      }
+      if (!isValidId(value.to)) return failure("invalid_message", `Field "to" must be a valid id`);
       if (!Object.hasOwn(value, "data")) {
-        return invalid("invalid_message", `Field "data" is required`);
+        return failure("invalid_message", `Field "data" is required`);
       }
-      return { ok: true, message: { type: "send", to: value.to, data: value.data } };
+      return { type: "send", to: value.to, data: value.data };
     case "ack":
       if (typeof value.seq !== "number" || !Number.isSafeInteger(value.seq) || value.seq < 1) {
-        return invalid("invalid_message", `Field "seq" must be a positive integer`);
+        return failure("invalid_message", `Field "seq" must be a positive integer`);
       }
-      return { ok: true, message: { type: "ack", seq: value.seq } };
+      return { type: "ack", seq: value.seq };
     case "acknowledge":
     case "shelve":
     case "unshelve": {
       if (!isValidKey(value.key)) {
         // The code HTTP answers for a bad key in the path, so a client reports both alike.
-        return invalid(
+        return failure(
           "invalid_key",
           `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not "." or ".."`,
         );
       }
-      const { type: action, key: _, ...fields } = value;
-      return { ok: true, message: { type: "act", action, key: value.key, fields } };
+      const { type: action, key: _, ref: _ref, ...fields } = value;
+      return { type: "act", action, key: value.key, fields };
     }
     default:
-      return invalid(
+      return failure(
         "unknown_type",
         typeof value.type === "string"
           ? `Unknown message type ${quote(value.type)}`
           : `Field "type" must be a string`,
       );
   }
+}
+
+function failure(code: string, message: string): Failure {
+  return { code, message };
 }
 
 function invalid(code: string, message: string): DecodeResult {

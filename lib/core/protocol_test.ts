@@ -5,6 +5,7 @@ import {
   entryFrames,
   entryJson,
   knowFrames,
+  MAX_REF_LENGTH,
   wrapAlarmFrame,
 } from "./protocol.ts";
 
@@ -43,6 +44,41 @@ Deno.test("protocol: decoding client messages never throws", () => {
   }
   const long = decodeClientMessage(JSON.stringify({ type: "x".repeat(1000) }));
   assert(!long.ok && long.message.length < 100, "quoted values are cut short");
+});
+
+Deno.test("protocol: a message's ref is kept for its reply, and checked", () => {
+  assertEquals(decodeClientMessage(`{"type":"ping","ref":7}`), {
+    ok: true,
+    message: { type: "ping", ref: 7 },
+  });
+  // Out of an action's fields: a ref is the envelope's, not the action's.
+  assertEquals(decodeClientMessage(`{"type":"acknowledge","key":"k","ref":"a-1","comment":"c"}`), {
+    ok: true,
+    message: { type: "act", action: "acknowledge", key: "k", fields: { comment: "c" }, ref: "a-1" },
+  });
+  // A message refused for another reason still names its ref.
+  assertEquals(decodeClientMessage(`{"type":"ack","seq":0,"ref":"r"}`), {
+    ok: false,
+    code: "invalid_message",
+    message: 'Field "seq" must be a positive integer',
+    ref: "r",
+  });
+  for (const ref of ["", "x".repeat(MAX_REF_LENGTH + 1), 1.5, null, [1], { a: 1 }, true]) {
+    const decoded = decodeClientMessage(JSON.stringify({ type: "ping", ref }));
+    assertEquals(
+      decoded,
+      {
+        ok: false,
+        code: "invalid_message",
+        message: `Field "ref" must be a string of 1 to ${MAX_REF_LENGTH} characters or an integer`,
+      },
+      JSON.stringify(ref),
+    );
+  }
+  assertEquals(
+    decodeClientMessage(JSON.stringify({ type: "ping", ref: "x".repeat(MAX_REF_LENGTH) })).ok,
+    true,
+  );
 });
 
 Deno.test("protocol: the v1 alarm frame wraps the legacy frame byte for byte", () => {

@@ -57,9 +57,9 @@ class V1Codec implements Codec {
 
   decode(text: string): Inbound {
     const decoded = decodeClientMessage(text);
-    return decoded.ok
-      ? { kind: "message", message: decoded.message }
-      : { kind: "invalid", code: decoded.code, message: decoded.message };
+    if (decoded.ok) return { kind: "message", message: decoded.message };
+    const { ok: _, ...invalid } = decoded;
+    return { kind: "invalid", ...invalid };
   }
 }
 

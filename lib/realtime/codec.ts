@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ClientMessage, EntryFrames, ServerMessage } from "../core/mod.ts";
+import type { ClientMessage, EntryFrames, Ref, ServerMessage } from "../core/mod.ts";
 
 /** What a session's connection can do, asked instead of its name. */
 export interface Transport {
@@ -35,8 +35,8 @@ export type SessionEvent =
 /** A client's text frame as its codec reads it. */
 export type Inbound =
   | { kind: "message"; message: ClientMessage }
-  /** Not a valid message: answered with an error, and counted as a strike. */
-  | { kind: "invalid"; code: string; message: string }
+  /** Not a valid message: answered with an error (with its `ref`), and counted as a strike. */
+  | { kind: "invalid"; code: string; message: string; ref?: Ref }
   /** Text the format has no use for: dropped and counted under `metric`, never answered. */
   | { kind: "ignored"; metric: string };
 

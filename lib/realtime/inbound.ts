@@ -3,21 +3,24 @@
  *
  * @module
  */
-import { type ClientMessage, CLOSE_POLICY, idMatches, quote } from "../core/mod.ts";
+import { type ClientMessage, CLOSE_POLICY, idMatches, quote, type Ref } from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import type { SessionEvent } from "./codec.ts";
 import type { Registry } from "./registry.ts";
 import type { Session } from "./session.ts";
 
-/** What inbound handling may do besides replying. */
+/**
+ * What inbound handling may do besides replying. Each of `send`, `ack` and `act` answers the
+ * message itself once it is carried out (`ok`, when it has a `ref`) or refused (`error`).
+ */
 export interface InboundContext {
   registry: Registry;
   metrics: Metrics;
   /** Routes a `message` event to every session of `to` whose format carries it. */
-  send(to: string, event: SessionEvent & { type: "message" }): void;
-  /** Records an acknowledgement up to `seq` (answering an error if it is refused). */
-  ack(seq: number): void;
-  /** Acts on a condition (answering an error if it is refused). */
+  send(to: string, event: SessionEvent & { type: "message" }, ref: Ref | undefined): void;
+  /** Records an acknowledgement up to `seq`. */
+  ack(seq: number, ref: Ref | undefined): void;
+  /** Acts on a condition. */
   act(message: ClientMessage & { type: "act" }): void;
 }
 
@@ -46,17 +49,20 @@ export function receiveText(context: InboundContext, session: Session, text: str
     if (++session.strikes >= MAX_STRIKES) {
       registry.close(session, CLOSE_POLICY, "too many invalid messages");
     } else {
-      registry.sendEvent(session, { type: "error", code: inbound.code, message: inbound.message });
+      const { code, message, ref } = inbound;
+      registry.sendEvent(session, { type: "error", code, message, ...referred(ref) });
     }
     return;
   }
   session.strikes = 0;
   const message = inbound.message;
+  const { ref } = message;
   switch (message.type) {
     case "ping":
       registry.sendEvent(session, {
         type: "pong",
         serverTime: new Date(session.lastSeen).toISOString(),
+        ...referred(ref),
       });
       break;
     case "send": {
@@ -65,15 +71,25 @@ export function receiveText(context: InboundContext, session: Session, text: str
       if (session.grant && !session.grant.send.some((pattern) => idMatches(pattern, to))) {
         metrics.error("forbidden");
         const text = `The connection token does not allow sending to ${quote(to)}`;
-        registry.sendEvent(session, { type: "error", code: "forbidden", message: text });
-      } else context.send(to, { type: "message", from: session.id, data });
+        registry.sendEvent(session, {
+          type: "error",
+          code: "forbidden",
+          message: text,
+          ...referred(ref),
+        });
+      } else context.send(to, { type: "message", from: session.id, data }, ref);
       break;
     }
     case "ack":
-      context.ack(message.seq);
+      context.ack(message.seq, ref);
       break;
     case "act":
       context.act(message);
       break;
   }
+}
+
+/** The members a reply adds for `ref`: `{ref}`, or none. */
+export function referred(ref: Ref | undefined): { ref?: Ref } {
+  return ref === undefined ? {} : { ref };
 }

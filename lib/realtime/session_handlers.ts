@@ -13,12 +13,13 @@ import {
   type ConditionChange,
   decodeAction,
   InvalidInput,
+  type Ref,
 } from "../core/mod.ts";
 import { type Logger, type Metrics, reportSocketFault, reportStoreFault } from "../observe/mod.ts";
 import type { SessionEvent } from "./codec.ts";
 import type { Fanout } from "./fanout.ts";
 import type { JoinHooks } from "./replay.ts";
-import { receiveText } from "./inbound.ts";
+import { receiveText, referred } from "./inbound.ts";
 import type { Registry, Slot } from "./registry.ts";
 import type { Session } from "./session.ts";
 import type { SocketHandlers } from "./socket.ts";
@@ -151,25 +152,21 @@ export class SessionHandlers implements SocketHandlers {
       {
         registry,
         metrics,
-        send: (to, event) =>
-          fanout.relay(to, event, session.sessionId).catch((error) => {
-            this.#storeFault(error, to);
-            this.#send({ type: "error", code: "store_unavailable", message: "Message not sent" });
-          }),
-        ack: (seq) => {
-          if (!this.#mayAct("Acknowledging")) return;
-          void this.#ctx.ack(session.id, seq, session.sessionId).catch((error) =>
-            this.#refused(error, "Acknowledgement not recorded")
-          );
+        send: (to, event, ref) =>
+          this.#settle(fanout.relay(to, event, session.sessionId), ref, to, "Message not sent"),
+        ack: (seq, ref) => {
+          if (!this.#mayAct("Acknowledging", ref)) return;
+          const acked = this.#ctx.ack(session.id, seq, session.sessionId);
+          this.#settle(acked, ref, session.id, "Acknowledgement not recorded");
         },
-        act: ({ action, key, fields }) => {
-          if (!this.#mayAct("Acting on a condition")) return;
+        act: ({ action, key, fields, ref }) => {
+          if (!this.#mayAct("Acting on a condition", ref)) return;
           const actor = { subject: session.grant && actorOf(session.grant), fallback: "anonymous" };
           const now = this.#ctx.now();
-          void Promise.resolve()
+          const changed = Promise.resolve()
             .then(() => decodeAction(action, fields, actor, now, this.#ctx.maxShelveSeconds))
-            .then((change) => this.#ctx.change(session.id, key, change))
-            .catch((error) => this.#refused(error, "Change not recorded"));
+            .then((change) => this.#ctx.change(session.id, key, change));
+          this.#settle(changed, ref, session.id, "Change not recorded");
         },
       },
       session,
@@ -207,24 +204,43 @@ export class SessionHandlers implements SocketHandlers {
 
   // Acks and actions hide alarms and stop escalation: without a token, a socket may take them
   // only while the HTTP API is open too, so a socket is never a way around the API key.
-  #mayAct(what: string): boolean {
+  #mayAct(what: string, ref: Ref | undefined): boolean {
     if (this.#session.grant !== undefined || this.#ctx.anonymousActions) return true;
     this.#ctx.metrics.error("forbidden");
     this.#send({
       type: "error",
       code: "forbidden",
       message: `${what} takes a connection token while the API key is set`,
+      ...referred(ref),
     });
     return false;
   }
 
-  // An action refused (its input, or the state it meets) or not recorded (the store).
-  #refused(error: unknown, unrecorded: string): void {
-    if (error instanceof InvalidInput) {
-      return this.#send({ type: "error", code: error.code, message: error.message });
-    }
-    this.#storeFault(error, this.#session.id);
-    this.#send({ type: "error", code: "store_unavailable", message: unrecorded });
+  // Answers a message once `work` is done: `ok` when it has a `ref`; an `error` when refused
+  // (its input, or the state it meets) or not recorded (the store of `id`).
+  #settle(work: Promise<unknown>, ref: Ref | undefined, id: string, unrecorded: string): void {
+    work.then(
+      () => {
+        if (ref !== undefined) this.#send({ type: "ok", ref });
+      },
+      (error) => {
+        if (error instanceof InvalidInput) {
+          return this.#send({
+            type: "error",
+            code: error.code,
+            message: error.message,
+            ...referred(ref),
+          });
+        }
+        this.#storeFault(error, id);
+        this.#send({
+          type: "error",
+          code: "store_unavailable",
+          message: unrecorded,
+          ...referred(ref),
+        });
+      },
+    );
   }
 
   #send(event: SessionEvent): void {

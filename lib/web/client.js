@@ -57,7 +57,8 @@ const FALLBACK_AFTER = 2;
 /**
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
- * `{ code, message }`), `message` (detail: `{ from, data }`), `gap` (detail:
+ * `{ code, message, action?, key? }`: `action` and `key` name the condition action refused, or
+ * left unanswered when the connection closed, code `unconfirmed`), `message` (detail: `{ from, data }`), `gap` (detail:
  * `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`: another client of the id
  * acknowledged every alarm up to `seq`), `conditions` (detail: the id's active conditions, as
  * `conditions` returns them, after every change), `transition` (detail: `{ seq, transition,
@@ -78,6 +79,9 @@ export class AlarmClient extends EventTarget {
   #unopened = 0;
   /** The SSE session's id (from its welcome), sent with acks. @type {string | undefined} */
   #sessionId;
+  /** Actions sent on the socket and not answered yet, by their `ref`. @type {Map<number, { action: string, key: string }>} */
+  #unanswered = new Map();
+  #lastRef = 0;
   /** @type {number | undefined} */
   #lastSeq;
   /** Conditions by key, each as of its own `seq`. @type {Map<string, any>} */
@@ -167,6 +171,7 @@ export class AlarmClient extends EventTarget {
   /** Closes the connection for good. */
   stop() {
     this.#stopped = true;
+    this.#unanswered.clear();
     clearTimeout(this.#retryTimer);
     clearInterval(this.#pingTimer);
     this.#socket?.close(1000, "client stop");
@@ -227,6 +232,15 @@ export class AlarmClient extends EventTarget {
   #onClose(code, reason, opened) {
     clearInterval(this.#pingTimer);
     this.#socket = undefined;
+    // Their answers went with the socket: recorded or not, the next snapshot tells.
+    for (const about of this.#unanswered.values()) {
+      this.#emit("error", {
+        code: "unconfirmed",
+        message: "The connection closed before the server answered",
+        ...about,
+      });
+    }
+    this.#unanswered.clear();
     if (this.#stopped) return;
     if (FATAL.has(code)) {
       this.#stopped = true;
@@ -314,10 +328,11 @@ export class AlarmClient extends EventTarget {
 
   /**
    * POSTs `body` with the token (what a stream can't send); a refusal is emitted as an `error`
-   * with the server's code, or `failed` when there is none.
+   * with the server's code, or `failed` when there is none, and `about` (the action).
    * @param {URL} url @param {unknown} body @param {string} failed
+   * @param {{ action: string, key: string }} [about]
    */
-  #post(url, body, failed) {
+  #post(url, body, failed, about) {
     /** @type {Record<string, string>} */
     const headers = { "content-type": "application/json" };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
@@ -328,9 +343,10 @@ export class AlarmClient extends EventTarget {
         this.#emit("error", {
           code: answer?.error?.code ?? failed,
           message: answer?.error?.message ?? `Refused: ${response.status}`,
+          ...about,
         });
       },
-    ).catch((error) => this.#emit("error", { code: failed, message: String(error) }));
+    ).catch((error) => this.#emit("error", { code: failed, message: String(error), ...about }));
   }
 
   /** @param {number} [code] @param {string} [reason] */
@@ -380,9 +396,15 @@ export class AlarmClient extends EventTarget {
       case "message":
         this.#emit("message", { from: message.from, data: message.data });
         break;
-      case "error":
-        this.#emit("error", { code: message.code, message: message.message });
+      case "ok":
+        this.#unanswered.delete(message.ref);
         break;
+      case "error": {
+        const about = this.#unanswered.get(message.ref);
+        this.#unanswered.delete(message.ref);
+        this.#emit("error", { code: message.code, message: message.message, ...about });
+        break;
+      }
     }
   }
 
@@ -434,11 +456,16 @@ export class AlarmClient extends EventTarget {
    * @param {string} action @param {string} key @param {Record<string, unknown>} fields
    */
   #act(action, key, fields) {
-    if (this.#transport !== "sse") return this.#sendJson({ type: action, key, ...fields });
+    if (this.#transport !== "sse") {
+      const ref = ++this.#lastRef;
+      const sent = this.#sendJson({ ...fields, type: action, key, ref });
+      if (sent) this.#unanswered.set(ref, { action, key });
+      return sent;
+    }
     if (this.#events === undefined) return false;
     const url = this.#httpUrl("api/conditions");
     url.pathname += `/${encodeURIComponent(key)}/${action}`;
-    this.#post(url, fields, "action_failed");
+    this.#post(url, fields, "action_failed", { action, key });
     return true;
   }
 

@@ -161,19 +161,23 @@ export class ConditionsView {
   }
 
   /**
-   * A refusal reported by the client of `id`: shown in the dialog when it waits on that
-   * id, else on the page.
-   * @param {string} id @param {string} code @param {string} message
+   * A refusal reported by the client of `id`, about condition `key` when the client knows which
+   * action it answers: shown in the dialog when that waits on it, else on the page.
+   * @param {string} id @param {string} code @param {string} message @param {string} [key]
    */
-  refused(id, code, message) {
+  refused(id, code, message, key) {
     for (const pending of this.#acking) {
-      if (pending.startsWith(`${id}\n`)) this.#acking.delete(pending);
+      // A refusal naming its condition ends that row's wait only.
+      const about = key === undefined ? pending.startsWith(`${id}\n`) : pending === rowKey(id, key);
+      if (about) this.#acking.delete(pending);
     }
-    if (this.#acting?.sent && this.#acting.id === id) {
-      this.#acting.sent = false;
+    const acting = this.#acting;
+    if (acting?.sent && acting.id === id && (key === undefined || acting.key === key)) {
+      acting.sent = false;
       this.#dialogError(() => errorText(code, message));
     } else {
-      this.#problem(() => `${id}: ${errorText(code, message)}`);
+      const where = key === undefined ? id : `${id} · ${key}`;
+      this.#problem(() => `${where}: ${errorText(code, message)}`);
     }
     this.#queueRender();
   }

@@ -309,9 +309,9 @@ function connect(ids, token) {
       queueRender(); // ack buttons follow the connection state
     });
     client.addEventListener("error", (e) => {
-      const { code, message } =
-        /** @type {CustomEvent<{ code: string, message: string }>} */ (e).detail;
-      conditions.refused(id, String(code), String(message));
+      const { code, message, key } =
+        /** @type {CustomEvent<{ code: string, message: string, key?: string }>} */ (e).detail;
+      conditions.refused(id, String(code), String(message), key);
     });
     conditions.attach(id, client);
     clients.set(id, client);

@@ -133,6 +133,7 @@ const EN = {
   "error.invalid_frame": "The server sent something unreadable",
   "error.ack_failed": "The acknowledgement failed: {detail}",
   "error.action_failed": "The action failed: {detail}",
+  "error.unconfirmed": "No answer before the connection closed: the list shows what was recorded",
   "error.other": "Error {code}: {detail}",
 };
 
@@ -253,6 +254,7 @@ const ZH = {
   "error.invalid_frame": "服务器发送了无法解析的数据",
   "error.ack_failed": "确认失败：{detail}",
   "error.action_failed": "操作失败：{detail}",
+  "error.unconfirmed": "连接在服务器答复前断开：列表显示已记录的状态",
   "error.other": "错误 {code}：{detail}",
 };
 
