@@ -43,7 +43,11 @@ let store: AlarmStore;
 try {
   store = await buildStore({
     path: config.kvPath,
-    retention: { count: config.retentionCount, ageMs: config.retentionMs },
+    retention: {
+      count: config.retentionCount,
+      ageMs: config.retentionMs,
+      conditions: config.maxConditions,
+    },
     timeoutMs: config.storeTimeoutMs,
     onLocked: () => {
       logger.log("warn", "the store is locked by another process: waiting", {

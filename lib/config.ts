@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { idleTimeoutFor, longestHeartbeatMs } from "./core/mod.ts";
+import { DEFAULT_MAX_CONDITIONS, idleTimeoutFor, longestHeartbeatMs } from "./core/mod.ts";
 import { createLogger, type LogLevel } from "./observe/mod.ts";
 
 /** Default heartbeat timeout: three of the old page's 30 s `PING`s missed. */
@@ -91,6 +91,8 @@ export interface Config {
   escalationScanMs: number;
   /** Longest an operator may shelve a condition for, in seconds (`MAX_SHELVE_SECONDS`). */
   maxShelveSeconds: number;
+  /** Conditions an id's active list may hold (`MAX_CONDITIONS`). */
+  maxConditions: number;
 }
 
 /** Thrown by {@linkcode parseConfig} with one line per invalid variable. */
@@ -132,6 +134,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   webhookMaxBackoffMs: 300_000,
   escalationScanMs: 1000,
   maxShelveSeconds: 8 * 3600,
+  maxConditions: DEFAULT_MAX_CONDITIONS,
 };
 
 const MIB = 1024 * 1024;
@@ -231,6 +234,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     ) * 1000,
     escalationScanMs: int("ESCALATION_SCAN_MS", DEFAULT_CONFIG.escalationScanMs, 50, 60_000),
     maxShelveSeconds: int("MAX_SHELVE_SECONDS", DEFAULT_CONFIG.maxShelveSeconds, 60, 30 * 86_400),
+    maxConditions: int("MAX_CONDITIONS", DEFAULT_CONFIG.maxConditions, 1, 1_000_000),
   };
 
   if (config.idleTimeoutSeconds !== 0 && config.idleTimeoutSeconds < minIdle) {

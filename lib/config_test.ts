@@ -38,6 +38,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     WEBHOOK_MAX_BACKOFF_SECONDS: "5",
     ESCALATION_SCAN_MS: "250",
     MAX_SHELVE_SECONDS: "600",
+    MAX_CONDITIONS: "500",
     REUSE_PORT: "1",
   });
   assertEquals(config, {
@@ -73,6 +74,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     webhookMaxBackoffMs: 5000,
     escalationScanMs: 250,
     maxShelveSeconds: 600,
+    maxConditions: 500,
   });
   // On Deno Deploy the default store is the app's managed KV.
   assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).kvPath, undefined);
@@ -135,6 +137,10 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   );
   assertEquals(error.message.split("; ").length, 4);
   assertThrows(() => parseConfig({ MAX_MESSAGE_BYTES: "0x10" }), ConfigError, 'got "0x10"');
+  for (const bad of ["0", "1000001", "ten"]) {
+    assertThrows(() => parseConfig({ MAX_CONDITIONS: bad }), ConfigError, "MAX_CONDITIONS");
+  }
+  assertEquals(parseConfig({}).maxConditions, 10_000);
 });
 
 Deno.test("config: Deno's protocol ping waits 2.5 heartbeat intervals, never less", () => {

@@ -331,7 +331,7 @@ Deno.test("every documented operation and status, provoked by real requests", as
     maxSessions: 2,
     maxBodyBytes: 1024,
   }));
-  await using open = await startServer(options({}));
+  await using open = await startServer(options({ maxConditions: 1 }));
   await using throttled = await startServer(options({ upgradesPerMinute: 1 }));
   await using faulty = await startServer(options({}, { kv, storeTimeoutMs: 300 }));
   await using closing = await startServer(options({}));
@@ -868,6 +868,23 @@ Deno.test("every documented operation and status, provoked by real requests", as
       code: "invalid_cursor",
     },
     { to: "open", method: "GET", target: "/events", status: 400, code: "invalid_parameter" },
+    // An active list holds one condition here (`MAX_CONDITIONS`): a second is refused, whichever
+    // way it is published (the streams above keep plant-3 and plant-4 online for a broadcast).
+    ...([
+      ["/api/alarms/full-1", { key: "a" }, 202],
+      ["/api/broadcast", { key: "x" }, 202],
+      ["/api/alarms/full-1", { key: "b" }, 409],
+      ["/api/alarms", { targets: ["full-1"], alarm: { key: "c" } }, 409],
+      ["/api/broadcast", { key: "y" }, 409],
+    ] as const).map(([target, body, status]): Probe => ({
+      to: "open",
+      method: "POST",
+      target,
+      headers: JSON_TYPE,
+      body: json(body),
+      status,
+      ...(status === 409 ? { code: "too_many_conditions" } : {}),
+    })),
     {
       to: "open",
       method: "GET",

@@ -128,6 +128,33 @@ export function inActiveList(state: ConditionState): boolean {
   return state !== "normal";
 }
 
+/** Conditions an id's active list may hold unless configured otherwise (`MAX_CONDITIONS`). */
+export const DEFAULT_MAX_CONDITIONS = 10_000;
+
+/**
+ * How a change moves its id's count of conditions in the active list: 1 when it enters (a raise
+ * of a condition never raised or back to normal), -1 when it leaves (back to normal), else 0.
+ */
+export function listDelta(before: Condition | undefined, after: Condition): -1 | 0 | 1 {
+  const was = before !== undefined && inActiveList(before.state);
+  const is = inActiveList(after.state);
+  return was === is ? 0 : is ? 1 : -1;
+}
+
+/**
+ * The refusal of a raise that would put one condition more than `max` in `id`'s active list:
+ * every store refuses it alike, so a publisher inventing keys can't grow what every client
+ * connecting to the id is sent.
+ */
+export function tooManyConditions(id: string, max: number): Conflict {
+  return new Conflict(
+    "too_many_conditions",
+    `Id ${
+      quote(id)
+    } has ${max} conditions in its active list, the most it may hold until some return to normal`,
+  );
+}
+
 /**
  * Applies `change` to `current` (undefined: never raised) at `now`, with the seq the transition
  * gets on the id's log. Pure: returns the new condition or why it can't change.

@@ -360,6 +360,8 @@ export interface DocContext {
   readonly storeDown: JsonMap;
   /** The 503 of a publish. */
   readonly publishDown: JsonMap;
+  /** The 409 of a publish whose `key` would overfill an id's active list. */
+  readonly publishFull: JsonMap;
   /** The 400, 401, 413 and 415 of a route that reads a JSON body, the 400 with `codes` too. */
   bodyErrors(codes: readonly string[]): JsonMap;
   /** `security` of a route behind the API key, when there is one. */
@@ -457,6 +459,14 @@ function docContext(config: Config): DocContext {
     jsonBody: (schema) => ({ required: true, content: { "application/json": { schema } } }),
     idempotency: { $ref: "#/components/parameters/IdempotencyKey" },
     publishCodes: ["reserved_field", "invalid_field", "invalid_header"],
+    publishFull: {
+      "409": errorResponse(
+        `The alarm's \`key\` would put one condition more than ${config.maxConditions} ` +
+          "(`MAX_CONDITIONS`) in an id's active list: nothing is stored for that id (with several " +
+          "ids, the others' are, and a retry with the same `Idempotency-Key` stores none twice)",
+        ["too_many_conditions"],
+      ),
+    },
   };
 }
 

@@ -306,7 +306,9 @@ export const ROUTES: readonly Route<Operation>[] = [
     methods: {
       POST: {
         handle: publishTo,
-        doc: ({ publishDown, bodyErrors, api, jsonBody, idempotency, publishCodes }) => ({
+        doc: (
+          { publishDown, publishFull, bodyErrors, api, jsonBody, idempotency, publishCodes },
+        ) => ({
           operationId: "publish",
           tags: ["publishing"],
           summary: "Publish one alarm to one id",
@@ -328,6 +330,7 @@ export const ROUTES: readonly Route<Operation>[] = [
               links: TARGET_LINKS,
             },
             ...bodyErrors(["invalid_id", ...publishCodes]),
+            ...publishFull,
             "503": publishDown,
           },
         }),
@@ -357,7 +360,9 @@ export const ROUTES: readonly Route<Operation>[] = [
       POST: {
         handle: async (ctx) =>
           publishMany(ctx.deps.hub, await body(ctx), ctx.req.headers, ctx.deps.now()),
-        doc: ({ publishDown, bodyErrors, api, jsonBody, idempotency, publishCodes }) => ({
+        doc: (
+          { publishDown, publishFull, bodyErrors, api, jsonBody, idempotency, publishCodes },
+        ) => ({
           operationId: "publishMany",
           tags: ["publishing"],
           summary: "Publish one alarm to several ids",
@@ -368,6 +373,7 @@ export const ROUTES: readonly Route<Operation>[] = [
           responses: {
             "202": jsonOk("Stored for every target, then delivered", ref("PublishedMany")),
             ...bodyErrors(["invalid_id", "unknown_field", ...publishCodes]),
+            ...publishFull,
             "503": publishDown,
           },
         }),
@@ -381,7 +387,9 @@ export const ROUTES: readonly Route<Operation>[] = [
       POST: {
         handle: async (ctx) =>
           publishBroadcast(ctx.deps.hub, await body(ctx), ctx.req.headers, ctx.deps.now()),
-        doc: ({ publishDown, bodyErrors, api, jsonBody, idempotency, publishCodes }) => ({
+        doc: (
+          { publishDown, publishFull, bodyErrors, api, jsonBody, idempotency, publishCodes },
+        ) => ({
           operationId: "broadcast",
           tags: ["publishing"],
           summary: "Publish one alarm to every id that has a session anywhere",
@@ -391,6 +399,7 @@ export const ROUTES: readonly Route<Operation>[] = [
           responses: {
             "202": jsonOk("Stored for every id online, then delivered", ref("PublishedMany")),
             ...bodyErrors(publishCodes),
+            ...publishFull,
             "503": publishDown,
           },
         }),

@@ -12,6 +12,11 @@ export interface Retention {
   count: number;
   /** Milliseconds an alarm (and its idempotency record) is kept at least. */
   ageMs: number;
+  /**
+   * Conditions an id's active list may hold (default `DEFAULT_MAX_CONDITIONS`): the raise of one
+   * more is refused with `too_many_conditions`.
+   */
+  conditions?: number;
 }
 
 /**

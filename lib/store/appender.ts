@@ -23,17 +23,21 @@ import {
   type Condition,
   type ConditionSpec,
   conditionView,
+  DEFAULT_MAX_CONDITIONS,
   type EntryFrames,
   entryJson,
+  inActiveList,
   isForgotten,
   isJsonObject,
   keptAlarm,
   knowFrames,
+  listDelta,
   MAX_KEPT_ALARM,
   type PreparedAlarm,
   raisedAlarm,
   refusalError,
   StoreError,
+  tooManyConditions,
 } from "../core/mod.ts";
 import type { Appended, DueSpec, Retention } from "./alarm_log.ts";
 import { type KvLike, TimeLimit } from "./call_timeout.ts";
@@ -52,6 +56,7 @@ import {
   feedKey,
   headKey,
   idemKey,
+  listedKey,
   writeAlarm,
 } from "./schema.ts";
 
@@ -106,6 +111,16 @@ export interface CommitLimits {
 interface Known {
   conditions: Map<string, Condition | undefined>;
   filled: Set<string>;
+}
+
+/**
+ * How many conditions of an id are in its active list. `exact`: counted from its records, or
+ * kept by this isolate's commits since; else read from its row, which a writer older than 0.8
+ * (during an upgrade) may have left behind: a raise is refused only on an exact count.
+ */
+interface Listed {
+  count: number;
+  exact: boolean;
 }
 
 /** A condition a batch changes. */
@@ -169,6 +184,8 @@ export class Appender {
   readonly #heads = new Map<string, Deno.KvEntry<number>>();
   /** Recently changed conditions' records, as our own last commits left them. */
   readonly #conditions = new ConditionCache(CONDITION_CACHE_BYTES);
+  /** The active list's size of each id whose head is cached, as our own last commit left it. */
+  readonly #listed = new Map<string, Listed>();
   #queue: Pending[] = [];
   /** Batches committing now, and their ids. */
   #inFlight = 0;
@@ -290,7 +307,11 @@ export class Appender {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const max = this.#retention.conditions ?? DEFAULT_MAX_CONDITIONS;
+    // Ids whose active list is counted from its records in the next attempt: one would be full
+    // by a count read from its row.
+    const recount = new Set<string>();
+    attempts: for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Every append of the batch was answered at its deadline: nobody waits for another try.
       if (batch.every((p) => p.expired)) throw new StoreError("Appends expired before commit");
       const targets = [...new Set(batch.map((p) => p.target))];
@@ -313,10 +334,17 @@ export class Appender {
           wanted.set(p.condId, { target: p.target, key: p.condition.key, kvKey: p.condKey });
         }
       }
+      // The size of the active list of each id with a condition change: cached with its head,
+      // else read with the heads (its row changes only with its head), or counted.
+      const sized = [...new Set([...wanted.values()].map((w) => w.target))];
+      const unsized = sized.filter((t) =>
+        !recount.has(t) && (unknown.includes(t) || !this.#listed.has(t))
+      );
       const keys = [
         ...unknown.map(headKey),
         ...idemKeys,
         ...unknownBuckets.map(feedHeadKey),
+        ...unsized.map(listedKey),
         ...fence,
       ];
       // Nothing to read is the common case (every head cached). Heads read in separate
@@ -340,6 +368,11 @@ export class Appender {
       // was read moved the head, and fails this commit.
       const known = this.#conditionsOf(wanted, unknown);
       const { conditions, filled } = known instanceof Promise ? await known : known;
+      const rows = read.slice(
+        keys.length - unsized.length - fence.length,
+        read.length - fence.length,
+      );
+      const { sizes, counted } = await this.#sizes(sized, unsized, rows, recount);
       // Each changed condition's record as the batch leaves it, encoded, and roughly what it
       // holds for the cache's budget.
       const records = new Map<string, { record: string; bytes: number }>();
@@ -354,6 +387,8 @@ export class Appender {
       const first = new Map<string, number>();
       const results: [Pending, Appended][] = [];
       const refused: [Pending, Error][] = [];
+      // Ids whose active list's size this commit writes: changed, or counted afresh.
+      const resized = new Set(counted);
       const firstOfKey = new Map<string, Alarm>();
       for (const t of targets) {
         const head = heads.get(t)!;
@@ -398,6 +433,21 @@ export class Appender {
             continue;
           }
           condition = out.condition;
+          const delta = listDelta(before, condition);
+          if (delta !== 0) {
+            const size = sizes.get(p.target)!;
+            if (delta > 0 && size.count >= max) {
+              // Counted from a row: count the records before refusing.
+              if (!size.exact) {
+                recount.add(p.target);
+                continue attempts;
+              }
+              refused.push([p, tooManyConditions(p.target, max)]);
+              continue;
+            }
+            size.count += delta;
+            resized.add(p.target);
+          }
           const view = conditionView(condition);
           entry = { ...alarm, condition: view };
           let record: string | undefined;
@@ -446,6 +496,7 @@ export class Appender {
         op.set(wanted.get(id)!.kvKey, record, expiry);
       }
       for (const [t, seq] of next) op.set(headKey(t), seq);
+      for (const t of resized) op.set(listedKey(t), sizes.get(t)!.count);
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
       if (this.#fence) op.check(this.#fence);
@@ -455,9 +506,15 @@ export class Appender {
       // Heads read afresh: others may have changed any condition of those ids meanwhile (unless
       // this attempt read them all).
       for (const t of unknown) if (!filled.has(t)) this.#conditions.forget(t);
-      if (!result.ok) { for (const t of targets) this.#conditions.forget(t); }
+      if (!result.ok) {
+        for (const t of targets) {
+          this.#conditions.forget(t);
+          this.#listed.delete(t);
+        }
+      }
       if (result.ok) {
         for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
+        for (const [t, size] of sizes) if (this.#heads.has(t)) this.#listed.set(t, size);
         for (const [id, { bytes }] of records) {
           const { target, key } = wanted.get(id)!;
           this.#conditions.set(target, key, conditions.get(id)!, bytes);
@@ -476,6 +533,52 @@ export class Appender {
       // Another writer moved a head (or took an idempotency key) first: read again and retry.
     }
     throw new StoreError("Too much contention appending alarms");
+  }
+
+  /**
+   * The size of the active list of each of `targets`, a copy to change: cached; else from its
+   * row in `rows` (read for `unsized`, in order); else, for a row missing (a store written before
+   * 0.8) or an id in `recount`, counted from its records (in `counted`: the commit writes them).
+   */
+  async #sizes(
+    targets: readonly string[],
+    unsized: readonly string[],
+    rows: readonly Deno.KvEntryMaybe<unknown>[],
+    recount: ReadonlySet<string>,
+  ): Promise<{ sizes: Map<string, Listed>; counted: Set<string> }> {
+    const sizes = new Map<string, Listed>();
+    const counted = new Set<string>();
+    const counting: Promise<void>[] = [];
+    for (const t of targets) {
+      const i = unsized.indexOf(t);
+      const row = i < 0 ? undefined : rows[i]!.value;
+      const cached = i < 0 && !recount.has(t) ? this.#listed.get(t) : undefined;
+      if (cached) sizes.set(t, { ...cached });
+      else if (typeof row === "number") sizes.set(t, { count: row, exact: false });
+      else {
+        counted.add(t);
+        counting.push(
+          this.#countListed(t).then((count) => {
+            sizes.set(t, { count, exact: true });
+          }),
+        );
+      }
+    }
+    await Promise.all(counting);
+    return { sizes, counted };
+  }
+
+  // How many of `target`'s condition records are in the active list, counted one by one.
+  async #countListed(target: string): Promise<number> {
+    let count = 0;
+    const entries = this.#kv.list({ prefix: condPrefix(target) });
+    await guard(async () => {
+      for await (const { value } of entries) {
+        const condition = decodeCondition(value);
+        if (condition && inActiveList(condition.state)) count++;
+      }
+    });
+    return count;
   }
 
   /**
@@ -569,6 +672,10 @@ export class Appender {
   #remember(target: string, seq: number, versionstamp: string): void {
     this.#heads.set(target, { key: headKey(target), value: seq, versionstamp });
     // Oldest first (insertion order): forget the least recently written ids.
-    if (this.#heads.size > HEAD_CACHE) this.#heads.delete(this.#heads.keys().next().value!);
+    if (this.#heads.size > HEAD_CACHE) {
+      const oldest = this.#heads.keys().next().value!;
+      this.#heads.delete(oldest);
+      this.#listed.delete(oldest);
+    }
   }
 }

@@ -13,10 +13,13 @@ import {
   type Condition,
   type ConditionSpec,
   conditionView,
+  DEFAULT_MAX_CONDITIONS,
   keptAlarm,
+  listDelta,
   type PreparedAlarm,
   raisedAlarm,
   refusalError,
+  tooManyConditions,
 } from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 
@@ -164,6 +167,10 @@ export class MemoryLog implements AlarmLog {
       if (raise) alarm = raisedAlarm(alarm, before);
       const out = applyChange(before, change.change, change.at, target, change.key, alarm.seq);
       if (!out.ok) throw refusalError(out.refusal, before !== undefined);
+      const max = this.#retention.conditions ?? DEFAULT_MAX_CONDITIONS;
+      if (listDelta(before, out.condition) > 0 && log.conditions.size - log.normal.size >= max) {
+        throw tooManyConditions(target, max);
+      }
       repeat = raise && before !== undefined && before.state !== "normal";
       // What a record in KV keeps, kept here too: both stores answer alike.
       condition = raise

@@ -1,7 +1,9 @@
 /**
  * The KV layout: the only module that knows the keys. Per target: `["head", t]` (last seq),
  * `["alarm", t, seq, part, parts]` (the alarm's JSON, split in parts because a KV value holds at
- * most 64 KiB), `["idem", t, key]`, `["ack", t]`, `["cond", t, key]` (a condition's state). The change feed, in `FEED_BUCKETS` buckets:
+ * most 64 KiB), `["idem", t, key]`, `["ack", t]`, `["cond", t, key]` (a condition's state),
+ * `["listed", t]` (how many of them are in the active list; written with every change of that
+ * number, missing for stores written before 0.8). The change feed, in `FEED_BUCKETS` buckets:
  * `["feed", b]` (last entry number) and `["feed", b, n]` (what changed). Per isolate:
  * `["presence", instance, "alive"]`, `["presence", instance, chunk]`, `["probe", instance]`.
  * Shared: `["arrival"]`. Escalation: `["policy", name]`, `["policies"]` (bumped on every policy
@@ -27,6 +29,11 @@ export function idemKey(target: string, key: string): Deno.KvKey {
 /** Key of condition `key` of `target` (`core/condition.ts`). */
 export function condKey(target: string, key: string): Deno.KvKey {
   return ["cond", target, key];
+}
+
+/** Key of how many conditions of `target` are in its active list. */
+export function listedKey(target: string): Deno.KvKey {
+  return ["listed", target];
 }
 
 /** Prefix of every condition of `target`. */

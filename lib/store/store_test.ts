@@ -549,3 +549,83 @@ for (const log of ["kv", "memory"] as const) {
     }
   });
 }
+
+// A raise, clear or acknowledgement of condition `key` of "p".
+function conditionChange(
+  store: AlarmStore,
+  key: string,
+  action: "raise" | "clear" | "acknowledge",
+) {
+  return store.append("p", alarm({ key }), undefined, undefined, {
+    key,
+    change: action === "raise" ? { action, alarm: alarm({ key }).fields } : { action, by: "op" },
+    at: NOW,
+  });
+}
+
+for (const log of ["kv", "memory"] as const) {
+  Deno.test(`${log} log: an id's active list holds at most its limit; leaving it makes room`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = new AlarmStore(kv, { ...RETENTION, conditions: 3 }, { log });
+    for (const key of ["a", "b", "c"]) await conditionChange(store, key, "raise");
+    const full = await assertRejects(() => conditionChange(store, "d", "raise"), Conflict);
+    assertEquals(
+      [full.code, full.message],
+      [
+        "too_many_conditions",
+        'Id "p" has 3 conditions in its active list, the most it may hold until some return to normal',
+      ],
+    );
+    await conditionChange(store, "a", "raise"); // a repeat adds nothing
+    await conditionChange(store, "a", "clear"); // cleared, unacknowledged: still listed
+    await assertRejects(() => conditionChange(store, "d", "raise"), Conflict);
+    await conditionChange(store, "a", "acknowledge"); // normal: out of the list
+    await conditionChange(store, "d", "raise");
+    // Back from normal, a condition enters the list again: refused while it is full.
+    await assertRejects(() => conditionChange(store, "a", "raise"), Conflict);
+    // Nothing refused was stored: 4 raises, a repeat, a clear, an acknowledgement.
+    assertEquals(await store.head("p"), 7);
+    const listed = (await store.conditions("p")).filter((c) => c.state !== "normal");
+    assertEquals(listed.map((c) => c.key).sort(), ["b", "c", "d"]);
+    if (log === "kv") assertEquals((await kv.get(["listed", "p"])).value, 3);
+  });
+}
+
+Deno.test("an active list's size missing or wrong in KV (a store written before 0.8) is counted again", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const retention = { ...RETENTION, conditions: 3 };
+  const before = new AlarmStore(kv, retention);
+  for (const key of ["a", "b"]) await conditionChange(before, key, "raise");
+  await kv.delete(["listed", "p"]); // as an older version leaves it
+  const counting = new AlarmStore(kv, retention);
+  await conditionChange(counting, "c", "raise");
+  assertEquals((await kv.get(["listed", "p"])).value, 3);
+  await assertRejects(() => conditionChange(counting, "d", "raise"), Conflict);
+  // An older writer acknowledged one without counting: the row says full; the records don't.
+  await conditionChange(counting, "a", "clear");
+  await kv.set(["listed", "p"], 3); // what it would have left: the size before its change
+  await conditionChange(new AlarmStore(kv, retention), "a", "acknowledge");
+  await kv.set(["listed", "p"], 3);
+  const fresh = new AlarmStore(kv, retention);
+  await conditionChange(fresh, "d", "raise"); // counted before refusing: room for one
+  assertEquals((await kv.get(["listed", "p"])).value, 3);
+  await assertRejects(() => conditionChange(fresh, "e", "raise"), Conflict);
+});
+
+Deno.test("two writers raising new conditions at once fill an active list exactly to its limit", async () => {
+  await withFile(async (path) => {
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const retention = { ...RETENTION, conditions: 5 };
+    const stores = [new AlarmStore(kvA, retention), new AlarmStore(kvB, retention)];
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => conditionChange(stores[i % 2]!, `k${i}`, "raise")),
+    );
+    const refused = outcomes.flatMap((o) => o.status === "rejected" ? [o.reason] : []);
+    assertEquals(outcomes.length - refused.length, 5);
+    assert(refused.every((r) => r instanceof Conflict && r.code === "too_many_conditions"));
+    assertEquals((await stores[0]!.conditions("p")).length, 5);
+    assertEquals(await stores[1]!.head("p"), 5);
+    assertEquals((await kvA.get(["listed", "p"])).value, 5);
+  });
+});

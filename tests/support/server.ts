@@ -70,7 +70,11 @@ export async function testApp(
   const kv = options.kv ?? await Deno.openKv(":memory:");
   const store = await buildStore({
     kv,
-    retention: options.retention ?? { count: 1000, ageMs: 3600_000 },
+    retention: {
+      ...options.retention ?? { count: 1000, ageMs: 3600_000 },
+      // What the document says (`MAX_CONDITIONS`) is what the store holds to.
+      ...(config.maxConditions ? { conditions: config.maxConditions } : {}),
+    },
     log: options.log ?? "kv",
     ...(options.storeTimeoutMs ? { timeoutMs: options.storeTimeoutMs } : {}),
     ...(options.commits ? { commits: options.commits } : {}),
