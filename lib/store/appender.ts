@@ -123,6 +123,12 @@ interface Listed {
   exact: boolean;
 }
 
+/** The sizes of the active lists a batch may change, and which of them were counted. */
+interface Sizes {
+  sizes: Map<string, Listed>;
+  counted: Set<string>;
+}
+
 /** A condition a batch changes. */
 interface Wanted {
   target: string;
@@ -372,7 +378,8 @@ export class Appender {
         keys.length - unsized.length - fence.length,
         read.length - fence.length,
       );
-      const { sizes, counted } = await this.#sizes(sized, unsized, rows, recount);
+      const sizing = this.#sizes(sized, unsized, rows, recount);
+      const { sizes, counted } = sizing instanceof Promise ? await sizing : sizing;
       // Each changed condition's record as the batch leaves it, encoded, and roughly what it
       // holds for the cache's budget.
       const records = new Map<string, { record: string; bytes: number }>();
@@ -540,12 +547,12 @@ export class Appender {
    * row in `rows` (read for `unsized`, in order); else, for a row missing (a store written before
    * 0.8) or an id in `recount`, counted from its records (in `counted`: the commit writes them).
    */
-  async #sizes(
+  #sizes(
     targets: readonly string[],
     unsized: readonly string[],
     rows: readonly Deno.KvEntryMaybe<unknown>[],
     recount: ReadonlySet<string>,
-  ): Promise<{ sizes: Map<string, Listed>; counted: Set<string> }> {
+  ): Sizes | Promise<Sizes> {
     const sizes = new Map<string, Listed>();
     const counted = new Set<string>();
     const counting: Promise<void>[] = [];
@@ -564,8 +571,10 @@ export class Appender {
         );
       }
     }
-    await Promise.all(counting);
-    return { sizes, counted };
+    // Counting is the exception (a store from before 0.8, or a refusal to confirm): the common
+    // case answers without an await.
+    if (counting.length === 0) return { sizes, counted };
+    return Promise.all(counting).then(() => ({ sizes, counted }));
   }
 
   // How many of `target`'s condition records are in the active list, counted one by one.
