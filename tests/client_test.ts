@@ -360,3 +360,71 @@ Deno.test("client: an action still unanswered when the socket closes is reported
     await kv.idle();
   }
 });
+
+Deno.test("client: getToken may give the answer of POST /api/tokens; giving nothing usable is an error", async () => {
+  const secret = "s".repeat(32);
+  await using server = await startServer({
+    config: { tokenSecrets: [secret], apiKey: "k".repeat(16) },
+  });
+  const mint = async () => {
+    const res = await server.post("/api/tokens", { id: "c9" }, {
+      authorization: `Bearer ${"k".repeat(16)}`,
+    });
+    return res.body as { token: string; expiresAt: string };
+  };
+  const client = new AlarmClient({ url: server.http, id: "c9", minDelayMs: 10, getToken: mint });
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+  } finally {
+    client.stop();
+  }
+  let asked = 0;
+  const broken = new AlarmClient({
+    url: server.http,
+    id: "c9",
+    minDelayMs: 10,
+    // Neither a token nor an object holding one; then one no subprotocol can carry.
+    getToken: () =>
+      Promise.resolve(
+        (asked++ % 2 ? "two words" : { expiresAt: "soon" }) as unknown as string,
+      ),
+  });
+  const seen = watch(broken);
+  broken.start();
+  try {
+    await waitFor(() => seen.errors.length >= 4); // it keeps trying, with backoff
+    assertEquals(new Set(seen.errors), new Set(["token_unavailable"]));
+    assert(broken.status !== "online");
+  } finally {
+    broken.stop();
+  }
+});
+
+Deno.test("client: an id whose log started again (store restored or replaced) delivers its new seqs", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await using server = await startServer({ kv });
+  const client = new AlarmClient({ url: server.http, id: "rs", since: 0, minDelayMs: 10 });
+  const seen = watch(client);
+  const resets: unknown[] = [];
+  client.addEventListener("reset", (e) => resets.push((e as CustomEvent).detail));
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    for (let n = 1; n <= 3; n++) await server.post("/api/alarms/rs", { n });
+    await waitFor(() => seen.alarms.length === 3);
+    // The store loses the id's log (restored from an older backup, say), and the server restarts.
+    for await (const { key } of kv.list({ prefix: [] })) {
+      if (key.includes("rs")) await kv.delete(key);
+    }
+    server.app.hub.closeAll(1012, "service restart");
+    await waitFor(() => resets.length === 1 && client.status === "online");
+    assertEquals(resets, [{ seq: 0, lastSeq: 3 }]);
+    await server.post("/api/alarms/rs", { n: 4 });
+    await waitFor(() => seen.alarms.length === 4);
+    assertEquals(seen.alarms.map((a) => [a.seq, a.n]), [[1, 1], [2, 2], [3, 3], [1, 4]]);
+    assertEquals(client.lastSeq, 1);
+  } finally {
+    client.stop();
+  }
+});

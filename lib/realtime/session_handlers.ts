@@ -87,6 +87,8 @@ export class SessionHandlers implements SocketHandlers {
       id,
       sessionId,
       protocol: session.codec.name,
+      // The client's, as `TRUSTED_PROXIES` lets it be known: who to look for behind a proxy.
+      ...(this.#slot ? { address: this.#slot.address } : {}),
       ...(since === undefined ? {} : { since }),
     });
     fanout.join(session, since, this.#hooks()).catch((error) => {

@@ -31,8 +31,9 @@
  * @property {string} url Base URL of the service (`https://…`, `http://…`, `wss://…` or `ws://…`).
  * @property {string} id The id to receive alarms for.
  * @property {string} [token] A connection token, when the server requires one.
- * @property {() => Promise<string>} [getToken] Called for a new token when the current one is
- *   about to expire, expired while connected (4001), or the connection was refused.
+ * @property {() => Promise<string | { token: string }>} [getToken] Called for a new token when
+ *   the current one is about to expire, expired while connected (4001), or the connection was
+ *   refused: the token, or the answer of `POST /api/tokens` (`{ token, expiresAt }`) as is.
  * @property {number} [since] Resume after this seq on the first connection (0: everything
  *   retained). Without it the first connection starts live.
  * @property {number} [minDelayMs] First reconnect delay cap; default 500.
@@ -58,11 +59,13 @@ const FALLBACK_AFTER = 2;
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
  * `{ code, message, action?, key? }`: `action` and `key` name the condition action refused, or
- * left unanswered when the connection closed, code `unconfirmed`), `message` (detail: `{ from, data }`), `gap` (detail:
- * `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`: another client of the id
+ * left unanswered when the connection closed, code `unconfirmed`), `message` (detail:
+ * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`: another client of the id
  * acknowledged every alarm up to `seq`), `conditions` (detail: the id's active conditions, as
  * `conditions` returns them, after every change), `transition` (detail: `{ seq, transition,
- * condition }`: a condition was acknowledged, shelved, unshelved or cleared).
+ * condition }`: a condition was acknowledged, shelved, unshelved or cleared), `reset` (detail:
+ * `{ seq, lastSeq }`: the id's log is at `seq`, behind the `lastSeq` this client saw: the store
+ * was restored or replaced, and seqs after `seq` are new alarms).
  */
 export class AlarmClient extends EventTarget {
   /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
@@ -204,7 +207,7 @@ export class AlarmClient extends EventTarget {
     const { getToken } = this.#options;
     if (getToken && (this.#needToken || !this.#token || expiresSoon(this.#token))) {
       try {
-        this.#token = await getToken();
+        this.#token = tokenOf(await getToken());
         this.#needToken = false;
       } catch (error) {
         this.#emit("error", { code: "token_unavailable", message: String(error) });
@@ -215,7 +218,15 @@ export class AlarmClient extends EventTarget {
     if (this.#transport === "sse") return this.#connectEvents();
     const protocols = ["alarms.v1", ...(this.#token ? [`token.${this.#token}`] : [])];
     const Socket = this.#options.WebSocket ?? WebSocket;
-    const socket = new Socket(this.#socketUrl(), protocols);
+    let socket;
+    try {
+      socket = new Socket(this.#socketUrl(), protocols);
+    } catch (error) {
+      // A token no subprotocol can carry (spaces, say): the server would refuse it anyway.
+      if (this.#options.getToken) this.#needToken = true;
+      this.#emit("error", { code: "token_unavailable", message: String(error) });
+      return this.#retry();
+    }
     this.#socket = socket;
     let opened = false;
     socket.onopen = () => {
@@ -419,6 +430,12 @@ export class AlarmClient extends EventTarget {
     if (conditions === undefined) this.#snapshot({ seq, conditions: [] });
     // First connection without `since`: from now on, resume after the head we were told.
     if (this.#lastSeq === undefined && typeof seq === "number") this.#lastSeq = seq;
+    // Behind what we saw, the id's log started again (its store restored, replaced or in memory
+    // and restarted): its seqs count from there again, and are not duplicates.
+    if (typeof seq === "number" && this.#lastSeq !== undefined && seq < this.#lastSeq) {
+      this.#emit("reset", { seq, lastSeq: this.#lastSeq });
+      this.#lastSeq = seq;
+    }
     this.#setStatus("online");
   }
 
@@ -524,6 +541,18 @@ export class AlarmClient extends EventTarget {
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/**
+ * The token in what `getToken` gave: the token itself, or an object holding it (`{ token }`).
+ * @param {unknown} given @returns {string}
+ */
+function tokenOf(given) {
+  const token = typeof given === "object" && given !== null && "token" in given
+    ? given.token
+    : given;
+  if (typeof token === "string" && token !== "") return token;
+  throw new Error("getToken gave no token: return the token, or the answer of POST /api/tokens");
 }
 
 /**

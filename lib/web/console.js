@@ -303,6 +303,10 @@ function connect(ids, token) {
       ...(token ? { token } : {}),
     });
     client.addEventListener("alarm", (e) => received(/** @type {CustomEvent<Alarm>} */ (e).detail));
+    // The id's log started again below what was seen: its seqs are new alarms, not repeats.
+    client.addEventListener("reset", () => {
+      for (const key of seen) if (key.startsWith(`${id}\n`)) seen.delete(key);
+    });
     client.addEventListener("status", (e) => {
       const { detail } = /** @type {CustomEvent<{ status: Status, transport: Transport }>} */ (e);
       showStatus(id, detail.status, detail.transport);
