@@ -140,7 +140,7 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   for (const bad of ["0", "1000001", "ten"]) {
     assertThrows(() => parseConfig({ MAX_CONDITIONS: bad }), ConfigError, "MAX_CONDITIONS");
   }
-  assertEquals(parseConfig({}).maxConditions, 10_000);
+  assertEquals(parseConfig({}).maxConditions, 1000);
 });
 
 Deno.test("config: Deno's protocol ping waits 2.5 heartbeat intervals, never less", () => {

@@ -6,21 +6,9 @@
  */
 import { assertEquals } from "@std/assert";
 import { ServerProcess } from "./support/process.ts";
+import { requiredTool } from "./support/tools.ts";
 
-const SQLITE3 = (() => {
-  for (const path of ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"]) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // Not here.
-    }
-  }
-  const hint = "apt-get install sqlite3";
-  if (Deno.env.get("CI") === "true") throw new Error(`sqlite3 is required in CI: ${hint}`);
-  // deno-lint-ignore no-console -- tell the developer why the test was skipped
-  console.warn(`Skipping the backup test: sqlite3 not found. Install it with: ${hint}`);
-  return undefined;
-})();
+const SQLITE3 = requiredTool("sqlite3", ["sqlite3"], "apt-get install sqlite3", "the backup test");
 
 const doc = await Deno.readTextFile(new URL("../docs/operations.md", import.meta.url));
 const section = doc.slice(doc.indexOf("## Backups and restores"));

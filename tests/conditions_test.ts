@@ -443,3 +443,46 @@ Deno.test("conditions: an overdue shelving found by reads of the one condition e
     "expire",
   ]);
 });
+
+Deno.test("conditions: a list larger than the slow-consumer threshold reaches v1 and SSE clients whole, and they stay", async () => {
+  // 300 conditions of about 1 kB: some 300 kB of snapshot against a 64 KiB threshold.
+  await using server = await startServer({ config: { slowConsumerBytes: 64 * 1024 } });
+  const message = "m".repeat(1000);
+  for (let i = 0; i < 300; i += 30) {
+    await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, j) => server.post("/api/alarms/plant", { key: `k${i + j}`, message }),
+      ),
+    );
+  }
+  // One more with an alarm too long for a snapshot: listed with its identity, whole in the API.
+  const long = "l".repeat(5000);
+  assertEquals(
+    (await server.post("/api/alarms/plant", { key: "long", level: "high", message: long })).status,
+    202,
+  );
+  await using v1 = await TestClient.open(`${server.ws}/websocket/plant`, "alarms.v1");
+  assertEquals((await v1.nextJson()).conditions, 301);
+  const list = await v1.nextJson();
+  assertEquals([list.type, list.conditions.length], ["conditions", 301]);
+  const listed = list.conditions.find((c: { key: string }) => c.key === "long");
+  assertEquals([listed.alarm.truncated, listed.alarm.level, listed.alarm.message], [
+    true,
+    "high",
+    undefined,
+  ]);
+  const whole = await server.get(`/api/conditions/plant/long`);
+  assertEquals(whole.body.alarm.message, long);
+  await using stream = await SseClient.open(`${server.http}/events/plant`);
+  await stream.next(); // retry advice
+  assertEquals((await stream.next()).event, "welcome");
+  const sseList = await stream.next();
+  assertEquals([sseList.event, JSON.parse(sseList.data).conditions.length], ["conditions", 301]);
+  // Both still open: the next alarm reaches them.
+  assertEquals((await server.post("/api/alarms/plant", { key: "k0", n: "live" })).status, 202);
+  assertEquals((await v1.nextJson()).alarm.n, "live");
+  assertEquals((await stream.next()).event, "condition");
+  assertEquals(JSON.parse((await stream.next()).data).n, "live");
+  assertEquals(server.app.metrics.slowConsumerCloses, 0);
+});

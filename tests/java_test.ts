@@ -18,17 +18,7 @@ const SECRET = "s".repeat(32);
 
 /** The path of `name` on the PATH, or `undefined` (with a hint, or a failure in CI). */
 function required(name: string, hint: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (dir && Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not in this folder.
-    }
-  }
-  if (Deno.env.get("CI") === "true") throw new Error(`${name} is required in CI: ${hint}`);
-  // deno-lint-ignore no-console -- tell the developer why tests were skipped
-  console.warn(`Skipping Java tests that need ${name}: not on the PATH. Install it with: ${hint}`);
-  return undefined;
+  return requiredTool(name, [name], hint, `Java tests that need ${name}`);
 }
 
 const JAVA = required("java", "sudo apt-get install openjdk-17-jdk-headless");

@@ -129,7 +129,7 @@ export function inActiveList(state: ConditionState): boolean {
 }
 
 /** Conditions an id's active list may hold unless configured otherwise (`MAX_CONDITIONS`). */
-export const DEFAULT_MAX_CONDITIONS = 10_000;
+export const DEFAULT_MAX_CONDITIONS = 1_000;
 
 /**
  * How a change moves its id's count of conditions in the active list: 1 when it enters (a raise
@@ -310,16 +310,32 @@ export const MAX_KEPT_ALARM = 20_000;
 
 /**
  * The alarm a condition keeps of its latest raise (`length`: the units of its JSON): the alarm,
- * or when longer than {@linkcode MAX_KEPT_ALARM} its `id`, `createTime`, `seq`, `target`, `key`,
+ * or when longer than `max` ({@linkcode MAX_KEPT_ALARM}) its `id`, `createTime`, `seq`, `target`, `key`,
  * `level`, `severity` and `ackBy` with `truncated: true` (the whole alarm stays in the log).
  */
-export function keptAlarm(alarm: JsonObject, length: number): JsonObject {
-  if (length <= MAX_KEPT_ALARM) return alarm;
+export function keptAlarm(alarm: JsonObject, length: number, max = MAX_KEPT_ALARM): JsonObject {
+  if (length <= max) return alarm;
   const kept: JsonObject = { truncated: true };
   for (const name of ["id", "createTime", "seq", "target", "key", "level", "severity", "ackBy"]) {
     if (Object.hasOwn(alarm, name)) kept[name] = alarm[name];
   }
   return kept;
+}
+
+/**
+ * Most characters of its alarm's JSON a condition brings in the snapshot a connecting client
+ * gets: the list's rows need a few fields, and the snapshot goes out as one frame.
+ */
+export const MAX_SNAPSHOT_ALARM = 4_000;
+
+/**
+ * `condition` as a snapshot lists it: an alarm longer than {@linkcode MAX_SNAPSHOT_ALARM} as
+ * {@linkcode keptAlarm} keeps it (the whole one is in `GET /api/conditions/{id}/{key}`).
+ */
+export function inSnapshot(condition: Condition): Condition {
+  const length = JSON.stringify(condition.alarm).length;
+  if (length <= MAX_SNAPSHOT_ALARM) return condition;
+  return { ...condition, alarm: keptAlarm(condition.alarm, length, MAX_SNAPSHOT_ALARM) };
 }
 
 /**

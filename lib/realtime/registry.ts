@@ -197,9 +197,22 @@ export class Registry {
   }
 
   /**
+   * Sends `event`, one frame as large as what it lists (the conditions snapshot), letting the
+   * session's queue hold it beyond the slow-consumer threshold until it drains: a client reading
+   * as fast as it can is not a slow consumer for being sent a large list at once.
+   */
+  sendWhole(session: Session, event: SessionEvent): void {
+    const frame = session.codec.event(event);
+    if (frame === undefined) return;
+    session.allowance = frame.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    this.send(session, frame);
+  }
+
+  /**
    * Sends one frame to `session`. A socket that is no longer open is skipped and counted; one
    * whose queue passes the slow-consumer threshold is closed, so a client that doesn't read
-   * can hold at most the threshold plus 1/16 of it (3/16 for non-ASCII) plus one frame.
+   * can hold at most the threshold plus 1/16 of it (3/16 for non-ASCII) plus one frame (plus a
+   * snapshot sent whole, see {@linkcode sendWhole}).
    */
   send(session: Session, frame: string): boolean {
     const socket = session.socket;
@@ -218,7 +231,9 @@ export class Registry {
     session.unchecked += frame.length;
     if (session.unchecked < this.#checkInterval) return true;
     session.unchecked = 0;
-    if (socket.bufferedAmount > this.#slowConsumerBytes) {
+    const buffered = socket.bufferedAmount;
+    if (buffered <= this.#slowConsumerBytes) session.allowance = 0;
+    else if (buffered > this.#slowConsumerBytes + session.allowance) {
       this.#metrics.slowConsumerCloses++;
       this.close(session, CLOSE_SLOW_CONSUMER, "slow consumer");
     }

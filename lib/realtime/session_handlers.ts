@@ -12,6 +12,7 @@ import {
   type Condition,
   type ConditionChange,
   decodeAction,
+  inSnapshot,
   InvalidInput,
   type Ref,
 } from "../core/mod.ts";
@@ -113,7 +114,7 @@ export class SessionHandlers implements SocketHandlers {
         // The active list as of at least `seq`, then every entry after `seq`: a client applies
         // an entry to a condition only if it is newer than the condition's own `seq`. With none
         // active, the welcome says so (no `conditions`) and no snapshot follows.
-        const conditions = await this.#ctx.activeConditions(id);
+        const conditions = (await this.#ctx.activeConditions(id)).map(inSnapshot);
         this.#send({
           type: "welcome",
           sessionId,
@@ -127,7 +128,9 @@ export class SessionHandlers implements SocketHandlers {
           heartbeatInterval,
           ...(conditions.length > 0 ? { conditions: conditions.length } : {}),
         });
-        if (conditions.length > 0) this.#send({ type: "conditions", id, seq, conditions });
+        if (conditions.length > 0) {
+          this.#ctx.registry.sendWhole(session, { type: "conditions", id, seq, conditions });
+        }
         const early = this.#early ?? [];
         this.#early = undefined;
         for (const text of early) this.#receive(text);

@@ -97,9 +97,9 @@ export const DENOKV = (() => {
   if (bin) return bin;
   const version = Deno.readTextFileSync(new URL("../../.ci/denokv.version", import.meta.url))
     .trim();
-  const hint = `cargo install denokv --locked --version ${version}`;
-  if (Deno.env.get("CI") === "true") throw new Error(`denokv is required in CI: ${hint}`);
-  // deno-lint-ignore no-console -- tell the developer why tests were skipped
-  console.warn(`Skipping denokv tests: denokv not found. Install it with: ${hint}`);
-  return undefined;
+  return missingTool(
+    "denokv",
+    `cargo install denokv --locked --version ${version}`,
+    "denokv tests",
+  );
 })();

@@ -7,22 +7,15 @@
  */
 import { freePort, listening } from "./ports.ts";
 import { within } from "./teardown.ts";
+import { requiredTool } from "./tools.ts";
 
 /** The nginx binary, or `undefined` (with a hint on stderr) where it isn't installed. */
-export const NGINX = (() => {
-  for (const path of ["/usr/sbin/nginx", "/usr/bin/nginx"]) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // Not here.
-    }
-  }
-  const hint = "apt-get install nginx";
-  if (Deno.env.get("CI") === "true") throw new Error(`nginx is required in CI: ${hint}`);
-  // deno-lint-ignore no-console -- tell the developer why tests were skipped
-  console.warn(`Skipping nginx tests: nginx not found. Install it with: ${hint}`);
-  return undefined;
-})();
+export const NGINX = requiredTool(
+  "nginx",
+  ["/usr/sbin/nginx", "/usr/bin/nginx"],
+  "apt-get install nginx",
+  "nginx tests",
+);
 
 /** What a test changes in the shipped configuration. */
 export interface NginxOptions {
