@@ -140,6 +140,21 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
 const MIB = 1024 * 1024;
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MIN_API_KEY_LENGTH = 16;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * `text` as the peer address Deno reports compares to it (IPv4 as written, IPv6 in its
+ * canonical form), or `undefined` when it is no IP address.
+ */
+function ipAddress(text: string): string | undefined {
+  if (IPV4.test(text)) return text;
+  if (!text.includes(":") || /[^0-9A-Fa-f:.]/.test(text)) return undefined;
+  try {
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
 const MIN_TOKEN_SECRET_LENGTH = 32;
 const ORIGIN = /^(?:null|https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
@@ -250,6 +265,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   if (config.apiKey !== undefined && config.apiKey.length < MIN_API_KEY_LENGTH) {
     problems.push(`ALARM_API_KEY must be at least ${MIN_API_KEY_LENGTH} characters`);
   }
+  // HTTP drops the whitespace around a header's value: no request could carry such a key.
+  if (config.apiKey !== undefined && config.apiKey.trim() !== config.apiKey) {
+    problems.push("ALARM_API_KEY must not start or end with whitespace");
+  }
+  config.trustedProxies = config.trustedProxies.map((entry) => {
+    const address = ipAddress(entry);
+    if (address === undefined) {
+      problems.push(
+        `TRUSTED_PROXIES entries must be IP addresses like "127.0.0.1" (no ranges), got ${
+          JSON.stringify(entry)
+        }`,
+      );
+    }
+    return address ?? entry;
+  });
   const level = env.LOG_LEVEL;
   if (level) {
     const known = LOG_LEVELS.find((l) => l === level);

@@ -140,6 +140,28 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   for (const bad of ["0", "1000001", "ten"]) {
     assertThrows(() => parseConfig({ MAX_CONDITIONS: bad }), ConfigError, "MAX_CONDITIONS");
   }
+  // A range or a typo would trust nobody (or the wrong peer) without a word: refused at start.
+  for (const bad of ["127.0.0.0/8", "127.0.0.01", "999.1.1.1", "proxy", "::1/128"]) {
+    assertThrows(
+      () => parseConfig({ TRUSTED_PROXIES: `::1, ${bad}` }),
+      ConfigError,
+      `TRUSTED_PROXIES entries must be IP addresses like "127.0.0.1" (no ranges), got ${
+        JSON.stringify(bad)
+      }`,
+    );
+  }
+  // IPv6 as Deno reports a peer: in its canonical form.
+  assertEquals(parseConfig({ TRUSTED_PROXIES: "0:0:0:0:0:0:0:1, 10.0.0.2" }).trustedProxies, [
+    "::1",
+    "10.0.0.2",
+  ]);
+  for (const key of [" " + "k".repeat(16), "k".repeat(16) + " ", " ".repeat(20)]) {
+    assertThrows(
+      () => parseConfig({ ALARM_API_KEY: key }),
+      ConfigError,
+      "ALARM_API_KEY must not start or end with whitespace",
+    );
+  }
   assertEquals(parseConfig({}).maxConditions, 1000);
 });
 

@@ -9,7 +9,7 @@
 import type { Alarm } from "./alarm.ts";
 import type { Condition } from "./condition.ts";
 import { isValidId, quote } from "./ids.ts";
-import { isValidKey, MAX_KEY_LENGTH } from "./alarm.ts";
+import { fitsCharacters, isValidKey, MAX_KEY_LENGTH } from "./alarm.ts";
 import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
 
 /** The subprotocol of typed envelopes. */
@@ -87,7 +87,7 @@ export type DecodeResult =
 /** Whether `value` may be a message's `ref`. */
 export function isRef(value: unknown): value is Ref {
   return typeof value === "string"
-    ? value.length >= 1 && value.length <= MAX_REF_LENGTH
+    ? fitsCharacters(value, MAX_REF_LENGTH)
     : Number.isSafeInteger(value);
 }
 
@@ -181,7 +181,7 @@ export function decodeClientMessage(text: string): DecodeResult {
   if (ref !== undefined && !isRef(ref)) {
     return invalid(
       "invalid_message",
-      `Field "ref" must be a string of 1 to ${MAX_REF_LENGTH} characters or an integer`,
+      `Field "ref" must be a string of 1 to ${MAX_REF_LENGTH} characters or a safe integer`,
     );
   }
   const referred = ref === undefined ? {} : { ref };

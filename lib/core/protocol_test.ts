@@ -63,22 +63,24 @@ Deno.test("protocol: a message's ref is kept for its reply, and checked", () => 
     message: 'Field "seq" must be a positive integer',
     ref: "r",
   });
-  for (const ref of ["", "x".repeat(MAX_REF_LENGTH + 1), 1.5, null, [1], { a: 1 }, true]) {
+  const tooLong = ["x".repeat(MAX_REF_LENGTH + 1), "😀".repeat(MAX_REF_LENGTH + 1)];
+  for (const ref of ["", ...tooLong, 1.5, 2 ** 53, "\ud800", null, [1], { a: 1 }, true]) {
     const decoded = decodeClientMessage(JSON.stringify({ type: "ping", ref }));
     assertEquals(
       decoded,
       {
         ok: false,
         code: "invalid_message",
-        message: `Field "ref" must be a string of 1 to ${MAX_REF_LENGTH} characters or an integer`,
+        message:
+          `Field "ref" must be a string of 1 to ${MAX_REF_LENGTH} characters or a safe integer`,
       },
       JSON.stringify(ref),
     );
   }
-  assertEquals(
-    decodeClientMessage(JSON.stringify({ type: "ping", ref: "x".repeat(MAX_REF_LENGTH) })).ok,
-    true,
-  );
+  // Characters, as everywhere else: 64 emoji are 128 UTF-16 units.
+  for (const ref of ["x".repeat(MAX_REF_LENGTH), "😀".repeat(MAX_REF_LENGTH)]) {
+    assertEquals(decodeClientMessage(JSON.stringify({ type: "ping", ref })).ok, true);
+  }
 });
 
 Deno.test("protocol: the v1 alarm frame wraps the legacy frame byte for byte", () => {

@@ -362,8 +362,11 @@ export interface DocContext {
   readonly publishDown: JsonMap;
   /** The 409 of a publish whose `key` would overfill an id's active list. */
   readonly publishFull: JsonMap;
-  /** The 400, 401, 413 and 415 of a route that reads a JSON body, the 400 with `codes` too. */
-  bodyErrors(codes: readonly string[]): JsonMap;
+  /**
+   * The 400, 401, 413 and 415 of a route that reads a JSON body, the 400 with `codes` too (and
+   * the 413 with `alarm_too_large` where the body is an alarm).
+   */
+  bodyErrors(codes: readonly string[], alarm?: boolean): JsonMap;
   /** `security` of a route behind the API key, when there is one. */
   readonly api: JsonMap;
   /** A required JSON request body of `schema`. */
@@ -439,17 +442,21 @@ function docContext(config: Config): DocContext {
       ["store_unavailable"],
       { always: ["Retry-After"] },
     ),
-    bodyErrors: (codes) => ({
+    bodyErrors: (codes, alarm = false) => ({
       "400": errorResponse(
         "The body is not one JSON object within the limits, or a field or header is invalid",
         [...URL_CODES, ...BODY_CODES, ...codes],
       ),
       ...unauthorized,
-      "413": errorResponse(
-        `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`), or the alarm takes ` +
-          `more than ${MAX_ALARM_BYTES} bytes as JSON once parsed`,
-        ["body_too_large", "alarm_too_large"],
-      ),
+      "413": alarm
+        ? errorResponse(
+          `The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`), or the alarm takes ` +
+            `more than ${MAX_ALARM_BYTES} bytes as JSON once parsed`,
+          ["body_too_large", "alarm_too_large"],
+        )
+        : errorResponse(`The body is over ${config.maxBodyBytes} bytes (\`MAX_BODY_BYTES\`)`, [
+          "body_too_large",
+        ]),
       "415": errorResponse(
         "`Content-Type` is not `application/json` (or names a charset other than UTF-8)",
         ["unsupported_media_type"],

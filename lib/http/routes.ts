@@ -329,7 +329,7 @@ export const ROUTES: readonly Route<Operation>[] = [
               }),
               links: TARGET_LINKS,
             },
-            ...bodyErrors(["invalid_id", ...publishCodes]),
+            ...bodyErrors(["invalid_id", ...publishCodes], true),
             ...publishFull,
             "503": publishDown,
           },
@@ -372,7 +372,7 @@ export const ROUTES: readonly Route<Operation>[] = [
           requestBody: jsonBody(ref("PublishManyRequest")),
           responses: {
             "202": jsonOk("Stored for every target, then delivered", ref("PublishedMany")),
-            ...bodyErrors(["invalid_id", "unknown_field", ...publishCodes]),
+            ...bodyErrors(["invalid_id", "unknown_field", ...publishCodes], true),
             ...publishFull,
             "503": publishDown,
           },
@@ -398,7 +398,7 @@ export const ROUTES: readonly Route<Operation>[] = [
           requestBody: jsonBody(ref("AlarmInput")),
           responses: {
             "202": jsonOk("Stored for every id online, then delivered", ref("PublishedMany")),
-            ...bodyErrors(publishCodes),
+            ...bodyErrors(publishCodes, true),
             ...publishFull,
             "503": publishDown,
           },
