@@ -9,6 +9,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { TokenKeys } from "../lib/core/mod.ts";
 import { TestClient } from "./support/client.ts";
 import { ServerProcess } from "./support/process.ts";
+import { requiredTool } from "./support/tools.ts";
 
 const root = new URL("../", import.meta.url);
 const PUBLISHER = new URL("examples/java/Publisher.java", root).pathname;

@@ -129,6 +129,9 @@ interface Sizes {
   counted: Set<string>;
 }
 
+/** What a batch that changes no active list's size knows of sizes: nothing (never changed). */
+const NO_SIZES: Sizes = { sizes: new Map(), counted: new Set() };
+
 /** A condition a batch changes. */
 interface Wanted {
   target: string;
@@ -314,24 +317,29 @@ export class Appender {
 
   async #commit(batch: Pending[]): Promise<void> {
     const max = this.#retention.conditions ?? DEFAULT_MAX_CONDITIONS;
-    // Ids whose active list is counted from its records in the next attempt: one would be full
-    // by a count read from its row.
+    // Ids whose active list a change of the batch grows or shrinks: their sizes are needed (found
+    // out while applying the changes; the attempt then starts again with them).
+    const resizing = new Set<string>();
+    // Of those, the ids to count from their records: one would be full by a count read from its
+    // row.
     const recount = new Set<string>();
+    // Whether a commit lost a race: every head is read afresh then.
+    let contended = false;
     attempts: for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Every append of the batch was answered at its deadline: nobody waits for another try.
       if (batch.every((p) => p.expired)) throw new StoreError("Appends expired before commit");
       const targets = [...new Set(batch.map((p) => p.target))];
       // Our own last commit to a head saves reading it; if another writer moved it since, the
       // check fails and the retry reads every head fresh.
-      const unknown = targets.filter((t) => attempt > 0 || !this.#heads.has(t));
+      const unknown = targets.filter((t) => contended || !this.#heads.has(t));
       const idemKeys = batch.flatMap((p) => (p.idemKey ? [p.idemKey] : []));
       // A failed commit while fenced may mean a newcomer: read the arrival record again.
-      const fence = attempt > 0 && this.#fence ? [ARRIVAL_KEY] : [];
+      const fence = contended && this.#fence ? [ARRIVAL_KEY] : [];
       const buckets = [...new Set(targets.map(bucketOf))];
       // Fenced, the feed is not written: its heads need no reading.
       const unknownBuckets = this.#fence
         ? []
-        : buckets.filter((b) => attempt > 0 || !this.#feedHeads.has(b));
+        : buckets.filter((b) => contended || !this.#feedHeads.has(b));
       // The conditions the batch changes. A cached record is trusted only with its id's head
       // from the cache too (see `ConditionCache`).
       const wanted = new Map<string, Wanted>();
@@ -340,12 +348,13 @@ export class Appender {
           wanted.set(p.condId, { target: p.target, key: p.condition.key, kvKey: p.condKey });
         }
       }
-      // The size of the active list of each id with a condition change: cached with its head,
-      // else read with the heads (its row changes only with its head), or counted.
-      const sized = [...new Set([...wanted.values()].map((w) => w.target))];
-      const unsized = sized.filter((t) =>
-        !recount.has(t) && (unknown.includes(t) || !this.#listed.has(t))
-      );
+      // The size of the active list of each id in `resizing`: cached with its head, else read
+      // with the heads (its row changes only with its head), or counted.
+      const unsized = resizing.size === 0
+        ? []
+        : [...resizing].filter((t) =>
+          !recount.has(t) && (unknown.includes(t) || !this.#listed.has(t))
+        );
       const keys = [
         ...unknown.map(headKey),
         ...idemKeys,
@@ -378,7 +387,7 @@ export class Appender {
         keys.length - unsized.length - fence.length,
         read.length - fence.length,
       );
-      const sizing = this.#sizes(sized, unsized, rows, recount);
+      const sizing = this.#sizes(resizing, unsized, rows, recount);
       const { sizes, counted } = sizing instanceof Promise ? await sizing : sizing;
       // Each changed condition's record as the batch leaves it, encoded, and roughly what it
       // holds for the cache's budget.
@@ -386,6 +395,7 @@ export class Appender {
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
       if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
         this.#fence = undefined; // a newcomer: write the feed, with its heads read afresh
+        contended = true;
         continue;
       }
 
@@ -442,7 +452,11 @@ export class Appender {
           condition = out.condition;
           const delta = listDelta(before, condition);
           if (delta !== 0) {
-            const size = sizes.get(p.target)!;
+            const size = sizes.get(p.target);
+            if (size === undefined) {
+              resizing.add(p.target);
+              continue attempts;
+            }
             if (delta > 0 && size.count >= max) {
               // Counted from a row: count the records before refusing.
               if (!size.exact) {
@@ -512,7 +526,10 @@ export class Appender {
       for (const b of feed.keys()) this.#feedHeads.delete(b);
       // Heads read afresh: others may have changed any condition of those ids meanwhile (unless
       // this attempt read them all).
-      for (const t of unknown) if (!filled.has(t)) this.#conditions.forget(t);
+      for (const t of unknown) {
+        if (!filled.has(t)) this.#conditions.forget(t);
+        if (!sizes.has(t)) this.#listed.delete(t);
+      }
       if (!result.ok) {
         for (const t of targets) {
           this.#conditions.forget(t);
@@ -538,6 +555,7 @@ export class Appender {
         return;
       }
       // Another writer moved a head (or took an idempotency key) first: read again and retry.
+      contended = true;
     }
     throw new StoreError("Too much contention appending alarms");
   }
@@ -548,11 +566,12 @@ export class Appender {
    * 0.8) or an id in `recount`, counted from its records (in `counted`: the commit writes them).
    */
   #sizes(
-    targets: readonly string[],
+    targets: ReadonlySet<string>,
     unsized: readonly string[],
     rows: readonly Deno.KvEntryMaybe<unknown>[],
     recount: ReadonlySet<string>,
   ): Sizes | Promise<Sizes> {
+    if (targets.size === 0) return NO_SIZES; // the common case: no change grows or shrinks a list
     const sizes = new Map<string, Listed>();
     const counted = new Set<string>();
     const counting: Promise<void>[] = [];

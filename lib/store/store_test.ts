@@ -629,3 +629,19 @@ Deno.test("two writers raising new conditions at once fill an active list exactl
     assertEquals((await kvA.get(["listed", "p"])).value, 5);
   });
 });
+
+Deno.test("a writer whose id another changed meanwhile counts its active list afresh", async () => {
+  await withFile(async (path) => {
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    const retention = { ...RETENTION, conditions: 3 };
+    const [a, b] = [new AlarmStore(kvA, retention), new AlarmStore(kvB, retention)];
+    await conditionChange(a, "k1", "raise"); // a knows: 1
+    await conditionChange(b, "k2", "raise"); // 2, by b
+    await a.append("p", alarm()); // a finds its head stale and reads it again (keyless)
+    await conditionChange(a, "k3", "raise"); // 3
+    await assertRejects(() => conditionChange(a, "k4", "raise"), Conflict);
+    assertEquals((await a.conditions("p")).length, 3);
+    assertEquals((await kvA.get(["listed", "p"])).value, 3);
+  });
+});

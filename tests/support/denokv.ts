@@ -6,6 +6,7 @@
  */
 import { listening } from "./ports.ts";
 import { within } from "./teardown.ts";
+import { missingTool } from "./tools.ts";
 
 /** Where the `denokv` binary is: `DENOKV` if set, else on PATH or in ~/.cargo/bin. */
 export function findDenokv(): string | undefined {
