@@ -163,6 +163,9 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
     );
   }
   assertEquals(parseConfig({}).maxConditions, 1000);
+  // An empty value is no value (docs/operations.md).
+  const empty = parseConfig({ ALARM_API_KEY: "", PORT: "", MAX_CONDITIONS: "" });
+  assertEquals([empty.apiKey, empty.port, empty.maxConditions], [undefined, 8080, 1000]);
 });
 
 Deno.test("config: Deno's protocol ping waits 2.5 heartbeat intervals, never less", () => {

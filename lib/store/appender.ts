@@ -126,11 +126,11 @@ interface Listed {
 /** The sizes of the active lists a batch may change, and which of them were counted. */
 interface Sizes {
   sizes: Map<string, Listed>;
-  counted: Set<string>;
+  counted: ReadonlySet<string>;
 }
 
-/** What a batch that changes no active list's size knows of sizes: nothing (never changed). */
-const NO_SIZES: Sizes = { sizes: new Map(), counted: new Set() };
+/** The ids whose active list no record was counted for (never changed). */
+const NONE_COUNTED: ReadonlySet<string> = new Set();
 
 /** A condition a batch changes. */
 interface Wanted {
@@ -452,7 +452,12 @@ export class Appender {
           condition = out.condition;
           const delta = listDelta(before, condition);
           if (delta !== 0) {
-            const size = sizes.get(p.target);
+            let size = sizes.get(p.target);
+            // Cached with its head (ours, from our last commit), unless that was read again.
+            const cached = unknown.includes(p.target) || recount.has(p.target)
+              ? undefined
+              : this.#listed.get(p.target);
+            if (size === undefined && cached) sizes.set(p.target, size = { ...cached });
             if (size === undefined) {
               resizing.add(p.target);
               continue attempts;
@@ -571,7 +576,8 @@ export class Appender {
     rows: readonly Deno.KvEntryMaybe<unknown>[],
     recount: ReadonlySet<string>,
   ): Sizes | Promise<Sizes> {
-    if (targets.size === 0) return NO_SIZES; // the common case: no change grows or shrinks a list
+    // The common case: none known to change an active list's size (yet).
+    if (targets.size === 0) return { sizes: new Map(), counted: NONE_COUNTED };
     const sizes = new Map<string, Listed>();
     const counted = new Set<string>();
     const counting: Promise<void>[] = [];
