@@ -60,12 +60,12 @@ const FALLBACK_AFTER = 2;
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
  * `{ code, message, action?, key? }`: `action` and `key` name the condition action refused, or
  * left unanswered when the connection closed, code `unconfirmed`), `message` (detail:
- * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`: another client of the id
- * acknowledged every alarm up to `seq`), `conditions` (detail: the id's active conditions, as
- * `conditions` returns them, after every change), `transition` (detail: `{ seq, transition,
- * condition }`: a condition was acknowledged, shelved, unshelved or cleared), `reset` (detail:
- * `{ seq, lastSeq }`: the id's log is at `seq`, behind the `lastSeq` this client saw: the store
- * was restored or replaced, and seqs after `seq` are new alarms).
+ * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`:
+ * another client of the id acknowledged every alarm up to `seq`), `conditions` (detail: the
+ * id's active conditions, as `conditions` returns them, after every change), `transition`
+ * (detail: `{ seq, transition, condition }`: a condition was acknowledged, shelved, unshelved or
+ * cleared), `reset` (detail: `{ seq, lastSeq }`: the id's log is at `seq`, behind the `lastSeq`
+ * this client saw: the store was restored or replaced, and seqs after `seq` are new alarms).
  */
 export class AlarmClient extends EventTarget {
   /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
@@ -82,7 +82,10 @@ export class AlarmClient extends EventTarget {
   #unopened = 0;
   /** The SSE session's id (from its welcome), sent with acks. @type {string | undefined} */
   #sessionId;
-  /** Actions sent on the socket and not answered yet, by their `ref`. @type {Map<number, { action: string, key: string }>} */
+  /**
+   * Actions sent on the socket and not answered yet, by their `ref`.
+   * @type {Map<number, { action: string, key: string }>}
+   */
   #unanswered = new Map();
   #lastRef = 0;
   /** @type {number | undefined} */
