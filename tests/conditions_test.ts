@@ -479,10 +479,25 @@ Deno.test("conditions: a list larger than the slow-consumer threshold reaches v1
   assertEquals((await stream.next()).event, "welcome");
   const sseList = await stream.next();
   assertEquals([sseList.event, JSON.parse(sseList.data).conditions.length], ["conditions", 301]);
-  // Both still open: the next alarm reaches them.
+  // One stream of two ids: both lists go into its one queue, and it stays too.
+  for (let i = 0; i < 10; i++) {
+    assertEquals((await server.post("/api/alarms/other", { key: `o${i}`, message })).status, 202);
+  }
+  await using both = await SseClient.open(`${server.http}/events?id=plant&id=other`);
+  const lists = new Map<string, number>();
+  while (lists.size < 2) {
+    const event = await both.next();
+    if (event.event !== "conditions") continue;
+    const { id, conditions } = JSON.parse(event.data);
+    lists.set(id, conditions.length);
+  }
+  assertEquals(Object.fromEntries(lists), { plant: 301, other: 10 });
+  // All still open: the next alarm reaches them.
   assertEquals((await server.post("/api/alarms/plant", { key: "k0", n: "live" })).status, 202);
   assertEquals((await v1.nextJson()).alarm.n, "live");
   assertEquals((await stream.next()).event, "condition");
   assertEquals(JSON.parse((await stream.next()).data).n, "live");
+  let live;
+  do live = await both.next(); while (live.event !== undefined || !live.data.includes('"live"'));
   assertEquals(server.app.metrics.slowConsumerCloses, 0);
 });

@@ -303,6 +303,11 @@ class StreamView implements PushSocket {
   get bufferedAmount(): number {
     return this.#stream.queued;
   }
+
+  /** The stream: every id of it queues there. */
+  get queue(): object {
+    return this.#stream;
+  }
 }
 
 /**

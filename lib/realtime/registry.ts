@@ -37,6 +37,11 @@ export class Registry {
   readonly #closing = new Set<Session>();
   readonly #metrics: Metrics;
   readonly #slowConsumerBytes: number;
+  /**
+   * Bytes a queue may hold beyond the slow-consumer threshold: the snapshots sent into it whole
+   * ({@linkcode sendWhole}), until it is back under the threshold.
+   */
+  readonly #allowances = new WeakMap<object, number>();
   readonly #checkInterval: number;
   #size = 0;
 
@@ -204,7 +209,10 @@ export class Registry {
   sendWhole(session: Session, event: SessionEvent): void {
     const frame = session.codec.event(event);
     if (frame === undefined) return;
-    session.allowance = frame.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    // Added up per queue: the ids of one event stream send their snapshots into the same one.
+    const queue = session.socket.queue ?? session.socket;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.#allowances.set(queue, (this.#allowances.get(queue) ?? 0) + frame.length * 3);
     this.send(session, frame);
   }
 
@@ -232,8 +240,9 @@ export class Registry {
     if (session.unchecked < this.#checkInterval) return true;
     session.unchecked = 0;
     const buffered = socket.bufferedAmount;
-    if (buffered <= this.#slowConsumerBytes) session.allowance = 0;
-    else if (buffered > this.#slowConsumerBytes + session.allowance) {
+    const queue = socket.queue ?? socket;
+    if (buffered <= this.#slowConsumerBytes) this.#allowances.delete(queue);
+    else if (buffered > this.#slowConsumerBytes + (this.#allowances.get(queue) ?? 0)) {
       this.#metrics.slowConsumerCloses++;
       this.close(session, CLOSE_SLOW_CONSUMER, "slow consumer");
     }

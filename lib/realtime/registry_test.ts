@@ -4,6 +4,8 @@ import { buildStore } from "../store/mod.ts";
 import { LEGACY_WIRE, V1_WIRE } from "../http/mod.ts";
 import { Hub } from "./hub.ts";
 import { Registry } from "./registry.ts";
+import { Session } from "./session.ts";
+import type { Condition } from "../core/mod.ts";
 import { FakeSocket } from "../../tests/support/fake_socket.ts";
 
 async function hub(slowConsumerBytes = 1000) {
@@ -173,4 +175,34 @@ Deno.test("a place given back twice is given back once", () => {
     [registry.occupied, registry.occupiedBy("x"), registry.occupiedFrom("192.0.2.1")],
     [1, 1, 1],
   );
+});
+
+Deno.test("a snapshot sent whole may wait in its queue past the threshold, the queue's other ids too", () => {
+  const metrics = new Metrics();
+  const registry = new Registry(metrics, 1000); // read after every 62 characters of frames
+  // One event stream carrying two ids: one queue, two sockets.
+  const queue = { bytes: 0 };
+  class QueuedSocket extends FakeSocket {
+    override get bufferedAmount(): number {
+      return queue.bytes;
+    }
+    get queue(): object {
+      return queue;
+    }
+  }
+  const socket = () => new QueuedSocket();
+  const [a, b] = ["a", "b"].map((id) => new Session(socket(), id, V1_WIRE, 0));
+  for (const s of [a!, b!]) registry.add(s);
+  const conditions = [{ key: "k", note: "n".repeat(5000) }] as unknown as Condition[];
+  queue.bytes = 5000; // a's list, queued as it is sent, not taken yet
+  registry.sendWhole(a!, { type: "conditions", id: "a", seq: 1, conditions });
+  const pong = { type: "pong", serverTime: "2026-01-01T00:00:00.000Z" } as const;
+  for (let i = 0; i < 5; i++) registry.sendEvent(b!, pong);
+  assertEquals([a!.socket.readyState, b!.socket.readyState, metrics.slowConsumerCloses], [1, 1, 0]);
+  // Drained below the threshold: the allowance is gone, and a queue past it is slow again.
+  queue.bytes = 500;
+  for (let i = 0; i < 5; i++) registry.sendEvent(b!, pong);
+  queue.bytes = 2000;
+  for (let i = 0; i < 5; i++) registry.sendEvent(b!, pong);
+  assertEquals([b!.socket.readyState, metrics.slowConsumerCloses], [2, 1]);
 });

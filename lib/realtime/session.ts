@@ -31,11 +31,6 @@ export class Session {
   replaying = false;
   /** Frame characters sent since `bufferedAmount` was last looked at (see `Registry.send`). */
   unchecked = 0;
-  /**
-   * Bytes its queue may hold beyond the slow-consumer threshold: a snapshot sent whole
-   * (`Registry.sendWhole`), until the queue is back under the threshold.
-   */
-  allowance = 0;
   /** Invalid frames in a row; reset by a valid one. */
   strikes = 0;
   /** Set once the session's end has been handled. */

@@ -17,6 +17,11 @@ export interface PushSocket {
   readonly readyState: number;
   /** Bytes queued and not yet written to the network. */
   readonly bufferedAmount: number;
+  /**
+   * The queue its frames wait in, where other sockets share it (one event stream carrying several
+   * ids); absent: its own.
+   */
+  readonly queue?: object;
 }
 
 /** `WebSocket.OPEN`, spelled out so this module doesn't depend on the global. */
