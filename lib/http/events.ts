@@ -45,6 +45,8 @@ const RETRY_MS = 2000;
 /** `WebSocket.CLOSED`, what a finished stream reports as its `readyState`. */
 const CLOSED = 3;
 const encoder = new TextEncoder();
+/** Largest piece of a frame handed to the response at once. */
+const CHUNK_BYTES = 16 * 1024;
 /**
  * The last frame encoded and its bytes: fan-out writes the same frame to every stream of an id
  * in a row, so it is encoded once, not once per stream (the chunks are never written to).
@@ -226,7 +228,12 @@ class EventStream {
 
   write(text: string): void {
     if (!this.#open || !this.#controller) return;
-    this.#controller.enqueue(encode(text));
+    const bytes = encode(text);
+    // Deno takes a chunk whole, however long writing it takes: a large frame (a conditions list)
+    // goes in pieces, so what is queued keeps counting what the client hasn't read yet.
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+      this.#controller.enqueue(bytes.subarray(at, at + CHUNK_BYTES));
+    }
     this.lastWrite = this.#now();
   }
 
