@@ -428,3 +428,44 @@ Deno.test("client: an id whose log started again (store restored or replaced) de
     client.stop();
   }
 });
+
+for (const transport of ["websocket", "sse"] as const) {
+  Deno.test(`client (${transport}): a log restored and written past what it saw is read again from the start`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    await using server = await startServer({ kv });
+    const client = new AlarmClient({
+      url: server.http,
+      id: "rb",
+      since: 0,
+      minDelayMs: 10,
+      transports: [transport],
+    });
+    const seen = watch(client);
+    const resets: unknown[] = [];
+    client.addEventListener("reset", (e) => resets.push((e as CustomEvent).detail));
+    client.start();
+    try {
+      await waitFor(() => client.status === "online");
+      for (let n = 1; n <= 3; n++) await server.post("/api/alarms/rb", { n });
+      await waitFor(() => seen.alarms.length === 3);
+      client.stop();
+      // The store goes back to before these three, and five new alarms pass where it was.
+      for await (const { key } of kv.list({ prefix: [] })) {
+        if (key.includes("rb")) await kv.delete(key);
+      }
+      for (let n = 11; n <= 15; n++) await server.post("/api/alarms/rb", { n });
+      client.start();
+      await waitFor(() => seen.alarms.length === 8);
+      assertEquals(resets, [{ seq: 5, lastSeq: 3 }]);
+      assertEquals(seen.alarms.map((a) => [a.seq, a.n]).slice(3), [
+        [1, 11],
+        [2, 12],
+        [3, 13],
+        [4, 14],
+        [5, 15],
+      ]);
+    } finally {
+      client.stop();
+    }
+  });
+}

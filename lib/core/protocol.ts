@@ -43,6 +43,11 @@ export type ServerMessage =
     heartbeatInterval: number;
     /** How many conditions the snapshot that follows holds; absent: none are active. */
     conditions?: number;
+    /**
+     * The `id` of the alarm at the client's `since` in the log now, when it is one: a client
+     * that remembers another there is looking at a log that started again (a store restored).
+     */
+    sinceId?: string | number;
   }
   | { type: "alarm"; alarm: Alarm }
   /** The id's conditions in the active list (shelved ones too), as of `seq`: sent on connect. */

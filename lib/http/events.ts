@@ -359,7 +359,7 @@ class SseCodec implements Codec {
   event(event: SessionEvent): string | undefined {
     switch (event.type) {
       case "welcome": {
-        const { sessionId, id, instance, seq, serverTime, conditions } = event;
+        const { sessionId, id, instance, seq, serverTime, conditions, sinceId } = event;
         return sseControlFrame(
           {
             event: "welcome",
@@ -369,6 +369,7 @@ class SseCodec implements Codec {
             seq,
             serverTime,
             ...(conditions === undefined ? {} : { conditions }),
+            ...(sinceId === undefined ? {} : { sinceId }),
           },
           this.#eventId(event.position),
         );

@@ -176,6 +176,10 @@ export class Hub {
       presence: this.#presence,
       ack: (id, seq, sessionId) => this.ack(id, seq, sessionId),
       activeConditions: (id) => this.activeConditions(id),
+      alarmIdAt: async (target, seq) => {
+        const [entry] = await this.#options.store.read(target, seq - 1, 1);
+        return entry?.seq === seq && entry.transition === undefined ? entry.id : undefined;
+      },
       change: (id, key, change) => this.change(id, key, change),
       maxShelveSeconds: options.limits.maxShelveSeconds,
       anonymousActions: options.limits.anonymousActions,

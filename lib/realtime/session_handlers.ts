@@ -32,6 +32,8 @@ export interface SessionContext {
   presence: Presence;
   /** The id's conditions in the active list (shelved ones too). */
   activeConditions(id: string): Promise<Condition[]>;
+  /** The `id` of the alarm at `seq` of `target`'s log, if one is there (not a transition). */
+  alarmIdAt(target: string, seq: number): Promise<string | number | undefined>;
   /** Changes a condition (`Hub.change`, the one path for every client). */
   change(
     id: string,
@@ -114,7 +116,14 @@ export class SessionHandlers implements SocketHandlers {
         // The active list as of at least `seq`, then every entry after `seq`: a client applies
         // an entry to a condition only if it is newer than the condition's own `seq`. With none
         // active, the welcome says so (no `conditions`) and no snapshot follows.
-        const conditions = (await this.#ctx.activeConditions(id)).map(inSnapshot);
+        // What the log holds at `since` now, for a client to check against what it saw there.
+        const [listed, sinceId] = await Promise.all([
+          this.#ctx.activeConditions(id),
+          since !== undefined && since > 0 && since <= seq
+            ? this.#ctx.alarmIdAt(id, since)
+            : undefined,
+        ]);
+        const conditions = listed.map(inSnapshot);
         this.#send({
           type: "welcome",
           sessionId,
@@ -127,6 +136,7 @@ export class SessionHandlers implements SocketHandlers {
           serverTime: new Date(this.#ctx.now()).toISOString(),
           heartbeatInterval,
           ...(conditions.length > 0 ? { conditions: conditions.length } : {}),
+          ...(sinceId === undefined ? {} : { sinceId }),
         });
         if (conditions.length > 0) {
           this.#ctx.registry.sendWhole(session, { type: "conditions", id, seq, conditions });

@@ -64,8 +64,9 @@ const FALLBACK_AFTER = 2;
  * another client of the id acknowledged every alarm up to `seq`), `conditions` (detail: the
  * id's active conditions, as `conditions` returns them, after every change), `transition`
  * (detail: `{ seq, transition, condition }`: a condition was acknowledged, shelved, unshelved or
- * cleared), `reset` (detail: `{ seq, lastSeq }`: the id's log is at `seq`, behind the `lastSeq`
- * this client saw: the store was restored or replaced, and seqs after `seq` are new alarms).
+ * cleared), `reset` (detail: `{ seq, lastSeq }`: the id's log is not the one this client saw up
+ * to `lastSeq` (its store restored or replaced): the client reads everything it retains again,
+ * from the start).
  */
 export class AlarmClient extends EventTarget {
   /** @type {Required<Pick<ClientOptions, "minDelayMs" | "maxDelayMs">> & ClientOptions} */
@@ -90,6 +91,8 @@ export class AlarmClient extends EventTarget {
   #lastRef = 0;
   /** @type {number | undefined} */
   #lastSeq;
+  /** The `id` of the alarm at `#lastSeq`, when that entry was an alarm. @type {unknown} */
+  #lastId;
   /** Conditions by key, each as of its own `seq`. @type {Map<string, any>} */
   #conditions = new Map();
   /** Entries at or below this seq are already in the conditions (the last snapshot's seq). */
@@ -299,7 +302,7 @@ export class AlarmClient extends EventTarget {
       const welcome = data(event);
       opened = true;
       this.#sessionId = typeof welcome?.sessionId === "string" ? welcome.sessionId : undefined;
-      this.#welcomed(welcome?.seq, welcome?.conditions);
+      this.#welcomed(welcome?.seq, welcome?.conditions, welcome?.sinceId);
     });
     source.addEventListener("conditions", (event) => this.#snapshot(data(event)));
     source.addEventListener("condition", (event) => this.#condition(data(event)));
@@ -363,6 +366,21 @@ export class AlarmClient extends EventTarget {
     ).catch((error) => this.#emit("error", { code: failed, message: String(error), ...about }));
   }
 
+  /** Connects again at once, from `#lastSeq` (after a reset: from the start). */
+  #restart() {
+    if (this.#transport === "sse") {
+      this.#events?.close();
+      this.#events = undefined;
+      return this.#retry(1000, "log reset");
+    }
+    const socket = this.#socket;
+    this.#socket = undefined; // its close is ours, not the server's
+    // What it still brings (the old log's replay) is not read.
+    if (socket) socket.onmessage = null;
+    socket?.close(1000, "log reset");
+    this.#onClose(1000, "log reset", true);
+  }
+
   /** @param {number} [code] @param {string} [reason] */
   #retry(code, reason) {
     if (this.#stopped) return;
@@ -389,7 +407,7 @@ export class AlarmClient extends EventTarget {
     switch (message?.type) {
       case "welcome":
         this.#startPings(message.heartbeatInterval);
-        this.#welcomed(message.seq, message.conditions);
+        this.#welcomed(message.seq, message.conditions, message.sinceId);
         break;
       case "alarm":
         if (message.condition) this.#condition(message.condition);
@@ -424,20 +442,25 @@ export class AlarmClient extends EventTarget {
 
   /**
    * Online: the id's head was `seq`; `conditions` says how many active conditions the snapshot
-   * that follows holds (none when absent).
-   * @param {unknown} seq @param {unknown} conditions
+   * that follows holds (none when absent); `sinceId`, the `id` of the alarm at our `since` now.
+   * @param {unknown} seq @param {unknown} conditions @param {unknown} sinceId
    */
-  #welcomed(seq, conditions) {
+  #welcomed(seq, conditions, sinceId) {
     this.#attempt = 0;
     this.#everOnline = true;
     if (conditions === undefined) this.#snapshot({ seq, conditions: [] });
     // First connection without `since`: from now on, resume after the head we were told.
     if (this.#lastSeq === undefined && typeof seq === "number") this.#lastSeq = seq;
-    // Behind what we saw, the id's log started again (its store restored, replaced or in memory
-    // and restarted): its seqs count from there again, and are not duplicates.
-    if (typeof seq === "number" && this.#lastSeq !== undefined && seq < this.#lastSeq) {
+    // Behind what we saw, or another alarm where we saw ours: the id's log started again (its
+    // store restored, replaced, or in memory and restarted), and its seqs are not what we saw.
+    // Everything it retains is read again, from the start: some twice rather than any missed.
+    const behind = typeof seq === "number" && this.#lastSeq !== undefined && seq < this.#lastSeq;
+    const other = sinceId !== undefined && this.#lastId !== undefined && sinceId !== this.#lastId;
+    if (behind || other) {
       this.#emit("reset", { seq, lastSeq: this.#lastSeq });
-      this.#lastSeq = seq;
+      this.#lastSeq = 0;
+      this.#lastId = undefined;
+      return this.#restart();
     }
     this.#setStatus("online");
   }
@@ -463,6 +486,7 @@ export class AlarmClient extends EventTarget {
   #transition(message) {
     if (typeof message?.seq !== "number" || message.seq <= (this.#lastSeq ?? 0)) return;
     this.#lastSeq = message.seq;
+    this.#lastId = undefined;
     this.#condition(message.condition);
     this.#emit("transition", {
       seq: message.seq,
@@ -493,6 +517,7 @@ export class AlarmClient extends EventTarget {
   #alarm(alarm) {
     if (typeof alarm?.seq !== "number" || alarm.seq <= (this.#lastSeq ?? 0)) return; // duplicate
     this.#lastSeq = alarm.seq;
+    this.#lastId = alarm.id;
     // The raise's entry carried the condition without its alarm: this is it (level, message).
     const raised = typeof alarm.key === "string" ? this.#conditions.get(alarm.key) : undefined;
     if (raised?.raiseSeq === alarm.seq) {

@@ -303,9 +303,14 @@ function connect(ids, token) {
       ...(token ? { token } : {}),
     });
     client.addEventListener("alarm", (e) => received(/** @type {CustomEvent<Alarm>} */ (e).detail));
-    // The id's log started again below what was seen: its seqs are new alarms, not repeats.
+    // The id's log is not the one seen (a store restored): its alarms are read again from the
+    // start, so the ones listed from the old log go.
     client.addEventListener("reset", () => {
       for (const key of seen) if (key.startsWith(`${id}\n`)) seen.delete(key);
+      for (let i = alarms.length - 1; i >= 0; i--) {
+        if (alarms[i]?.target === id) alarms.splice(i, 1);
+      }
+      queueRender();
     });
     client.addEventListener("status", (e) => {
       const { detail } = /** @type {CustomEvent<{ status: Status, transport: Transport }>} */ (e);
