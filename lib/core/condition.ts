@@ -147,11 +147,10 @@ export function listDelta(before: Condition | undefined, after: Condition): -1 |
  * connecting to the id is sent.
  */
 export function tooManyConditions(id: string, max: number): Conflict {
+  const full = `${max} conditions in its active list, the most it may hold`;
   return new Conflict(
     "too_many_conditions",
-    `Id ${
-      quote(id)
-    } has ${max} conditions in its active list, the most it may hold until some return to normal`,
+    `Id ${quote(id)} has ${full} until some return to normal`,
   );
 }
 
@@ -310,8 +309,9 @@ export const MAX_KEPT_ALARM = 20_000;
 
 /**
  * The alarm a condition keeps of its latest raise (`length`: the units of its JSON): the alarm,
- * or when longer than `max` ({@linkcode MAX_KEPT_ALARM}) its `id`, `createTime`, `seq`, `target`, `key`,
- * `level`, `severity` and `ackBy` with `truncated: true` (the whole alarm stays in the log).
+ * or when longer than `max` ({@linkcode MAX_KEPT_ALARM}) its `id`, `createTime`, `seq`,
+ * `target`, `key`, `level`, `severity` and `ackBy` with `truncated: true` (the whole alarm stays
+ * in the log).
  */
 export function keptAlarm(alarm: JsonObject, length: number, max = MAX_KEPT_ALARM): JsonObject {
   if (length <= max) return alarm;

@@ -51,8 +51,8 @@ export interface HubLimits {
   /** Longest an operator may shelve a condition for, in seconds. */
   maxShelveSeconds: number;
   /**
-   * Whether a socket without a connection token may acknowledge or act on conditions: only while the HTTP API
-   * is open too (no API key), so a socket is never a way around the key.
+   * Whether a socket without a connection token may acknowledge or act on conditions: only while
+   * the HTTP API is open too (no API key), so a socket is never a way around the key.
    */
   anonymousActions: boolean;
 }
@@ -176,10 +176,7 @@ export class Hub {
       presence: this.#presence,
       ack: (id, seq, sessionId) => this.ack(id, seq, sessionId),
       activeConditions: (id) => this.activeConditions(id),
-      alarmIdAt: async (target, seq) => {
-        const [entry] = await this.#options.store.read(target, seq - 1, 1);
-        return entry?.seq === seq && entry.transition === undefined ? entry.id : undefined;
-      },
+      alarmIdAt: (target, seq) => this.alarmIdAt(target, seq),
       change: (id, key, change) => this.change(id, key, change),
       maxShelveSeconds: options.limits.maxShelveSeconds,
       anonymousActions: options.limits.anonymousActions,
@@ -484,6 +481,12 @@ export class Hub {
   /** The conditions of `target` in the active list (shelved ones too). */
   async activeConditions(target: string): Promise<Condition[]> {
     return (await this.conditions(target)).filter((c) => inActiveList(c.state));
+  }
+
+  /** The `id` of the alarm at `seq` of `target`'s log, if one is there (not a transition). */
+  async alarmIdAt(target: string, seq: number): Promise<string | number | undefined> {
+    const [entry] = await this.#options.store.read(target, seq - 1, 1);
+    return entry?.seq === seq && entry.transition === undefined ? entry.id : undefined;
   }
 
   /**

@@ -239,19 +239,12 @@ export class SessionHandlers implements SocketHandlers {
         if (ref !== undefined) this.#send({ type: "ok", ref });
       },
       (error) => {
-        if (error instanceof InvalidInput) {
-          return this.#send({
-            type: "error",
-            code: error.code,
-            message: error.message,
-            ...referred(ref),
-          });
-        }
-        this.#storeFault(error, id);
+        const refused = error instanceof InvalidInput;
+        if (!refused) this.#storeFault(error, id);
         this.#send({
           type: "error",
-          code: "store_unavailable",
-          message: unrecorded,
+          code: refused ? error.code : "store_unavailable",
+          message: refused ? error.message : unrecorded,
           ...referred(ref),
         });
       },

@@ -348,12 +348,12 @@ export class Appender {
           wanted.set(p.condId, { target: p.target, key: p.condition.key, kvKey: p.condKey });
         }
       }
-      // The size of the active list of each id in `resizing`: cached with its head, else read
-      // with the heads (its row changes only with its head), or counted.
+      // The size of the active list of each id in `resizing` not cached: read with the heads (its
+      // row changes only with its head), or counted.
       const unsized = resizing.size === 0
         ? []
         : [...resizing].filter((t) =>
-          !recount.has(t) && (unknown.includes(t) || !this.#listed.has(t))
+          !recount.has(t) && this.#cachedSize(t, unknown, recount) === undefined
         );
       const keys = [
         ...unknown.map(headKey),
@@ -387,7 +387,7 @@ export class Appender {
         keys.length - unsized.length - fence.length,
         read.length - fence.length,
       );
-      const sizing = this.#sizes(resizing, unsized, rows, recount);
+      const sizing = this.#sizes(unsized, rows, recount);
       const { sizes, counted } = sizing instanceof Promise ? await sizing : sizing;
       // Each changed condition's record as the batch leaves it, encoded, and roughly what it
       // holds for the cache's budget.
@@ -453,11 +453,10 @@ export class Appender {
           const delta = listDelta(before, condition);
           if (delta !== 0) {
             let size = sizes.get(p.target);
-            // Cached with its head (ours, from our last commit), unless that was read again.
-            const cached = unknown.includes(p.target) || recount.has(p.target)
-              ? undefined
-              : this.#listed.get(p.target);
-            if (size === undefined && cached) sizes.set(p.target, size = { ...cached });
+            if (size === undefined) {
+              const cached = this.#cachedSize(p.target, unknown, recount);
+              if (cached) sizes.set(p.target, size = { ...cached });
+            }
             if (size === undefined) {
               resizing.add(p.target);
               continue attempts;
@@ -566,27 +565,38 @@ export class Appender {
   }
 
   /**
-   * The size of the active list of each of `targets`, a copy to change: cached; else from its
-   * row in `rows` (read for `unsized`, in order); else, for a row missing (a store written before
-   * 0.8) or an id in `recount`, counted from its records (in `counted`: the commit writes them).
+   * The active list's size of `target` as our last commit left it, while its head is cached and
+   * was not read again (`unknown`) nor is to be counted (`recount`).
+   */
+  #cachedSize(
+    target: string,
+    unknown: readonly string[],
+    recount: ReadonlySet<string>,
+  ): Listed | undefined {
+    return unknown.includes(target) || recount.has(target) ? undefined : this.#listed.get(target);
+  }
+
+  /**
+   * The sizes of the active lists not cached, copies to change: of `unsized` from their rows in
+   * `rows` (in order); of those whose row is missing (a store written before 0.8) and of
+   * `recount`, counted from their records (in `counted`: the commit writes them).
    */
   #sizes(
-    targets: ReadonlySet<string>,
     unsized: readonly string[],
     rows: readonly Deno.KvEntryMaybe<unknown>[],
     recount: ReadonlySet<string>,
   ): Sizes | Promise<Sizes> {
-    // The common case: none known to change an active list's size (yet).
-    if (targets.size === 0) return { sizes: new Map(), counted: NONE_COUNTED };
+    // The common case: no size to read (none changes, or every one is cached).
+    if (unsized.length === 0 && recount.size === 0) {
+      return { sizes: new Map(), counted: NONE_COUNTED };
+    }
     const sizes = new Map<string, Listed>();
     const counted = new Set<string>();
     const counting: Promise<void>[] = [];
-    for (const t of targets) {
+    for (const t of [...unsized, ...recount]) {
       const i = unsized.indexOf(t);
       const row = i < 0 ? undefined : rows[i]!.value;
-      const cached = i < 0 && !recount.has(t) ? this.#listed.get(t) : undefined;
-      if (cached) sizes.set(t, { ...cached });
-      else if (typeof row === "number") sizes.set(t, { count: row, exact: false });
+      if (typeof row === "number") sizes.set(t, { count: row, exact: false });
       else {
         counted.add(t);
         counting.push(

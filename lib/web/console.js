@@ -310,6 +310,7 @@ function connect(ids, token) {
       for (let i = alarms.length - 1; i >= 0; i--) {
         if (alarms[i]?.target === id) alarms.splice(i, 1);
       }
+      floods.forget(id); // counted again as they come back
       queueRender();
     });
     client.addEventListener("status", (e) => {

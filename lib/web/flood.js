@@ -43,6 +43,11 @@ export class FloodWatch {
     return flooded.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   }
 
+  /** Forgets `id`'s alarms (its log is read again). @param {string} id */
+  forget(id) {
+    this.#times.delete(id);
+  }
+
   /** Forgets every id (the console connected anew). */
   clear() {
     this.#times.clear();
