@@ -1,6 +1,7 @@
 /**
  * Conditions across real processes sharing one store (a SQLite file, and a real denokv): racing
- * acknowledgements, shelves and clears through both; exactly one of each race wins; both
+ * acknowledgements, shelves and clears through both; exactly one of each race wins; new
+ * conditions racing for an id's last places fill it exactly to its limit; both
  * processes' clients end with the same states as the store; a process killed right after its
  * answer loses no change, and a shelving outlives the process that shelved it.
  */
@@ -13,6 +14,8 @@ import { waitFor } from "./support/wait.ts";
 
 const ID = "plant-9";
 const KEYS = Array.from({ length: 8 }, (_, i) => `line-${i}/pressure`);
+/** `MAX_CONDITIONS` of every process here: room for `KEYS` and one more on `ID`. */
+const LIMIT = 10;
 
 async function post(m: Member, path: string, body: unknown): Promise<number> {
   const res = await fetch(`${m.http}${path}`, {
@@ -63,6 +66,23 @@ async function race(fleet: Member[], env: Record<string, string>): Promise<void>
   await using wa = await watcher(a);
   await using wb = await watcher(b);
   for (const key of KEYS) assertEquals(await post(a, `/api/alarms/${ID}`, { key }), 202);
+
+  // New conditions raised at once through both processes fill another id's list exactly to its
+  // limit (`MAX_CONDITIONS`), and both processes list the same.
+  const raised = await Promise.all(
+    Array.from(
+      { length: 2 * LIMIT },
+      (_, i) => post(i % 2 ? a : b, `/api/alarms/cap-9`, { key: `k${i}` }),
+    ),
+  );
+  assertEquals([raised.filter((s) => s === 202).length, raised.filter((s) => s === 409).length], [
+    LIMIT,
+    LIMIT,
+  ]);
+  for (const m of fleet) {
+    const listed = await (await fetch(`${m.http}/api/conditions/cap-9`)).json();
+    assertEquals(listed.conditions.length, LIMIT);
+  }
 
   // Everyone acknowledges everything at once through both processes: one wins per condition.
   const acks = await Promise.all(
@@ -120,7 +140,7 @@ async function race(fleet: Member[], env: Record<string, string>): Promise<void>
 
 Deno.test("conditions across two processes on one SQLite file: races converge, nothing lost", async () => {
   const dir = await Deno.makeTempDir();
-  const env = { KV_PATH: `${dir}/kv.sqlite3` };
+  const env = { KV_PATH: `${dir}/kv.sqlite3`, MAX_CONDITIONS: String(LIMIT) };
   const fleet = await startFleet(2, env);
   try {
     await race(fleet, env);
@@ -135,7 +155,7 @@ Deno.test({
   ignore: DENOKV === undefined,
   async fn() {
     await using kv = await DenoKv.start(DENOKV!, freePort());
-    const env = { KV_PATH: kv.url, DENO_KV_ACCESS_TOKEN: kv.token };
+    const env = { KV_PATH: kv.url, DENO_KV_ACCESS_TOKEN: kv.token, MAX_CONDITIONS: String(LIMIT) };
     const fleet = await startFleet(2, env);
     try {
       await race(fleet, env);
