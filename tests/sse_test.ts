@@ -73,6 +73,21 @@ Deno.test("sse: a cursor older than retention gets a gap event, then what exists
   );
 });
 
+Deno.test("sse: an empty Last-Event-ID names no event, so ?since= decides", async () => {
+  await using server = await startServer();
+  await server.post("/api/alarms/e", { n: 1 });
+  await server.post("/api/alarms/f", { n: 1 });
+  await using one = await SseClient.open(`${server.http}/events/e?since=0`, {
+    "last-event-id": "",
+  });
+  assertEquals((await one.nextAlarm()).id, "1");
+  await using both = await SseClient.open(
+    `${server.http}/events?id=e&id=f&since=${encodeURIComponent("e=1,f=0")}`,
+    { "last-event-id": "" },
+  );
+  assertEquals((await both.nextAlarm()).id, "e=1,f=1");
+});
+
 Deno.test("sse: one stream of several ids numbers events with every id's cursor and resumes from it", async () => {
   await using server = await startServer();
   await server.post("/api/alarms/x", { n: 1 });
@@ -122,6 +137,10 @@ Deno.test("sse: bad input gets a clear 400/404/405 and opens nothing", async () 
     ["/events?id=a&since=b", 400, "invalid_cursor"],
     ["/events?id=a&since=a=01", 400, "invalid_cursor"],
     ["/events?id=a", 400, "invalid_cursor", { "last-event-id": "7" }],
+    // Empty: refused on both forms alike (it once meant "from now" on the multi-id one).
+    ["/events/a?since=", 400, "invalid_cursor"],
+    ["/events?id=a&since=", 400, "invalid_cursor"],
+    ["/events?id=a&id=b&since=", 400, "invalid_cursor"],
     ["/events/a/b", 404, "not_found"],
   ];
   for (const [path, status, code, headers] of cases) {

@@ -72,7 +72,8 @@ export interface StreamRequest {
 
 /**
  * Reads the ids and resume positions of `/events/{id}` (`rawId` given) or `/events?id=…`.
- * `Last-Event-ID` (what `EventSource` sends when it reconnects) wins over `?since=`. Throws
+ * `Last-Event-ID` (what `EventSource` sends when it reconnects) wins over `?since=`; an empty
+ * `since` is malformed, on both forms alike. Throws
  * an {@linkcode HttpError} 400 for anything malformed.
  */
 export function parseStreamRequest(
@@ -80,7 +81,8 @@ export function parseStreamRequest(
   params: URLSearchParams,
   headers: Headers,
 ): StreamRequest {
-  const lastEventId = headers.get("last-event-id");
+  // An empty Last-Event-ID names no event (EventSource sends none then): as if absent.
+  const lastEventId = headers.get("last-event-id") || null;
   const position = lastEventId ?? params.get("since");
   const where = lastEventId === null ? '"since"' : "Last-Event-ID";
   if (rawId !== undefined) {
@@ -106,7 +108,7 @@ export function parseStreamRequest(
     }
     since.set(id, undefined);
   }
-  if (position !== null && position !== "") {
+  if (position !== null) {
     const decoded = decodeCursor(position);
     if (!decoded.ok) throw new HttpError(400, "invalid_cursor", `${where}: ${decoded.message}`);
     // Entries of ids not asked for are ignored: a page that dropped an id keeps reconnecting
