@@ -280,6 +280,36 @@ Deno.test("publish to several ids and broadcast", async () => {
   assertError(await postJson(a, "/api/broadcast", { target: "x" }), 400, "reserved_field");
 });
 
+Deno.test("publish to several ids: ids whose list is full are named in refused, the others store it", async () => {
+  await using a = await app({ maxConditions: 1 });
+  assertEquals((await postJson(a, "/api/alarms/full", { key: "a" })).status, 202);
+  const headers = { "idempotency-key": "batch-1" };
+  const body = { targets: ["full", "room", "more"], alarm: { key: "b" } };
+  const first = await postJson(a, "/api/alarms", body, headers);
+  assertEquals(first.status, 202);
+  assertEquals(first.json.alarms.map((x: { target: string }) => x.target), ["room", "more"]);
+  assertEquals(first.json.refused.length, 1);
+  assertEquals(first.json.refused[0].target, "full");
+  assertEquals(first.json.refused[0].error.code, "too_many_conditions");
+  assertMatch(first.json.refused[0].error.message, /^Id "full" has 1 conditions/);
+  // The full id stored nothing; a retry with the key stores nothing twice.
+  assertEquals((await call(a, "GET", "/api/alarms/full")).json.seq, 1);
+  const again = await postJson(a, "/api/alarms", body, headers);
+  assertEquals([again.status, again.json.alarms.map((x: { duplicate?: true }) => x.duplicate)], [
+    202,
+    [true, true],
+  ]);
+  assertEquals(again.json.refused[0].target, "full");
+  // When every id refuses, the refusal is the answer; without refusals, no refused field.
+  assertError(
+    await postJson(a, "/api/alarms", { targets: ["full", "room"], alarm: { key: "c" } }),
+    409,
+    "too_many_conditions",
+  );
+  const fine = await postJson(a, "/api/alarms", { targets: ["room", "more"], alarm: { key: "b" } });
+  assertEquals([fine.status, "refused" in fine.json], [202, false]);
+});
+
 Deno.test("routing: HEAD answers as GET wherever GET is not a stream", async () => {
   await using a = await app();
   const health = await call(a, "HEAD", "/healthz");

@@ -875,6 +875,7 @@ Deno.test("every documented operation and status, provoked by real requests", as
       ["/api/broadcast", { key: "x" }, 202],
       ["/api/alarms/full-1", { key: "b" }, 409],
       ["/api/alarms", { targets: ["full-1"], alarm: { key: "c" } }, 409],
+      ["/api/alarms", { targets: ["full-1", "room-1"], alarm: { key: "c" } }, 202],
       ["/api/broadcast", { key: "y" }, 409],
     ] as const).map(([target, body, status]): Probe => ({
       to: "open",

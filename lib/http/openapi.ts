@@ -469,8 +469,9 @@ function docContext(config: Config): DocContext {
     publishFull: {
       "409": errorResponse(
         `The alarm's \`key\` would put one condition more than ${config.maxConditions} ` +
-          "(`MAX_CONDITIONS`) in an id's active list: nothing is stored for that id (with several " +
-          "ids, the others' are, and a retry with the same `Idempotency-Key` stores none twice)",
+          "(`MAX_CONDITIONS`) in an id's active list: nothing is stored (with several ids, this " +
+          "answer means every one refused it; when only some did, the answer is a 202 naming " +
+          "them in `refused`)",
         ["too_many_conditions"],
       ),
     },
@@ -720,6 +721,29 @@ const SCHEMAS: JsonMap = {
     properties: {
       alarms: { type: "array", items: ref("Published") },
       delivered: int(0),
+      refused: {
+        type: "array",
+        minItems: 1,
+        description: "Present when some ids refused the alarm and stored nothing (their active " +
+          "list full); the others stored it",
+        items: {
+          type: "object",
+          required: ["target", "error"],
+          additionalProperties: false,
+          properties: {
+            target: ref("Id"),
+            error: {
+              type: "object",
+              required: ["code", "message"],
+              additionalProperties: false,
+              properties: {
+                code: { enum: ["too_many_conditions"] },
+                message: { type: "string", minLength: 1 },
+              },
+            },
+          },
+        },
+      },
     },
   },
   PublishManyRequest: {

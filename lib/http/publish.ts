@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  Conflict,
   isJsonObject,
   isValidId,
   type JsonObject,
@@ -91,18 +92,40 @@ export async function history(
   return jsonResponse({ target, seq, alarms });
 }
 
+/** A target of a multi-target publish that stored nothing, and why (a 409 of its own). */
+export interface RefusedTarget {
+  target: string;
+  error: { code: string; message: string };
+}
+
 // One alarm, validated once, appended to each target's log so each gets its own seq. All at
-// once, so group commit puts up to 100 targets in one atomic operation.
+// once, so group commit puts up to 100 targets in one atomic operation. A target that refuses it
+// (its active list full) is named in `refused` while the others are stored; if none took it, the
+// refusal is the answer. Any other failure (the store's 503: maybe stored) answers for all, so
+// the publisher retries with its key, as for one target.
 async function publishPrepared(
   hub: Hub,
   targets: ReadonlySet<string>,
   prepared: PreparedAlarm,
   key: string | undefined,
 ): Promise<Response> {
-  const alarms: Published[] = await Promise.all(
-    [...targets].map((target) => hub.publish(target, prepared, key)),
-  );
-  return jsonResponse({ alarms, delivered: alarms.reduce((sum, r) => sum + r.delivered, 0) }, 202);
+  const ids = [...targets];
+  const settled = await Promise.allSettled(ids.map((target) => hub.publish(target, prepared, key)));
+  const alarms: Published[] = [];
+  const refused: RefusedTarget[] = [];
+  let failure: { reason: unknown } | undefined;
+  settled.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled") alarms.push(outcome.value);
+    else if (outcome.reason instanceof Conflict) {
+      const { code, message } = outcome.reason;
+      refused.push({ target: ids[i]!, error: { code, message } });
+    } else failure ??= { reason: outcome.reason };
+  });
+  if (failure) throw failure.reason;
+  const [only] = settled;
+  if (alarms.length === 0 && only?.status === "rejected") throw only.reason;
+  const delivered = alarms.reduce((sum, r) => sum + r.delivered, 0);
+  return jsonResponse({ alarms, delivered, ...(refused.length > 0 ? { refused } : {}) }, 202);
 }
 
 /**

@@ -371,7 +371,10 @@ export const ROUTES: readonly Route<Operation>[] = [
           parameters: [idempotency],
           requestBody: jsonBody(ref("PublishManyRequest")),
           responses: {
-            "202": jsonOk("Stored for every target, then delivered", ref("PublishedMany")),
+            "202": jsonOk(
+              "Stored for every target (but any in `refused`), then delivered",
+              ref("PublishedMany"),
+            ),
             ...bodyErrors(["invalid_id", "unknown_field", ...publishCodes], true),
             ...publishFull,
             "503": publishDown,
@@ -397,7 +400,10 @@ export const ROUTES: readonly Route<Operation>[] = [
           parameters: [idempotency],
           requestBody: jsonBody(ref("AlarmInput")),
           responses: {
-            "202": jsonOk("Stored for every id online, then delivered", ref("PublishedMany")),
+            "202": jsonOk(
+              "Stored for every id online (but any in `refused`), then delivered",
+              ref("PublishedMany"),
+            ),
             ...bodyErrors(publishCodes, true),
             ...publishFull,
             "503": publishDown,
