@@ -148,7 +148,8 @@ export function shelfAfter(at: number): { start: Deno.KvKey; end: Deno.KvKey } {
 
 /** The key range of `target`'s alarms with seq greater than `after`. */
 export function alarmRange(target: string, after: number): { start: Deno.KvKey; end: Deno.KvKey } {
-  return { start: ["alarm", target, after + 1], end: ["alarm", target, Number.MAX_SAFE_INTEGER] };
+  // Infinity, not the largest seq: after it, `after + 1` would pass the end, and KV throws.
+  return { start: ["alarm", target, after + 1], end: ["alarm", target, Infinity] };
 }
 
 /**

@@ -119,6 +119,8 @@ for (const log of ["kv", "memory"] as const) {
     assertEquals((await store.read("t", 0, 2)).map((a) => a.seq), [3, 4]);
     assertEquals(await store.head("t"), 5);
     assertEquals((await store.read("other", 0, 100)).length, 1);
+    // Past the last seq there can be: nothing, not a range KV refuses.
+    assertEquals(await store.read("t", Number.MAX_SAFE_INTEGER, 100), []);
   });
 
   Deno.test(`${log} log: an idempotency key returns the original alarm and stores nothing`, async () => {
