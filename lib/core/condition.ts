@@ -467,6 +467,10 @@ export function decodeAction(
   if (reason === undefined) {
     throw new InvalidInput("invalid_field", `Field "reason" is required to shelve`);
   }
+  // Required means something to read in the audit trail: spaces or control characters say nothing.
+  if (!VISIBLE.test(reason)) {
+    throw new InvalidInput("invalid_field", `Field "reason" must say why, not be blank`);
+  }
   const { durationSeconds, untilCleared = false } = body;
   if (typeof untilCleared !== "boolean") {
     throw new InvalidInput("invalid_field", `Field "untilCleared" must be a boolean`);
@@ -486,6 +490,9 @@ export function decodeAction(
   }
   return { action, ...base, reason, until: now + seconds * 1000, untilCleared };
 }
+
+/** Anything but white space and control characters: what a required text must hold. */
+const VISIBLE = /[^\s\p{Cc}\p{Cf}]/u;
 
 // An optional string field of 1 to `max` characters (code points), valid Unicode, trimmed of
 // nothing; line breaks are the writer's business.

@@ -193,6 +193,12 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
     by: "api",
     comment: "😀".repeat(1000),
   });
+  // A reason is required: one of spaces, line breaks or control characters alone says nothing.
+  for (const reason of ["   ", "\n\t", "\u0000\u0001", "\u3000", "\u200b"]) {
+    refused({ reason, durationSeconds: 5 }, 'Field "reason" must say why, not be blank');
+  }
+  const shelve = decodeAction("shelve", { reason: " 检修 ", durationSeconds: 5 }, actor, 0, 60);
+  assertEquals(shelve.action === "shelve" && shelve.reason, " 检修 ");
   assertEquals(decodeAction("acknowledge", { by: "李伟", comment: "a\nb" }, actor, 0, 60), {
     action: "acknowledge",
     by: "李伟",

@@ -251,7 +251,12 @@ export function shelveRequest(maxSeconds: number): JsonMap {
     properties: {
       by: { $ref: "#/components/schemas/ConditionAction/properties/by" },
       comment: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
-      reason: { type: "string", minLength: 1, maxLength: MAX_COMMENT_LENGTH },
+      reason: {
+        type: "string",
+        minLength: 1,
+        maxLength: MAX_COMMENT_LENGTH,
+        description: "Why: not blank (white space or control characters alone are refused)",
+      },
       durationSeconds: { ...int(1, maxSeconds), description: "How long it lasts" },
       untilCleared: { type: "boolean", description: "It also ends when the condition clears" },
     },
