@@ -135,7 +135,9 @@ Deno.test("sse: bad input gets a clear 400/404/405 and opens nothing", async () 
       "invalid_parameter",
     ],
     ["/events?id=a&since=b", 400, "invalid_cursor"],
-    ["/events?id=a&since=a=01", 400, "invalid_cursor"],
+    ["/events?id=a&since=a=1.5", 400, "invalid_cursor"],
+    ["/events?id=a&since=a=9007199254740992", 400, "invalid_cursor"],
+    ["/events/a?since=9007199254740992", 400, "invalid_cursor"],
     ["/events?id=a", 400, "invalid_cursor", { "last-event-id": "7" }],
     // Empty: refused on both forms alike (it once meant "from now" on the multi-id one).
     ["/events/a?since=", 400, "invalid_cursor"],

@@ -83,7 +83,7 @@ export type CursorResult =
 
 /**
  * Decodes `a=5,b=7` (what {@linkcode encodeCursor} writes). Every entry must name a valid id
- * with a seq of at most 15 digits; an id named twice keeps its lower seq.
+ * with a seq ({@linkcode parseSeq}); an id named twice keeps its lower seq.
  */
 export function decodeCursor(text: string): CursorResult {
   const cursor = new Map<string, number>();
@@ -103,7 +103,11 @@ export function decodeCursor(text: string): CursorResult {
   return { ok: true, cursor };
 }
 
-/** A seq written in plain decimal, at most 15 digits (safe as a number), or `undefined`. */
+/**
+ * An integer ≥ 0 written in decimal digits (leading zeros allowed) up to the largest safe one, or
+ * `undefined`: how every seq, cursor and count in a URL or header is read, on every route alike.
+ */
 export function parseSeq(text: string): number | undefined {
-  return /^(0|[1-9][0-9]{0,14})$/.test(text) ? Number(text) : undefined;
+  const value = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  return value <= Number.MAX_SAFE_INTEGER ? value : undefined;
 }

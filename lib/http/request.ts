@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isValidId, quote } from "../core/mod.ts";
+import { isValidId, parseSeq, quote } from "../core/mod.ts";
 import { HttpError } from "./errors.ts";
 
 /** Returns `raw` if it is a valid id, else throws a 400. */
@@ -99,7 +99,7 @@ export function intParam(
 ): number {
   const raw = params.get(name);
   if (raw === null) return fallback;
-  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  const value = parseSeq(raw) ?? NaN;
   if (!(value >= min && value <= max)) {
     throw new HttpError(
       400,
