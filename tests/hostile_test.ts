@@ -307,6 +307,20 @@ Deno.test("hostile: a path a parser would rewrite is refused, fast lane or not",
   ) {
     assertEquals(await send("GET", path), "HTTP/1.1 400 Bad Request", path);
   }
+  // A character a client should have percent-encoded: a 400 that says so.
+  for (const [path, char] of [['/api/alarms/a"b', '"'], ["/api/conditions/x/a\u00e9b", "\u00e9"]]) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const request = `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const reply = await new Response(conn.readable).text(); // to the end, which closes it
+    assertEquals(reply.split("\r\n")[0], "HTTP/1.1 400 Bad Request", path);
+    assertEquals(JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)).error, {
+      code: "invalid_path",
+      message: `Path ${JSON.stringify(path)} has ${
+        JSON.stringify(char)
+      } unescaped: percent-encode it`,
+    });
+  }
   assertEquals(await send("POST", "/api/alarms/dots"), "HTTP/1.1 202 Accepted");
   assertEquals((await t.server.get("/api/alarms/dots")).body.alarms.length, 1);
   assertEquals((await t.server.get("/api/alarms/victim")).body.alarms.length, 0);

@@ -52,14 +52,21 @@ export function requestUrl(req: Request): URL {
   const start = req.url.indexOf("/", req.url.indexOf("://") + 3);
   const raw = start < 0 ? "/" : req.url.slice(start).replace(/[?#].*$/s, "");
   if (raw !== url.pathname) {
+    const unescaped = UNESCAPED.exec(raw)?.[0];
     throw new HttpError(
       400,
       "invalid_path",
-      `Path ${quote(raw)} is not canonical: no dot segments, escaped dots or backslashes`,
+      unescaped === undefined
+        ? `Path ${quote(raw)} is not canonical: no dot segments, escaped dots or backslashes`
+        : `Path ${quote(raw)} has ${quote(unescaped)} unescaped: percent-encode it`,
     );
   }
   return url;
 }
+
+// What a URL parser percent-encodes in a path, so a path sent with it is not as parsed.
+// deno-lint-ignore no-control-regex
+const UNESCAPED = /[\u0000-\u0020"<>`{}\u007f-\u{10ffff}]/u;
 
 /**
  * The id of a `/api/alarms/{id}` URL that a URL parser would leave as it is (a valid id, no
