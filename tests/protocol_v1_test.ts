@@ -145,7 +145,9 @@ Deno.test("v1: invalid messages get error frames, then 1008 when they keep comin
     client.send("nope");
     assertEquals((await client.nextJson()).code, "invalid_json");
   }
-  client.send("nope");
+  client.send(JSON.stringify({ type: "dance", ref: "last" }));
+  const last = await client.nextJson();
+  assertEquals([last.type, last.code, last.ref], ["error", "unknown_type", "last"]);
   assertEquals(await client.waitClosed(), { code: 1008, reason: "too many invalid messages" });
   assertEquals(server.app.metrics.errorCount("invalid_message"), 4 + MAX_STRIKES);
   assertEquals(server.app.hub.size, 0);

@@ -46,11 +46,11 @@ export function receiveText(context: InboundContext, session: Session, text: str
   }
   if (inbound.kind === "invalid") {
     metrics.error("invalid_message");
+    // Every invalid message gets its error, the last one too, just before the close.
+    const { code, message, ref } = inbound;
+    registry.sendEvent(session, { type: "error", code, message, ...referred(ref) });
     if (++session.strikes >= MAX_STRIKES) {
       registry.close(session, CLOSE_POLICY, "too many invalid messages");
-    } else {
-      const { code, message, ref } = inbound;
-      registry.sendEvent(session, { type: "error", code, message, ...referred(ref) });
     }
     return;
   }
