@@ -2,8 +2,8 @@
  * Connection tokens: HS256 JSON Web Tokens, so any backend can mint one with a stock JWT library
  * or a few lines of HMAC-SHA256. Claims: `sub`, the id the session may open (an id, a prefix
  * ending in `*`, or `*` for any); `exp`, expiry in epoch seconds; optionally `send`, the ids (or
- * prefixes) it may `send` to, and `name`, the person it acts as on conditions (their `by`).
- * Verification pins the algorithm and accepts the current or the previous secret, so secrets
+ * prefixes) it may `send` to, `name`, the person it acts as on conditions (their `by`), and
+ * `nbf`, epoch seconds before which it is refused (with a minute's leeway). Verification pins the algorithm and accepts the current or the previous secret, so secrets
  * rotate without dropping anyone.
  *
  * @module
@@ -25,7 +25,7 @@ export interface Grant {
 }
 
 /** Why a token was refused. */
-export type TokenFailure = "malformed" | "bad_signature" | "expired";
+export type TokenFailure = "malformed" | "bad_signature" | "expired" | "not_yet_valid";
 
 /** The outcome of {@linkcode TokenKeys.verify}. */
 export type Verified = { ok: true; grant: Grant } | { ok: false; reason: TokenFailure };
@@ -36,6 +36,11 @@ const MAX_TOKEN_LENGTH = 4096;
 /** The last second `Date` can represent (8.64e15 ms), as a token's `exp`. */
 const MAX_EXP = 8_640_000_000_000;
 const MAX_SEND_GRANTS = 100;
+/**
+ * How far a token's `nbf` may be ahead of this server's clock, in seconds: the backend that minted
+ * it a moment ago may run a little ahead.
+ */
+export const NOT_BEFORE_LEEWAY_SECONDS = 60;
 /** Longest token lifetime a backend may ask for, in seconds. */
 export const MAX_TTL_SECONDS = 86_400;
 const DEFAULT_TTL_SECONDS = 3600;
@@ -165,9 +170,18 @@ export class TokenKeys {
       if (await crypto.subtle.verify("HMAC", key, sig, data)) valid = true;
     }
     if (!valid) return { ok: false, reason: "bad_signature" };
-    const grant = parseClaims(parseJson(payload));
-    if (!grant) return { ok: false, reason: "malformed" };
-    return grant.expiresAt <= now ? { ok: false, reason: "expired" } : { ok: true, grant };
+    const claims = parseJson(payload);
+    const grant = parseClaims(claims);
+    const notBefore = isJsonObject(claims) ? claims.nbf : undefined;
+    // RFC 7519: a token must not be accepted before its `nbf`, when it has one.
+    if (!grant || !(notBefore === undefined || typeof notBefore === "number")) {
+      return { ok: false, reason: "malformed" };
+    }
+    if (grant.expiresAt <= now) return { ok: false, reason: "expired" };
+    if (notBefore !== undefined && notBefore - NOT_BEFORE_LEEWAY_SECONDS > now / 1000) {
+      return { ok: false, reason: "not_yet_valid" };
+    }
+    return { ok: true, grant };
   }
 }
 

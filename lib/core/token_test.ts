@@ -110,3 +110,19 @@ Deno.test("tokens: an expiry no date can hold is malformed, one at the edge is f
   assert(edge.ok);
   new Date(edge.grant.expiresAt).toISOString(); // what /api/sessions shows: must not throw
 });
+
+Deno.test("tokens: nbf is honoured with a minute's leeway; a nbf that is no number is malformed", async () => {
+  const keys = new TokenKeys([SECRET]);
+  const signed = async (claims: Record<string, unknown>) => {
+    const body = `${part({ alg: "HS256", typ: "JWT" })}.${
+      part({ sub: "x", exp: NOW / 1000 + 3600, ...claims })
+    }`;
+    return `${body}.${await hs256(SECRET, body)}`;
+  };
+  const at = async (nbf: unknown) => await keys.verify(await signed({ nbf }), NOW);
+  assertEquals(await at(NOW / 1000 + 61), { ok: false, reason: "not_yet_valid" });
+  assert((await at(NOW / 1000 + 60)).ok); // a backend's clock a minute ahead
+  assert((await at(NOW / 1000 - 5)).ok);
+  assertEquals(await at("soon"), { ok: false, reason: "malformed" });
+  assert((await keys.verify(await signed({}), NOW)).ok);
+});

@@ -163,6 +163,8 @@ async function verifyToken(
   if (!verified.ok) {
     throw verified.reason === "expired"
       ? new HttpError(401, "token_expired", "The connection token has expired")
+      : verified.reason === "not_yet_valid"
+      ? new HttpError(401, "invalid_token", "The connection token is not valid yet (its nbf)")
       : new HttpError(401, "invalid_token", "The connection token is not valid");
   }
   const uncovered = ids.find((id) => !idMatches(verified.grant.sub, id));
