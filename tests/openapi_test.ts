@@ -279,7 +279,11 @@ Deno.test("the document's patterns accept exactly what the server accepts", asyn
   const iso = new RegExp(schemas.CreateTime.oneOf[0].pattern, "u");
   // Date-times around every boundary the server's parser draws.
   const parts = {
-    date: ["2026-01-01", "2026-12-31", "2026-02-31", "2026-13-01", "2026-00-10", "2026-01-00"],
+    date: [
+      ...["2026-01-01", "2026-12-31", "2026-02-31", "2026-13-01", "2026-00-10", "2026-01-00"],
+      ...["2026-02-28", "2026-02-29", "2024-02-29", "2000-02-29", "1900-02-29", "0000-02-29"],
+      ...["0050-02-29", "0048-02-29", "2026-04-30", "2026-04-31", "2026-11-31", "2026-07-31"],
+    ],
     sep: ["T", "t", " ", "_"],
     time: [
       "00:00",

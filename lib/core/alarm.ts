@@ -135,17 +135,34 @@ export function isValidKey(key: unknown): key is string {
 
 /**
  * An alarm's level as everything that matches on it reads it (policies, the conditions filter,
- * the console's `view.js`): its `level`, else its `severity`, a string or number, lowercased;
- * `""` for none.
+ * the console's `view.js`): its `level`, else its `severity`, whichever first is a non-empty
+ * string or a number, lowercased; `""` for none.
  */
 export function levelOf(fields: JsonObject): string {
-  const level = fields.level ?? fields.severity;
-  return typeof level === "string" || typeof level === "number" ? String(level).toLowerCase() : "";
+  return levelIn(fields.level) ?? levelIn(fields.severity) ?? "";
+}
+
+// A level a field gives: a non-empty string or a number, lowercased.
+function levelIn(value: unknown): string | undefined {
+  return typeof value === "number" || (typeof value === "string" && value !== "")
+    ? String(value).toLowerCase()
+    : undefined;
 }
 
 /** Whether `value` is an acceptable `createTime`: an ISO-8601 date-time or epoch milliseconds. */
 export function isValidCreateTime(value: unknown): value is string | number {
-  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0;
-  return typeof value === "string" && ISO_8601.test(value) &&
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) && value >= 0 && value <= MAX_DATE_MS;
+  }
+  if (typeof value !== "string" || !ISO_8601.test(value)) return false;
+  // A day the month has: Date.parse takes 2026-02-30 as 2 March (times it checks itself).
+  const [year, month, day] = value.match(YEAR_MONTH_DAY)!.slice(1).map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(year!, month! - 1, day!); // Date.UTC would take year 50 as 1950
+  return date.getUTCMonth() === month! - 1 && date.getUTCDate() === day! &&
     !Number.isNaN(Date.parse(value.replace(" ", "T")));
 }
+
+const YEAR_MONTH_DAY = /^(\d+)-(\d+)-(\d+)/;
+/** The last instant a JavaScript `Date` can hold, in epoch milliseconds. */
+const MAX_DATE_MS = 8.64e15;

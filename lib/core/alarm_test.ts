@@ -21,11 +21,23 @@ Deno.test("alarm: stamping and validation", () => {
       "2026-01-01T00:00",
       "2026-01-01T00:00:00.123456+08:00",
       1767225600000,
+      "2024-02-29T00:00:00Z",
+      "0000-02-29T00:00:00Z",
+      "2026-01-01T24:00",
+      8.64e15,
     ]
   ) {
     assert(isValidCreateTime(ok), String(ok));
   }
-  for (const bad of ["2026-01-01", "tomorrow", "2026-01-01T25:00:00Z", -1, 1.5, NaN, null, {}]) {
+  for (
+    const bad of [
+      ...["2026-01-01", "tomorrow", "2026-01-01T25:00:00Z", -1, 1.5, NaN, null, {}],
+      // Days the month hasn't, times of day that don't exist, instants no Date holds.
+      ...["2026-02-30T00:00:00Z", "2026-04-31T08:00", "2025-02-29T00:00:00Z"],
+      ...["2026-13-01T00:00:00Z", "2026-01-01T23:60:00Z", "2026-01-01T23:59:60Z", 8.64e15 + 1],
+      ...["1900-02-29T00:00:00Z", "0050-02-29T00:00:00Z"],
+    ]
+  ) {
     assert(!isValidCreateTime(bad), String(bad));
   }
   const error = assertThrows(() => prepareAlarm({ seq: 1 }, now), InvalidInput);

@@ -80,6 +80,10 @@ Deno.test("policy: matches exact ids and prefixes, and levels case-insensitively
     false,
   );
   assertEquals(policyMatches(policy, "plant-9", levelOf({ level: null })), false);
+  // An empty or unusable level leaves the severity to say it, as the conditions filter reads it.
+  assertEquals(levelOf({ level: "", severity: "Critical" }), "critical");
+  assertEquals(levelOf({ level: true, severity: 5 }), "5");
+  assertEquals(levelOf({ level: "", severity: "" }), "");
   assertEquals(policyMatches(policy, "offices", "critical"), false);
   assertEquals(policyMatches(policy, "plant", "critical"), false);
   const anyLevel = decodePolicy("q", GOOD, allowAll);

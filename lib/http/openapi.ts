@@ -47,8 +47,10 @@ export type JsonMap = { [key: string]: Json };
 const ID_PATTERN = `^[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}$`;
 const ID_PATTERN_OR_PREFIX = `^(?:\\*|[A-Za-z0-9_.:-]{1,${MAX_ID_LENGTH}}\\*?)$`;
 // What `isValidCreateTime` accepts: its ISO-8601 shape narrowed to what `Date.parse` reads
-// (months 01-12, days 01-31 whatever the month, 24:00 only as midnight, offsets to 23:59).
-const ISO_DATE_TIME = "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ]" +
+// (24:00 only as midnight, offsets to 23:59), on days the month has (29 February in leap years).
+const ISO_DATE_TIME = "^(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|" +
+  "(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|" +
+  "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)[Tt ]" +
   "(?:(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,9})?)?|24:00(?::00(?:\\.0{1,9})?)?)" +
   "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$";
 // Control characters, refused in a publisher's alarm `id` (the same class as `core/alarm.ts`).
@@ -667,8 +669,9 @@ const SCHEMAS: JsonMap = {
     ],
   },
   CreateTime: {
-    description: "ISO-8601 (`2026-01-01T08:00:00Z`, `2026-01-01 08:00:00`) or epoch milliseconds",
-    oneOf: [{ type: "string", pattern: ISO_DATE_TIME }, int(0)],
+    description: "ISO-8601 (`2026-01-01T08:00:00Z`, `2026-01-01 08:00:00`) or epoch " +
+      "milliseconds, on a day the month has (at most what a date can hold)",
+    oneOf: [{ type: "string", pattern: ISO_DATE_TIME }, int(0, 8_640_000_000_000_000)],
   },
   AlarmInput: {
     type: "object",

@@ -60,12 +60,16 @@ export function timeOf(alarm) {
 
 /**
  * An alarm's level as the server matches it (`levelOf` in lib/core/alarm.ts): `level`, else
- * `severity`, a string or number, lowercased; "" for none.
+ * `severity`, whichever first is a non-empty string or a number, lowercased; "" for none.
  * @param {Record<string, unknown>} alarm @returns {string}
  */
 export function levelOf(alarm) {
-  const level = alarm.level ?? alarm.severity;
-  return typeof level === "string" || typeof level === "number" ? String(level).toLowerCase() : "";
+  for (const level of [alarm.level, alarm.severity]) {
+    if (typeof level === "number" || (typeof level === "string" && level !== "")) {
+      return String(level).toLowerCase();
+    }
+  }
+  return "";
 }
 
 /** Colour class of a level: crit, warn, info or other. @param {string} level */
