@@ -307,8 +307,14 @@ Deno.test("hostile: a path a parser would rewrite is refused, fast lane or not",
   ) {
     assertEquals(await send("GET", path), "HTTP/1.1 400 Bad Request", path);
   }
-  // A character a client should have percent-encoded: a 400 that says so.
-  for (const [path, char] of [['/api/alarms/a"b', '"'], ["/api/conditions/x/a\u00e9b", "\u00e9"]]) {
+  // A character a client should have percent-encoded: a 400 that says so. (Deno 2.5 refuses
+  // some, such as non-ASCII, itself: an empty 400 before any handler.)
+  const [major = 0, minor = 0] = Deno.version.deno.split(".").map(Number);
+  const cases = [['/api/alarms/a"b', '"'], ["/api/alarms/a{b", "{"]];
+  if (major > 2 || (major === 2 && minor >= 9)) {
+    cases.push(["/api/conditions/x/a\u00e9b", "\u00e9"]);
+  }
+  for (const [path, char] of cases) {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const request = `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
     await conn.write(new TextEncoder().encode(request));
