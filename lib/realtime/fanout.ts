@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Alarm, pauseAfter, StoreError } from "../core/mod.ts";
+import { type Alarm, CLOSE_TRY_AGAIN, pauseAfter, StoreError } from "../core/mod.ts";
 import { bucketOf, type RelayedMessage } from "../store/mod.ts";
 import { FEED_BACKOFF, FeedFollower, type FeedReader } from "./feed_follower.ts";
 import { readRelayed, type RelayedEvent } from "./relayed.ts";
@@ -214,6 +214,8 @@ export class Fanout {
         const page = known?.seq === from + 1
           ? [known]
           : await this.#store.read(t.id, from, Math.min(PAGE, upTo - from));
+        const firstAvailable = page[0]?.seq ?? upTo + 1;
+        if (firstAvailable > from + 1) this.#missed(t, firstAvailable);
         if (page.length === 0 || page[0]!.seq > upTo) {
           t.cursor = upTo; // trimmed by retention before we read it: nothing left to deliver
           break;
@@ -230,6 +232,18 @@ export class Fanout {
       }
     });
     return enqueue(t, run);
+  }
+
+  // Alarms before `firstAvailable` left the log before this isolate read them (it fell behind
+  // other isolates' publishes by more than retention): live sessions of the id that had not got
+  // them are closed to resume, which reports the gap and sends the conditions afresh, instead of
+  // silently jumping ahead. The old page's sockets get what exists, as on any resume.
+  #missed(t: Target, firstAvailable: number): void {
+    for (const session of [...this.#registry.sessionsOf(t.id)]) {
+      if (session.codec.events && !session.replaying && session.lastSeq < firstAvailable - 1) {
+        this.#registry.close(session, CLOSE_TRY_AGAIN, "fell behind: resume");
+      }
+    }
   }
 
   // Sends the alarm after the cursor to the id's sessions; returns how many got it.

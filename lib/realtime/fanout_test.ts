@@ -17,6 +17,8 @@ const SEQ_CODEC: Codec = {
   decode: () => ({ kind: "ignored", metric: "test" }),
 };
 const WIRE = { codec: SEQ_CODEC, transport: { bidirectional: false, clientHeartbeats: false } };
+/** The same frames in a format with events (v1, SSE): it can be told of a gap. */
+const EVENTS_WIRE = { ...WIRE, codec: { ...SEQ_CODEC, name: "seq-events", events: true } };
 
 /** The store's log and feed in memory; `read` can be made to answer wrongly. */
 class MemoryStore implements FanoutStore {
@@ -74,9 +76,9 @@ function setup() {
   });
   fanout.stopFollowing();
   const sockets: FakeSocket[] = [];
-  async function join(id: string, since?: number): Promise<FakeSocket> {
+  async function join(id: string, since?: number, wire = WIRE): Promise<FakeSocket> {
     const socket = new FakeSocket();
-    const session = new Session(socket, id, WIRE, 0);
+    const session = new Session(socket, id, wire, 0);
     registry.add(session);
     await fanout.join(session, since);
     sockets.push(socket);
@@ -142,11 +144,20 @@ Deno.test("fanout: a store that reads nothing newer while behind is reported and
   assertEquals(socket.sent, ["1", "2", "3", "4"]);
 });
 
-Deno.test("fanout: alarms trimmed before they were read are skipped, not waited for", async () => {
+Deno.test("fanout: alarms trimmed before they were read are skipped, not waited for; sessions that can resume are told to", async () => {
   using t = setup();
   const socket = await t.join("p");
+  const events = await t.join("p", undefined, EVENTS_WIRE);
   t.store.publish("p", 4);
   t.store.logs.set("p", t.store.logs.get("p")!.slice(3)); // retention kept only seq 4
   await t.fanout.published(t.store.logs.get("p")![0]!);
-  assertEquals([socket.sent, t.errors.length], [["4"], 0]);
+  // The old page's format gets what exists; one with events is closed to resume (gap, snapshot).
+  assertEquals([socket.sent, socket.closes, t.errors.length], [["4"], [], 0]);
+  assertEquals([events.sent, events.closes], [[], [{ code: 1013, reason: "fell behind: resume" }]]);
+  // Nothing missed, nothing closed: the next alarm is handed over as ever.
+  const caughtUp = await t.join("p", undefined, EVENTS_WIRE);
+  const fifth = { id: "a5", seq: 5, target: "p", createTime: 0 };
+  t.store.logs.get("p")!.push(fifth);
+  assertEquals(await t.fanout.published(fifth), 2);
+  assertEquals([caughtUp.sent, caughtUp.closes], [["5"], []]);
 });
