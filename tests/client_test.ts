@@ -4,6 +4,7 @@ import { TokenKeys } from "../lib/core/mod.ts";
 import { FaultyKv } from "./support/faulty_kv.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
+import { freePort } from "./support/ports.ts";
 import { NoUpgradeProxy } from "./support/no_upgrade_proxy.ts";
 
 /** Collects what a client emits. */
@@ -251,7 +252,7 @@ Deno.test("client: where upgrades are refused it falls back to SSE, keeps its cu
   client.start();
   try {
     await waitFor(() => client.status === "online");
-    assertEquals([client.transport, proxy.refused], ["sse", 2]);
+    assertEquals(client.transport, "sse");
     await server.post("/api/alarms/fb", { n: 2 });
     await waitFor(() => seen.alarms.length === 2);
     assertEquals(seen.alarms.map((a) => a.seq), [1, 2]);
@@ -264,7 +265,46 @@ Deno.test("client: where upgrades are refused it falls back to SSE, keeps its cu
     await waitFor(() => seen.alarms.length === 3);
     assertEquals(seen.alarms.map((a) => a.seq), [1, 2, 3]);
     assertEquals(seen.codes.includes(1012), true);
-    assertEquals(client.transport, "sse");
+    // A WebSocket is tried again now and then (from 10 × minDelayMs): refused, it stays on SSE.
+    await waitFor(() => proxy.refused >= 4);
+    assertEquals([client.transport, client.status], ["sse", "online"]);
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: fallen back to SSE while the server was restarting, it goes back to WebSockets once they open", async () => {
+  await using server = await startServer();
+  // The first two sockets meet a closed port, as during a restart; the rest reach the server.
+  const closed = freePort();
+  let refusals = 2;
+  class RestartingSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[] | WebSocketOptions) {
+      super(refusals-- > 0 ? `ws://127.0.0.1:${closed}/` : url, protocols);
+    }
+  }
+  await server.post("/api/alarms/back", { n: 1 });
+  const client = new AlarmClient({
+    url: server.http,
+    id: "back",
+    since: 0,
+    minDelayMs: 10,
+    WebSocket: RestartingSocket,
+  });
+  const seen = watch(client);
+  const transports: string[] = [];
+  client.addEventListener("status", (e) => {
+    const { status, transport } = (e as CustomEvent<{ status: string; transport: string }>).detail;
+    if (status === "online") transports.push(transport);
+  });
+  client.start();
+  try {
+    await waitFor(() => transports.length === 2);
+    assertEquals([transports, client.transport], [["sse", "websocket"], "websocket"]);
+    await server.post("/api/alarms/back", { n: 2 });
+    await waitFor(() => seen.alarms.length === 2);
+    assertEquals(seen.alarms.map((a) => a.seq), [1, 2]);
+    assert(client.send("back", "on a socket again"));
   } finally {
     client.stop();
   }

@@ -54,6 +54,13 @@ const TOKEN_EXPIRED = 4001;
 const TOKEN_MARGIN_MS = 10_000;
 /** WebSocket attempts in a row that fail before opening, after which SSE is used instead. */
 const FALLBACK_AFTER = 2;
+/**
+ * On SSE after a fallback, a WebSocket is tried again this many times `minDelayMs` after the
+ * stream opens, then twice as long after each failure, up to `PROBE_MAX_FACTOR` times
+ * `maxDelayMs`: a restarted server looks like a blocking proxy for a moment.
+ */
+const PROBE_FIRST_FACTOR = 10;
+const PROBE_MAX_FACTOR = 60;
 
 /**
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
@@ -81,6 +88,12 @@ export class AlarmClient extends EventTarget {
   #transport;
   /** WebSocket attempts in a row that failed before opening. */
   #unopened = 0;
+  /** On SSE after a fallback: the next try of a WebSocket. @type {ReturnType<typeof setTimeout> | undefined} */
+  #probeTimer;
+  /** How long before that try (0: none, not on SSE after a fallback). */
+  #probeDelayMs = 0;
+  /** The WebSocket being tried. @type {WebSocket | undefined} */
+  #probe;
   /** The SSE session's id (from its welcome), sent with acks. @type {string | undefined} */
   #sessionId;
   /**
@@ -183,6 +196,7 @@ export class AlarmClient extends EventTarget {
     this.#unanswered.clear();
     clearTimeout(this.#retryTimer);
     clearInterval(this.#pingTimer);
+    this.#endProbe();
     this.#socket?.close(1000, "client stop");
     this.#socket = undefined;
     this.#events?.close();
@@ -222,11 +236,10 @@ export class AlarmClient extends EventTarget {
     }
     if (this.#stopped) return;
     if (this.#transport === "sse") return this.#connectEvents();
-    const protocols = ["alarms.v1", ...(this.#token ? [`token.${this.#token}`] : [])];
     const Socket = this.#options.WebSocket ?? WebSocket;
     let socket;
     try {
-      socket = new Socket(this.#socketUrl(), protocols);
+      socket = new Socket(this.#socketUrl(), this.#protocols());
     } catch (error) {
       // A token no subprotocol can carry (spaces, say): the server would refuse it anyway.
       if (this.#options.getToken) this.#needToken = true;
@@ -271,6 +284,7 @@ export class AlarmClient extends EventTarget {
     // plain HTTP responses and get through; the cursor carries over, so nothing is lost.
     if (!opened && ++this.#unopened >= FALLBACK_AFTER && this.#canUseEvents()) {
       this.#transport = "sse"; // the backoff keeps growing: a refusal looks the same
+      this.#probeDelayMs = this.#options.minDelayMs * PROBE_FIRST_FACTOR;
     }
     this.#retry(code, reason);
   }
@@ -301,6 +315,7 @@ export class AlarmClient extends EventTarget {
     source.addEventListener("welcome", (event) => {
       const welcome = data(event);
       opened = true;
+      if (this.#probeDelayMs > 0 && this.#probeTimer === undefined) this.#scheduleProbe();
       this.#sessionId = typeof welcome?.sessionId === "string" ? welcome.sessionId : undefined;
       this.#welcomed(welcome?.seq, welcome?.conditions, welcome?.sinceId);
     });
@@ -333,6 +348,56 @@ export class AlarmClient extends EventTarget {
       if (!opened && this.#options.getToken) this.#needToken = true;
       this.#retry(1006, "event stream failed");
     };
+  }
+
+  // A WebSocket tried beside the stream: if it opens, WebSockets get through (the failures were
+  // a restart, not a proxy), so the client goes back to them, resuming from where it is.
+  #scheduleProbe() {
+    this.#probeTimer = setTimeout(() => {
+      if (this.#stopped || this.#transport !== "sse") return this.#endProbe();
+      const Socket = this.#options.WebSocket ?? WebSocket;
+      let probe;
+      try {
+        probe = new Socket(this.#socketUrl(), this.#protocols());
+      } catch {
+        return this.#probeFailed();
+      }
+      this.#probe = probe;
+      probe.onopen = () => {
+        if (this.#probe !== probe) return;
+        this.#endProbe(); // closes it: the switch connects afresh, resuming as any reconnect
+        if (this.#stopped || this.#transport !== "sse") return;
+        this.#transport = "websocket";
+        this.#unopened = 0;
+        this.#events?.close();
+        this.#events = undefined;
+        clearTimeout(this.#retryTimer);
+        this.#attempt = 0;
+        void this.#connect();
+      };
+      probe.onclose = () => this.#probe === probe && this.#probeFailed();
+    }, this.#probeDelayMs);
+  }
+
+  /** The subprotocols a socket offers: v1, and the token if there is one. */
+  #protocols() {
+    return ["alarms.v1", ...(this.#token ? [`token.${this.#token}`] : [])];
+  }
+
+  #probeFailed() {
+    this.#probe = undefined;
+    const { maxDelayMs } = this.#options;
+    this.#probeDelayMs = Math.min(this.#probeDelayMs * 2, maxDelayMs * PROBE_MAX_FACTOR);
+    this.#scheduleProbe();
+  }
+
+  #endProbe() {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    this.#probeDelayMs = 0;
+    const probe = this.#probe;
+    this.#probe = undefined;
+    probe?.close(1000, "probe");
   }
 
   /** @param {number} seq */
