@@ -122,8 +122,8 @@ async function publishPrepared(
     } else failure ??= { reason: outcome.reason };
   });
   if (failure) throw failure.reason;
-  const [only] = settled;
-  if (alarms.length === 0 && only?.status === "rejected") throw only.reason;
+  const [first] = settled; // every one refused: the first refusal answers
+  if (alarms.length === 0 && first?.status === "rejected") throw first.reason;
   const delivered = alarms.reduce((sum, r) => sum + r.delivered, 0);
   return jsonResponse({ alarms, delivered, ...(refused.length > 0 ? { refused } : {}) }, 202);
 }
