@@ -14,12 +14,6 @@ export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_INTERNAL = 1011;
 /** Service restart: the server is shutting down. Reconnect with backoff. */
 export const CLOSE_RESTART = 1012;
-/**
- * Try again later: the server fell behind the store on the socket's id, and alarms it had still to
- * send are no longer retained. Reconnect resuming with `since`: a `gap` says what is gone, and the
- * conditions come afresh.
- */
-export const CLOSE_TRY_AGAIN = 1013;
 /** The connection token expired while connected. Fetch a new token, then reconnect. */
 export const CLOSE_TOKEN_EXPIRED = 4001;
 /** No heartbeat within the timeout. Reconnect. */

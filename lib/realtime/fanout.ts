@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Alarm, CLOSE_TRY_AGAIN, pauseAfter, StoreError } from "../core/mod.ts";
+import { type Alarm, CLOSE_INTERNAL, pauseAfter, StoreError } from "../core/mod.ts";
 import { bucketOf, type RelayedMessage } from "../store/mod.ts";
 import { FEED_BACKOFF, FeedFollower, type FeedReader } from "./feed_follower.ts";
 import { readRelayed, type RelayedEvent } from "./relayed.ts";
@@ -34,6 +34,8 @@ export class Fanout {
   readonly #instance: string;
   readonly #onError: (error: unknown, id?: string) => void;
   readonly #targets = new Map<string, Target>();
+  /** What each session with events joined with: how to tell it of a hole, and resync it. */
+  readonly #hooks = new WeakMap<Session, JoinHooks>();
   readonly #feed: FeedFollower;
   /** Catch-ups waiting to be tried again. */
   readonly #retries = new Set<ReturnType<typeof setTimeout>>();
@@ -69,6 +71,7 @@ export class Fanout {
    */
   async join(session: Session, since: number | undefined, hooks: JoinHooks = {}): Promise<void> {
     const target = this.#target(session.id);
+    if (hooks.onResync) this.#hooks.set(session, hooks);
     // Set before any await: live deliveries skip the session until it is positioned.
     const held = since !== undefined || hooks.onReady !== undefined;
     if (held) session.replaying = true;
@@ -217,7 +220,9 @@ export class Fanout {
         const firstAvailable = page[0]?.seq ?? upTo + 1;
         if (firstAvailable > from + 1) this.#missed(t, firstAvailable);
         if (page.length === 0 || page[0]!.seq > upTo) {
-          t.cursor = upTo; // trimmed by retention before we read it: nothing left to deliver
+          // Trimmed by retention before we read it: gone up to the first alarm retained, so the
+          // catch-ups to come don't find the same hole again, one seq further each.
+          t.cursor = firstAvailable - 1;
           break;
         }
         for (const alarm of page) {
@@ -235,15 +240,27 @@ export class Fanout {
   }
 
   // Alarms before `firstAvailable` left the log before this isolate read them (it fell behind
-  // other isolates' publishes by more than retention): live sessions of the id that had not got
-  // them are closed to resume, which reports the gap and sends the conditions afresh, instead of
-  // silently jumping ahead. The old page's sockets get what exists, as on any resume.
+  // other isolates' publishes by more than retention). Sessions of the id that had not got them
+  // and can be told (v1, SSE) are resynced rather than jumped ahead silently: from now they read
+  // the log themselves (`replaying`), get the id's conditions afresh, then what is retained after
+  // what they had, with a `gap` for the hole, and go live again. The old page's sockets get what
+  // exists, as on any resume.
   #missed(t: Target, firstAvailable: number): void {
-    for (const session of [...this.#registry.sessionsOf(t.id)]) {
-      if (session.codec.events && !session.replaying && session.lastSeq < firstAvailable - 1) {
-        this.#registry.close(session, CLOSE_TRY_AGAIN, "fell behind: resume");
-      }
+    for (const session of this.#registry.sessionsOf(t.id)) {
+      const hooks = this.#hooks.get(session);
+      if (!hooks || session.replaying || session.lastSeq >= firstAvailable - 1) continue;
+      session.replaying = true; // before this page is delivered: the session reads it itself
+      this.#resyncSession(session, t, hooks).catch((error) => {
+        this.#onError(error, t.id);
+        this.#registry.close(session, CLOSE_INTERNAL, "store unavailable");
+      });
     }
+  }
+
+  async #resyncSession(session: Session, t: Target, hooks: JoinHooks): Promise<void> {
+    const from = session.lastSeq;
+    await hooks.onResync?.(Math.max(t.cursor, await this.#store.head(session.id)));
+    await replay(this.#store, this.#registry, session, t, from, hooks.onGap);
   }
 
   // Sends the alarm after the cursor to the id's sessions; returns how many got it.

@@ -4,9 +4,11 @@ import { Metrics } from "../observe/mod.ts";
 import type { FeedEntry, RelayedMessage } from "../store/mod.ts";
 import type { Codec } from "./codec.ts";
 import { Fanout, type FanoutStore } from "./fanout.ts";
+import type { JoinHooks } from "./replay.ts";
 import { Registry } from "./registry.ts";
 import { FakeSocket } from "../../tests/support/fake_socket.ts";
 import { Session } from "./session.ts";
+import { waitFor } from "../../tests/support/wait.ts";
 
 /** Frames are the alarm's seq: what a session got, and in which order, at a glance. */
 const SEQ_CODEC: Codec = {
@@ -44,7 +46,7 @@ class MemoryStore implements FanoutStore {
   }
 
   head(target: string): Promise<number> {
-    return Promise.resolve(this.logs.get(target)?.length ?? 0);
+    return Promise.resolve(this.logs.get(target)?.at(-1)?.seq ?? 0);
   }
 
   heads(targets: readonly string[]): Promise<number[]> {
@@ -76,11 +78,16 @@ function setup() {
   });
   fanout.stopFollowing();
   const sockets: FakeSocket[] = [];
-  async function join(id: string, since?: number, wire = WIRE): Promise<FakeSocket> {
+  async function join(
+    id: string,
+    since?: number,
+    wire = WIRE,
+    hooks: JoinHooks = {},
+  ): Promise<FakeSocket> {
     const socket = new FakeSocket();
     const session = new Session(socket, id, wire, 0);
     registry.add(session);
-    await fanout.join(session, since);
+    await fanout.join(session, since, hooks);
     sockets.push(socket);
     return socket;
   }
@@ -144,20 +151,26 @@ Deno.test("fanout: a store that reads nothing newer while behind is reported and
   assertEquals(socket.sent, ["1", "2", "3", "4"]);
 });
 
-Deno.test("fanout: alarms trimmed before they were read are skipped, not waited for; sessions that can resume are told to", async () => {
+Deno.test("fanout: alarms trimmed before they were read are skipped, not waited for; sessions with events are resynced", async () => {
   using t = setup();
   const socket = await t.join("p");
-  const events = await t.join("p", undefined, EVENTS_WIRE);
+  const told: string[] = [];
+  const hooks: JoinHooks = {
+    onResync: (head) => Promise.resolve(void told.push(`conditions as of ${head}`)),
+    onGap: (since, firstAvailable) => told.push(`gap ${since}-${firstAvailable}`),
+  };
+  const events = await t.join("p", undefined, EVENTS_WIRE, hooks);
   t.store.publish("p", 4);
   t.store.logs.set("p", t.store.logs.get("p")!.slice(3)); // retention kept only seq 4
   await t.fanout.published(t.store.logs.get("p")![0]!);
-  // The old page's format gets what exists; one with events is closed to resume (gap, snapshot).
+  // The old page's format gets what exists; one with events the conditions afresh, the hole,
+  // then what exists, read from the log, and stays open.
   assertEquals([socket.sent, socket.closes, t.errors.length], [["4"], [], 0]);
-  assertEquals([events.sent, events.closes], [[], [{ code: 1013, reason: "fell behind: resume" }]]);
-  // Nothing missed, nothing closed: the next alarm is handed over as ever.
-  const caughtUp = await t.join("p", undefined, EVENTS_WIRE);
+  await waitFor(() => events.sent.length === 1);
+  assertEquals([told, events.sent, events.closes], [["conditions as of 4", "gap 0-4"], ["4"], []]);
+  // Live again: the next alarm is handed over as ever, to both.
   const fifth = { id: "a5", seq: 5, target: "p", createTime: 0 };
   t.store.logs.get("p")!.push(fifth);
   assertEquals(await t.fanout.published(fifth), 2);
-  assertEquals([caughtUp.sent, caughtUp.closes], [["5"], []]);
+  assertEquals([socket.sent, events.sent, told.length], [["4", "5"], ["4", "5"], 2]);
 });

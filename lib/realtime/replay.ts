@@ -14,7 +14,7 @@ export interface LogReader {
   read(target: string, after: number, limit: number): Promise<Alarm[]>;
 }
 
-/** Callbacks of `Fanout.join`. */
+/** Callbacks of `Fanout.join`, for formats with events (v1, SSE). */
 export interface JoinHooks {
   /**
    * The id's head, once known; nothing has been sent yet. What it returns is waited for (the
@@ -22,8 +22,13 @@ export interface JoinHooks {
    * meanwhile is then read from the log.
    */
   onReady?: (head: number) => void | Promise<void>;
-  /** `since` was older than retention: the first seq available. */
-  onGap?: (firstAvailable: number) => void;
+  /**
+   * The session missed alarms that left the log while it was live (this isolate fell behind):
+   * sends the id's conditions afresh, as of `head` or later, before the log is read again.
+   */
+  onResync?: (head: number) => Promise<void>;
+  /** Alarms after `since` are no longer retained: the first seq available. */
+  onGap?: (since: number, firstAvailable: number) => void;
 }
 
 /** Alarms read from the log per page during catch-up and replay. */
@@ -34,8 +39,9 @@ export const PAGE = 200;
  * up to `live.cursor` (which keeps moving while this runs), then clears `session.replaying`.
  * While replaying, live deliveries skip the session; it reads them from the log instead, so
  * nothing is lost or doubled. A `from` beyond `live.cursor` (this isolate has not yet heard of
- * alarms the client has) needs no reading: deliveries up to it skip the session. When `from` is
- * older than the oldest retained alarm, `onGap` gets the first seq available first.
+ * alarms the client has) needs no reading: deliveries up to it skip the session. Where alarms
+ * are no longer retained (`from` older than the oldest, or trimmed while it reads), `onGap` is
+ * told the hole before what follows it.
  */
 export async function replay(
   store: LogReader,
@@ -43,11 +49,10 @@ export async function replay(
   session: Session,
   live: { readonly cursor: number },
   from: number,
-  onGap?: (firstAvailable: number) => void,
+  onGap?: (since: number, firstAvailable: number) => void,
 ): Promise<void> {
   // Live deliveries at or below `from`, which the client has, skip the session from now on.
   session.lastSeq = from;
-  let gapReported = false;
   while (session.lastSeq < live.cursor) {
     if (!registry.has(session)) return;
     const upTo = live.cursor;
@@ -57,13 +62,12 @@ export async function replay(
       Math.min(PAGE, upTo - session.lastSeq),
     );
     const first = page[0];
-    if (!first || first.seq > session.lastSeq + 1) {
-      if (!gapReported) onGap?.(first?.seq ?? upTo + 1);
-      gapReported = true;
-      // Everything up to the cursor has expired.
+    const before = session.lastSeq;
+    if (!first || first.seq > before + 1) {
+      onGap?.(before, first?.seq ?? upTo + 1); // each hole once, exactly: none overlap
+      // Everything up to the cursor has expired: past it is progress, not a stall.
       if (!first || first.seq > upTo) session.lastSeq = upTo;
     }
-    const before = session.lastSeq;
     for (const alarm of page) {
       if (alarm.seq > upTo) break;
       registry.sendAlarm(session, alarm);

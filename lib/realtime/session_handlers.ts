@@ -145,7 +145,12 @@ export class SessionHandlers implements SocketHandlers {
         this.#early = undefined;
         for (const text of early) this.#receive(text);
       },
-      onGap: (firstAvailable) => this.#send({ type: "gap", id, since: since ?? 0, firstAvailable }),
+      onResync: async (seq) => {
+        // No welcome comes before it: an empty list is sent too, to clear the client's.
+        const conditions = (await this.#ctx.activeConditions(id)).map(inSnapshot);
+        this.#ctx.registry.sendWhole(session, { type: "conditions", id, seq, conditions });
+      },
+      onGap: (since, firstAvailable) => this.#send({ type: "gap", id, since, firstAvailable }),
     };
   }
 
