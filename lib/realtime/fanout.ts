@@ -86,7 +86,14 @@ export class Fanout {
     if (since !== undefined || ready) {
       // A since beyond the head (e.g. a wiped store) is treated as "from the head".
       const from = Math.min(since ?? head, head);
-      await replay(this.#store, this.#registry, session, target, from, hooks.onGap);
+      await replay(
+        this.#store,
+        this.#registry,
+        session,
+        target,
+        from,
+        this.#told(session, hooks, head),
+      );
     } else if (held) {
       session.lastSeq = target.cursor; // live from the head it was told
       session.replaying = false;
@@ -257,10 +264,26 @@ export class Fanout {
     }
   }
 
+  // Once this catch-up is done (its cursor past the hole), the session reads from what it had.
+  // The hole is there still (nothing trimmed comes back), so its first gap sends the conditions.
   async #resyncSession(session: Session, t: Target, hooks: JoinHooks): Promise<void> {
     const from = session.lastSeq;
-    await hooks.onResync?.(Math.max(t.cursor, await this.#store.head(session.id)));
-    await replay(this.#store, this.#registry, session, t, from, hooks.onGap);
+    await t.chain;
+    await replay(this.#store, this.#registry, session, t, from, this.#told(session, hooks, -1));
+  }
+
+  // Tells `session` of each hole in what it is sent, once: first, if the hole reaches past the
+  // conditions it was last sent (as of `asOf`), the conditions afresh, since changes in the hole
+  // are gone with it; then the `gap`.
+  #told(session: Session, hooks: JoinHooks, asOf: number) {
+    return async (since: number, firstAvailable: number): Promise<void> => {
+      if (hooks.onResync && firstAvailable - 1 > asOf) {
+        const target = this.#targets.get(session.id);
+        asOf = Math.max(target?.cursor ?? 0, await this.#store.head(session.id));
+        await hooks.onResync(asOf);
+      }
+      hooks.onGap?.(since, firstAvailable);
+    };
   }
 
   // Sends the alarm after the cursor to the id's sessions; returns how many got it.

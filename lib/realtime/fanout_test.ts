@@ -28,18 +28,22 @@ class MemoryStore implements FanoutStore {
   reads = 0;
   /** Replaces `read` (a broken store). */
   misread: ((target: string, after: number) => Alarm[]) | undefined;
+  /** Runs before each read: what others do to the log meanwhile. */
+  beforeRead: ((target: string) => void) | undefined;
 
   publish(target: string, count = 1): Alarm {
     const log = this.logs.get(target) ?? [];
     this.logs.set(target, log);
     for (let i = 0; i < count; i++) {
-      log.push({ id: `a${log.length + 1}`, seq: log.length + 1, target, createTime: 0 });
+      const seq = (log.at(-1)?.seq ?? 0) + 1;
+      log.push({ id: `a${seq}`, seq, target, createTime: 0 });
     }
     return log.at(-1)!;
   }
 
   read(target: string, after: number, limit: number): Promise<Alarm[]> {
     this.reads++;
+    this.beforeRead?.(target);
     if (this.misread) return Promise.resolve(this.misread(target, after));
     const log = this.logs.get(target) ?? [];
     return Promise.resolve(log.filter((a) => a.seq > after).slice(0, limit));
@@ -173,4 +177,43 @@ Deno.test("fanout: alarms trimmed before they were read are skipped, not waited 
   t.store.logs.get("p")!.push(fifth);
   assertEquals(await t.fanout.published(fifth), 2);
   assertEquals([socket.sent, events.sent, told.length], [["4", "5"], ["4", "5"], 2]);
+});
+
+Deno.test("fanout: a log trimmed while its sessions catch up: each seq is sent once or in one hole, holes told in order, never overlapping", async () => {
+  using t = setup();
+  const gaps: [number, number][] = [];
+  const snapshots: number[] = [];
+  const hooks: JoinHooks = {
+    onResync: (head) => Promise.resolve(void snapshots.push(head)),
+    onGap: (since, firstAvailable) => gaps.push([since, firstAvailable]),
+  };
+  const events = await t.join("p", undefined, EVENTS_WIRE, hooks);
+  const legacy = await t.join("p");
+  t.store.publish("p", 5);
+  await t.fanout.published(t.store.logs.get("p")![4]!);
+  // A flood elsewhere: every read finds 10 more alarms, and the log trimmed to its newest 4.
+  t.store.beforeRead = (target) => {
+    t.store.publish(target, 10);
+    t.store.logs.set(target, t.store.logs.get(target)!.slice(-4));
+  };
+  for (let i = 0; i < 20; i++) await t.fanout.published(t.store.publish("p", 2));
+  t.store.beforeRead = undefined;
+  const last = t.store.publish("p");
+  await t.fanout.published(last);
+  await waitFor(() => events.sent.at(-1) === String(last.seq));
+  // Every seq either sent, once, in order, or inside exactly one hole; holes in order, apart.
+  const sent = events.sent.map(Number);
+  assert(sent.every((seq, i) => i === 0 || seq > sent[i - 1]!));
+  assert(gaps.length > 1, `${gaps.length} holes`);
+  assert(
+    gaps.every(([since, first], i) => since < first - 1 && since >= (gaps[i - 1]?.[1] ?? 1) - 1),
+  );
+  for (let seq = 1; seq <= last.seq; seq++) {
+    const holes = gaps.filter(([since, first]) => since < seq && seq < first).length;
+    assertEquals(holes + (sent.includes(seq) ? 1 : 0), 1, `seq ${seq}`);
+  }
+  // Each hole that reached past the list last sent came after the list afresh.
+  assert(snapshots.length >= 1 && snapshots.length <= gaps.length);
+  assert(legacy.sent.map(Number).every((seq, i, all) => i === 0 || seq > all[i - 1]!));
+  assertEquals(t.errors, []);
 });

@@ -49,7 +49,7 @@ export async function replay(
   session: Session,
   live: { readonly cursor: number },
   from: number,
-  onGap?: (since: number, firstAvailable: number) => void,
+  onGap?: (since: number, firstAvailable: number) => void | Promise<void>,
 ): Promise<void> {
   // Live deliveries at or below `from`, which the client has, skip the session from now on.
   session.lastSeq = from;
@@ -64,9 +64,12 @@ export async function replay(
     const first = page[0];
     const before = session.lastSeq;
     if (!first || first.seq > before + 1) {
-      onGap?.(before, first?.seq ?? upTo + 1); // each hole once, exactly: none overlap
-      // Everything up to the cursor has expired: past it is progress, not a stall.
-      if (!first || first.seq > upTo) session.lastSeq = upTo;
+      // Nothing between them is retained (a read returns the first entries after `before`):
+      // told once, the hole is behind the session, so a later one starts where this one ended.
+      const firstAvailable = first?.seq ?? upTo + 1;
+      await onGap?.(before, firstAvailable);
+      if (!registry.has(session)) return;
+      session.lastSeq = firstAvailable - 1;
     }
     for (const alarm of page) {
       if (alarm.seq > upTo) break;
