@@ -1,9 +1,9 @@
 /**
  * Following the store's change feed: one watch of the feed's bucket heads, whatever the number
- * of ids, and this isolate's own cursor per bucket. For each entry past the cursor it tells its
- * owner that an id has alarms up to a seq, or that a message arrived. When entries expired before
- * they were read, or when following (re)starts, it asks the owner to re-read its ids' heads
- * instead. A watch that ends or fails is opened again; a failed read is retried with backoff.
+ * of ids, and this isolate's own cursor per bucket. For the entries past the cursor it tells its
+ * owner that an id has alarms up to a seq (once per id per page read), or that a message
+ * arrived. When entries expired before they were read, or when following (re)starts, it asks the
+ * owner to re-read its ids' heads instead. A watch that ends or fails is opened again; a failed read is retried with backoff.
  *
  * @module
  */
@@ -95,7 +95,7 @@ export class FeedFollower {
         if (entries[0]?.n !== after + 1) {
           await this.#retrying(() => this.#handlers.onResync(b), signal); // expired unread
         }
-        for (const entry of entries) this.#deliver(entry);
+        this.#deliver(entries);
         const next = entries.at(-1)?.n ?? heads[b]!;
         if (next > after) {
           cursors[b] = next;
@@ -111,11 +111,19 @@ export class FeedFollower {
     }
   }
 
-  #deliver(entry: FeedEntry): void {
-    if ("seq" in entry) this.#handlers.onAlarm(entry.target, entry.seq);
-    else if (entry.message.origin !== this.#instance) {
-      this.#handlers.onMessage(entry.target, entry.message);
+  // A page's alarms are told once per id, up to its last seq there: the owner reads the log
+  // from its cursor up to it in pages, instead of once per entry (which could not keep up with
+  // another instance's flood). Messages, which the log doesn't hold, are told one by one.
+  #deliver(entries: readonly FeedEntry[]): void {
+    const latest = new Map<string, number>();
+    for (const entry of entries) {
+      if ("seq" in entry) {
+        latest.set(entry.target, Math.max(entry.seq, latest.get(entry.target) ?? 0));
+      } else if (entry.message.origin !== this.#instance) {
+        this.#handlers.onMessage(entry.target, entry.message);
+      }
     }
+    for (const [target, seq] of latest) this.#handlers.onAlarm(target, seq);
   }
 
   // Runs `fn` until it succeeds or following stops, with growing pauses between attempts.

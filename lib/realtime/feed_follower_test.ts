@@ -83,6 +83,17 @@ Deno.test("feed follower: starts with a resync, then tells each entry past its c
   assertEquals(t.told, ["resync undefined", "alarm a 1", "alarm b 4", "message m x"]);
 });
 
+Deno.test("feed follower: a page's alarms are told once per id, up to its last seq there", async () => {
+  using t = setup();
+  t.follower.start();
+  await t.until(() => t.told.length === 1);
+  const flood = [1, 2, 3].map((seq) => ({ target: "a", seq }));
+  t.feed.append(0, ...flood, { target: "b", seq: 1 }, { target: "a", seq: 4 });
+  await t.until(() => t.told.length === 3);
+  assertEquals(t.told, ["resync undefined", "alarm a 4", "alarm b 1"]);
+  assertEquals(t.feed.reads, 1);
+});
+
 Deno.test("feed follower: entries that expired unread ask for a resync of their bucket", async () => {
   using t = setup();
   t.feed.append(1, { target: "a", seq: 1 });
