@@ -87,8 +87,11 @@ export class FeedFollower {
       let stalls = 0;
       while (cursors[b]! < heads[b]! && !signal.aborted) {
         const after = cursors[b]!;
+        // To the end, not just to the head this event names: while a page is read the watch
+        // queues an event per change, each one entry further, and those become no-ops instead
+        // of a read each (on KV Connect, tens of ms apiece: a flood's backlog took seconds).
         const entries = await this.#retrying(
-          () => this.#store.readFeed(b, after, heads[b]!),
+          () => this.#store.readFeed(b, after, Number.MAX_SAFE_INTEGER),
           signal,
         );
         if (signal.aborted) return;

@@ -94,6 +94,16 @@ Deno.test("feed follower: a page's alarms are told once per id, up to its last s
   assertEquals(t.feed.reads, 1);
 });
 
+Deno.test("feed follower: heads a watch queued while it read are not read one by one", async () => {
+  using t = setup();
+  t.follower.start();
+  await t.until(() => t.told.length === 1);
+  // Three changes, three watch events, before the follower reads: one read takes them all.
+  for (const seq of [1, 2, 3]) t.feed.append(0, { target: "a", seq });
+  await t.until(() => t.told.length === 2);
+  assertEquals([t.told, t.feed.reads], [["resync undefined", "alarm a 3"], 1]);
+});
+
 Deno.test("feed follower: entries that expired unread ask for a resync of their bucket", async () => {
   using t = setup();
   t.feed.append(1, { target: "a", seq: 1 });
