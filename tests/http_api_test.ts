@@ -300,6 +300,18 @@ Deno.test("publish to several ids: ids whose list is full are named in refused, 
     [true, true],
   ]);
   assertEquals(again.json.refused[0].target, "full");
+  // Once there is room, the retry stores it there too, with the same id as the others.
+  const cleared = await postJson(a, "/api/conditions/full/a/clear", {});
+  assertEquals(cleared.status, 200);
+  assertEquals((await postJson(a, "/api/conditions/full/a/acknowledge", {})).status, 200);
+  const last = await postJson(a, "/api/alarms", body, headers);
+  assertEquals([last.status, "refused" in last.json], [202, false]);
+  const ids = new Set(last.json.alarms.map((x: { id: string }) => x.id));
+  assertEquals([ids.size, first.json.alarms[0].id], [1, [...ids][0]]);
+  assertMatch(
+    first.json.alarms[0].id,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  );
   // When every id refuses, the refusal is the answer; without refusals, no refused field.
   assertError(
     await postJson(a, "/api/alarms", { targets: ["full", "room"], alarm: { key: "c" } }),

@@ -38,7 +38,7 @@ export async function publishOne(
 }
 
 /** `POST /api/alarms`: `{"targets": ["a", "b"], "alarm": {...}}`. */
-export function publishMany(
+export async function publishMany(
   hub: Hub,
   body: JsonObject,
   headers: Headers,
@@ -66,7 +66,8 @@ export function publishMany(
     throw new HttpError(400, "invalid_field", `Field "alarm" must be a JSON object`);
   }
   const key = idempotencyKey(headers, alarm);
-  return publishPrepared(hub, new Set(targets), prepareAlarm(alarm, now), key);
+  const prepared = prepareAlarm(alarm, now, await sharedId(key));
+  return publishPrepared(hub, new Set(targets), prepared, key);
 }
 
 /** `POST /api/broadcast`: the body is the alarm; it goes to every id online now, anywhere. */
@@ -76,9 +77,11 @@ export async function publishBroadcast(
   headers: Headers,
   now: number,
 ): Promise<Response> {
-  const prepared = prepareAlarm(body, now); // validate before looking up who is online
+  const key = idempotencyKey(headers, body);
+  // Validated before looking up who is online.
+  const prepared = prepareAlarm(body, now, await sharedId(key));
   const online = await hub.online();
-  return publishPrepared(hub, new Set(online.keys()), prepared, idempotencyKey(headers, body));
+  return publishPrepared(hub, new Set(online.keys()), prepared, key);
 }
 
 /** `GET /api/alarms/{id}?after=<seq>&limit=<n>`: stored alarms after a seq, oldest first. */
@@ -126,6 +129,26 @@ async function publishPrepared(
   if (alarms.length === 0 && first?.status === "rejected") throw first.reason;
   const delivered = alarms.reduce((sum, r) => sum + r.delivered, 0);
   return jsonResponse({ alarms, delivered, ...(refused.length > 0 ? { refused } : {}) }, 202);
+}
+
+/**
+ * How a publish to several ids names its alarm when the publisher doesn't: a random UUID, or
+ * with an `Idempotency-Key`, one derived from it, so a retry that stores it for ids that refused
+ * it before (their active list full) gives it the same `id` the others have.
+ */
+async function sharedId(key: string | undefined): Promise<() => string> {
+  if (key === undefined || !key.startsWith("key:")) return () => crypto.randomUUID();
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
+  );
+  // A version 8 (custom) UUID from its first 16 bytes, so it reads as the random ones do.
+  digest[6] = (digest[6]! & 0x0f) | 0x80;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+  return () => id;
 }
 
 /**
