@@ -94,10 +94,20 @@ browserTest(
       assertEquals((await rows(page)).map((r) => r.text), ["live one"]);
       await page.selectOption("#filter-level", "");
 
-      // Acknowledge the newest alarm of "a" (seq 2): the server records it.
-      await page.click('#alarms li[data-target="a"][data-seq="2"] .ack');
-      await page.waitForSelector('#alarms li[data-target="a"][data-seq="2"] .ack:disabled');
+      // Acknowledge the newest alarm of "a" (seq 2): the server records it, and another
+      // operator's console shows it acknowledged, live and after a reload.
+      const other = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await other.goto(`${server.http}/?id=a`);
+      await other.waitForSelector('#connections li[data-id="a"].status-online');
+      const newest = '#alarms li[data-target="a"][data-seq="2"] .ack';
+      await text(other, newest, "Ack");
+      await page.click(newest);
+      await page.waitForSelector(`${newest}:disabled`);
       await waitForAck(server.http, "a", 2);
+      await text(other, newest, "Acked");
+      await other.reload();
+      await text(other, newest, "Acked");
+      await other.close();
 
       // Publish from the console's form.
       await page.click("#publish-panel summary");
@@ -594,6 +604,33 @@ browserTest(
 );
 
 browserTest(
+  "console: a shelve limit under every offered duration is itself offered",
+  async () => {
+    await using server = await startServer({ now: Date.now, config: { maxShelveSeconds: 600 } });
+    await server.post("/api/alarms/short", { key: "k", level: "minor", message: "m" });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await page.goto(`${server.http}/?id=short`);
+      const active = '#conditions > li.condition[data-key="k"]';
+      await page.waitForSelector(active);
+      await page.click(`${active} .shelve`);
+      await page.waitForSelector('#shelve-duration option[value="600"]', { state: "attached" });
+      assertEquals(await page.inputValue("#shelve-duration"), "600");
+      assertEquals(
+        await page.textContent('#shelve-duration option[value="600"]'),
+        "10 min (the most the server allows)",
+      );
+      await page.fill("#shelve-reason", "Short test");
+      await page.click("#shelve-submit");
+      await page.waitForSelector('#shelved > li.condition[data-key="k"]');
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest(
   "console: shelving from its dialog (a reason, a duration the server allows), the shelved list, unshelving; a shelving ends by itself; a refusal shows in the dialog",
   async () => {
     await using server = await startServer({ now: Date.now, config: { maxShelveSeconds: 3600 } });
@@ -629,9 +666,19 @@ browserTest(
           ["28800", "8 h (longer than the server allows)", true],
         ],
       );
-      // No reason, no shelving.
+      // No reason, no shelving; spaces are no reason either, and the field says so.
       await page.click("#shelve-submit");
       assertEquals(await page.isVisible("#shelve-dialog"), true);
+      assertEquals(await page.$$eval(shelved, (l) => l.length), 0);
+      await page.fill("#shelve-reason", "   ");
+      await page.click("#shelve-submit");
+      assertEquals(
+        await page.$eval(
+          "#shelve-reason",
+          (input) => (input as unknown as { validationMessage: string }).validationMessage,
+        ),
+        "Say why: a reason is required",
+      );
       assertEquals(await page.$$eval(shelved, (l) => l.length), 0);
       await page.fill("#shelve-reason", "Sensor replaced, recalibrating");
       await page.selectOption("#shelve-duration", "900");

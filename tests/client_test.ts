@@ -51,6 +51,25 @@ Deno.test("client: connects, receives alarms in order, and reports its status", 
   assertEquals(client.status, "offline");
 });
 
+Deno.test("client: another client's ack is an ack event, also one made before it connected", async () => {
+  await using server = await startServer();
+  for (let i = 1; i <= 3; i++) await server.post("/api/alarms/ak", { i });
+  assertEquals((await server.post("/api/acks/ak", { seq: 2 })).status, 200);
+  const client = new AlarmClient({ url: server.http, id: "ak", since: 0 });
+  const acks: unknown[] = [];
+  client.addEventListener("ack", (e) => acks.push((e as CustomEvent).detail));
+  client.start();
+  try {
+    await waitFor(() => acks.length === 1);
+    assertEquals(acks, [{ id: "ak", seq: 2 }]);
+    assertEquals((await server.post("/api/acks/ak", { seq: 3 })).status, 200);
+    await waitFor(() => acks.length === 2);
+    assertEquals(acks[1], { id: "ak", seq: 3 });
+  } finally {
+    client.stop();
+  }
+});
+
 Deno.test("client: after a server restart close it reconnects and gets what it missed, once, in order", async () => {
   await using server = await startServer();
   const client = new AlarmClient({ url: server.ws, id: "c2", minDelayMs: 50 });

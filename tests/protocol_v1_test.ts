@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { MAX_STRIKES } from "../lib/realtime/inbound.ts";
+import { SseClient } from "./support/sse.ts";
 import { TestClient } from "./support/client.ts";
 import { FaultyKv } from "./support/faulty_kv.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
@@ -122,6 +123,15 @@ Deno.test("v1: acks are validated and recorded; the sessions API shows what is u
   const sessions = await server.get("/api/sessions/acker");
   assertEquals(sessions.body.sessions[0].ackedSeq, 5);
   assertEquals([sessions.body.seq, sessions.body.acked, sessions.body.unacknowledged], [7, 5, 2]);
+  // A client connecting later is told how far the id is acknowledged; one with none, nothing.
+  await using later = await TestClient.open(`${server.ws}/websocket/acker`, "alarms.v1");
+  const welcome = await later.nextJson();
+  assertEquals([welcome.type, welcome.acked], ["welcome", 5]);
+  await using events = await SseClient.open(`${server.http}/events/acker`);
+  await events.next(); // retry advice
+  assertEquals(JSON.parse((await events.next()).data).acked, 5);
+  await using fresh = await TestClient.open(`${server.ws}/websocket/never-acked`, "alarms.v1");
+  assertEquals("acked" in await fresh.nextJson(), false);
 });
 
 Deno.test("v1: invalid messages get error frames, then 1008 when they keep coming", async () => {

@@ -48,6 +48,8 @@ export type ServerMessage =
      * that remembers another there is looking at a log that started again (a store restored).
      */
     sinceId?: string | number;
+    /** The highest seq the id's clients acknowledged; absent: none yet. */
+    acked?: number;
   }
   | { type: "alarm"; alarm: Alarm }
   /** The id's conditions in the active list (shelved ones too), as of `seq`: sent on connect. */

@@ -361,7 +361,7 @@ class SseCodec implements Codec {
   event(event: SessionEvent): string | undefined {
     switch (event.type) {
       case "welcome": {
-        const { sessionId, id, instance, seq, serverTime, conditions, sinceId } = event;
+        const { sessionId, id, instance, seq, serverTime, conditions, sinceId, acked } = event;
         return sseControlFrame(
           {
             event: "welcome",
@@ -372,6 +372,7 @@ class SseCodec implements Codec {
             serverTime,
             ...(conditions === undefined ? {} : { conditions }),
             ...(sinceId === undefined ? {} : { sinceId }),
+            ...(acked === undefined ? {} : { acked }),
           },
           this.#eventId(event.position),
         );

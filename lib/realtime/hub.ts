@@ -177,6 +177,7 @@ export class Hub {
       ack: (id, seq, sessionId) => this.ack(id, seq, sessionId),
       activeConditions: (id) => this.activeConditions(id),
       alarmIdAt: (target, seq) => this.alarmIdAt(target, seq),
+      acked: (id) => this.#options.store.acked(id),
       change: (id, key, change) => this.change(id, key, change),
       maxShelveSeconds: options.limits.maxShelveSeconds,
       anonymousActions: options.limits.anonymousActions,

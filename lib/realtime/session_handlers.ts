@@ -34,6 +34,8 @@ export interface SessionContext {
   activeConditions(id: string): Promise<Condition[]>;
   /** The `id` of the alarm at `seq` of `target`'s log, if one is there (not a transition). */
   alarmIdAt(target: string, seq: number): Promise<string | number | undefined>;
+  /** The highest seq the id's clients acknowledged, `null` before any. */
+  acked(id: string): Promise<number | null>;
   /** Changes a condition (`Hub.change`, the one path for every client). */
   change(
     id: string,
@@ -117,11 +119,13 @@ export class SessionHandlers implements SocketHandlers {
         // an entry to a condition only if it is newer than the condition's own `seq`. With none
         // active, the welcome says so (no `conditions`) and no snapshot follows.
         // What the log holds at `since` now, for a client to check against what it saw there.
-        const [listed, sinceId] = await Promise.all([
+        // And how far the id's alarms are acknowledged, so a page shows what others did before.
+        const [listed, sinceId, acked] = await Promise.all([
           this.#ctx.activeConditions(id),
           since !== undefined && since > 0 && since <= seq
             ? this.#ctx.alarmIdAt(id, since)
             : undefined,
+          this.#ctx.acked(id),
         ]);
         const conditions = listed.map(inSnapshot);
         this.#send({
@@ -137,6 +141,7 @@ export class SessionHandlers implements SocketHandlers {
           heartbeatInterval,
           ...(conditions.length > 0 ? { conditions: conditions.length } : {}),
           ...(sinceId === undefined ? {} : { sinceId }),
+          ...(acked === null ? {} : { acked }),
         });
         if (conditions.length > 0) {
           this.#ctx.registry.sendWhole(session, { type: "conditions", id, seq, conditions });

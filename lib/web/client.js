@@ -68,7 +68,8 @@ const PROBE_MAX_FACTOR = 60;
  * `{ code, message, action?, key? }`: `action` and `key` name the condition action refused, or
  * left unanswered when the connection closed, code `unconfirmed`), `message` (detail:
  * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`:
- * another client of the id acknowledged every alarm up to `seq`), `conditions` (detail: the
+ * another client of the id acknowledged every alarm up to `seq`, or had before this one
+ * connected), `conditions` (detail: the
  * id's active conditions, as `conditions` returns them, after every change), `transition`
  * (detail: `{ seq, transition, condition }`: a condition was acknowledged, shelved, unshelved or
  * cleared), `reset` (detail: `{ seq, lastSeq }`: the id's log is not the one this client saw up
@@ -317,7 +318,7 @@ export class AlarmClient extends EventTarget {
       opened = true;
       if (this.#probeDelayMs > 0 && this.#probeTimer === undefined) this.#scheduleProbe();
       this.#sessionId = typeof welcome?.sessionId === "string" ? welcome.sessionId : undefined;
-      this.#welcomed(welcome?.seq, welcome?.conditions, welcome?.sinceId);
+      this.#welcomed(welcome?.seq, welcome?.conditions, welcome?.sinceId, welcome?.acked);
     });
     source.addEventListener("conditions", (event) => this.#snapshot(data(event)));
     source.addEventListener("condition", (event) => this.#condition(data(event)));
@@ -472,7 +473,7 @@ export class AlarmClient extends EventTarget {
     switch (message?.type) {
       case "welcome":
         this.#startPings(message.heartbeatInterval);
-        this.#welcomed(message.seq, message.conditions, message.sinceId);
+        this.#welcomed(message.seq, message.conditions, message.sinceId, message.acked);
         break;
       case "alarm":
         if (message.condition) this.#condition(message.condition);
@@ -507,10 +508,12 @@ export class AlarmClient extends EventTarget {
 
   /**
    * Online: the id's head was `seq`; `conditions` says how many active conditions the snapshot
-   * that follows holds (none when absent); `sinceId`, the `id` of the alarm at our `since` now.
+   * that follows holds (none when absent); `sinceId`, the `id` of the alarm at our `since` now;
+   * `acked`, how far the id's alarms were acknowledged.
    * @param {unknown} seq @param {unknown} conditions @param {unknown} sinceId
+   * @param {unknown} acked
    */
-  #welcomed(seq, conditions, sinceId) {
+  #welcomed(seq, conditions, sinceId, acked) {
     this.#attempt = 0;
     this.#everOnline = true;
     if (conditions === undefined) this.#snapshot({ seq, conditions: [] });
@@ -527,6 +530,8 @@ export class AlarmClient extends EventTarget {
       this.#lastId = undefined;
       return this.#restart();
     }
+    // How far the id's alarms were acknowledged before: as if another client just did.
+    if (typeof acked === "number") this.#emit("ack", { id: this.#options.id, seq: acked });
     this.#setStatus("online");
   }
 

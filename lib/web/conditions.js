@@ -420,6 +420,8 @@ export class ConditionsView {
     el("shelve-dialog").addEventListener("close", () => this.#closeDialog());
     const select = /** @type {HTMLSelectElement} */ (el("shelve-duration"));
     select.replaceChildren(...DURATIONS.map((seconds) => new Option("", String(seconds))));
+    const reason = /** @type {HTMLInputElement} */ (el("shelve-reason"));
+    reason.addEventListener("input", () => reason.setCustomValidity(""));
   }
 
   /** @param {Condition} c @param {"shelve" | "acknowledge"} action */
@@ -468,9 +470,20 @@ export class ConditionsView {
   // knows the limit they are disabled; until then (or without it) the refusal is shown.
   #labelDurations() {
     const select = /** @type {HTMLSelectElement} */ (el("shelve-duration"));
+    // A limit below every preset: the limit itself is offered, or nothing could be shelved.
+    const fits = DURATIONS.some((seconds) => seconds <= this.#max);
+    const most = [...select.options].find((o) => !DURATIONS.includes(Number(o.value)));
+    if (!fits && Number.isFinite(this.#max) && !most) {
+      select.append(new Option("", String(this.#max)));
+    }
     for (const option of select.options) {
+      const seconds = Number(option.value);
+      if (!DURATIONS.includes(seconds)) {
+        option.textContent = t("mostAllowed", { minutes: String(Math.round(seconds / 60)) });
+        continue;
+      }
       const label = t(/** @type {MessageKey} */ (`duration.${option.value}`));
-      option.disabled = Number(option.value) > this.#max;
+      option.disabled = seconds > this.#max;
       option.textContent = option.disabled ? t("tooLong", { label }) : label;
     }
     if (select.selectedOptions[0]?.disabled) {
@@ -490,7 +503,12 @@ export class ConditionsView {
     let sent;
     if (acting.action === "shelve") {
       const reason = String(data.get("reason") ?? "").trim();
-      if (!reason) return /** @type {HTMLInputElement} */ (el("shelve-reason")).focus();
+      if (!reason) {
+        // Spaces pass `required`: say what is missing, as the browser does for an empty field.
+        const input = /** @type {HTMLInputElement} */ (el("shelve-reason"));
+        input.setCustomValidity(t("reasonBlank"));
+        return void input.reportValidity();
+      }
       const untilCleared = data.get("untilCleared") === "on";
       sent = client?.shelve(acting.key, {
         reason,

@@ -311,6 +311,14 @@ function connect(ids, token) {
         if (alarms[i]?.target === id) alarms.splice(i, 1);
       }
       floods.forget(id); // counted again as they come back
+      acked.delete(id); // the welcome that follows says how far the new log is acknowledged
+      queueRender();
+    });
+    // Another console (or the API) acknowledged up to a seq, now or before this one connected.
+    client.addEventListener("ack", (e) => {
+      const { seq } = /** @type {CustomEvent<{ seq: unknown }>} */ (e).detail;
+      if (typeof seq !== "number" || seq <= (acked.get(id) ?? 0)) return;
+      acked.set(id, seq);
       queueRender();
     });
     client.addEventListener("status", (e) => {
