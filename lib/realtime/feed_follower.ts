@@ -3,7 +3,8 @@
  * of ids, and this isolate's own cursor per bucket. For the entries past the cursor it tells its
  * owner that an id has alarms up to a seq (once per id per page read), or that a message
  * arrived. When entries expired before they were read, or when following (re)starts, it asks the
- * owner to re-read its ids' heads instead. A watch that ends or fails is opened again; a failed read is retried with backoff.
+ * owner to re-read its ids' heads instead. A watch that ends or fails is opened again; a failed
+ * read is retried with backoff.
  *
  * @module
  */
@@ -14,8 +15,8 @@ import type { FeedEntry, RelayedMessage } from "../store/mod.ts";
 export interface FeedReader {
   /** The bucket heads as they change, starting with their current values. */
   watchFeed(): ReadableStream<number[]>;
-  /** Entries of `bucket` numbered in (`after`, `upTo`], in order, a page at most. */
-  readFeed(bucket: number, after: number, upTo: number): Promise<FeedEntry[]>;
+  /** Entries of `bucket` numbered after `after`, in order, a page at most. */
+  readFeed(bucket: number, after: number): Promise<FeedEntry[]>;
 }
 
 /** What a {@linkcode FeedFollower} tells its owner. */
@@ -91,7 +92,7 @@ export class FeedFollower {
         // queues an event per change, each one entry further, and those become no-ops instead
         // of a read each (on KV Connect, tens of ms apiece: a flood's backlog took seconds).
         const entries = await this.#retrying(
-          () => this.#store.readFeed(b, after, Number.MAX_SAFE_INTEGER),
+          () => this.#store.readFeed(b, after),
           signal,
         );
         if (signal.aborted) return;

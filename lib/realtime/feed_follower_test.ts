@@ -24,10 +24,10 @@ class ScriptedFeed implements FeedReader {
     });
   }
 
-  readFeed(bucket: number, after: number, upTo: number): Promise<FeedEntry[]> {
+  readFeed(bucket: number, after: number): Promise<FeedEntry[]> {
     this.reads++;
     if (this.misread) return Promise.resolve(this.misread(bucket, after));
-    return Promise.resolve(this.entries[bucket]!.filter((e) => e.n > after && e.n <= upTo));
+    return Promise.resolve(this.entries[bucket]!.filter((e) => e.n > after));
   }
 
   /** Appends entries to `bucket` (numbered on), and pushes the new heads. */

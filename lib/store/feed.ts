@@ -43,19 +43,18 @@ export async function feedHeads(kv: KvLike): Promise<number[]> {
 }
 
 /**
- * Entries of `bucket` numbered in (`after`, `upTo`], in order, at most a page of them; a missing
- * number (expired) shows as a jump in `n`.
+ * Entries of `bucket` numbered after `after`, in order, at most a page of them; a missing number
+ * (expired) shows as a jump in `n`.
  */
 export async function readFeed(
   kv: KvLike,
   bucket: number,
   after: number,
-  upTo: number,
 ): Promise<FeedEntry[]> {
   return await guard(() =>
     Array.fromAsync(
       kv.list<Omit<FeedEntry, "n">>(
-        { start: feedKey(bucket, after + 1), end: feedKey(bucket, upTo + 1) },
+        { start: feedKey(bucket, after + 1), end: feedKey(bucket, Infinity) },
         { limit: FEED_PAGE },
       ),
       ({ key, value }) => ({ ...value, n: Number(key[2]) }) as FeedEntry,

@@ -235,8 +235,8 @@ export class AlarmStore {
   }
 
   /** Entries of feed `bucket` numbered in (`after`, `upTo`], in order, a page at most. */
-  readFeed(bucket: number, after: number, upTo: number): Promise<FeedEntry[]> {
-    return readFeed(this.#kv, bucket, after, upTo);
+  readFeed(bucket: number, after: number): Promise<FeedEntry[]> {
+    return readFeed(this.#kv, bucket, after);
   }
 
   /** Relays a message to the sessions of `target` on every instance, through the feed. */
