@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { isValidId, quote } from "./ids.ts";
+import { isValidId, parseSeq, quote } from "./ids.ts";
 
 /** Control events a stream sends besides alarms. */
 export type SseControl =
@@ -101,13 +101,4 @@ export function decodeCursor(text: string): CursorResult {
     cursor.set(id, Math.min(seq, cursor.get(id) ?? seq));
   }
   return { ok: true, cursor };
-}
-
-/**
- * An integer ≥ 0 written in decimal digits (leading zeros allowed) up to the largest safe one, or
- * `undefined`: how every seq, cursor and count in a URL or header is read, on every route alike.
- */
-export function parseSeq(text: string): number | undefined {
-  const value = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
-  return value <= Number.MAX_SAFE_INTEGER ? value : undefined;
 }

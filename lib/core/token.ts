@@ -3,8 +3,9 @@
  * or a few lines of HMAC-SHA256. Claims: `sub`, the id the session may open (an id, a prefix
  * ending in `*`, or `*` for any); `exp`, expiry in epoch seconds; optionally `send`, the ids (or
  * prefixes) it may `send` to, `name`, the person it acts as on conditions (their `by`), and
- * `nbf`, epoch seconds before which it is refused (with a minute's leeway). Verification pins the algorithm and accepts the current or the previous secret, so secrets
- * rotate without dropping anyone.
+ * `nbf`, epoch seconds before which it is refused (with a minute's leeway). Verification pins
+ * the algorithm and accepts the current or the previous secret, so secrets rotate without
+ * dropping anyone.
  *
  * @module
  */

@@ -73,8 +73,8 @@ export interface StreamRequest {
 /**
  * Reads the ids and resume positions of `/events/{id}` (`rawId` given) or `/events?id=…`.
  * `Last-Event-ID` (what `EventSource` sends when it reconnects) wins over `?since=`; an empty
- * `since` is malformed, on both forms alike. Throws
- * an {@linkcode HttpError} 400 for anything malformed.
+ * `since` is malformed, on both forms alike. Throws an {@linkcode HttpError} 400 for anything
+ * malformed.
  */
 export function parseStreamRequest(
   rawId: string | undefined,

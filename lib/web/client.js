@@ -69,8 +69,8 @@ const PROBE_MAX_FACTOR = 60;
  * left unanswered when the connection closed, code `unconfirmed`), `message` (detail:
  * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`:
  * another client of the id acknowledged every alarm up to `seq`, or had before this one
- * connected), `conditions` (detail: the
- * id's active conditions, as `conditions` returns them, after every change), `transition`
+ * connected), `conditions` (detail: the id's active conditions, as `conditions` returns them,
+ * after every change), `transition`
  * (detail: `{ seq, transition, condition }`: a condition was acknowledged, shelved, unshelved or
  * cleared), `reset` (detail: `{ seq, lastSeq }`: the id's log is not the one this client saw up
  * to `lastSeq` (its store restored or replaced): the client reads everything it retains again,
