@@ -8,7 +8,7 @@
 import { assertEquals } from "@std/assert";
 import { TestClient } from "./support/client.ts";
 import { DENOKV, DenoKv } from "./support/denokv.ts";
-import { type Member, start, startFleet, stopFleet } from "./support/fleet.ts";
+import { type Member, post, start, startFleet, stopFleet } from "./support/fleet.ts";
 import { freePort } from "./support/ports.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -16,16 +16,6 @@ const ID = "plant-9";
 const KEYS = Array.from({ length: 8 }, (_, i) => `line-${i}/pressure`);
 /** `MAX_CONDITIONS` of every process here: room for `KEYS` and one more on `ID`. */
 const LIMIT = 10;
-
-async function post(m: Member, path: string, body: unknown): Promise<number> {
-  const res = await fetch(`${m.http}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  await res.body?.cancel();
-  return res.status;
-}
 
 const act = (m: Member, key: string, action: string, body: unknown = {}) =>
   post(m, `/api/conditions/${ID}/${encodeURIComponent(key)}/${action}`, body);

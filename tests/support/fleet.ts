@@ -83,6 +83,17 @@ export async function metric(m: Member, name: string): Promise<number> {
   return Number(match[1]);
 }
 
+/** POSTs `body` as JSON to `path` of `m`; returns the status (the body is dropped). */
+export async function post(m: Member, path: string, body: unknown): Promise<number> {
+  const res = await fetch(`${m.http}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
 /** POSTs an alarm to `id` through `m`; returns the status and JSON body. */
 export async function publish(
   m: Member,
