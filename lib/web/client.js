@@ -81,6 +81,8 @@ export class AlarmClient extends EventTarget {
   #options;
   /** @type {Status} */
   #status = "offline";
+  /** The transport the last `status` event named. @type {Transport | undefined} */
+  #shownTransport;
   /** @type {WebSocket | undefined} */
   #socket;
   /** @type {EventSource | undefined} */
@@ -223,8 +225,11 @@ export class AlarmClient extends EventTarget {
     return this.#sendJson({ type: "send", to, data });
   }
 
-  async #connect() {
-    this.#setStatus(this.#everOnline || this.#attempt > 0 ? "reconnecting" : "connecting");
+  /** @param {boolean} [switching] from SSE to a WebSocket that just opened */
+  async #connect(switching = false) {
+    if (!switching) {
+      this.#setStatus(this.#everOnline || this.#attempt > 0 ? "reconnecting" : "connecting");
+    }
     const { getToken } = this.#options;
     if (getToken && (this.#needToken || !this.#token || expiresSoon(this.#token))) {
       try {
@@ -374,7 +379,8 @@ export class AlarmClient extends EventTarget {
         this.#events = undefined;
         clearTimeout(this.#retryTimer);
         this.#attempt = 0;
-        void this.#connect();
+        // Still online while it switches (a socket just opened): `online` again on its welcome.
+        void this.#connect(true);
       };
       probe.onclose = () => this.#probe === probe && this.#probeFailed();
     }, this.#probeDelayMs);
@@ -629,9 +635,12 @@ export class AlarmClient extends EventTarget {
 
   /** @param {Status} status @param {number} [code] @param {string} [reason] */
   #setStatus(status, code, reason) {
-    if (status === this.#status && code === undefined) return;
-    this.#status = status;
     const transport = this.#transport;
+    if (status === this.#status && transport === this.#shownTransport && code === undefined) {
+      return;
+    }
+    this.#status = status;
+    this.#shownTransport = transport;
     this.#emit("status", { status, transport, ...(code === undefined ? {} : { code, reason }) });
   }
 
