@@ -117,6 +117,15 @@ browserTest(
       await page.click("#publish button");
       await text(page, "#alarms li .text", "from the form");
       assertEquals(await page.isVisible("#more"), false); // four alarms fit on one page
+
+      // A problem stays until dismissed, and leaves the connections as they were.
+      await page.fill('#connect input[name="ids"]', ",");
+      await page.click("#connect button");
+      await text(page, "#problem-text", "Enter at least one id");
+      assert(await page.isVisible("#problem"));
+      await page.click('#problem-dismiss[aria-label="Dismiss"]');
+      await page.waitForSelector("#problem", { state: "hidden" });
+      await page.waitForSelector('#connections li[data-id="a"].status-online');
       await screenshot(page, "console");
       await page.setViewportSize({ width: 390, height: 844 });
       await screenshot(page, "console-phone");

@@ -274,12 +274,15 @@ function showStatus(id, status, transport) {
   if (transport) badge.setAttribute("data-transport", transport);
 }
 
-/** Shows a problem (in the current language, also after a switch), or none. @param {(() => string) | undefined} text */
+/**
+ * Shows a problem (in the current language, also after a switch), or none. It stays until the
+ * next one or the operator dismisses it: a refusal that vanished by itself could go unread.
+ * @param {(() => string) | undefined} text
+ */
 function problem(text) {
   problemText = text;
-  const node = el("problem");
-  node.textContent = text ? text() : "";
-  node.hidden = !text;
+  el("problem-text").textContent = text ? text() : "";
+  el("problem").hidden = !text;
 }
 
 /** @param {string[]} ids @param {string} token */
@@ -397,6 +400,7 @@ function setup() {
   el("more-conditions").addEventListener("click", () => (shownConditions += PAGE, render()));
   el("tab-conditions").addEventListener("click", () => (picked = "conditions", render()));
   el("tab-alarms").addEventListener("click", () => (picked = "alarms", render()));
+  el("problem-dismiss").addEventListener("click", () => problem(undefined));
   setupPublish();
   setInterval(() => {
     for (const time of document.querySelectorAll("#alarms time")) {
