@@ -181,12 +181,24 @@ Deno.test("origin allowlist: other origins get 403 before the upgrade; no Origin
     101,
   );
   assertEquals((await status(server, "/websocket/a")).status, 101);
-  // The server's own console: its origin is the host the request was sent to.
+  // The server's own console reached by address: its origin is the host the request was sent to.
   const own = `http://127.0.0.1:${server.port}`;
   assertEquals((await status(server, "/websocket/a", { origin: own })).status, 101);
+  const local = `localhost:${server.port}`;
+  assertEquals(
+    (await status(server, "/websocket/a", { origin: `http://${local}`, host: local })).status,
+    101,
+  );
   const otherPort = `http://127.0.0.1:${server.port + 1}`;
   assertEquals((await status(server, "/websocket/a", { origin: otherPort })).status, 403);
-  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 4);
+  // By a name, only if listed: a page from any name pointed at this server (DNS rebinding)
+  // sends that name as its host.
+  const rebound = `evil.example:${server.port}`;
+  for (const path of ["/websocket/a", "/events/a"]) {
+    const answer = await status(server, path, { origin: `http://${rebound}`, host: rebound });
+    assertEquals(answer.status, 403, path);
+  }
+  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 6);
   // Logged too, once per reason however many come in a burst.
   const refusals = lines.filter((line) => line.includes('"msg":"upgrade refused"'));
   assertEquals(refusals.length, 1);

@@ -204,8 +204,8 @@ Deno.test({
         assertLess(Date.now() - started, 2000);
       }
 
-      // The console in Chromium, with ALLOWED_ORIGINS set as documented: its own origin is
-      // recognised, so it stays on WebSocket.
+      // The console in Chromium, with ALLOWED_ORIGINS set as documented: reached by address, its
+      // own origin is recognised, so it stays on WebSocket.
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const tab = await context.newPage();
       await tab.goto(`${nginx.url}/?id=console-3&token=${await token("console-3")}`);

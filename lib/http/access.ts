@@ -117,8 +117,8 @@ export class Gate {
   /**
    * Throws a 403 unless `req` comes from an allowed origin. Browsers always send `Origin`;
    * clients without one are not browsers and can't be hijacked cross-site, so they are judged by
-   * their token alone. The console this server serves is always allowed: its origin is this
-   * server's own host.
+   * their token alone. The console this server serves is allowed when reached by IP address or
+   * as `localhost`: its origin is then the host the request was sent to.
    */
   checkOrigin(req: Request): void {
     const origin = req.headers.get("origin");
@@ -130,8 +130,11 @@ export class Gate {
   /** Whether a page from `origin` may connect (`headers`: the request's, for its own host). */
   originAllowed(origin: string, headers: Headers): boolean {
     const origins = this.#config.allowedOrigins;
-    return origins.length === 0 || origins.includes(origin) ||
-      hostOf(origin) === headers.get("host");
+    if (origins.length === 0 || origins.includes(origin)) return true;
+    // Only by address: any name can be pointed at this server (DNS rebinding), and a page from
+    // it would send that name as its host. A console reached by name is listed.
+    const url = urlOf(origin);
+    return url !== undefined && url.host === headers.get("host") && isAddress(url.hostname);
   }
 
   /**
@@ -187,11 +190,16 @@ export function offeredToken(headers: Headers): string | undefined {
   return undefined;
 }
 
-/** The host (and port) of an `Origin` value, or `undefined` for "null" or anything unparsable. */
-function hostOf(origin: string): string | undefined {
+/** An `Origin` value as a URL, or `undefined` for "null" or anything unparsable. */
+function urlOf(origin: string): URL | undefined {
   try {
-    return new URL(origin).host || undefined;
+    return new URL(origin);
   } catch {
     return undefined;
   }
+}
+
+/** Whether a URL's `hostname` is an IP address or `localhost` (names nobody else can point). */
+function isAddress(hostname: string): boolean {
+  return hostname === "localhost" || hostname.startsWith("[") || /^[\d.]+$/.test(hostname);
 }

@@ -137,7 +137,7 @@ export function streamParams(tokens: boolean, origins: boolean): Json[] {
       name: "Origin",
       in: "header",
       description: origins
-        ? "Must be in `ALLOWED_ORIGINS` or this server's own host when sent"
+        ? "Must be in `ALLOWED_ORIGINS`, or be this server reached by IP address or as localhost, when sent"
         : "Not checked: `ALLOWED_ORIGINS` is empty",
       schema: { type: "string" },
     },

@@ -630,7 +630,7 @@ export const ROUTES: readonly Route<Operation>[] = [
               name: "Origin",
               in: "header",
               description: origins
-                ? "Must be in `ALLOWED_ORIGINS` or this server's own host when sent"
+                ? "Must be in `ALLOWED_ORIGINS`, or be this server reached by IP address or as localhost, when sent"
                 : "Not checked: `ALLOWED_ORIGINS` is empty",
               schema: { type: "string" },
             },
