@@ -34,6 +34,16 @@ Deno.test({
     // A normal client: health, publish, and a WebSocket through TLS.
     const health = await get("/healthz");
     assertEquals([health.status, (await health.json()).status], [200, "ok"]);
+    // /metrics (it names ids) only for the monitoring hosts listed: this one, not another.
+    const metrics = await get("/metrics");
+    assertEquals(metrics.status, 200);
+    assert((await metrics.text()).includes("# TYPE alarmcast_"));
+    {
+      using other = nginx.client("127.0.0.2");
+      const refused = await fetch(`${nginx.url}/metrics`, { client: other });
+      await refused.body?.cancel();
+      assertEquals(refused.status, 403);
+    }
     const ws = await RawSocket.over(await nginx.connect(), "/websocket/normal");
     assertEquals(ws.status, 101);
     const published = await fetch(`${nginx.url}/api/alarms/normal`, {
