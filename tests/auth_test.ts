@@ -386,8 +386,19 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
   assertEquals([noAck.type, noAck.code, noAck.message], [
     "error",
     "forbidden",
-    "Acknowledging takes a connection token while the API key is set",
+    "Acknowledging takes a connection token while the API key is set (tokens need WS_TOKEN_SECRET)",
   ]);
+  // Nor messages into other ids' consoles: the operator's console gets the next alarm, no message.
+  await using operator = await TestClient.open(`${keyed.ws}/websocket/control-room`, "alarms.v1");
+  assertEquals((await operator.nextJson()).type, "welcome");
+  anonymous.send(
+    JSON.stringify({ type: "send", to: "control-room", data: "Evacuate now", ref: "m" }),
+  );
+  const noSend = await anonymous.nextJson();
+  assertEquals([noSend.type, noSend.code, noSend.ref], ["error", "forbidden", "m"]);
+  assertEquals((await keyed.post("/api/alarms/control-room", { n: 1 }, auth)).status, 202);
+  const next = await operator.nextJson();
+  assertEquals([next.type, next.alarm?.n], ["alarm", 1]);
   const sessions = (await keyed.get("/api/sessions/plant-3", auth)).body;
   const viaHttp = await keyed.post("/api/acks/plant-3", { seq: 1 });
   assertEquals([viaHttp.status, viaHttp.body.error.message], [401, "A valid API key is required"]);

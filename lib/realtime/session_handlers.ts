@@ -177,8 +177,10 @@ export class SessionHandlers implements SocketHandlers {
       {
         registry,
         metrics,
-        send: (to, event, ref) =>
-          this.#settle(fanout.relay(to, event, session.sessionId), ref, to, "Message not sent"),
+        send: (to, event, ref) => {
+          if (!this.#mayAct("Sending", ref)) return;
+          this.#settle(fanout.relay(to, event, session.sessionId), ref, to, "Message not sent");
+        },
         ack: (seq, ref) => {
           if (!this.#mayAct("Acknowledging", ref)) return;
           const acked = this.#ctx.ack(session.id, seq, session.sessionId);
@@ -227,15 +229,17 @@ export class SessionHandlers implements SocketHandlers {
     reportSocketFault(this.#ctx.metrics, this.#ctx.logger, this.#session, kind, error);
   }
 
-  // Acks and actions hide alarms and stop escalation: without a token, a socket may take them
-  // only while the HTTP API is open too, so a socket is never a way around the API key.
+  // Acks and actions hide alarms and stop escalation, and messages reach other ids' consoles:
+  // without a token, a socket may do them only while the HTTP API is open too, so a socket is
+  // never a way around the API key. (With WS_TOKEN_SECRET set every socket has a token.)
   #mayAct(what: string, ref: Ref | undefined): boolean {
     if (this.#session.grant !== undefined || this.#ctx.anonymousActions) return true;
     this.#ctx.metrics.error("forbidden");
     this.#send({
       type: "error",
       code: "forbidden",
-      message: `${what} takes a connection token while the API key is set`,
+      message:
+        `${what} takes a connection token while the API key is set (tokens need WS_TOKEN_SECRET)`,
       ...referred(ref),
     });
     return false;
