@@ -361,7 +361,8 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
     );
   }
   for (
-    const bad of ["system", "SYSTEM", " ", "", "a\nb"].map((name) => ({ id: "x", name }))
+    const bad of ["system", "SYSTEM", " ", "", "a\nb", " system", "system\u200b", "\u202eop3"]
+      .map((name) => ({ id: "x", name }))
   ) {
     const res = await server.post("/api/tokens", bad, auth);
     assertEquals([res.status, res.body.error.code], [400, "invalid_field"], JSON.stringify(bad));

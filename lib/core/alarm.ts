@@ -46,6 +46,17 @@ const UTF8 = new TextEncoder();
 // Control characters would make ids unsafe to print; everything else is the publisher's business.
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** White space, as a character class's body (in a JSON Schema pattern too). */
+export const SPACE_CHARS =
+  "\\u0009-\\u000d \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+/**
+ * Invisible format characters (zero-width, joiners, bidi controls, the BOM), likewise: nothing
+ * to see, or text shown as other text.
+ */
+export const FORMAT_CHARS =
+  "\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u08e2\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb";
+/** Text with nothing to read: white space, control and format characters alone. */
+export const BLANK = new RegExp(`^[\\u0000-\\u001f\\u007f-\\u009f${SPACE_CHARS}${FORMAT_CHARS}]*$`);
 const ISO_8601 =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
 
@@ -73,7 +84,7 @@ export function prepareAlarm(
   if (body.key !== undefined && !isValidKey(body.key)) {
     throw new InvalidInput(
       "invalid_field",
-      `Field "key" must be a string of 1 to ${MAX_KEY_LENGTH} printable characters, not "." or ".."`,
+      `Field "key" must be a string of 1 to ${MAX_KEY_LENGTH} printable characters, not blank, "." or ".."`,
     );
   }
   const given = body.createTime ?? undefined; // null asks for the server's time, like absent
@@ -126,11 +137,12 @@ export function fitsCharacters(value: string, max: number): boolean {
 }
 
 /**
- * Whether `key` can name a condition: 1 to 256 printable characters, other than `.` and `..`
- * (URLs resolve those path segments away, so no route could name the condition).
+ * Whether `key` can name a condition: 1 to 256 printable characters, not blank (an operator
+ * could not tell it from another), other than `.` and `..` (URLs resolve those path segments
+ * away, so no route could name the condition).
  */
 export function isValidKey(key: unknown): key is string {
-  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== "..";
+  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== ".." && !BLANK.test(key);
 }
 
 /**

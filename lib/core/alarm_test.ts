@@ -59,13 +59,16 @@ Deno.test("alarm: lone surrogates, and keys no path can name, are refused", () =
     const error = assertThrows(() => prepareAlarm(body, 0), InvalidInput);
     assertEquals(error.code, "invalid_field", JSON.stringify(body));
   }
-  for (const key of [".", ".."]) {
+  // Nor a key with nothing to see (an operator could not tell it from another).
+  for (const key of [".", "..", " ", "\u200b", "\u3000\u202e"]) {
     const error = assertThrows(() => prepareAlarm({ key }, 0), InvalidInput);
     assertEquals(
       error.message,
-      'Field "key" must be a string of 1 to 256 printable characters, not "." or ".."',
+      'Field "key" must be a string of 1 to 256 printable characters, not blank, "." or ".."',
+      JSON.stringify(key),
     );
   }
+  assertEquals(prepareAlarm({ key: "a b" }, 0).fields.key, "a b");
   // A pair is one character, and dots within a key are fine.
   assertEquals(prepareAlarm({ key: "😀/..", message: "a\ud83d\ude00b" }, 0).fields.key, "😀/..");
   assertEquals(prepareAlarm({ key: "...", message: "m" }, 0).fields.key, "...");

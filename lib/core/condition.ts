@@ -17,7 +17,14 @@
  *
  * @module
  */
-import { type Alarm, fitsCharacters, isPrintable } from "./alarm.ts";
+import {
+  type Alarm,
+  BLANK,
+  fitsCharacters,
+  FORMAT_CHARS,
+  isPrintable,
+  SPACE_CHARS,
+} from "./alarm.ts";
 import { Conflict, InvalidInput, NotFound, refuseUnknownFields } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
@@ -405,11 +412,13 @@ export const SYSTEM_ACTOR = "system";
 
 /**
  * Names nobody may act by: `system` in any case (the audit trail would pass them off as the
- * server's own changes), and spaces alone (a name that shows as nothing). The OpenAPI document's
- * `ActorName` says the same as a pattern.
+ * server's own changes), a space at either end (`" system"` shows as `system`; spaces alone as
+ * nothing), and invisible format characters anywhere (zero-width, bidi controls: a name shown as
+ * another). The OpenAPI document's `ActorName` says the same as a pattern.
  */
-export const RESERVED_ACTOR =
-  /^(?:[Ss][Yy][Ss][Tt][Ee][Mm]|[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufeff]*)$/;
+export const RESERVED_ACTOR = new RegExp(
+  `^[Ss][Yy][Ss][Tt][Ee][Mm]$|^[${SPACE_CHARS}]|[${SPACE_CHARS}]$|[${FORMAT_CHARS}]`,
+);
 
 /** Whether `value` may name who acts: 1 to 128 printable characters, not reserved. */
 export function isActorName(value: unknown): value is string {
@@ -424,7 +433,9 @@ export function actorNameOf(field: string, value: unknown): string | undefined {
   if (value === undefined || isActorName(value)) return value;
   throw new InvalidInput(
     "invalid_field",
-    `Field ${quote(field)} must be 1 to ${MAX_BY_LENGTH} printable characters, not blank or ${
+    `Field ${
+      quote(field)
+    } must be 1 to ${MAX_BY_LENGTH} printable characters without spaces at either end, invisible characters or the name ${
       quote(SYSTEM_ACTOR)
     }`,
   );
@@ -468,7 +479,7 @@ export function decodeAction(
     throw new InvalidInput("invalid_field", `Field "reason" is required to shelve`);
   }
   // Required means something to read in the audit trail: spaces or control characters say nothing.
-  if (!VISIBLE.test(reason)) {
+  if (BLANK.test(reason)) {
     throw new InvalidInput("invalid_field", `Field "reason" must say why, not be blank`);
   }
   const { durationSeconds, untilCleared = false } = body;
@@ -490,9 +501,6 @@ export function decodeAction(
   }
   return { action, ...base, reason, until: now + seconds * 1000, untilCleared };
 }
-
-/** Anything but white space and control characters: what a required text must hold. */
-const VISIBLE = /[^\s\p{Cc}\p{Cf}]/u;
 
 // An optional string field of 1 to `max` characters (code points), valid Unicode, trimmed of
 // nothing; line breaks are the writer's business.

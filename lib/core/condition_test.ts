@@ -176,11 +176,30 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
     { reason: "r", durationSeconds: null },
     'Field "durationSeconds" must be an integer from 1 to 60',
   );
-  const byMessage = 'Field "by" must be 1 to 128 printable characters, not blank or "system"';
+  const byMessage =
+    'Field "by" must be 1 to 128 printable characters without spaces at either end, invisible characters or the name "system"';
   refused({ by: "li\nwei" }, byMessage);
-  // The server's own name in any case, and a name of spaces alone, would mislead the audit trail.
-  for (const by of ["system", "SYSTEM", "System", " ", "\u3000 \u00a0"]) refused({ by }, byMessage);
-  assertEquals(decodeAction("acknowledge", { by: "system-ops" }, actor, 0, 60).by, "system-ops");
+  // The server's own name in any case, a name of spaces alone, one that shows as another (a
+  // space at an end, a zero-width or bidi character) would mislead the audit trail.
+  for (
+    const by of [
+      "system",
+      "SYSTEM",
+      "System",
+      " ",
+      "\u3000 \u00a0",
+      " system",
+      "system ",
+      "system\u200b",
+      "sys\u200dtem",
+      "\u200b",
+      "\u202eop3",
+      "\ufeffli",
+    ]
+  ) refused({ by }, byMessage);
+  for (const by of ["system-ops", "li wei", "李伟", "o'brien"]) {
+    assertEquals(decodeAction("acknowledge", { by }, actor, 0, 60).by, by);
+  }
   refused({ by: "li\ud800" }, 'Field "by" must be a string of 1 to 128 characters');
   refused({ comment: "x\udfff" }, 'Field "comment" must be a string of 1 to 1000 characters');
   refused(
@@ -194,7 +213,7 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
     comment: "😀".repeat(1000),
   });
   // A reason is required: one of spaces, line breaks or control characters alone says nothing.
-  for (const reason of ["   ", "\n\t", "\u0000\u0001", "\u3000", "\u200b"]) {
+  for (const reason of ["   ", "\n\t", "\u0000\u0001", "\u3000", "\u200b", "\u202e \ufeff"]) {
     refused({ reason, durationSeconds: 5 }, 'Field "reason" must say why, not be blank');
   }
   const shelve = decodeAction("shelve", { reason: " 检修 ", durationSeconds: 5 }, actor, 0, 60);

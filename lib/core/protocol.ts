@@ -222,7 +222,7 @@ function decodeTyped(value: JsonObject): ClientMessage | Failure {
         // The code HTTP answers for a bad key in the path, so a client reports both alike.
         return failure(
           "invalid_key",
-          `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not "." or ".."`,
+          `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not blank, "." or ".."`,
         );
       }
       const { type: action, key: _, ref: _ref, ...fields } = value;

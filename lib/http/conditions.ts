@@ -181,7 +181,9 @@ export function checkKey(raw: string): string {
     throw new HttpError(
       400,
       "invalid_key",
-      `Key ${quote(raw)} must be 1 to ${MAX_KEY_LENGTH} printable characters, percent-encoded`,
+      `Key ${
+        quote(raw)
+      } must be 1 to ${MAX_KEY_LENGTH} printable characters, not blank, percent-encoded`,
     );
   }
   return key;

@@ -12,6 +12,7 @@
  */
 import {
   ACTIONS,
+  BLANK,
   CONDITION_STATES,
   FLOOD_ALARMS,
   FLOOD_WINDOW_MS,
@@ -257,7 +258,8 @@ export function shelveRequest(maxSeconds: number): JsonMap {
         type: "string",
         minLength: 1,
         maxLength: MAX_COMMENT_LENGTH,
-        description: "Why: not blank (white space or control characters alone are refused)",
+        not: { pattern: BLANK.source },
+        description: "Why: not blank (white space, control or format characters alone are refused)",
       },
       durationSeconds: { ...int(1, maxSeconds), description: "How long it lasts" },
       untilCleared: { type: "boolean", description: "It also ends when the condition clears" },
@@ -950,15 +952,16 @@ const SCHEMAS: JsonMap = {
     maxLength: MAX_BY_LENGTH,
     pattern: NO_CONTROL_CHARS,
     not: { pattern: RESERVED_ACTOR.source },
-    description: "Who acts on a condition; `system` (in any case) is the server's own",
+    description:
+      "Who acts on a condition; `system` (in any case) is the server's own; no space at either end, no invisible characters",
   },
   ConditionKey: {
     type: "string",
     minLength: 1,
     maxLength: MAX_KEY_LENGTH,
     pattern: NO_CONTROL_CHARS,
-    not: { enum: [".", ".."] },
-    description: "A condition of an id, e.g. `boiler-7/pressure-high`",
+    not: { anyOf: [{ enum: [".", ".."] }, { pattern: BLANK.source }] },
+    description: "A condition of an id, e.g. `boiler-7/pressure-high`; not blank",
   },
   ConditionState: {
     enum: [...CONDITION_STATES],
