@@ -11,6 +11,7 @@ import type { Condition } from "./condition.ts";
 import { isValidId, quote } from "./ids.ts";
 import { fitsCharacters, isValidKey, MAX_KEY_LENGTH } from "./alarm.ts";
 import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
+import { InvalidInput, refuseUnknownFields } from "./errors.ts";
 
 /** The subprotocol of typed envelopes. */
 export const PROTOCOL_V1 = "alarms.v1";
@@ -200,21 +201,42 @@ export function decodeClientMessage(text: string): DecodeResult {
 
 type Failure = { code: string; message: string };
 
+const SEND_FIELDS: ReadonlySet<string> = new Set(["type", "to", "data", "ref"]);
+const ACK_FIELDS: ReadonlySet<string> = new Set(["type", "seq", "ref"]);
+
+/** The refusal of a field of `value` not in `allowed`, as the HTTP API words it. */
+function unknownField(value: JsonObject, allowed: ReadonlySet<string>): Failure | undefined {
+  try {
+    refuseUnknownFields(value, allowed);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof InvalidInput)) throw error;
+    return failure(error.code, error.message);
+  }
+}
+
 function decodeTyped(value: JsonObject): ClientMessage | Failure {
   switch (value.type) {
     case "ping":
       return { type: "ping" };
-    case "send":
+    case "send": {
+      const unknown = unknownField(value, SEND_FIELDS);
+      if (unknown) return unknown;
       if (!isValidId(value.to)) return failure("invalid_message", `Field "to" must be a valid id`);
       if (!Object.hasOwn(value, "data")) {
         return failure("invalid_message", `Field "data" is required`);
       }
       return { type: "send", to: value.to, data: value.data };
-    case "ack":
+    }
+    case "ack": {
+      // Only its own id's alarms: an `id` here would look like it acks another's.
+      const unknown = unknownField(value, ACK_FIELDS);
+      if (unknown) return unknown;
       if (typeof value.seq !== "number" || !Number.isSafeInteger(value.seq) || value.seq < 1) {
         return failure("invalid_message", `Field "seq" must be a positive integer`);
       }
       return { type: "ack", seq: value.seq };
+    }
     case "acknowledge":
     case "shelve":
     case "unshelve": {

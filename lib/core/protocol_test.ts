@@ -36,6 +36,10 @@ Deno.test("protocol: decoding client messages never throws", () => {
     [`{"type":"ack","seq":"3"}`, "invalid_message"],
     [`{"type":"ack","seq":1.5}`, "invalid_message"],
     [`{"type":"ack","seq":9007199254740993}`, "invalid_message"],
+    // Like the HTTP API and the condition actions: a field they don't take is refused (an ack's
+    // `id` would look like it acks another id's alarms; a send's `from` like a forged sender).
+    [`{"type":"ack","seq":1,"id":"plant-4"}`, "unknown_field"],
+    [`{"type":"send","to":"b","data":1,"from":"admin"}`, "unknown_field"],
     ["[".repeat(50) + "]".repeat(50), "json_too_deep"],
   ];
   for (const [text, code] of codes) {
