@@ -155,6 +155,30 @@ function ipAddress(text: string): string | undefined {
     return undefined;
   }
 }
+/**
+ * What is wrong with `KV_PATH`, if anything: a URL must be a KV Connect server's (`http(s)://`,
+ * as Deno opens it, with `DENO_KV_ACCESS_TOKEN`); a path starting with a colon can only be a
+ * misspelt `:memory:`.
+ */
+function kvPathProblem(path: string | undefined, token: string | undefined): string | undefined {
+  if (!path) return undefined;
+  const got = JSON.stringify(path);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(path);
+    } catch {
+      url = undefined;
+    }
+    if (!/^https?:\/\//.test(path) || url === undefined || url.hostname === "") {
+      return `KV_PATH must be a file, ":memory:" or a KV Connect URL like "https://kv.example.com", got ${got}`;
+    }
+    if (!token) return "KV_PATH is a KV Connect URL: it needs DENO_KV_ACCESS_TOKEN";
+  } else if (path.startsWith(":") && path !== ":memory:") {
+    return `KV_PATH must be a file, ":memory:" or a KV Connect URL, got ${got}`;
+  }
+  return undefined;
+}
 const MIN_TOKEN_SECRET_LENGTH = 32;
 const ORIGIN = /^(?:null|https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
@@ -296,6 +320,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       `WS_TOKEN_SECRET and WS_TOKEN_SECRET_PREVIOUS must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`,
     );
   }
+  // Set to nothing but commas would allow every origin while looking restrictive.
+  if (env.ALLOWED_ORIGINS && config.allowedOrigins.length === 0) {
+    problems.push(
+      `ALLOWED_ORIGINS lists no origin (unset it to allow any), got ${
+        JSON.stringify(env.ALLOWED_ORIGINS)
+      }`,
+    );
+  }
   for (const origin of config.allowedOrigins) {
     if (!ORIGIN.test(origin)) {
       problems.push(
@@ -303,8 +335,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
           JSON.stringify(origin)
         }`,
       );
+    } else if (origin !== "null" && new URL(origin).origin !== origin) {
+      // Compared as browsers send them: an entry in another form would never match.
+      problems.push(
+        `ALLOWED_ORIGINS entries must be written as browsers send them, got ${
+          JSON.stringify(origin)
+        } for ${JSON.stringify(new URL(origin).origin)}`,
+      );
     }
   }
+  const kvProblem = kvPathProblem(env.KV_PATH, env.DENO_KV_ACCESS_TOKEN);
+  if (kvProblem) problems.push(kvProblem);
   for (const origin of config.webhookAllowedOrigins) {
     if (!WEBHOOK_ORIGIN.test(origin) || new URL(origin).origin !== origin) {
       problems.push(

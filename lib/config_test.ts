@@ -125,6 +125,49 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
     ConfigError,
     "ALLOWED_ORIGINS",
   );
+  // Entries no browser sends would never match; commas alone would allow every origin.
+  for (
+    const [origins, message] of [
+      ["https://A.com", '"https://A.com" for "https://a.com"'],
+      ["https://b.com:443", '"https://b.com:443" for "https://b.com"'],
+      [",", "ALLOWED_ORIGINS lists no origin"],
+      [" , ", "ALLOWED_ORIGINS lists no origin"],
+    ]
+  ) {
+    assertThrows(() => parseConfig({ ALLOWED_ORIGINS: origins }), ConfigError, message);
+  }
+  assertEquals(parseConfig({ ALLOWED_ORIGINS: "null,http://localhost:8080" }).allowedOrigins, [
+    "null",
+    "http://localhost:8080",
+  ]);
+  // A store that can't be opened as written is a setting to fix (exit 78), not a crash.
+  const token = { DENO_KV_ACCESS_TOKEN: "t".repeat(32) };
+  for (
+    const kv of [
+      "http://127.0.0.1:notaport",
+      "http://",
+      "https://",
+      "http:// 127.0.0.1",
+      "HTTP://127.0.0.1:4512",
+      "htp://x",
+      "ftp://x",
+      ":memory",
+    ]
+  ) {
+    assertThrows(
+      () => parseConfig({ KV_PATH: kv, ...token }),
+      ConfigError,
+      `got ${JSON.stringify(kv)}`,
+    );
+  }
+  assertThrows(
+    () => parseConfig({ KV_PATH: "http://127.0.0.1:4512" }),
+    ConfigError,
+    "needs DENO_KV_ACCESS_TOKEN",
+  );
+  for (const kv of ["http://127.0.0.1:4512", "https://kv.example.com/db", ":memory:", "a:b.db"]) {
+    assertEquals(parseConfig({ KV_PATH: kv, ...token }).kvPath, kv);
+  }
   const error = assertThrows(
     () =>
       parseConfig({
