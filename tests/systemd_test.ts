@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertLess } from "@std/assert";
+import { assert, assertEquals, assertLess, assertMatch } from "@std/assert";
 import { freePort } from "./support/ports.ts";
 import {
   only,
@@ -70,4 +70,16 @@ Deno.test("the systemd unit serves with an environment file holding only the two
   await runUnit((_, port) =>
     `ALARM_API_KEY=${"k".repeat(32)}\nWS_TOKEN_SECRET=${"s".repeat(32)}\nPORT=${port}\n`
   );
+});
+
+Deno.test("the systemd unit doesn't restart a server whose settings are wrong: it exits with the code the unit names", async () => {
+  const settings = await unitSettings();
+  const state = await Deno.makeTempDir();
+  const cache = await Deno.makeTempDir();
+  await using proc = startUnit(settings, "PORT=eighty\n", state, cache);
+  const { code } = await proc.status;
+  assertEquals(String(code), only(settings, "RestartPreventExitStatus"));
+  assertMatch(proc.records()[0]?.msg ?? "", /PORT must be an integer/);
+  await Deno.remove(state, { recursive: true });
+  await Deno.remove(cache, { recursive: true });
 });
