@@ -218,6 +218,20 @@ Deno.test({
       await tab.waitForSelector('#alarms li .text:text("in the console")', { timeout: 5000 });
       await screenshot(tab, "deployment-console", false);
 
+      // One process stops (a rolling restart): publishes while it drains and after it is gone
+      // go to the other, none gets a 502 or the stopping process's 503.
+      procs[0]!.child.kill("SIGTERM");
+      let stopped = false;
+      void procs[0]!.status.then(() => (stopped = true));
+      const statuses = new Set<number>();
+      for (let n = 0; !stopped || n < 10; n++) {
+        const res = await publish("restart", { n });
+        await res.body?.cancel();
+        statuses.add(res.status);
+      }
+      assertEquals([...statuses], [202]);
+      assertEquals((await procs[0]!.status).code, 0);
+
       // nginx logged every client by its address and no token.
       const log = await Deno.readTextFile(nginx.accessLog);
       for (const address of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.1"]) {
@@ -232,7 +246,13 @@ Deno.test({
       await browser.close();
       for (const made of clients) made.close();
       await nginx?.[Symbol.asyncDispose]();
-      for (const proc of procs) proc.child.kill("SIGTERM");
+      for (const proc of procs) {
+        try {
+          proc.child.kill("SIGTERM");
+        } catch {
+          // stopped by the test already
+        }
+      }
       const codes = await Promise.all(procs.map(async (proc) => (await proc.status).code));
       await Deno.remove(dir, { recursive: true });
       assertEquals(codes, [0, 0]);

@@ -4,6 +4,7 @@ import { RawSocket } from "./support/raw_ws.ts";
 import { SseClient } from "./support/sse.ts";
 import { startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
+import { freePort } from "./support/ports.ts";
 
 /** Reads from `conn` until the peer closes it; resolves with the milliseconds that took. */
 async function untilClosed(conn: Deno.Conn, limitMs: number): Promise<number> {
@@ -108,5 +109,34 @@ Deno.test({
     assertEquals(after.status, 200);
     await after.body?.cancel();
     ws.close();
+  },
+});
+
+Deno.test({
+  name: "behind the shipped nginx: with no process up, clients get 502 and no token reaches a log",
+  ignore: NGINX === undefined,
+  async fn() {
+    await using nginx = await Nginx.start(NGINX!, { upstream: freePort() });
+    using client = nginx.client();
+    const token = "eyJhbGciOiJIUzI1NiJ9.not-a-real-token.sig";
+    const requests: [string, string][] = [
+      [`/events/plant-3?token=${token}`, "GET"],
+      [`/websocket/plant-3?since=4&token=${token}`, "GET"],
+      [`/api/alarms/plant-3?token=${token}`, "POST"],
+    ];
+    for (const [path, method] of requests) {
+      const res = await fetch(`${nginx.url}${path}`, {
+        client,
+        method,
+        ...(method === "POST" ? { body: "{}" } : {}),
+      });
+      await res.body?.cancel();
+      assertEquals(res.status, 502, path);
+    }
+    // nginx writes a failed request's line whole in its error log; the shipped level keeps it out.
+    for (const log of [nginx.accessLog, ...nginx.errorLogs]) {
+      const text = await Deno.readTextFile(log).catch(() => "");
+      assert(!text.includes("not-a-real-token"), `${log} holds the token:\n${text}`);
+    }
   },
 });

@@ -37,6 +37,8 @@ export class Nginx implements AsyncDisposable {
   readonly ca: string;
   /** Where the shipped `access_log` lines go. */
   readonly accessLog: string;
+  /** The site's error log (as shipped) and the one around it (at `info`). */
+  readonly errorLogs: string[];
   readonly #dir: string;
   readonly #child: Deno.ChildProcess;
 
@@ -46,6 +48,7 @@ export class Nginx implements AsyncDisposable {
     this.ca = ca;
     this.#child = child;
     this.accessLog = `${dir}/access.log`;
+    this.errorLogs = [`${dir}/alarmcast.error.log`, `${dir}/error.log`];
   }
 
   /** Starts nginx with the shipped configuration adapted by `options`. */
@@ -73,14 +76,15 @@ export class Nginx implements AsyncDisposable {
     }
     const upstreams = [options.upstream].flat();
     swap(
-      /server 127\.0\.0\.1:8080;/,
-      upstreams.map((port) => `server 127.0.0.1:${port};`).join("\n    "),
+      /server 127\.0\.0\.1:8080( [^;]*)?;/,
+      upstreams.map((port) => `server 127.0.0.1:${port}$1;`).join("\n    "),
     );
     swap(/listen 80;/, `listen 127.0.0.1:${plain};`);
     swap(/listen 443 ssl http2;/, `listen 127.0.0.1:${tls} ssl http2;`);
     swap(/ssl_certificate \S+;/, `ssl_certificate ${cert};`);
     swap(/ssl_certificate_key \S+;/, `ssl_certificate_key ${key};`);
     site = site.replaceAll("/var/log/nginx/alarmcast.access.log", `${dir}/access.log`);
+    site = site.replaceAll("/var/log/nginx/alarmcast.error.log", `${dir}/alarmcast.error.log`);
     for (const [name, value] of Object.entries(options.set ?? {})) {
       swap(new RegExp(`^(\\s*${name}) [^;]+;`, "gm"), `$1 ${value};`);
     }
