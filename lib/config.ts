@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { DEFAULT_MAX_CONDITIONS, idleTimeoutFor, longestHeartbeatMs } from "./core/mod.ts";
+import {
+  DEFAULT_MAX_CONDITIONS,
+  idleTimeoutFor,
+  ipAddress,
+  longestHeartbeatMs,
+} from "./core/mod.ts";
 import { createLogger, type LogLevel } from "./observe/mod.ts";
 
 /** Default heartbeat timeout: three of the old page's 30 s `PING`s missed. */
@@ -140,21 +145,6 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
 const MIB = 1024 * 1024;
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MIN_API_KEY_LENGTH = 16;
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-/**
- * `text` as the peer address Deno reports compares to it (IPv4 as written, IPv6 in its
- * canonical form), or `undefined` when it is no IP address.
- */
-function ipAddress(text: string): string | undefined {
-  if (IPV4.test(text)) return text;
-  if (!text.includes(":") || /[^0-9A-Fa-f:.]/.test(text)) return undefined;
-  try {
-    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
-}
 /**
  * What is wrong with `KV_PATH`, if anything: a URL must be a KV Connect server's (`http(s)://`,
  * as Deno opens it, with `DENO_KV_ACCESS_TOKEN`); a path starting with a colon can only be a

@@ -131,6 +131,17 @@ Deno.test("behind a trusted proxy, the per-address limit counts the forwarded cl
     }
     assertEquals(statuses, [101, 101, 429, 101, 101]);
   }
+  // A forwarded value that is no address counts as the proxy itself, not a bucket of its own.
+  {
+    await using server = await startServer({
+      config: { upgradesPerMinute: 2, trustedProxies: ["127.0.0.1"] },
+    });
+    const statuses = [];
+    for (const client of ["garbage", "1.2.3.4:5555", "unknown", "[::1]", "1.2.3.4, "]) {
+      statuses.push(await forwardedFor(server.port, client));
+    }
+    assertEquals(statuses, [101, 101, 429, 429, 429]);
+  }
   // Not trusted: the header is ignored, and every upgrade comes from 127.0.0.1.
   await using server = await startServer({ config: { upgradesPerMinute: 2 } });
   const statuses = [];

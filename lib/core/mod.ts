@@ -1,5 +1,5 @@
 /**
- * The domain, free of I/O: alarms (validation and stamping), ids, safe JSON, the wire protocol
+ * The domain, free of I/O: alarms (validation and stamping), ids, IP addresses, safe JSON, the wire protocol
  * and its close codes, connection tokens, heartbeat timing, rate limits, escalation policies, the backoff every
  * retry follows, and the errors the domain raises. Imports nothing else of ours, so every other folder may build on it.
  *
@@ -17,6 +17,7 @@ export * from "./follow.ts";
 export * from "./hash.ts";
 export * from "./heartbeat.ts";
 export * from "./ids.ts";
+export * from "./ip_address.ts";
 export * from "./json.ts";
 export * from "./policy.ts";
 export * from "./protocol.ts";

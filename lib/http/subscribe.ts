@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ipAddress } from "../core/mod.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../observe/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
@@ -100,7 +101,8 @@ export function clientAddress(
   const peer = addr && "hostname" in addr ? addr.hostname : "unknown";
   if (!trustedProxies.includes(peer)) return peer;
   const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-  return forwarded || peer;
+  // Anything but an address (a port, brackets, "unknown") would be a limit bucket of its own.
+  return (forwarded && ipAddress(forwarded)) || peer;
 }
 
 /**
