@@ -14,7 +14,7 @@ const doc = await Deno.readTextFile(new URL("../docs/operations.md", import.meta
 const section = doc.slice(doc.indexOf("## Backups and restores"));
 const recipe = section.match(/```sh\n([\s\S]*?)```/)![1]!;
 /** The recipe's backup command (its first line only names the paths, which the test sets). */
-const command = recipe.split("\n").find((line) => line.startsWith("sqlite3 "))!;
+const command = recipe.split("\n").find((line) => line.includes(`sqlite3 "$KV_PATH"`))!;
 
 Deno.test({
   name: "docs/operations.md: a backup taken while the server writes restores what it held",
@@ -44,6 +44,8 @@ Deno.test({
           stderr: "piped",
         }).output();
         assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+        // Readable by its owner only, whatever the shell's umask.
+        assertEquals((await Deno.stat(backup)).mode! & 0o777, 0o600);
         await publish({ n: 4 }); // after the backup: not in it
         proc.child.kill("SIGTERM");
         assertEquals((await proc.status).code, 0);
