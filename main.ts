@@ -103,7 +103,12 @@ async function shutdown(signal: Deno.Signal): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.log("info", "shutting down", { signal });
-  setTimeout(() => Deno.exit(0), SHUTDOWN_DEADLINE_MS);
+  const started = performance.now();
+  const stopped = (forced: boolean) => {
+    logger.log("info", "stopped", { forced, ms: Math.round(performance.now() - started) });
+    Deno.exit(0);
+  };
+  setTimeout(() => stopped(true), SHUTDOWN_DEADLINE_MS);
   await app.close(CLOSE_GRACE_MS);
   if (server) await server.shutdown();
   // Under `deno serve --parallel` every isolate closes its own sockets and the first to exit
@@ -111,7 +116,7 @@ async function shutdown(signal: Deno.Signal): Promise<void> {
   else await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
   store.close();
   // Exit explicitly: anything else still holding the event loop must not keep us alive.
-  Deno.exit(0);
+  stopped(false);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => void shutdown(signal));

@@ -34,6 +34,10 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     assertEquals(status.code, 0);
     stuck.close();
     assertEquals((await proc.waitFor("shutting down")).signal, signal);
+    // The last line says the process is done, and how long stopping took.
+    const done = await proc.waitFor("stopped");
+    assertEquals(typeof done.forced, "boolean");
+    assertLess(done.ms, 5000);
   });
 }
 
