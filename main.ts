@@ -10,7 +10,7 @@
  * @module
  */
 import { createApp } from "./lib/app.ts";
-import { configOrExit } from "./lib/config.ts";
+import { configOrExit, misspeltSettings } from "./lib/config.ts";
 import { listen, type Listener } from "./lib/http/mod.ts";
 import { createLogger } from "./lib/observe/mod.ts";
 import { type AlarmStore, buildStore, describeStore, missingPermission } from "./lib/store/mod.ts";
@@ -20,8 +20,10 @@ const SHUTDOWN_DEADLINE_MS = 4000;
 /** Longest to wait for clients to answer the 1012 close before the listener is stopped. */
 const CLOSE_GRACE_MS = 2000;
 
-const config = configOrExit(Deno.env.toObject());
+const env = Deno.env.toObject();
+const config = configOrExit(env);
 const logger = createLogger({ level: config.logLevel });
+for (const line of misspeltSettings(env)) logger.log("warn", line);
 // Locally, with no secrets, the server runs open: say so.
 if (config.apiKey === undefined) {
   logger.log("warn", "ALARM_API_KEY is not set: anyone who can reach /api/ can publish");

@@ -100,6 +100,82 @@ export interface Config {
   maxConditions: number;
 }
 
+/** Every environment variable the configuration reads. */
+export const SETTINGS: readonly string[] = [
+  "ALARM_API_KEY",
+  "ALLOWED_ORIGINS",
+  "DENO_DEPLOY",
+  "DENO_KV_ACCESS_TOKEN",
+  "ESCALATION_SCAN_MS",
+  "HEARTBEAT_TIMEOUT_SECONDS",
+  "HOST",
+  "IDLE_TIMEOUT_SECONDS",
+  "KV_PATH",
+  "LOG_LEVEL",
+  "MAX_BODY_BYTES",
+  "MAX_CONDITIONS",
+  "MAX_MESSAGE_BYTES",
+  "MAX_SESSIONS",
+  "MAX_SESSIONS_PER_ADDRESS",
+  "MAX_SESSIONS_PER_ID",
+  "MAX_SHELVE_SECONDS",
+  "MESSAGE_BURST",
+  "MESSAGE_RATE",
+  "PORT",
+  "REQUIRE_AUTH",
+  "RETENTION_COUNT",
+  "RETENTION_SECONDS",
+  "REUSE_PORT",
+  "SERVE_MODE",
+  "SLOW_CONSUMER_BYTES",
+  "STORE_TIMEOUT_SECONDS",
+  "TRUSTED_PROXIES",
+  "UPGRADES_PER_MINUTE",
+  "WEBHOOK_ALLOWED_ORIGINS",
+  "WEBHOOK_BACKOFF_MS",
+  "WEBHOOK_MAX_ATTEMPTS",
+  "WEBHOOK_MAX_BACKOFF_SECONDS",
+  "WEBHOOK_SECRET",
+  "WEBHOOK_TIMEOUT_SECONDS",
+  "WS_TOKEN_SECRET",
+  "WS_TOKEN_SECRET_PREVIOUS",
+];
+
+/**
+ * One line for each variable in `env` that looks like a misspelt setting (a plural for a
+ * singular, one letter off): read by nobody, it would leave its setting at the default without
+ * a word (`TRUSTED_PROXY` would count every client as the proxy).
+ */
+export function misspeltSettings(env: Readonly<Record<string, string | undefined>>): string[] {
+  const lines: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (SETTINGS.includes(name) || !/^[A-Z][A-Z0-9_]*$/.test(name)) continue;
+    const meant = SETTINGS.find((setting) =>
+      stem(setting) === stem(name) ||
+      (name.length >= 6 && oneEditApart(name, setting) && env[setting] === undefined)
+    );
+    if (meant) lines.push(`${name} is not a setting (ignored): did you mean ${meant}?`);
+  }
+  return lines;
+}
+
+/** A name with each word's plural ending dropped (`PROXIES`, `PROXY`: `PROXY`). */
+function stem(name: string): string {
+  return name.split("_").map((word) => word.replace(/IES$/, "Y").replace(/S$/, "")).join("_");
+}
+
+/** Whether one letter changed, added, dropped or swapped with the next turns `a` into `b`. */
+function oneEditApart(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1 || a === b) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    return a.slice(i + 1) === b.slice(i + 1) ||
+      (a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2));
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
 /** Thrown by {@linkcode parseConfig} with one line per invalid variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { ConfigError, DEFAULT_CONFIG, parseConfig } from "./config.ts";
+import { ConfigError, DEFAULT_CONFIG, misspeltSettings, parseConfig, SETTINGS } from "./config.ts";
 
 Deno.test("config: defaults, overrides and every problem at once", () => {
   assertEquals(parseConfig({}), DEFAULT_CONFIG);
@@ -254,5 +254,35 @@ Deno.test("config: webhooks need exact origins and a long enough secret", () => 
     () => parseConfig({ WEBHOOK_MAX_ATTEMPTS: "0" }),
     ConfigError,
     "WEBHOOK_MAX_ATTEMPTS",
+  );
+});
+
+Deno.test("config: SETTINGS names every variable the config reads", async () => {
+  const source = await Deno.readTextFile(new URL("./config.ts", import.meta.url));
+  const read = new Set([...source.matchAll(/(?:int\(\s*"|env\.)([A-Z_]+)/g)].map((m) => m[1]!));
+  assertEquals([...read].sort(), [...SETTINGS].sort());
+});
+
+Deno.test("config: a variable that looks like a misspelt setting is named, with the setting", () => {
+  assertEquals(
+    misspeltSettings({
+      TRUSTED_PROXY: "127.0.0.1",
+      UPGRADE_PER_MINUTE: "5",
+      KV_PTH: "x",
+      ALLOWED_ORIGIN: "https://a.example",
+      // Not settings, and nothing like one: the shell's, Deno's, other programs'.
+      PATH: "/usr/bin",
+      HOSTNAME: "h",
+      DENO_DIR: "/tmp",
+      LOGNAME: "root",
+      PORT: "8080",
+      TRUSTED_PROXIES: "127.0.0.1",
+    }),
+    [
+      "TRUSTED_PROXY is not a setting (ignored): did you mean TRUSTED_PROXIES?",
+      "UPGRADE_PER_MINUTE is not a setting (ignored): did you mean UPGRADES_PER_MINUTE?",
+      "KV_PTH is not a setting (ignored): did you mean KV_PATH?",
+      "ALLOWED_ORIGIN is not a setting (ignored): did you mean ALLOWED_ORIGINS?",
+    ],
   );
 });

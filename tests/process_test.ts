@@ -100,6 +100,16 @@ Deno.test("invalid configuration stops the server at start with every problem li
   assertNotMatch(record.msg, /short/);
 });
 
+Deno.test("a misspelt setting is named in a warning at start, with the setting it looks like", async () => {
+  await using proc = new ServerProcess({ KV_PATH: ":memory:", TRUSTED_PROXY: "127.0.0.1" });
+  await proc.port();
+  const warnings = proc.records().filter((r) => r.level === "warn").map((r) => r.msg);
+  assert(
+    warnings.includes("TRUSTED_PROXY is not a setting (ignored): did you mean TRUSTED_PROXIES?"),
+    warnings.join("\n"),
+  );
+});
+
 Deno.test("an accepted alarm survives SIGKILL: after a restart a client with since receives it", async () => {
   const dir = await Deno.makeTempDir();
   const env = { KV_PATH: `${dir}/data/kv.sqlite3` };
