@@ -6,6 +6,7 @@
 import { InvalidInput, TooLarge } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
+import { isBlank } from "./visible.ts";
 
 /**
  * An accepted alarm as every client sees it: the publisher's fields, flat, plus `id`, `seq`
@@ -46,17 +47,6 @@ const UTF8 = new TextEncoder();
 // Control characters would make ids unsafe to print; everything else is the publisher's business.
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** White space, as a character class's body (in a JSON Schema pattern too). */
-export const SPACE_CHARS =
-  "\\u0009-\\u000d \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-/**
- * Invisible format characters (zero-width, joiners, bidi controls, the BOM), likewise: nothing
- * to see, or text shown as other text.
- */
-export const FORMAT_CHARS =
-  "\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u08e2\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb";
-/** Text with nothing to read: white space, control and format characters alone. */
-export const BLANK = new RegExp(`^[\\u0000-\\u001f\\u007f-\\u009f${SPACE_CHARS}${FORMAT_CHARS}]*$`);
 const ISO_8601 =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
 
@@ -142,7 +132,7 @@ export function fitsCharacters(value: string, max: number): boolean {
  * away, so no route could name the condition).
  */
 export function isValidKey(key: unknown): key is string {
-  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== ".." && !BLANK.test(key);
+  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== ".." && !isBlank(key);
 }
 
 /**

@@ -17,17 +17,11 @@
  *
  * @module
  */
-import {
-  type Alarm,
-  BLANK,
-  fitsCharacters,
-  FORMAT_CHARS,
-  isPrintable,
-  SPACE_CHARS,
-} from "./alarm.ts";
+import { type Alarm, fitsCharacters, isPrintable } from "./alarm.ts";
 import { Conflict, InvalidInput, NotFound, refuseUnknownFields } from "./errors.ts";
 import { quote } from "./ids.ts";
 import type { JsonObject } from "./json.ts";
+import { isBlank, isMisleadingName, misleadingNamePattern } from "./visible.ts";
 
 /** Every state of a condition (shelving aside), in the order of the table above. */
 export const CONDITION_STATES = [
@@ -410,19 +404,15 @@ export const MAX_BY_LENGTH = 128;
 /** Who the server's own changes (a shelving that runs out) are by; no caller may claim it. */
 export const SYSTEM_ACTOR = "system";
 
-/**
- * Names nobody may act by: `system` in any case (the audit trail would pass them off as the
- * server's own changes), a space at either end (`" system"` shows as `system`; spaces alone as
- * nothing), and invisible format characters anywhere (zero-width, bidi controls: a name shown as
- * another). The OpenAPI document's `ActorName` says the same as a pattern.
- */
-export const RESERVED_ACTOR = new RegExp(
-  `^[Ss][Yy][Ss][Tt][Ee][Mm]$|^[${SPACE_CHARS}]|[${SPACE_CHARS}]$|[${FORMAT_CHARS}]`,
-);
+/** The names {@linkcode isActorName} refuses, as a JSON Schema pattern can say (`/openapi.json`). */
+export const RESERVED_ACTOR_PATTERN = misleadingNamePattern(SYSTEM_ACTOR);
 
-/** Whether `value` may name who acts: 1 to 128 printable characters, not reserved. */
+/**
+ * Whether `value` may name who acts: 1 to 128 printable characters that pass for no other name in
+ * the audit trail (not the server's own, `system`: see {@linkcode isMisleadingName}).
+ */
 export function isActorName(value: unknown): value is string {
-  return isPrintable(value, MAX_BY_LENGTH) && !RESERVED_ACTOR.test(value);
+  return isPrintable(value, MAX_BY_LENGTH) && !isMisleadingName(value, SYSTEM_ACTOR);
 }
 
 /**
@@ -479,7 +469,7 @@ export function decodeAction(
     throw new InvalidInput("invalid_field", `Field "reason" is required to shelve`);
   }
   // Required means something to read in the audit trail: spaces or control characters say nothing.
-  if (BLANK.test(reason)) {
+  if (isBlank(reason)) {
     throw new InvalidInput("invalid_field", `Field "reason" must say why, not be blank`);
   }
   const { durationSeconds, untilCleared = false } = body;

@@ -25,3 +25,4 @@ export * from "./rate_limit.ts";
 export * from "./sse.ts";
 export * from "./token.ts";
 export * from "./version.ts";
+export * from "./visible.ts";

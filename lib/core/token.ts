@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { actorNameOf, isActorName, RESERVED_ACTOR } from "./condition.ts";
+import { actorNameOf, isActorName, SYSTEM_ACTOR } from "./condition.ts";
+import { isMisleadingName } from "./visible.ts";
 import { InvalidInput, refuseUnknownFields } from "./errors.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
 
@@ -108,7 +109,8 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
  * for the id `system`, which only the server's own changes are by).
  */
 export function actorOf(grant: Grant): string {
-  return grant.name ?? (RESERVED_ACTOR.test(grant.sub) ? `token:${grant.sub}` : grant.sub);
+  return grant.name ??
+    (isMisleadingName(grant.sub, SYSTEM_ACTOR) ? `token:${grant.sub}` : grant.sub);
 }
 
 /** HMAC keys for signing (with the first secret) and verifying (with any). */

@@ -12,7 +12,7 @@
  */
 import {
   ACTIONS,
-  BLANK,
+  BLANK_PATTERN,
   CONDITION_STATES,
   FLOOD_ALARMS,
   FLOOD_WINDOW_MS,
@@ -30,7 +30,7 @@ import {
   PROTOCOL_SSE,
   PROTOCOL_V1,
   quote,
-  RESERVED_ACTOR,
+  RESERVED_ACTOR_PATTERN,
   VERSION,
 } from "../core/mod.ts";
 import type { Config } from "../config.ts";
@@ -258,7 +258,7 @@ export function shelveRequest(maxSeconds: number): JsonMap {
         type: "string",
         minLength: 1,
         maxLength: MAX_COMMENT_LENGTH,
-        not: { pattern: BLANK.source },
+        not: { pattern: BLANK_PATTERN },
         description: "Why: not blank (white space, control or format characters alone are refused)",
       },
       durationSeconds: { ...int(1, maxSeconds), description: "How long it lasts" },
@@ -951,7 +951,7 @@ const SCHEMAS: JsonMap = {
     minLength: 1,
     maxLength: MAX_BY_LENGTH,
     pattern: NO_CONTROL_CHARS,
-    not: { pattern: RESERVED_ACTOR.source },
+    not: { pattern: RESERVED_ACTOR_PATTERN },
     description:
       "Who acts on a condition; `system` (in any case) is the server's own; no space at either end, no invisible characters",
   },
@@ -960,7 +960,7 @@ const SCHEMAS: JsonMap = {
     minLength: 1,
     maxLength: MAX_KEY_LENGTH,
     pattern: NO_CONTROL_CHARS,
-    not: { anyOf: [{ enum: [".", ".."] }, { pattern: BLANK.source }] },
+    not: { anyOf: [{ enum: [".", ".."] }, { pattern: BLANK_PATTERN }] },
     description: "A condition of an id, e.g. `boiler-7/pressure-high`; not blank",
   },
   ConditionState: {

@@ -1,0 +1,79 @@
+import { assert, assertEquals } from "@std/assert";
+import { BLANK_PATTERN, INVISIBLE_BMP, isBlank, isMisleadingName } from "./visible.ts";
+
+Deno.test("visible: the schema's list holds every invisible character of the BMP, and no visible one", () => {
+  const listed = new RegExp(`[${INVISIBLE_BMP}]`);
+  const missing: string[] = [];
+  for (let c = 0; c <= 0xffff; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    const text = String.fromCharCode(c);
+    if (isBlank(text) && !listed.test(text)) missing.push(c.toString(16));
+  }
+  assertEquals(missing, []);
+  for (const text of ["a", "检", "-", "_", ".", "\u0301", "ä"]) assert(!listed.test(text), text);
+  assert(new RegExp(BLANK_PATTERN).test(" \u3164\u200b"));
+});
+
+Deno.test("visible: text with nothing to read is blank, astral invisible characters too", () => {
+  for (
+    const text of [
+      "",
+      " ",
+      "\n\t",
+      "\u3164",
+      "\u{E0020}\u{E0020}",
+      "\u034f",
+      "\ufe0f",
+      "\u2800\u2800",
+      "\u{1D173}",
+      "\u{1BCA0}",
+      "\u{E0100}",
+    ]
+  ) {
+    assert(isBlank(text), JSON.stringify(text));
+  }
+  for (const text of ["a", "检修", "😀", " x "]) assert(!isBlank(text), text);
+});
+
+Deno.test("visible: names that pass for the server's, for another or for none are misleading; real names are not", () => {
+  for (
+    const name of [
+      "system",
+      "SYSTEM",
+      "ｓｙｓｔｅｍ", // fullwidth
+      "𝐬𝐲𝐬𝐭𝐞𝐦", // mathematical bold
+      "ѕуѕtеm", // Cyrillic look-alikes among Latin letters
+      " system",
+      "system ",
+      "system\u200b",
+      "sys\u200dtem",
+      "system\u{E0041}",
+      "system\u{1D173}",
+      "li\u034fwei",
+      "\u3164",
+      "\u202eop3",
+      "\u200d",
+      "\ufeffli",
+    ]
+  ) {
+    assert(isMisleadingName(name, "system"), JSON.stringify(name));
+  }
+  for (
+    const name of [
+      "李伟",
+      "Li Wei",
+      "Li  Wei",
+      "👷 ops",
+      "🇨🇳",
+      "👩\u200d🔧",
+      "محمد\u200cرضا", // Persian, with the joiner its spelling needs
+      "Jose\u0301",
+      "system-ops",
+      "o'brien",
+      "Иван",
+      "Ελένη",
+    ]
+  ) {
+    assert(!isMisleadingName(name, "system"), JSON.stringify(name));
+  }
+});
