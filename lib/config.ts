@@ -246,7 +246,17 @@ function kvPathProblem(path: string | undefined, token: string | undefined): str
   return undefined;
 }
 const MIN_TOKEN_SECRET_LENGTH = 32;
-const ORIGIN = /^(?:null|https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+// A scheme and a host (browsers send other schemes too: chrome-extension://…), or "null".
+const ORIGIN = /^(?:null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@]+)$/;
+
+/** The origin a browser would send for `text`, if it parses. */
+function urlOrigin(text: string): string | undefined {
+  try {
+    return new URL(text).origin;
+  } catch {
+    return undefined;
+  }
+}
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
 const WEBHOOK_ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
 
@@ -401,12 +411,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
           JSON.stringify(origin)
         }`,
       );
-    } else if (origin !== "null" && new URL(origin).origin !== origin) {
+    } else if (/^https?:/.test(origin) && urlOrigin(origin) !== origin) {
       // Compared as browsers send them: an entry in another form would never match.
       problems.push(
         `ALLOWED_ORIGINS entries must be written as browsers send them, got ${
           JSON.stringify(origin)
-        } for ${JSON.stringify(new URL(origin).origin)}`,
+        } for ${JSON.stringify(urlOrigin(origin))}`,
       );
     }
   }

@@ -136,10 +136,17 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   ) {
     assertThrows(() => parseConfig({ ALLOWED_ORIGINS: origins }), ConfigError, message);
   }
-  assertEquals(parseConfig({ ALLOWED_ORIGINS: "null,http://localhost:8080" }).allowedOrigins, [
+  const accepted = [
     "null",
     "http://localhost:8080",
-  ]);
+    "http://[::1]:8080",
+    "chrome-extension://abcdefghijklmnop",
+    "https://ok_com.example",
+  ];
+  assertEquals(
+    parseConfig({ ALLOWED_ORIGINS: accepted.join(",") }).allowedOrigins,
+    accepted,
+  );
   // A store that can't be opened as written is a setting to fix (exit 78), not a crash.
   const token = { DENO_KV_ACCESS_TOKEN: "t".repeat(32) };
   for (

@@ -189,6 +189,16 @@ Deno.test("origin allowlist: other origins get 403 before the upgrade; no Origin
     (await status(server, "/websocket/a", { origin: `http://${local}`, host: local })).status,
     101,
   );
+  // Only as browsers write an origin: no other scheme, case or port spelling.
+  for (
+    const odd of [
+      `HTTP://127.0.0.1:${server.port}`,
+      `ws://127.0.0.1:${server.port}`,
+      `http://127.0.0.1:0${server.port}`,
+    ]
+  ) {
+    assertEquals((await status(server, "/websocket/a", { origin: odd })).status, 403, odd);
+  }
   const otherPort = `http://127.0.0.1:${server.port + 1}`;
   assertEquals((await status(server, "/websocket/a", { origin: otherPort })).status, 403);
   // By a name, only if listed: a page from any name pointed at this server (DNS rebinding)
@@ -198,7 +208,7 @@ Deno.test("origin allowlist: other origins get 403 before the upgrade; no Origin
     const answer = await status(server, path, { origin: `http://${rebound}`, host: rebound });
     assertEquals(answer.status, 403, path);
   }
-  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 6);
+  assertEquals(server.app.metrics.errorCount("origin_not_allowed"), 9);
   // Logged too, once per reason however many come in a burst.
   const refusals = lines.filter((line) => line.includes('"msg":"upgrade refused"'));
   assertEquals(refusals.length, 1);

@@ -134,7 +134,8 @@ export class Gate {
     // Only by address: any name can be pointed at this server (DNS rebinding), and a page from
     // it would send that name as its host. A console reached by name is listed.
     const url = urlOf(origin);
-    return url !== undefined && url.host === headers.get("host") && isAddress(url.hostname);
+    return url !== undefined && url.origin === origin && /^https?:$/.test(url.protocol) &&
+      url.host === headers.get("host") && isAddress(url.hostname);
   }
 
   /**
