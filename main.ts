@@ -13,7 +13,14 @@ import { createApp } from "./lib/app.ts";
 import { configOrExit, misspeltSettings } from "./lib/config.ts";
 import { listen, type Listener } from "./lib/http/mod.ts";
 import { createLogger } from "./lib/observe/mod.ts";
-import { type AlarmStore, buildStore, describeStore, missingPermission } from "./lib/store/mod.ts";
+import {
+  type AlarmStore,
+  buildStore,
+  describeStore,
+  missingPermission,
+  notAStoreFile,
+  redactUrls,
+} from "./lib/store/mod.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
 const SHUTDOWN_DEADLINE_MS = 4000;
@@ -41,6 +48,11 @@ if (lacking !== undefined) {
   );
   Deno.exit(78); // EX_CONFIG
 }
+const folder = notAStoreFile(config.kvPath);
+if (folder !== undefined) {
+  logger.log("error", folder);
+  Deno.exit(78);
+}
 let store: AlarmStore;
 try {
   store = await buildStore({
@@ -60,7 +72,7 @@ try {
 } catch (error) {
   logger.log("error", "cannot open the store", {
     ...describeStore(config.kvPath),
-    error: error instanceof Error ? error.message : String(error),
+    error: redactUrls(error instanceof Error ? error.message : String(error)),
   });
   Deno.exit(1);
 }

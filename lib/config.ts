@@ -229,6 +229,14 @@ const MIN_API_KEY_LENGTH = 16;
 function kvPathProblem(path: string | undefined, token: string | undefined): string | undefined {
   if (!path) return undefined;
   const got = JSON.stringify(path);
+  // Typos that would otherwise open a SQLite file of that name and serve from it.
+  if (path.trim() !== path) return `KV_PATH must not start or end with white space, got ${got}`;
+  if (/^https?:?\/\/?(?!\/)/i.test(path) && !/^https?:\/\//i.test(path)) {
+    return `KV_PATH looks like a misspelt URL (write "http://…" or "https://…"), got ${got}`;
+  }
+  if (/^:?memory:?$/i.test(path) && path !== ":memory:") {
+    return `KV_PATH must be ":memory:" for a store in memory, got ${got}`;
+  }
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path)) {
     let url: URL | undefined;
     try {
@@ -239,7 +247,7 @@ function kvPathProblem(path: string | undefined, token: string | undefined): str
     if (!/^https?:\/\//.test(path) || url === undefined || url.hostname === "") {
       return `KV_PATH must be a file, ":memory:" or a KV Connect URL like "https://kv.example.com", got ${got}`;
     }
-    if (!token) return "KV_PATH is a KV Connect URL: it needs DENO_KV_ACCESS_TOKEN";
+    if (!token?.trim()) return "KV_PATH is a KV Connect URL: it needs DENO_KV_ACCESS_TOKEN";
   } else if (path.startsWith(":") && path !== ":memory:") {
     return `KV_PATH must be a file, ":memory:" or a KV Connect URL, got ${got}`;
   }

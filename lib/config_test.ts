@@ -159,6 +159,13 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
       "htp://x",
       "ftp://x",
       ":memory",
+      "memory:",
+      "memory",
+      "http//x",
+      "http:/x",
+      "https//kv.example.com",
+      " http://127.0.0.1:4512",
+      "data/kv.sqlite3 ",
     ]
   ) {
     assertThrows(
@@ -167,12 +174,24 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
       `got ${JSON.stringify(kv)}`,
     );
   }
-  assertThrows(
-    () => parseConfig({ KV_PATH: "http://127.0.0.1:4512" }),
-    ConfigError,
-    "needs DENO_KV_ACCESS_TOKEN",
-  );
-  for (const kv of ["http://127.0.0.1:4512", "https://kv.example.com/db", ":memory:", "a:b.db"]) {
+  for (const missing of [{}, { DENO_KV_ACCESS_TOKEN: "  " }]) {
+    assertThrows(
+      () => parseConfig({ KV_PATH: "http://127.0.0.1:4512", ...missing }),
+      ConfigError,
+      "needs DENO_KV_ACCESS_TOKEN",
+    );
+  }
+  for (
+    const kv of [
+      "http://127.0.0.1:4512",
+      "https://kv.example.com/db?x=1",
+      "http://[::1]:4512",
+      ":memory:",
+      "a:b.db",
+      "memory.sqlite3",
+      "httpd/kv.sqlite3",
+    ]
+  ) {
     assertEquals(parseConfig({ KV_PATH: kv, ...token }).kvPath, kv);
   }
   const error = assertThrows(

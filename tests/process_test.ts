@@ -100,6 +100,26 @@ Deno.test("invalid configuration stops the server at start with every problem li
   assertNotMatch(record.msg, /short/);
 });
 
+Deno.test("a store that can't be what KV_PATH says stops the start: a folder with 78, an unreachable URL without its credentials in the log", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    {
+      await using proc = new ServerProcess({ KV_PATH: `${dir}/` });
+      assertEquals((await proc.status).code, 78);
+      const error = proc.records().find((r) => r.level === "error");
+      assertMatch(error?.msg ?? "", /is a folder: name the store's file in it/);
+    }
+    const url = `http://li:hunter2@127.0.0.1:${freePort()}/db?secret=1`;
+    await using proc = new ServerProcess({ KV_PATH: url, DENO_KV_ACCESS_TOKEN: "t".repeat(32) });
+    assertEquals((await proc.status).code, 1);
+    const line = proc.lines.find((l) => l.includes("cannot open the store"));
+    assert(line, proc.lines.join("\n"));
+    assertNotMatch(proc.lines.join("\n"), /hunter2|secret=1/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a misspelt setting is named in a warning at start, with the setting it looks like", async () => {
   await using proc = new ServerProcess({ KV_PATH: ":memory:", TRUSTED_PROXY: "127.0.0.1" });
   await proc.port();

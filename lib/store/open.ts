@@ -122,9 +122,33 @@ export async function buildStore(spec: StoreSpec): Promise<AlarmStore> {
 /** What to log about the store: never the query string or credentials of a URL. */
 export function describeStore(path: string | undefined): Record<string, string> {
   const kind = storeKind(path);
-  if (kind === "kv-connect" && path !== undefined) {
-    const url = new URL(path);
-    return { kind, url: `${url.protocol}//${url.host}${url.pathname}` };
-  }
+  if (kind === "kv-connect" && path !== undefined) return { kind, url: redactUrls(path) };
   return kind === "sqlite" && path !== undefined ? { kind, path } : { kind };
+}
+
+/**
+ * `text` (an error's message, which Deno writes with the URL it could not open) with every
+ * http(s) URL cut to its scheme, host and path: no credentials, query or fragment.
+ */
+export function redactUrls(text: string): string {
+  return text.replace(/https?:\/\/[^\s'"`]+/gi, (found) => {
+    try {
+      const url = new URL(found);
+      return `${url.protocol}//${url.host}${url.pathname}`;
+    } catch {
+      return "<URL>";
+    }
+  });
+}
+
+/** Why a SQLite `path` can't hold the store, if it can be told before opening it: a folder. */
+export function notAStoreFile(path: string | undefined): string | undefined {
+  if (storeKind(path) !== "sqlite" || path === undefined) return undefined;
+  try {
+    if (!Deno.statSync(path).isDirectory) return undefined;
+    const file = JSON.stringify(`${path.replace(/\/+$/, "")}/kv.sqlite3`);
+    return `KV_PATH ${JSON.stringify(path)} is a folder: name the store's file in it, e.g. ${file}`;
+  } catch {
+    return undefined; // not there yet (it is created), or not ours to look at: opening says
+  }
 }
