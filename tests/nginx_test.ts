@@ -116,9 +116,14 @@ Deno.test({
   name: "behind the shipped nginx: with no process up, clients get 502 and no token reaches a log",
   ignore: NGINX === undefined,
   async fn() {
-    await using nginx = await Nginx.start(NGINX!, { upstream: freePort() });
+    const legacyPort = freePort();
+    await using nginx = await Nginx.start(NGINX!, { upstream: freePort(), legacyPort });
     using client = nginx.client();
     const token = "eyJhbGciOiJIUzI1NiJ9.not-a-real-token.sig";
+    // The old pages' port, as the migration block serves it.
+    const old = await fetch(`http://127.0.0.1:${legacyPort}/websocket/plant-3?token=${token}`);
+    await old.body?.cancel();
+    assertEquals(old.status, 502);
     const requests: [string, string][] = [
       [`/events/plant-3?token=${token}`, "GET"],
       [`/websocket/plant-3?since=4&token=${token}`, "GET"],
@@ -138,5 +143,46 @@ Deno.test({
       const text = await Deno.readTextFile(log).catch(() => "");
       assert(!text.includes("not-a-real-token"), `${log} holds the token:\n${text}`);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "behind the shipped nginx: a hung process costs one request its read timeout, then is left out",
+  ignore: NGINX === undefined,
+  async fn() {
+    await using server = await startServer();
+    // A process that accepts connections and never answers (stopped, or stuck).
+    const hung = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of hung) held.push(conn);
+    })();
+    await using nginx = await Nginx.start(NGINX!, {
+      upstream: [hung.addr.port, server.port],
+      set: { proxy_read_timeout: "1s" },
+    });
+    using client = nginx.client();
+    const started = Date.now();
+    const statuses: number[] = [];
+    for (let n = 0; n < 6; n++) {
+      const res = await fetch(`${nginx.url}/api/alarms/hung`, {
+        client,
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": `hung-${n}` },
+        body: JSON.stringify({ n }),
+      });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    // Every publish stored once, by the live process; the hung one tried once, then left out.
+    assertEquals(statuses, [202, 202, 202, 202, 202, 202]);
+    assertLess(Date.now() - started, 1900);
+    assertEquals(held.length, 1);
+    const history = await (await fetch(`${server.http}/api/alarms/hung`)).json();
+    assertEquals(history.alarms.map((a: { n: number }) => a.n), [0, 1, 2, 3, 4, 5]);
+    hung.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
   },
 });
