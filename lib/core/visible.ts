@@ -40,10 +40,9 @@ export const BLANK_PATTERN = `^[${INVISIBLE_BMP}]*$`;
 
 /**
  * Whether a name would pass for another in the audit trail, or for none: blank, `reserved` (the
- * server's own) in any
- * case or width (`SYSTEM`, `ｓｙｓｔｅｍ`, `𝐬𝐲𝐬𝐭𝐞𝐦`), white space at either end, a hidden
- * character anywhere (`system\u200b`, bidi controls, fillers), or Latin letters mixed with Cyrillic
- * or Greek ones, whose look-alikes spell Latin words (`ѕуѕtеm`).
+ * server's own) in any case or width (`SYSTEM`, `ｓｙｓｔｅｍ`, `𝐬𝐲𝐬𝐭𝐞𝐦`), white space at either
+ * end, a hidden character anywhere (`system\u200b`, bidi controls, fillers), or Latin letters
+ * mixed with Cyrillic or Greek ones, whose look-alikes spell Latin words (`ѕуѕtеm`).
  */
 export function isMisleadingName(name: string, reserved: string): boolean {
   return isBlank(name) || name.normalize("NFKC").toLowerCase() === reserved ||
@@ -53,14 +52,22 @@ export function isMisleadingName(name: string, reserved: string): boolean {
 }
 
 /**
+ * The hidden characters of a name within the Basic Multilingual Plane (the invisible ones but
+ * white space, controls, which names can't hold anyway, and joiners), likewise for patterns.
+ */
+export const HIDDEN_BMP = String.raw`\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891` +
+  String.raw`\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f\u202a-\u202e` +
+  String.raw`\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb`;
+
+/** White space of the Basic Multilingual Plane other than controls, likewise. */
+const SPACES_BMP = String.raw` \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000`;
+
+/**
  * A JSON Schema pattern of the names {@linkcode isMisleadingName} refuses, as far as a pattern
- * without Unicode properties can say: `reserved` in ASCII in any case, a space at either end,
- * a hidden character of the Basic Multilingual Plane other than a joiner.
+ * without Unicode properties can say: `reserved` in ASCII in any case, white space at either end,
+ * a hidden character of the Basic Multilingual Plane anywhere.
  */
 export function misleadingNamePattern(reserved: string): string {
   const anyCase = [...reserved].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join("");
-  const spaces = String.raw` \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
-  return `^${anyCase}$|^[${spaces}]|[${spaces}]$|[${
-    INVISIBLE_BMP.replace(String.raw`\u2000-\u200f`, String.raw`\u2000-\u200b\u200e\u200f`)
-  }]`;
+  return `^${anyCase}$|^[${SPACES_BMP}]|[${SPACES_BMP}]$|[${HIDDEN_BMP}]`;
 }

@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "@std/assert";
-import { BLANK_PATTERN, INVISIBLE_BMP, isBlank, isMisleadingName } from "./visible.ts";
+import {
+  BLANK_PATTERN,
+  HIDDEN_BMP,
+  INVISIBLE_BMP,
+  isBlank,
+  isMisleadingName,
+  misleadingNamePattern,
+} from "./visible.ts";
 
 Deno.test("visible: the schema's list holds every invisible character of the BMP, and no visible one", () => {
   const listed = new RegExp(`[${INVISIBLE_BMP}]`);
@@ -12,6 +19,24 @@ Deno.test("visible: the schema's list holds every invisible character of the BMP
   assertEquals(missing, []);
   for (const text of ["a", "检", "-", "_", ".", "\u0301", "ä"]) assert(!listed.test(text), text);
   assert(new RegExp(BLANK_PATTERN).test(" \u3164\u200b"));
+  // A name's hidden characters: the invisible ones but white space, controls and joiners.
+  const hidden = new RegExp(`^[${HIDDEN_BMP}]$`);
+  const wrong: string[] = [];
+  for (let c = 0; c <= 0xffff; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    const text = String.fromCharCode(c);
+    const expected = isBlank(text) && !/[\p{White_Space}\p{Cc}\u200c\u200d]/u.test(text);
+    if (hidden.test(text) !== expected) wrong.push(c.toString(16));
+  }
+  assertEquals(wrong, []);
+  // The schema's pattern refuses what the server does, within what a pattern can say.
+  const pattern = new RegExp(misleadingNamePattern("system"));
+  for (const name of ["SYSTEM", " li", "li ", "li\u200bwei", "\u3164"]) {
+    assert(pattern.test(name), name);
+  }
+  for (const name of ["Li Wei", "李伟", "👩\u200d🔧", "system-ops"]) {
+    assert(!pattern.test(name), name);
+  }
 });
 
 Deno.test("visible: text with nothing to read is blank, astral invisible characters too", () => {
