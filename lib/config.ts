@@ -231,7 +231,7 @@ function kvPathProblem(path: string | undefined, token: string | undefined): str
   const got = JSON.stringify(path);
   // Typos that would otherwise open a SQLite file of that name and serve from it.
   if (path.trim() !== path) return `KV_PATH must not start or end with white space, got ${got}`;
-  if (/^https?:?\/\/?(?!\/)/i.test(path) && !/^https?:\/\//i.test(path)) {
+  if ((/^https?[:;/\\]/i.test(path) || path.startsWith("//")) && !/^https?:\/\//i.test(path)) {
     return `KV_PATH looks like a misspelt URL (write "http://…" or "https://…"), got ${got}`;
   }
   if (/^:?memory:?$/i.test(path) && path !== ":memory:") {
@@ -254,8 +254,9 @@ function kvPathProblem(path: string | undefined, token: string | undefined): str
   return undefined;
 }
 const MIN_TOKEN_SECRET_LENGTH = 32;
-// A scheme and a host (browsers send other schemes too: chrome-extension://…), or "null".
-const ORIGIN = /^(?:null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@]+)$/;
+// A scheme and a host (browsers send other schemes too: chrome-extension://…), or "null"; no
+// wildcard (entries are exact).
+const ORIGIN = /^(?:null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@*]+)$/;
 
 /** The origin a browser would send for `text`, if it parses. */
 function urlOrigin(text: string): string | undefined {
@@ -419,12 +420,16 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
           JSON.stringify(origin)
         }`,
       );
-    } else if (/^https?:/.test(origin) && urlOrigin(origin) !== origin) {
+    } else if (
+      /^https?:/i.test(origin) ? urlOrigin(origin) !== origin : origin !== origin.toLowerCase()
+    ) {
       // Compared as browsers send them: an entry in another form would never match.
       problems.push(
         `ALLOWED_ORIGINS entries must be written as browsers send them, got ${
           JSON.stringify(origin)
-        } for ${JSON.stringify(urlOrigin(origin))}`,
+        } for ${
+          JSON.stringify(/^https?:/i.test(origin) ? urlOrigin(origin) : origin.toLowerCase())
+        }`,
       );
     }
   }

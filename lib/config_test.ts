@@ -130,6 +130,9 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
     const [origins, message] of [
       ["https://A.com", '"https://A.com" for "https://a.com"'],
       ["https://b.com:443", '"https://b.com:443" for "https://b.com"'],
+      ["HTTP://a.com", '"HTTP://a.com" for "http://a.com"'],
+      ["chrome-extension://ABCD", '"chrome-extension://ABCD" for "chrome-extension://abcd"'],
+      ["https://*.example.com", "ALLOWED_ORIGINS entries must be origins"],
       [",", "ALLOWED_ORIGINS lists no origin"],
       [" , ", "ALLOWED_ORIGINS lists no origin"],
     ]
@@ -165,6 +168,10 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
       "http:/x",
       "https//kv.example.com",
       " http://127.0.0.1:4512",
+      "https:kv.example.com",
+      "https:\\kv.example.com",
+      "https;//kv.example.com",
+      "//kv.example.com",
       "data/kv.sqlite3 ",
     ]
   ) {

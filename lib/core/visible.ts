@@ -10,7 +10,8 @@
  * controls), default-ignorable ones (Hangul fillers, variation selectors, tags) and the blank
  * braille pattern, as a character class's body for a `u` regex.
  */
-const INVISIBLE = String.raw`\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800`;
+const INVISIBLE = String
+  .raw`\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800\u{1D159}`;
 
 /**
  * {@linkcode INVISIBLE}'s characters of the Basic Multilingual Plane, as a character class's body
@@ -25,10 +26,42 @@ export const INVISIBLE_BMP = String.raw`\u0000-\u0020\u007f-\u00a0\u00ad\u034f\u
 const BLANK = new RegExp(`^[${INVISIBLE}]*$`, "u");
 const SPACE_AT_AN_END = /^\p{White_Space}|\p{White_Space}$/u;
 const HIDDEN = new RegExp(`[${INVISIBLE}]`, "u");
-/** White space (fine inside a name), and joiners a script needs (emoji sequences, Persian, Indic). */
-const NOT_HIDDEN = /\p{White_Space}|(?<!\p{Script=Latin})[\u200c\u200d](?!\p{Script=Latin})/gu;
+/**
+ * What is not hidden in a name: white space (fine inside one), joiners after an emoji or a letter
+ * of a script that spells with them (Arabic, Syriac, Indic, Sinhala), emoji presentation selectors
+ * after an emoji or a digit (`❤️`, `1️⃣`), Mongolian variation selectors after Mongolian letters.
+ */
+const NOT_HIDDEN = new RegExp(
+  String.raw`\p{White_Space}` +
+    String
+      .raw`|(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\p{Script=Arabic}\p{Script=Syriac}` +
+    String.raw`\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Gurmukhi}\p{Script=Gujarati}` +
+    String.raw`\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}\p{Script=Kannada}` +
+    String.raw`\p{Script=Malayalam}\p{Script=Sinhala}]\p{M}*)[\u200c\u200d]` +
+    String.raw`|(?<=[\p{Extended_Pictographic}\p{Nd}])[\ufe0e\ufe0f]` +
+    String.raw`|(?<=\p{Script=Mongolian})[\u180b-\u180f]`,
+  "gu",
+);
 const LATIN = /\p{Script=Latin}/u;
-const LOOKALIKE_SCRIPTS = /[\p{Script=Cyrillic}\p{Script=Greek}]/u;
+const LOOKALIKE_SCRIPTS =
+  /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Cherokee}\p{Script=Lisu}]/u;
+
+/**
+ * Letters that look like those of `system` in other scripts and styles (Cyrillic, Greek, Lisu,
+ * Cherokee, small capitals), after NFKC and lower case: what a name is compared as.
+ */
+const LOOKALIKES = new Map<string, string>([
+  ..."ѕꜱꓢꮪꮥ".split("").map((c) => [c, "s"] as const),
+  ..."уүʏꓬꭹγ".split("").map((c) => [c, "y"] as const),
+  ..."тᴛꓔꭲτ".split("").map((c) => [c, "t"] as const),
+  ..."еᴇꓰꭼε".split("").map((c) => [c, "e"] as const),
+  ..."мᴍꓟꮇμ".split("").map((c) => [c, "m"] as const),
+]);
+
+/** `name` as it reads: NFKC, lower case, look-alike letters as the Latin ones they pass for. */
+function skeleton(name: string): string {
+  return [...name.normalize("NFKC").toLowerCase()].map((c) => LOOKALIKES.get(c) ?? c).join("");
+}
 
 /** Whether `text` has nothing to read: {@linkcode INVISIBLE} characters alone (or nothing). */
 export function isBlank(text: string): boolean {
@@ -40,15 +73,17 @@ export const BLANK_PATTERN = `^[${INVISIBLE_BMP}]*$`;
 
 /**
  * Whether a name would pass for another in the audit trail, or for none: blank, `reserved` (the
- * server's own) in any case or width (`SYSTEM`, `ｓｙｓｔｅｍ`, `𝐬𝐲𝐬𝐭𝐞𝐦`), white space at either
- * end, a hidden character anywhere (`system\u200b`, bidi controls, fillers), or Latin letters
- * mixed with Cyrillic or Greek ones, whose look-alikes spell Latin words (`ѕуѕtеm`).
+ * server's own) in any case, width or look-alike letters (`SYSTEM`, `ｓｙｓｔｅｍ`, `ЅУЅТЕМ`,
+ * `ꜱʏꜱᴛᴇᴍ`), white space at either end, a hidden character anywhere (`system\u200b`, bidi
+ * controls, fillers, a joiner where no script needs one), or a word mixing Latin letters with
+ * Cyrillic, Greek, Cherokee or Lisu ones, whose look-alikes spell Latin words (`ѕуѕtеm`).
  */
 export function isMisleadingName(name: string, reserved: string): boolean {
-  return isBlank(name) || name.normalize("NFKC").toLowerCase() === reserved ||
-    SPACE_AT_AN_END.test(name) ||
+  return isBlank(name) || skeleton(name) === reserved || SPACE_AT_AN_END.test(name) ||
     HIDDEN.test(name.replace(NOT_HIDDEN, "")) ||
-    (LATIN.test(name) && LOOKALIKE_SCRIPTS.test(name));
+    name.split(/\p{White_Space}+/u).some((word) =>
+      LATIN.test(word) && LOOKALIKE_SCRIPTS.test(word)
+    );
 }
 
 /**

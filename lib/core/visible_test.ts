@@ -79,6 +79,17 @@ Deno.test("visible: names that pass for the server's, for another or for none ar
       "\u202eop3",
       "\u200d",
       "\ufeffli",
+      "\u0405\u0423\u0405\u0422\u0415\u041c", // ЅУЅТЕМ, all Cyrillic
+      "\ua4e2\ua4ec\ua4e2\ua4d4\ua4f0\ua4df", // Lisu
+      "SYSTE\ua4df",
+      "SYST\u13acM",
+      "\u13da\u13a9\u13da\u13a2\u13ac\u13b7", // Cherokee
+      "\ua731\u028f\ua731\u1d1b\u1d07\u1d0d", // small capitals
+      "system\u{1D159}",
+      "\u{1D159}",
+      "\u0418\u0432\u200d\u0430\u043d", // a joiner inside a Cyrillic name
+      "\u5f20\u200d\u4f1f",
+      "ops-\u200d1",
     ]
   ) {
     assert(isMisleadingName(name, "system"), JSON.stringify(name));
@@ -97,6 +108,14 @@ Deno.test("visible: names that pass for the server's, for another or for none ar
       "o'brien",
       "Иван",
       "Ελένη",
+      "Anna \u2764\ufe0f",
+      "\u{1F3F3}\ufe0f\u200d\u{1F308}",
+      "\u{1F9D1}\u200d\u2695\ufe0f",
+      "1\ufe0f\u20e3",
+      "\u182d\u180b",
+      "Анна Smith",
+      "Dimitris Δημήτρης",
+      "\u0915\u094d\u200d\u0937", // Devanagari with a joiner
     ]
   ) {
     assert(!isMisleadingName(name, "system"), JSON.stringify(name));
