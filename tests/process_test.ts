@@ -34,6 +34,12 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     assertEquals(status.code, 0);
     stuck.close();
     assertEquals((await proc.waitFor("shutting down")).signal, signal);
+    // Each session's close is logged as the server sent it, not as the peer echoed it.
+    const closes = proc.records().filter((r) => r.msg === "session closed");
+    assert(closes.length >= 2, JSON.stringify(closes));
+    for (const close of closes) {
+      assertEquals([close.by, close.code, close.reason], ["server", 1012, "service restart"]);
+    }
     // The last line says the process is done, and how long stopping took.
     const done = await proc.waitFor("stopped");
     assertEquals(typeof done.forced, "boolean");

@@ -255,6 +255,7 @@ export class Registry {
    */
   close(session: Session, code: number, reason: string): void {
     if (this.remove(session)) this.#closing.add(session);
+    session.closedWith ??= { code, reason };
     try {
       session.socket.close(code, reason);
     } catch {

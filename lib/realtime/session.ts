@@ -35,6 +35,8 @@ export class Session {
   strikes = 0;
   /** Set once the session's end has been handled. */
   ended = false;
+  /** The close the server sent first, if it started the closing handshake. */
+  closedWith: { code: number; reason: string } | undefined;
   /** What the connection token grants; `undefined` when tokens are not in use. */
   readonly grant: Grant | undefined;
   /** Inbound message budget. */

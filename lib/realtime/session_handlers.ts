@@ -213,11 +213,14 @@ export class SessionHandlers implements SocketHandlers {
     session.onEnded?.();
     fanout.leave(session.id);
     presence.changed();
+    // Closed by the server: what it sent (the peer's answer often echoes the code alone).
+    const sent = session.closedWith;
     logger.log("info", "session closed", {
       id: session.id,
       sessionId: session.sessionId,
-      code,
-      reason,
+      by: sent ? "server" : "client",
+      code: sent?.code ?? code,
+      reason: sent?.reason ?? reason,
     });
   }
 
