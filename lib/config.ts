@@ -238,13 +238,7 @@ function kvPathProblem(path: string | undefined, token: string | undefined): str
     return `KV_PATH must be ":memory:" for a store in memory, got ${got}`;
   }
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path)) {
-    let url: URL | undefined;
-    try {
-      url = new URL(path);
-    } catch {
-      url = undefined;
-    }
-    if (!/^https?:\/\//.test(path) || url === undefined || url.hostname === "") {
+    if (!/^https?:\/\//.test(path) || !URL.parse(path)?.hostname) {
       return `KV_PATH must be a file, ":memory:" or a KV Connect URL like "https://kv.example.com", got ${got}`;
     }
     if (!token?.trim()) return "KV_PATH is a KV Connect URL: it needs DENO_KV_ACCESS_TOKEN";
@@ -258,14 +252,6 @@ const MIN_TOKEN_SECRET_LENGTH = 32;
 // wildcard (entries are exact).
 const ORIGIN = /^(?:null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@*]+)$/;
 
-/** The origin a browser would send for `text`, if it parses. */
-function urlOrigin(text: string): string | undefined {
-  try {
-    return new URL(text).origin;
-  } catch {
-    return undefined;
-  }
-}
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
 const WEBHOOK_ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
 
@@ -420,16 +406,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
           JSON.stringify(origin)
         }`,
       );
-    } else if (
-      /^https?:/i.test(origin) ? urlOrigin(origin) !== origin : origin !== origin.toLowerCase()
-    ) {
-      // Compared as browsers send them: an entry in another form would never match.
+      continue;
+    }
+    // Compared as browsers send them: an entry in another form would never match.
+    const sent = /^https?:/i.test(origin) ? URL.parse(origin)?.origin : origin.toLowerCase();
+    if (sent !== origin) {
       problems.push(
         `ALLOWED_ORIGINS entries must be written as browsers send them, got ${
           JSON.stringify(origin)
-        } for ${
-          JSON.stringify(/^https?:/i.test(origin) ? urlOrigin(origin) : origin.toLowerCase())
-        }`,
+        } for ${JSON.stringify(sent)}`,
       );
     }
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Grant, idMatches, quote, TokenKeys, WindowLimiter } from "../core/mod.ts";
+import { type Grant, idMatches, ipAddress, quote, TokenKeys, WindowLimiter } from "../core/mod.ts";
 import type { Config } from "../config.ts";
 import type { Slot } from "../realtime/mod.ts";
 import { HttpError } from "./errors.ts";
@@ -133,8 +133,8 @@ export class Gate {
     if (origins.length === 0 || origins.includes(origin)) return true;
     // Only by address: any name can be pointed at this server (DNS rebinding), and a page from
     // it would send that name as its host. A console reached by name is listed.
-    const url = urlOf(origin);
-    return url !== undefined && url.origin === origin && /^https?:$/.test(url.protocol) &&
+    const url = URL.parse(origin);
+    return url !== null && url.origin === origin && /^https?:$/.test(url.protocol) &&
       url.host === headers.get("host") && isAddress(url.hostname);
   }
 
@@ -191,16 +191,7 @@ export function offeredToken(headers: Headers): string | undefined {
   return undefined;
 }
 
-/** An `Origin` value as a URL, or `undefined` for "null" or anything unparsable. */
-function urlOf(origin: string): URL | undefined {
-  try {
-    return new URL(origin);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether a URL's `hostname` is an IP address or `localhost` (names nobody else can point). */
 function isAddress(hostname: string): boolean {
-  return hostname === "localhost" || hostname.startsWith("[") || /^[\d.]+$/.test(hostname);
+  return hostname === "localhost" || ipAddress(hostname.replace(/^\[(.*)\]$/, "$1")) !== undefined;
 }
