@@ -134,15 +134,20 @@ export function streamParams(tokens: boolean, origins: boolean): Json[] {
         (tokens ? "" : "; ignored, tokens are off"),
       schema: { type: "string" },
     },
-    {
-      name: "Origin",
-      in: "header",
-      description: origins
-        ? "Must be in `ALLOWED_ORIGINS`, or be this server reached by IP address or as localhost, when sent"
-        : "Not checked: `ALLOWED_ORIGINS` is empty",
-      schema: { type: "string" },
-    },
+    originParam(origins),
   ];
+}
+
+/** The `Origin` header of a socket or stream, as `Gate.checkOrigin` judges it. */
+export function originParam(origins: boolean): Json {
+  return {
+    name: "Origin",
+    in: "header",
+    description: origins
+      ? "Must be in `ALLOWED_ORIGINS`, or be this server reached by IP address or as localhost, when sent"
+      : "Not checked: `ALLOWED_ORIGINS` is empty",
+    schema: { type: "string" },
+  };
 }
 
 /** What opening an event stream can answer. */

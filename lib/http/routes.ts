@@ -42,6 +42,7 @@ import {
   type JsonMap,
   jsonOk,
   listNaming,
+  originParam,
   policyInput,
   ref,
   shelveRequest,
@@ -626,14 +627,7 @@ export const ROUTES: readonly Route<Operation>[] = [
                 pattern: SUBPROTOCOLS,
               },
             },
-            {
-              name: "Origin",
-              in: "header",
-              description: origins
-                ? "Must be in `ALLOWED_ORIGINS`, or be this server reached by IP address or as localhost, when sent"
-                : "Not checked: `ALLOWED_ORIGINS` is empty",
-              schema: { type: "string" },
-            },
+            originParam(origins),
           ],
           responses: {
             "101": {
