@@ -17,9 +17,8 @@ import {
   type AlarmStore,
   buildStore,
   describeStore,
-  missingPermission,
-  notAStoreFile,
   redactUrls,
+  storePathProblem,
 } from "./lib/store/mod.ts";
 
 /** Longest a shutdown may take before the process exits anyway (Deno Deploy kills at 5 s). */
@@ -38,20 +37,10 @@ if (config.apiKey === undefined) {
 if (config.tokenSecrets.length === 0) {
   logger.log("warn", "WS_TOKEN_SECRET is not set: anyone who knows an id can listen to its alarms");
 }
-const lacking = missingPermission(config.kvPath);
-if (lacking !== undefined) {
-  logger.log(
-    "error",
-    `KV_PATH "${config.kvPath}" is outside the folders this command may use: \`deno task start\` ` +
-      `keeps the store under data/; elsewhere run main.ts with ${lacking} (the production ` +
-      `command in docs/security.md, "Recommended production settings")`,
-  );
+const unusable = storePathProblem(config.kvPath);
+if (unusable !== undefined) {
+  logger.log("error", unusable);
   Deno.exit(78); // EX_CONFIG
-}
-const folder = notAStoreFile(config.kvPath);
-if (folder !== undefined) {
-  logger.log("error", folder);
-  Deno.exit(78);
 }
 let store: AlarmStore;
 try {

@@ -14,13 +14,12 @@ export { bucketOf, FEED_BUCKETS } from "./schema.ts";
 export {
   buildStore,
   describeStore,
-  missingPermission,
-  notAStoreFile,
   openStore,
   redactUrls,
   type StoreKind,
   storeKind,
   storeOptionsFor,
+  storePathProblem,
   type StoreSpec,
 } from "./open.ts";
 export type { CommitLimits } from "./appender.ts";

@@ -38,19 +38,28 @@ export function storeOptionsFor(
 }
 
 /**
- * The permission flag a SQLite store at `path` needs and this process lacks (e.g.
- * `--allow-write=/srv/kv/`), or `undefined`. Asked before opening, so that the error can name
- * `KV_PATH` rather than Deno's "run again with --allow-write", which a `deno task` user can't do.
+ * Why a SQLite store at `path` can't be opened by this process, told before opening it, or
+ * `undefined`: a permission it lacks (named with `KV_PATH`, rather than Deno's "run again with
+ * --allow-write", which a `deno task` user can't do), or a folder where the file should be.
  */
-export function missingPermission(path: string | undefined): string | undefined {
+export function storePathProblem(path: string | undefined): string | undefined {
   if (storeKind(path) !== "sqlite" || path === undefined) return undefined;
   const folder = path.replace(/[^/]*$/, "") || ".";
   for (const name of ["read", "write"] as const) {
     if (Deno.permissions.querySync({ name, path }).state !== "granted") {
-      return `--allow-${name}=${folder}`;
+      return `KV_PATH ${JSON.stringify(path)} is outside the folders this command may use: ` +
+        "`deno task start` keeps the store under data/; elsewhere run main.ts with " +
+        `--allow-${name}=${folder} (the production command in docs/security.md, "Recommended ` +
+        `production settings")`;
     }
   }
-  return undefined;
+  try {
+    if (!Deno.statSync(path).isDirectory) return undefined;
+    const file = JSON.stringify(`${path.replace(/\/+$/, "")}/kv.sqlite3`);
+    return `KV_PATH ${JSON.stringify(path)} is a folder: name the store's file in it, e.g. ${file}`;
+  } catch {
+    return undefined; // not there yet: opening creates it
+  }
 }
 
 /**
@@ -132,23 +141,7 @@ export function describeStore(path: string | undefined): Record<string, string> 
  */
 export function redactUrls(text: string): string {
   return text.replace(/https?:\/\/[^\s'"`]+/gi, (found) => {
-    try {
-      const url = new URL(found);
-      return `${url.protocol}//${url.host}${url.pathname}`;
-    } catch {
-      return "<URL>";
-    }
+    const url = URL.parse(found);
+    return url ? `${url.protocol}//${url.host}${url.pathname}` : "<URL>";
   });
-}
-
-/** Why a SQLite `path` can't hold the store, if it can be told before opening it: a folder. */
-export function notAStoreFile(path: string | undefined): string | undefined {
-  if (storeKind(path) !== "sqlite" || path === undefined) return undefined;
-  try {
-    if (!Deno.statSync(path).isDirectory) return undefined;
-    const file = JSON.stringify(`${path.replace(/\/+$/, "")}/kv.sqlite3`);
-    return `KV_PATH ${JSON.stringify(path)} is a folder: name the store's file in it, e.g. ${file}`;
-  } catch {
-    return undefined; // not there yet (it is created), or not ours to look at: opening says
-  }
 }
