@@ -116,39 +116,33 @@ Deno.test("a socket the server closed holds its place until its connection is go
 });
 
 Deno.test("behind a trusted proxy, the per-address limit counts the forwarded client", async () => {
-  const forwardedFor = async (port: number, client: string) => {
-    const socket = await RawSocket.connect(port, "/websocket/p", { "x-forwarded-for": client });
-    socket.close();
-    return socket.status;
-  };
-  {
+  // Each case: a fresh server, whether it trusts 127.0.0.1, what each upgrade forwards, and the
+  // answers (2 upgrades a minute per address).
+  const cases: [boolean, string[], number[]][] = [
+    [
+      true,
+      ["192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "spoof, 192.0.2.3"],
+      [101, 101, 429, 101, 101],
+    ],
+    // A forwarded value that is no address counts as the proxy itself, not a bucket of its own.
+    [true, ["garbage", "1.2.3.4:5555", "unknown", "[::1]", "1.2.3.4, "], [101, 101, 429, 429, 429]],
+    // Not trusted: the header is ignored, and every upgrade comes from 127.0.0.1.
+    [false, ["192.0.2.1", "192.0.2.2", "192.0.2.3"], [101, 101, 429]],
+  ];
+  for (const [trusted, clients, expected] of cases) {
     await using server = await startServer({
-      config: { upgradesPerMinute: 2, trustedProxies: ["127.0.0.1"] },
+      config: { upgradesPerMinute: 2, trustedProxies: trusted ? ["127.0.0.1"] : [] },
     });
     const statuses = [];
-    for (const client of ["192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "spoof, 192.0.2.3"]) {
-      statuses.push(await forwardedFor(server.port, client));
+    for (const client of clients) {
+      const socket = await RawSocket.connect(server.port, "/websocket/p", {
+        "x-forwarded-for": client,
+      });
+      socket.close();
+      statuses.push(socket.status);
     }
-    assertEquals(statuses, [101, 101, 429, 101, 101]);
+    assertEquals(statuses, expected, clients.join(" | "));
   }
-  // A forwarded value that is no address counts as the proxy itself, not a bucket of its own.
-  {
-    await using server = await startServer({
-      config: { upgradesPerMinute: 2, trustedProxies: ["127.0.0.1"] },
-    });
-    const statuses = [];
-    for (const client of ["garbage", "1.2.3.4:5555", "unknown", "[::1]", "1.2.3.4, "]) {
-      statuses.push(await forwardedFor(server.port, client));
-    }
-    assertEquals(statuses, [101, 101, 429, 429, 429]);
-  }
-  // Not trusted: the header is ignored, and every upgrade comes from 127.0.0.1.
-  await using server = await startServer({ config: { upgradesPerMinute: 2 } });
-  const statuses = [];
-  for (const client of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
-    statuses.push(await forwardedFor(server.port, client));
-  }
-  assertEquals(statuses, [101, 101, 429]);
 });
 
 Deno.test("connections per client address are capped, counted per forwarded client behind a proxy", async () => {

@@ -234,7 +234,7 @@ export class AlarmStore {
     return feedHeads(this.#kv);
   }
 
-  /** Entries of feed `bucket` numbered in (`after`, `upTo`], in order, a page at most. */
+  /** Entries of feed `bucket` numbered after `after`, in order, a page at most. */
   readFeed(bucket: number, after: number): Promise<FeedEntry[]> {
     return readFeed(this.#kv, bucket, after);
   }
