@@ -423,11 +423,10 @@ export function actorNameOf(field: string, value: unknown): string | undefined {
   if (value === undefined || isActorName(value)) return value;
   throw new InvalidInput(
     "invalid_field",
-    `Field ${
-      quote(field)
-    } must be 1 to ${MAX_BY_LENGTH} printable characters without spaces at either end, invisible characters or the name ${
-      quote(SYSTEM_ACTOR)
-    }`,
+    `Field ${quote(field)} must be 1 to ${MAX_BY_LENGTH} printable characters that pass for no ` +
+      `other name: no space at either end, no invisible character, not ${
+        quote(SYSTEM_ACTOR)
+      } in any form, no word mixing Latin with look-alike letters`,
   );
 }
 

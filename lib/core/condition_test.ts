@@ -177,7 +177,9 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
     'Field "durationSeconds" must be an integer from 1 to 60',
   );
   const byMessage =
-    'Field "by" must be 1 to 128 printable characters without spaces at either end, invisible characters or the name "system"';
+    'Field "by" must be 1 to 128 printable characters that pass for no other name: no space at ' +
+    'either end, no invisible character, not "system" in any form, no word mixing Latin with ' +
+    "look-alike letters";
   refused({ by: "li\nwei" }, byMessage);
   // The server's own name in any case, a name of spaces alone, one that shows as another (a
   // space at an end, a zero-width or bidi character) would mislead the audit trail.
