@@ -85,6 +85,43 @@ Deno.test("tokens: ?token= for legacy pages, token.<t> next to alarms.v1 (never 
   assertEquals((await status(server, `/websocket/plant-3?token=${old}`)).status, 101);
 });
 
+Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichever is good", async () => {
+  await using server = await secured();
+  const good = await mint(server, "plant-3");
+  const bad = "garbage";
+  // Two places on an upgrade: the query and the subprotocol, or the query twice.
+  const upgrades: [string, Record<string, string>][] = [
+    [`/websocket/plant-3?token=${good}`, { "sec-websocket-protocol": `alarms.v1, token.${bad}` }],
+    [`/websocket/plant-3?token=${bad}`, { "sec-websocket-protocol": `alarms.v1, token.${good}` }],
+    [`/websocket/plant-3?token=${good}&token=${bad}`, {}],
+    [`/events/plant-3?token=${bad}&token=${good}`, { accept: "text/event-stream" }],
+  ];
+  for (const [path, headers] of upgrades) {
+    assertEquals((await status(server, path, headers)).status, 401, path);
+  }
+  assertEquals(server.app.metrics.errorCount("two_tokens"), upgrades.length);
+  const stream = await fetch(`${server.http}/events/plant-3?token=${good}&token=${good}`);
+  assertEquals(stream.status, 401);
+  assertEquals((await stream.json()).error.code, "two_tokens");
+  // An HTTP action: the query and the header.
+  const actions = ["/api/acks/plant-3", "/api/conditions/plant-3/k/acknowledge"];
+  for (const path of actions) {
+    const res = await server.post(`${path}?token=${good}`, {}, { authorization: `Bearer ${bad}` });
+    assertEquals([res.status, res.body?.error?.code], [401, "two_tokens"], path);
+    assertMatch(res.body.error.message, /^Send the connection token once: in "\?token=" or in/);
+  }
+  // The API key in the header is no second token: the key holder acts.
+  const published = await server.post("/api/alarms/plant-3", { msg: "one" }, {
+    authorization: `Bearer ${KEY}`,
+  });
+  assertEquals(published.status, 202);
+  const acked = await server.post(`/api/acks/plant-3?token=${bad}`, { seq: 1 }, {
+    authorization: `Bearer ${KEY}`,
+  });
+  assertEquals(acked.status, 200);
+  assertEquals(server.app.metrics.sessionsOpened, 0);
+});
+
 Deno.test("tokens: a session is closed with 4001 when its token expires", async () => {
   await using server = await secured();
   await using client = await TestClient.open(

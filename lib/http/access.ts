@@ -86,7 +86,12 @@ export class Gate {
       );
     }
     const grant = this.keys
-      ? await verifyToken(this.keys, params.get("token") ?? offeredToken(req.headers), ids, now)
+      ? await verifyToken(
+        this.keys,
+        tokenOf(params, offeredToken(req.headers), `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`),
+        ids,
+        now,
+      )
       : undefined;
     // Checked and taken with no await in between, so concurrent upgrades can't all pass.
     const { maxSessions, maxSessionsPerId, maxSessionsPerAddress } = this.#config;
@@ -189,6 +194,26 @@ export function offeredToken(headers: Headers): string | undefined {
     if (p.startsWith(TOKEN_PROTOCOL_PREFIX)) return p.slice(TOKEN_PROTOCOL_PREFIX.length);
   }
   return undefined;
+}
+
+/**
+ * The connection token a request offers in `?token=` or in `other` (a header, named by `where`),
+ * or a 401 when it offers more than one: which one to trust would be a guess.
+ */
+export function tokenOf(
+  params: URLSearchParams,
+  other: string | undefined,
+  where: string,
+): string | undefined {
+  const query = params.getAll("token");
+  if (query.length + (other === undefined ? 0 : 1) > 1) {
+    throw new HttpError(
+      401,
+      "two_tokens",
+      `Send the connection token once: in "?token=" or in ${where}, not both`,
+    );
+  }
+  return query[0] ?? other;
 }
 
 /** Whether a URL's `hostname` is an IP address or `localhost` (names nobody else can point). */

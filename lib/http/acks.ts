@@ -7,7 +7,7 @@
  */
 import { type Grant, InvalidInput, refuseUnknownFields } from "../core/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
-import type { Gate } from "./access.ts";
+import { type Gate, tokenOf } from "./access.ts";
 import { type ApiKeyAuth, bearerOf } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
@@ -46,7 +46,8 @@ export async function authorize(
   if (byKey) return { byKey };
   gate.checkOrigin(req);
   if (gate.keys) {
-    return { byKey, grant: await gate.checkToken(params.get("token") ?? bearer, id, now()) };
+    const token = tokenOf(params, bearer, 'the "Authorization" header');
+    return { byKey, grant: await gate.checkToken(token, id, now()) };
   }
   // Without tokens configured, only the key would do: its own 401 says so.
   if (auth) await auth.check(req.headers);

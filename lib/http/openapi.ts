@@ -192,10 +192,11 @@ export function admissionRefusals(tokens: boolean, origins: boolean): JsonMap {
   return {
     ...(tokens
       ? {
-        "401": errorResponse("No connection token, a bad one or an expired one", [
+        "401": errorResponse("No connection token, a bad one, an expired one, or two", [
           "token_required",
           "invalid_token",
           "token_expired",
+          "two_tokens",
         ]),
       }
       : {}),
@@ -420,7 +421,7 @@ function docContext(config: Config): DocContext {
           "Neither the API key nor a valid connection token",
           [
             ...(keyed && !tokens ? ["unauthorized"] : []),
-            ...(tokens ? ["token_required", "invalid_token", "token_expired"] : []),
+            ...(tokens ? ["token_required", "invalid_token", "token_expired", "two_tokens"] : []),
           ],
           keyed && !tokens ? { always: ["WWW-Authenticate"] } : {},
         ),
