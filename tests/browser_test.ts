@@ -350,13 +350,14 @@ browserTest(
         headers: { "content-type": "application/json" },
         body: JSON.stringify(policy),
       }).then((res) => res.body?.cancel());
-    // plant-3 escalates to the lead this console watches; plant-4 to one it doesn't.
+    // plant-3 escalates to the lead this console watches; plant-4 to one it doesn't. Three
+    // seconds, so the rows are surely seen before their deadline on a loaded machine.
     await put("boilers", {
       match: { ids: ["plant-3"] },
-      ackWithinSeconds: 1,
+      ackWithinSeconds: 3,
       escalateTo: ["lead"],
     });
-    await put("pumps", { match: { ids: ["plant-4"] }, ackWithinSeconds: 1, escalateTo: ["night"] });
+    await put("pumps", { match: { ids: ["plant-4"] }, ackWithinSeconds: 3, escalateTo: ["night"] });
     const browser = await launch();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
