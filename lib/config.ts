@@ -386,10 +386,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   if (env.WS_TOKEN_SECRET_PREVIOUS && !env.WS_TOKEN_SECRET) {
     problems.push("WS_TOKEN_SECRET_PREVIOUS needs WS_TOKEN_SECRET");
   }
-  if (config.tokenSecrets.some((secret) => secret.length < MIN_TOKEN_SECRET_LENGTH)) {
-    problems.push(
-      `WS_TOKEN_SECRET and WS_TOKEN_SECRET_PREVIOUS must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`,
-    );
+  for (const name of ["WS_TOKEN_SECRET", "WS_TOKEN_SECRET_PREVIOUS"] as const) {
+    const secret = env[name];
+    if (secret && secret.length < MIN_TOKEN_SECRET_LENGTH) {
+      problems.push(`${name} must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`);
+    }
   }
   // Set to nothing but commas would allow every origin while looking restrictive.
   if (env.ALLOWED_ORIGINS && config.allowedOrigins.length === 0) {

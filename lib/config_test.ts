@@ -109,7 +109,15 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   // An explicit opt-out, e.g. for a public demo on Deploy.
   assertEquals(parseConfig({ DENO_DEPLOY: "1", REQUIRE_AUTH: "0" }).apiKey, undefined);
   assertThrows(() => parseConfig({ REQUIRE_AUTH: "yes" }), ConfigError, "REQUIRE_AUTH");
-  assertThrows(() => parseConfig({ WS_TOKEN_SECRET: "short" }), ConfigError, "at least 32");
+  // The message names the secret that is short, not one that isn't set.
+  const short = assertThrows(() => parseConfig({ WS_TOKEN_SECRET: "short" }), ConfigError);
+  assertEquals(short.message.includes("WS_TOKEN_SECRET must be at least 32 characters"), true);
+  assertEquals(short.message.includes("PREVIOUS"), false);
+  assertThrows(
+    () => parseConfig({ WS_TOKEN_SECRET: "s".repeat(32), WS_TOKEN_SECRET_PREVIOUS: "old" }),
+    ConfigError,
+    "WS_TOKEN_SECRET_PREVIOUS must be at least 32 characters",
+  );
   assertThrows(
     () => parseConfig({ WS_TOKEN_SECRET_PREVIOUS: "p".repeat(32) }),
     ConfigError,

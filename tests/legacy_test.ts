@@ -1,6 +1,12 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
+import { TokenKeys } from "../lib/core/mod.ts";
 import { LegacyPage } from "./support/legacy_page.ts";
+import { ServerProcess } from "./support/process.ts";
 import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+const SECRET = "s".repeat(32);
+const KEY = "k".repeat(24);
 
 Deno.test("the old page gets only alarms, across several ids and tabs, newest first", async () => {
   await using server = await startServer();
@@ -68,4 +74,90 @@ Deno.test("ids are isolated: an alarm reaches only its own id", async () => {
   assertEquals(a.list.map((x) => x.n).sort(), [2, 4]);
   assertEquals(ab.list.map((x) => x.n), [1]);
   assertEquals(ab.list[0]!.target, "ab");
+});
+
+Deno.test("docs/java.md's page for tokens, as printed: resumes with since, and shows a restarted log's alarms", async () => {
+  const doc = await Deno.readTextFile(new URL("../docs/java.md", import.meta.url));
+  const code = /## The old Vue page, once tokens are on[\s\S]*?```js\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert(code?.includes(":8080"), "the page's code is missing from docs/java.md");
+  const dir = await Deno.makeTempDir();
+  const env = { WS_TOKEN_SECRET: SECRET, ALARM_API_KEY: KEY, KV_PATH: `${dir}/kv.sqlite3` };
+  const first = new ServerProcess(env);
+  const port = await first.port();
+  const token = await new TokenKeys([SECRET]).sign("plant-3", Date.now() + 600_000);
+  // The page in a process of its own, as a browser holds it; its backend's token endpoint, its
+  // location and its list are stubbed, and each alarm it shows is a line.
+  const script = `${dir}/page.js`;
+  await Deno.writeTextFile(
+    script,
+    "const list = { push: (alarm) => console.log(JSON.stringify(alarm)) };\n" +
+      'const location = { hostname: "127.0.0.1" };\n' +
+      `globalThis.fetch = () => Promise.resolve(Response.json({ token: "${token}" }));\n` +
+      code!.replaceAll(":8080", `:${port}`),
+  );
+  const page = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const shown: { seq: number; msg: string }[] = [];
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of page.stdout.pipeThrough(new TextDecoderStream())) {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop()!;
+      shown.push(...lines.map((line) => JSON.parse(line)));
+    }
+  })();
+  const publish = (msg: string) =>
+    fetch(`http://127.0.0.1:${port}/api/alarms/plant-3`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ msg }),
+    }).then((res) => res.json());
+  const online = (n: number) =>
+    waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/sessions/plant-3`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      }).catch(() => undefined);
+      return (await res?.json().catch(() => undefined))?.count === n;
+    }, 15_000);
+  const servers = [first];
+  const restart = async (kvPath: string) => {
+    const before = servers.at(-1)!;
+    before.child.kill("SIGTERM"); // the page gets 1012, and comes back
+    await before.status;
+    const next = new ServerProcess({ ...env, KV_PATH: kvPath, PORT: String(port) });
+    servers.push(next);
+    await next.port();
+  };
+  try {
+    await online(1);
+    for (const msg of ["a", "b", "c"]) await publish(msg);
+    await waitFor(() => shown.length === 3);
+    // A restart on the same store, published to at once: the page resumes from seq 3.
+    await restart(env.KV_PATH);
+    await publish("d");
+    await online(1);
+    await waitFor(() => shown.length === 4);
+    // A store that starts empty (restored, replaced): its seqs begin anew, and the page shows them.
+    await restart(":memory:");
+    await online(1);
+    for (const msg of ["after 1", "after 2"]) await publish(msg);
+    await waitFor(() => shown.length === 6);
+    assertEquals(shown.map((a) => [a.seq, a.msg]), [
+      [1, "a"],
+      [2, "b"],
+      [3, "c"],
+      [4, "d"],
+      [1, "after 1"],
+      [2, "after 2"],
+    ]);
+  } finally {
+    page.kill("SIGKILL");
+    await page.status;
+    await reading;
+    for (const server of servers) await server[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

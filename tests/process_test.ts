@@ -291,7 +291,8 @@ Deno.test("deno task start with KV_PATH outside data/ names KV_PATH and the prod
   const [code, output] = await task("start", { KV_PATH: "/srv/elsewhere/kv.sqlite3", PORT: "0" });
   assertEquals(code, 78);
   assertMatch(output, /KV_PATH \\"\/srv\/elsewhere\/kv\.sqlite3\\" is outside the folders/);
-  assertMatch(output, /--allow-read=\/srv\/elsewhere\//);
+  // Both flags it needs, in one message.
+  assertMatch(output, /--allow-read=\/srv\/elsewhere\/ --allow-write=\/srv\/elsewhere\//);
   assertNotMatch(output, /run again with/i);
 });
 

@@ -45,13 +45,15 @@ export function storeOptionsFor(
 export function storePathProblem(path: string | undefined): string | undefined {
   if (storeKind(path) !== "sqlite" || path === undefined) return undefined;
   const folder = path.replace(/[^/]*$/, "") || ".";
-  for (const name of ["read", "write"] as const) {
-    if (Deno.permissions.querySync({ name, path }).state !== "granted") {
-      return `KV_PATH ${JSON.stringify(path)} is outside the folders this command may use: ` +
-        "`deno task start` keeps the store under data/; elsewhere run main.ts with " +
-        `--allow-${name}=${folder} (the production command in docs/security.md, "Recommended ` +
-        `production settings")`;
-    }
+  // Every missing permission at once: one restart, not one per flag.
+  const missing = (["read", "write"] as const).filter((name) =>
+    Deno.permissions.querySync({ name, path }).state !== "granted"
+  );
+  if (missing.length > 0) {
+    return `KV_PATH ${JSON.stringify(path)} is outside the folders this command may use: ` +
+      "`deno task start` keeps the store under data/; elsewhere run main.ts with " +
+      `${missing.map((name) => `--allow-${name}=${folder}`).join(" ")} (the production ` +
+      `command in docs/security.md, "Recommended production settings")`;
   }
   try {
     if (!Deno.statSync(path).isDirectory) return undefined;
