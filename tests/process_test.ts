@@ -343,3 +343,26 @@ Deno.test("REUSE_PORT=1: two processes share one port, both take connections, an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a createTime without an offset counts for floods in the server's time zone (TZ)", async () => {
+  // What a publisher on Beijing time sends from a Java LocalDateTime: its local time, no zone.
+  const beijing = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 19).replace("T", " ");
+  const alarms = new Map<string, unknown>();
+  for (const tz of ["Asia/Shanghai", "UTC"]) {
+    await using proc = new ServerProcess({ TZ: tz });
+    const base = `http://127.0.0.1:${await proc.port()}`;
+    for (let i = 0; i < 11; i++) {
+      const res = await fetch(`${base}/api/alarms/tz`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ msg: `${i}`, createTime: beijing }),
+      });
+      assertEquals(res.status, 202);
+      await res.body?.cancel();
+    }
+    const { alarms: count, flood } = await (await fetch(`${base}/api/performance/tz`)).json();
+    alarms.set(tz, [count, flood]);
+  }
+  // On UTC the same text is eight hours ahead: not within the last 10 minutes.
+  assertEquals(Object.fromEntries(alarms), { "Asia/Shanghai": [11, true], UTC: [0, false] });
+});
