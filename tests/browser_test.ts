@@ -747,6 +747,24 @@ browserTest(
       assertEquals(history[0]!.by, "system");
       assertEquals(history[0]!.label, "Shelving ended");
       assert(history[1]!.details!.startsWith("By the API (Until "));
+
+      // It clears while the dialog is open with "until it clears" ticked: the box is unticked
+      // and disabled (the server would refuse it), and the shelving is for its time.
+      await page.click(`${active} .history-toggle`);
+      await page.click(`${active} .shelve`);
+      await page.fill("#shelve-reason", "Pump swap");
+      await page.selectOption("#shelve-duration", "900");
+      await page.check("#shelve-until-cleared");
+      assertEquals((await server.post(`${path}/clear`, {})).status, 200);
+      await page.waitForSelector("#shelve-until-cleared:disabled:not(:checked)");
+      await page.click("#shelve-submit");
+      await page.waitForSelector("#shelve-dialog", { state: "hidden" });
+      await page.waitForSelector(shelved);
+      const cleared = await server.get(path);
+      assertEquals(
+        [cleared.body.state, cleared.body.shelved.reason, cleared.body.shelved.untilCleared],
+        ["cleared-unacknowledged", "Pump swap", false],
+      );
       assertEquals(errors, []);
     } finally {
       await browser.close();

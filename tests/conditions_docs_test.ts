@@ -21,9 +21,9 @@ Deno.test("docs/conditions.md: the publisher's walkthrough runs as printed and e
   const script = blocks.join("\n");
   assert(script.includes("/acknowledge") && script.includes("/clear"), "walkthrough missing");
   const answers = (await runShell(script, server.http)).split(/(?<=\})(?=\{)/);
-  // raise, repeat, list, acknowledge, clear, detail, shelve (refused: it is normal by then), the
-  // audit trail's first page
-  assertEquals(answers.length, 8);
+  // raise, repeat, list, acknowledge, clear, detail, raise again, shelve, the audit trail's first
+  // page
+  assertEquals(answers.length, 9);
   const parsed = answers.map((text) => JSON.parse(text));
   assertEquals(parsed[2].conditions[0].count, 2);
   assertEquals(parsed[3].condition.state, "active-acknowledged");
@@ -32,9 +32,11 @@ Deno.test("docs/conditions.md: the publisher's walkthrough runs as printed and e
     parsed[5].history.map((e: { transition?: { action: string } }) => e.transition?.action),
     [undefined, undefined, "acknowledge", "clear"],
   );
-  assertEquals(parsed[6].error.code, "not_in_list");
+  assertEquals(parsed[6].seq, 5);
+  assertEquals(parsed[7].condition.shelved.reason, "Sensor replaced, recalibrating");
+  assertEquals([parsed[8].seq, parsed[8].scanned], [6, 4]);
   assertEquals(
-    parsed[7].transitions.map((e: { transition: { action: string } }) => e.transition.action),
+    parsed[8].transitions.map((e: { transition: { action: string } }) => e.transition.action),
     ["acknowledge", "clear"],
   );
 });

@@ -501,3 +501,18 @@ Deno.test("conditions: a list larger than the slow-consumer threshold reaches v1
   do live = await both.next(); while (live.event !== undefined || !live.data.includes('"live"'));
   assertEquals(server.app.metrics.slowConsumerCloses, 0);
 });
+
+Deno.test("conditions: the list is latest raise first; an operator's action doesn't move a row", async () => {
+  await using server = await startServer();
+  for (const key of ["a", "b", "c"]) {
+    await server.post("/api/alarms/plant", { key });
+    server.clock.advance(1000);
+  }
+  assertEquals((await server.post("/api/conditions/plant/a/acknowledge", {})).status, 200);
+  assertEquals((await server.post("/api/conditions/plant/b/clear", {})).status, 200);
+  const keys = async () =>
+    (await server.get("/api/conditions/plant")).body.conditions.map((c: { key: string }) => c.key);
+  assertEquals(await keys(), ["c", "b", "a"]);
+  await server.post("/api/alarms/plant", { key: "a" });
+  assertEquals(await keys(), ["a", "c", "b"]);
+});

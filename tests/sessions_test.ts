@@ -104,3 +104,28 @@ Deno.test("a raw handshake Deno would accept is refused with 400 on the wire", a
   await waitFor(() => server.app.hub.size === 0);
   assertEquals(server.app.metrics.sessionsOpened, 1);
 });
+
+Deno.test("unacknowledged counts alarms, not operators' actions on conditions", async () => {
+  await using server = await startServer();
+  await using v1 = await TestClient.open(`${server.ws}/websocket/plant`, "alarms.v1");
+  await v1.next(); // welcome
+  await server.post("/api/alarms/plant", { msg: "plain" });
+  await server.post("/api/alarms/plant", { msg: "keyed", key: "boiler" });
+  await v1.next();
+  await v1.next();
+  v1.send(JSON.stringify({ type: "ack", seq: 2 }));
+  await waitFor(async () => (await server.get("/api/sessions/plant")).body.acked === 2);
+  const act = (action: string, body: unknown = {}) =>
+    server.post(`/api/conditions/plant/boiler/${action}`, body);
+  assertEquals((await act("acknowledge")).status, 200);
+  assertEquals((await act("shelve", { reason: "repair", durationSeconds: 60 })).status, 200);
+  assertEquals((await act("unshelve")).status, 200);
+  const status = async () => {
+    const { body } = await server.get("/api/sessions/plant");
+    return [body.seq, body.acked, body.unacknowledged];
+  };
+  assertEquals(await status(), [5, 2, 0]);
+  await server.post("/api/alarms/plant", { msg: "new" });
+  await server.post("/api/alarms/plant", { msg: "repeat", key: "boiler" });
+  assertEquals(await status(), [7, 2, 2]);
+});

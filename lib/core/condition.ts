@@ -203,7 +203,10 @@ export function applyChange(
       }
       // Until it clears, when it has cleared already, would only ever end by its time.
       if (change.untilCleared && current.state === "cleared-unacknowledged") {
-        return refuse("not_active", `Condition ${quote(key)} has cleared: shelve it for a time`);
+        return refuse(
+          "not_active",
+          `Condition ${quote(key)} has cleared: shelve it for a time, without "untilCleared"`,
+        );
       }
       next.shelved = {
         until: change.until,

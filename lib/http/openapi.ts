@@ -900,7 +900,8 @@ const SCHEMAS: JsonMap = {
       seq: int(0),
       acked: int(0),
       unacknowledged: {
-        description: "`seq - acked`; null until some client of the id acknowledges",
+        description: "Alarms after `acked`: `seq - acked`, less the actions on conditions among " +
+          "the id's newest 1,000 entries; null until some client of the id acknowledges",
         oneOf: [int(0), { type: "null" }],
       },
     },

@@ -873,7 +873,7 @@ export const ROUTES: readonly Route<Operation>[] = [
         doc: ({ unauthorized, storeDown, api }) => ({
           operationId: "listConditions",
           tags: ["conditions"],
-          summary: "An id's conditions: the active list (shelved ones too), newest first",
+          summary: "An id's conditions: the active list (shelved ones too), latest raise first",
           ...api,
           parameters: [
             {

@@ -59,13 +59,13 @@ export async function allSessions(hub: Hub): Promise<Response> {
  * client of the id acknowledges, since old pages never can and their backlog would only grow.
  */
 export async function sessionsOf(hub: Hub, id: string): Promise<Response> {
-  const { count, seq, acked } = await hub.status(id);
+  const { count, seq, acked, unacknowledged } = await hub.status(id);
   return jsonResponse({
     id,
     count,
     sessions: [...hub.sessionsOf(id)],
     seq,
     acked: acked ?? 0,
-    unacknowledged: acked === null ? null : Math.max(0, seq - acked),
+    unacknowledged,
   });
 }

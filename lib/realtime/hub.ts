@@ -38,6 +38,21 @@ import { ShelvingEnds, type ShelvingRecords } from "./shelving_ends.ts";
 import { type SessionContext, SessionHandlers } from "./session_handlers.ts";
 import type { PushSocket, SocketHandlers } from "./socket.ts";
 
+/** An id across instances, as the sessions API shows it. */
+export interface IdStatus {
+  /** Sessions of the id. */
+  count: number;
+  /** Its last seq. */
+  seq: number;
+  /** The highest seq any of its clients acknowledged; null if none ever did. */
+  acked: number | null;
+  /** Alarms after `acked` (operators' actions left out); null like `acked`. */
+  unacknowledged: number | null;
+}
+
+/** Newest log entries read to leave operators' actions out of an id's unacknowledged count. */
+const UNACKNOWLEDGED_SAMPLE = 1000;
+
 /** The limits a hub enforces (see the configuration of the same names). */
 export interface HubLimits {
   /** Milliseconds without any inbound frame before a session is closed. */
@@ -291,17 +306,25 @@ export class Hub {
   }
 
   /**
-   * `id` across instances: sessions, head seq and the highest acknowledged seq (null if no client
-   * of it ever acknowledged).
+   * `id` across instances: sessions, head seq, the highest acknowledged seq and the alarms after
+   * it (both null if no client of it ever acknowledged).
    */
-  async status(id: string): Promise<{ count: number; seq: number; acked: number | null }> {
+  async status(id: string): Promise<IdStatus> {
     const { store } = this.#options;
     const [online, seq, acked] = await Promise.all([
       this.#presence.counts(),
       store.head(id),
       store.acked(id),
     ]);
-    return { count: online.get(id) ?? 0, seq, acked };
+    const count = online.get(id) ?? 0;
+    if (acked === null) return { count, seq, acked, unacknowledged: null };
+    if (acked >= seq) return { count, seq, acked, unacknowledged: 0 };
+    // Operators' actions take seqs too, and are nobody's to acknowledge: those among the newest
+    // entries are left out; an older or expired entry counts as an alarm.
+    const from = Math.max(acked, seq - UNACKNOWLEDGED_SAMPLE);
+    const entries = await store.read(id, from, seq - from);
+    const actions = entries.filter((e) => e.transition !== undefined).length;
+    return { count, seq, acked, unacknowledged: seq - acked - actions };
   }
 
   /** Interval at which clients are told to heartbeat. */

@@ -13,6 +13,7 @@ export {
   type HubLimits,
   type HubOptions,
   type HubStore,
+  type IdStatus,
   type Published,
 } from "./hub.ts";
 export { Registry, type Slot } from "./registry.ts";

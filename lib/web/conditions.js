@@ -120,6 +120,10 @@ export class ConditionsView {
         const found = list.find((c) => c.key === key);
         if (!found || !unacknowledged(found.state)) this.#acking.delete(pending);
       }
+      const acting = this.#acting;
+      const shelving = acting?.id === id && acting.action === "shelve" && !acting.sent &&
+        list.find((c) => c.key === acting.key);
+      if (shelving) this.#offerUntilCleared(shelving);
       this.#queueRender();
     });
     client.addEventListener("transition", (e) => {
@@ -433,9 +437,7 @@ export class ConditionsView {
     // A hidden required field would block the form.
     /** @type {HTMLInputElement} */ (el("shelve-reason")).required = action === "shelve";
     /** @type {HTMLSelectElement} */ (el("shelve-duration")).value = "3600";
-    // Cleared already, "until it clears" would never end sooner: the server refuses it.
-    /** @type {HTMLInputElement} */ (el("shelve-until-cleared")).disabled =
-      c.state === "cleared-unacknowledged";
+    this.#offerUntilCleared(c);
     el("shelve-what").textContent = `${c.id} · ${c.alarm ? textOf(c.alarm) : ""}`;
     this.#dialogError(undefined);
     /** @type {HTMLDialogElement} */ (el("shelve-dialog")).showModal();
@@ -490,6 +492,17 @@ export class ConditionsView {
       const allowed = [...select.options].filter((o) => !o.disabled).at(-1);
       if (allowed) select.value = allowed.value;
     }
+  }
+
+  /**
+   * Cleared already, "until it clears" would never end sooner: the server refuses it, so the box
+   * is off and can't be ticked (also when the condition clears while the dialog is open).
+   * @param {Condition} c
+   */
+  #offerUntilCleared(c) {
+    const box = /** @type {HTMLInputElement} */ (el("shelve-until-cleared"));
+    box.disabled = c.state === "cleared-unacknowledged";
+    if (box.disabled) box.checked = false;
   }
 
   /** @param {HTMLFormElement} form */
