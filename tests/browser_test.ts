@@ -845,6 +845,14 @@ browserTest(
       assertEquals(await page.title(), "alarmcast 报警控制台");
       assertEquals(await page.textContent("#connect button"), "连接");
       await text(page, '#connections li[data-id="plant-3"]', "plant-3：在线 (WebSocket)");
+      // The test form's levels too, from the first load (values as published).
+      assertEquals(
+        await page.$$eval(
+          '#publish select[name="level"] option',
+          (options) => options.map((o) => `${o.getAttribute("value")}=${o.textContent}`),
+        ),
+        ["critical=紧急", "major=重要", "minor=次要", "info=提示"],
+      );
       const key = "boiler-7/pressure-high";
       const row = `#conditions > li.condition[data-key="${key}"]`;
       await server.post("/api/alarms/plant-3", { key, level: "critical", message: "压力过高" });

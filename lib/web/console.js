@@ -351,10 +351,7 @@ function retranslate() {
   for (const option of /** @type {HTMLSelectElement} */ (el("filter-level")).options) {
     if (option.value) option.textContent = levelName(option.value);
   }
-  const publishLevel = /** @type {HTMLFormElement} */ (el("publish")).elements.namedItem("level");
-  for (const option of /** @type {HTMLSelectElement} */ (publishLevel).options) {
-    option.textContent = levelName(option.value);
-  }
+  labelPublishLevels();
   for (const [id, { status, transport }] of statuses) showStatus(id, status, transport);
   problem(problemText);
   floodsShown = "";
@@ -362,9 +359,18 @@ function retranslate() {
   render();
 }
 
+/** The test form's levels, in the page's language (their values stay as published). */
+function labelPublishLevels() {
+  const publishLevel = /** @type {HTMLFormElement} */ (el("publish")).elements.namedItem("level");
+  for (const option of /** @type {HTMLSelectElement} */ (publishLevel).options) {
+    option.textContent = levelName(option.value);
+  }
+}
+
 function setupLanguage() {
   const select = /** @type {HTMLSelectElement} */ (el("language"));
   select.value = initLanguage();
+  labelPublishLevels();
   select.addEventListener("change", () => {
     const lang = LANGUAGES.find((l) => l === select.value);
     if (lang) chooseLanguage(lang);
