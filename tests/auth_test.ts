@@ -102,7 +102,10 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
   assertEquals(server.app.metrics.errorCount("two_tokens"), upgrades.length);
   const stream = await fetch(`${server.http}/events/plant-3?token=${good}&token=${good}`);
   assertEquals(stream.status, 401);
-  assertEquals((await stream.json()).error.code, "two_tokens");
+  assertEquals((await stream.json()).error, {
+    code: "two_tokens",
+    message: 'Send the connection token once: "?token=" came twice',
+  });
   // An HTTP action: the query and the header.
   const actions = ["/api/acks/plant-3", "/api/conditions/plant-3/k/acknowledge"];
   for (const path of actions) {

@@ -531,3 +531,66 @@ for (const transports of [undefined, ["sse"] as ["sse"]]) {
     }
   });
 }
+
+for (const transports of [undefined, ["sse"] as ["sse"]]) {
+  Deno.test(`client (${transports ?? "websocket"}): a log restored and written past a transition it saw is read again, also by a client given lastSeq and lastId`, async () => {
+    using kv = await Deno.openKv(":memory:");
+    await using server = await startServer({ kv });
+    const { client, seen, resets } = await clientThatSawThree(server, "rt", transports);
+    let later: AlarmClient | undefined;
+    try {
+      await server.post("/api/alarms/rt", { n: 4, key: "k" });
+      assertEquals((await server.post("/api/conditions/rt/k/acknowledge", {})).status, 200);
+      await waitFor(() => client.lastSeq === 5); // the acknowledgement: the last entry it saw
+      const { lastSeq, lastId } = client;
+      assert(typeof lastId === "string" && lastSeq !== undefined, "a transition's id");
+      client.stop();
+      await forgetLog(kv, "rt");
+      for (let n = 11; n <= 16; n++) await server.post("/api/alarms/rt", { n });
+      // A page reloaded with what the first one kept.
+      later = new AlarmClient({
+        url: server.http,
+        id: "rt",
+        since: lastSeq,
+        sinceId: lastId,
+        minDelayMs: 10,
+        ...(transports ? { transports } : {}),
+      });
+      const again = watch(later);
+      later.start();
+      client.start();
+      await waitFor(() => seen.alarms.length === 10 && again.alarms.length === 6);
+      assertEquals(resets, [{ seq: 6, lastSeq: 5 }]);
+      const fresh = [[1, 11], [2, 12], [3, 13], [4, 14], [5, 15], [6, 16]];
+      assertEquals(seen.alarms.slice(4).map((a) => [a.seq, a.n]), fresh);
+      assertEquals(again.alarms.map((a) => [a.seq, a.n]), fresh);
+    } finally {
+      client.stop();
+      later?.stop();
+    }
+  });
+}
+
+Deno.test("client: acting on a whole list at once keeps to the pace the welcome gives, and stays online", async () => {
+  // A burst of 10: a client sending its 30 actions at once would be closed with 1008.
+  // The real clock: the server refills its bucket by it.
+  await using server = await startServer({
+    now: Date.now,
+    config: { messageRate: 20, messageBurst: 10 },
+  });
+  for (let i = 0; i < 30; i++) await server.post("/api/alarms/many", { key: `k${i}` });
+  const client = new AlarmClient({ url: server.http, id: "many", since: 0 });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.conditions.length === 30);
+    for (const c of client.conditions) assert(client.acknowledge(c.key));
+    await waitFor(() => client.conditions.every((c) => c.state === "active-acknowledged"), 10_000);
+    const listed = await server.get("/api/conditions/many?state=active-acknowledged");
+    assertEquals(listed.body.conditions.length, 30);
+    assertEquals([client.status, seen.errors, seen.codes], ["online", [], []]);
+    assertEquals(server.app.metrics.errorCount("rate_limited"), 0);
+  } finally {
+    client.stop();
+  }
+});

@@ -4,7 +4,7 @@
  * objects, v1 and SSE the conditions and every transition); the snapshot on connect; resuming
  * across a clear; bad input; racing changes.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertMatch } from "@std/assert";
 import { TestClient } from "./support/client.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { SseClient } from "./support/sse.ts";
@@ -151,8 +151,9 @@ Deno.test("conditions: operators act from a v1 socket; refusals come back as err
   v1.send(JSON.stringify({ type: "acknowledge", key: "no-such-key" }));
   reply = await v1.nextJson();
   assertEquals([reply.type, reply.code], ["error", "unknown_condition"]);
-  // A bad key: the code HTTP answers for one.
-  for (const key of [7, "..", "a\ud800"]) {
+  // A bad key: the code HTTP answers for one; like a bad reason, answered and not counted as an
+  // invalid frame, however many (five invalid frames in a row close a socket).
+  for (const key of [7, "..", "a\ud800", "", " ", "x".repeat(300)]) {
     v1.send(JSON.stringify({ type: "acknowledge", key }));
     assertEquals((await v1.nextJson()).code, "invalid_key");
   }
@@ -164,6 +165,8 @@ Deno.test("conditions: operators act from a v1 socket; refusals come back as err
     "shelve",
     "anonymous",
   ]);
+  // Its entry's id: a client resuming after it tells by it a log that started again.
+  assertMatch(shelved.id, /^[0-9a-f-]{36}$/);
   assertEquals(shelved.condition.shelved.until, server.clock.time + 60_000);
   assertEquals((await server.get("/api/conditions/plant?state=shelved")).body.conditions.length, 1);
   v1.send(JSON.stringify({ type: "shelve", key: KEY, reason: "again", durationSeconds: 60 }));
@@ -387,7 +390,8 @@ Deno.test("conditions: the transitions of an id, paged: who did what when", asyn
     all.transitions.map((e: { transition: { action: string; key: string; by: string } }) =>
       `${e.transition.action} ${e.transition.key} by ${e.transition.by}`
     ),
-    ["acknowledge a by li.wei", "shelve b by wang", "clear a by api"],
+    // No credentials on an open server: `anonymous`, as over a socket.
+    ["acknowledge a by li.wei", "shelve b by wang", "clear a by anonymous"],
   );
   assertEquals([all.seq, all.scanned, all.transitions[0].transition.comment], [6, 6, "on it"]);
   // Two at a time: the second page starts where the first one stopped.

@@ -17,7 +17,9 @@ async function openV1(server: TestServer, id: string): Promise<TestClient> {
 }
 
 Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
-  await using server = await startServer({ config: { heartbeatTimeoutMs: 60_000 } });
+  await using server = await startServer({
+    config: { heartbeatTimeoutMs: 60_000, messageRate: 5, messageBurst: 12 },
+  });
   await using client = await TestClient.open(`${server.ws}/websocket/dev-1`, ["alarms.v1"]);
   const welcome = await client.nextJson();
   assertEquals(welcome, {
@@ -28,6 +30,8 @@ Deno.test("v1: welcome, nested alarm, pong for ping and PING", async () => {
     seq: 0,
     serverTime: "2026-01-01T00:00:00.000Z",
     heartbeatInterval: 20_000,
+    messageRate: 5,
+    messageBurst: 12,
   });
   assertMatch(welcome.sessionId, /^[0-9a-f-]{36}$/);
 

@@ -406,6 +406,10 @@ export const MAX_COMMENT_LENGTH = 1000;
 export const MAX_BY_LENGTH = 128;
 /** Who the server's own changes (a shelving that runs out) are by; no caller may claim it. */
 export const SYSTEM_ACTOR = "system";
+/** Who acts with the API key and no `by`. */
+export const API_ACTOR = "api";
+/** Who acts with no credentials at all (an open server) and no `by`, over a socket or HTTP. */
+export const ANONYMOUS_ACTOR = "anonymous";
 
 /** The names {@linkcode isActorName} refuses, as a JSON Schema pattern can say (`/openapi.json`). */
 export const RESERVED_ACTOR_PATTERN = misleadingNamePattern(SYSTEM_ACTOR);

@@ -42,11 +42,15 @@ export type ServerMessage =
     seq: number;
     serverTime: string;
     heartbeatInterval: number;
+    /** Messages per second the socket may send, sustained, and at once (`MESSAGE_RATE`, `_BURST`). */
+    messageRate: number;
+    messageBurst: number;
     /** How many conditions the snapshot that follows holds; absent: none are active. */
     conditions?: number;
     /**
-     * The `id` of the alarm at the client's `since` in the log now, when it is one: a client
-     * that remembers another there is looking at a log that started again (a store restored).
+     * The `id` of the entry (an alarm or a transition) at the client's `since` in the log now: a
+     * client that remembers another there is looking at a log that started again (a store
+     * restored).
      */
     sinceId?: string | number;
     /** The highest seq the id's clients acknowledged; absent: none yet. */
@@ -90,7 +94,8 @@ export type ClientMessage =
 /** The outcome of {@linkcode decodeClientMessage} (`ref`: the invalid message's, if it had one). */
 export type DecodeResult =
   | { ok: true; message: ClientMessage }
-  | { ok: false; code: string; message: string; ref?: Ref };
+  /** `strike: false`: answered like the action's other fields, not counted as an invalid frame. */
+  | { ok: false; code: string; message: string; ref?: Ref; strike?: false };
 
 /** Whether `value` may be a message's `ref`. */
 export function isRef(value: unknown): value is Ref {
@@ -120,6 +125,8 @@ export interface EntryFrames {
   readonly alarm?: string;
   /** The action: `{"action","key","by",…}`; absent for an alarm. */
   readonly transition?: string;
+  /** A transition's `id` as JSON (an alarm's is in its object), when it has one. */
+  readonly id?: string;
   /** The condition as the entry left it (keyed alarms and transitions). */
   readonly condition?: string;
 }
@@ -158,9 +165,10 @@ function splitEntry(entry: Alarm): EntryFrames {
   const { condition, transition, ...flat } = entry;
   const seq = entry.seq;
   const view = condition === undefined ? {} : { condition: JSON.stringify(condition) };
-  return transition === undefined
-    ? { seq, alarm: JSON.stringify(flat), ...view }
-    : { seq, transition: JSON.stringify(transition), ...view };
+  if (transition === undefined) return { seq, alarm: JSON.stringify(flat), ...view };
+  // Its id lets a client resuming after it tell a log that started again (`sinceId`).
+  const id = entry.id === undefined ? {} : { id: JSON.stringify(entry.id) };
+  return { seq, ...id, transition: JSON.stringify(transition), ...view };
 }
 
 /**
@@ -199,7 +207,7 @@ export function decodeClientMessage(text: string): DecodeResult {
     : { ok: true, message: { ...message, ...referred } };
 }
 
-type Failure = { code: string; message: string };
+type Failure = { code: string; message: string; strike?: false };
 
 const SEND_FIELDS: ReadonlySet<string> = new Set(["type", "to", "data", "ref"]);
 const ACK_FIELDS: ReadonlySet<string> = new Set(["type", "seq", "ref"]);
@@ -241,11 +249,15 @@ function decodeTyped(value: JsonObject): ClientMessage | Failure {
     case "shelve":
     case "unshelve": {
       if (!isValidKey(value.key)) {
-        // The code HTTP answers for a bad key in the path, so a client reports both alike.
-        return failure(
-          "invalid_key",
-          `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not blank, "." or ".."`,
-        );
+        // The code HTTP answers for a bad key in the path, so a client reports both alike; and,
+        // like a bad reason or duration, an operator's typo is answered, not counted as garbage.
+        return {
+          ...failure(
+            "invalid_key",
+            `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not blank, "." or ".."`,
+          ),
+          strike: false,
+        };
       }
       const { type: action, key: _, ref: _ref, ...fields } = value;
       return { type: "act", action, key: value.key, fields };

@@ -206,7 +206,10 @@ export function tokenOf(
   where: string,
 ): string | undefined {
   const query = params.getAll("token");
-  if (query.length + (other === undefined ? 0 : 1) > 1) {
+  if (query.length > 1) {
+    throw new HttpError(401, "two_tokens", `Send the connection token once: "?token=" came twice`);
+  }
+  if (query.length > 0 && other !== undefined) {
     throw new HttpError(
       401,
       "two_tokens",

@@ -10,6 +10,8 @@ import {
   ACTIONS,
   actorOf,
   type Alarm,
+  ANONYMOUS_ACTOR,
+  API_ACTOR,
   type Condition,
   CONDITION_STATES,
   type ConditionState,
@@ -163,7 +165,10 @@ export async function actOnCondition(
   }
   const body = await readJsonObject(req, deps.maxBodyBytes);
   const grant = caller.byKey ? undefined : caller.grant;
-  const actor = { subject: grant && actorOf(grant), fallback: "api" };
+  const actor = {
+    subject: grant && actorOf(grant),
+    fallback: caller.byKey ? API_ACTOR : ANONYMOUS_ACTOR,
+  };
   const change = decodeAction(action, body, actor, deps.now(), deps.maxShelveSeconds);
   const { seq, condition } = await deps.hub.change(id, key, change);
   return jsonResponse({ id, key, seq, condition });

@@ -342,14 +342,14 @@ class SseCodec implements Codec {
 
   entry(frames: EntryFrames): string {
     if (this.#shared && frames === this.#lastEntry) return this.#lastFrame;
-    const { seq, alarm, transition, condition } = frames;
+    const { seq, alarm, id, transition, condition } = frames;
     const eventId = this.#eventId(seq);
     this.#lastFrame = alarm !== undefined
       ? (condition === undefined ? "" : sseDataFrame("condition", condition)) +
         sseAlarmFrame(eventId, alarm)
       : sseDataFrame(
         "transition",
-        `{"seq":${seq},"transition":${transition}${
+        `{"seq":${seq}${id === undefined ? "" : `,"id":${id}`},"transition":${transition}${
           condition === undefined ? "" : `,"condition":${condition}`
         }}`,
         eventId,

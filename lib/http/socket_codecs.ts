@@ -64,10 +64,11 @@ class V1Codec implements Codec {
 }
 
 // `{"type":"alarm","alarm":…}` (with the condition it changed), or a condition's transition.
-function encodeEntry({ seq, alarm, transition, condition }: EntryFrames): string {
+function encodeEntry({ seq, alarm, id, transition, condition }: EntryFrames): string {
   const changed = condition === undefined ? "" : `,"condition":${condition}`;
   if (alarm !== undefined) return wrapAlarmFrame(alarm, changed);
-  return `{"type":"transition","seq":${seq},"transition":${transition}${changed}}`;
+  const named = id === undefined ? "" : `,"id":${id}`;
+  return `{"type":"transition","seq":${seq}${named},"transition":${transition}${changed}}`;
 }
 
 function encodeEvent(event: SessionEvent): string {

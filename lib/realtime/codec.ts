@@ -35,8 +35,11 @@ export type SessionEvent =
 /** A client's text frame as its codec reads it. */
 export type Inbound =
   | { kind: "message"; message: ClientMessage }
-  /** Not a valid message: answered with an error (with its `ref`), and counted as a strike. */
-  | { kind: "invalid"; code: string; message: string; ref?: Ref }
+  /**
+   * Not a valid message: answered with an error (with its `ref`), and counted as a strike unless
+   * `strike` is false (a field an operator got wrong, answered like a refused action).
+   */
+  | { kind: "invalid"; code: string; message: string; ref?: Ref; strike?: false }
   /** Text the format has no use for: dropped and counted under `metric`, never answered. */
   | { kind: "ignored"; metric: string };
 

@@ -191,7 +191,7 @@ export class Hub {
       presence: this.#presence,
       ack: (id, seq, sessionId) => this.ack(id, seq, sessionId),
       activeConditions: (id) => this.activeConditions(id),
-      alarmIdAt: (target, seq) => this.alarmIdAt(target, seq),
+      entryIdAt: (target, seq) => this.entryIdAt(target, seq),
       acked: (id) => this.#options.store.acked(id),
       change: (id, key, change) => this.change(id, key, change),
       maxShelveSeconds: options.limits.maxShelveSeconds,
@@ -201,6 +201,8 @@ export class Hub {
       now,
       instance: this.instance,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
+      messageRate: options.limits.messageRate,
+      messageBurst: options.limits.messageBurst,
     };
   }
 
@@ -507,10 +509,10 @@ export class Hub {
     return (await this.conditions(target)).filter((c) => inActiveList(c.state));
   }
 
-  /** The `id` of the alarm at `seq` of `target`'s log, if one is there (not a transition). */
-  async alarmIdAt(target: string, seq: number): Promise<string | number | undefined> {
+  /** The `id` of the entry (alarm or transition) at `seq` of `target`'s log, if one is there. */
+  async entryIdAt(target: string, seq: number): Promise<string | number | undefined> {
     const [entry] = await this.#options.store.read(target, seq - 1, 1);
-    return entry?.seq === seq && entry.transition === undefined ? entry.id : undefined;
+    return entry?.seq === seq ? entry.id : undefined;
   }
 
   /**

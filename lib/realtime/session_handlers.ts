@@ -7,6 +7,7 @@
 import type { Presence } from "../cluster/mod.ts";
 import {
   actorOf,
+  ANONYMOUS_ACTOR,
   CLOSE_INTERNAL,
   CLOSE_POLICY,
   type Condition,
@@ -32,8 +33,8 @@ export interface SessionContext {
   presence: Presence;
   /** The id's conditions in the active list (shelved ones too). */
   activeConditions(id: string): Promise<Condition[]>;
-  /** The `id` of the alarm at `seq` of `target`'s log, if one is there (not a transition). */
-  alarmIdAt(target: string, seq: number): Promise<string | number | undefined>;
+  /** The `id` of the entry (alarm or transition) at `seq` of `target`'s log, if one is there. */
+  entryIdAt(target: string, seq: number): Promise<string | number | undefined>;
   /** The highest seq the id's clients acknowledged, `null` before any. */
   acked(id: string): Promise<number | null>;
   /** Changes a condition (`Hub.change`, the one path for every client). */
@@ -55,6 +56,9 @@ export interface SessionContext {
   instance: string;
   /** Milliseconds between heartbeats the client is asked for. */
   heartbeatIntervalMs: number;
+  /** Messages a socket may send per second, sustained, and at once: told in the welcome. */
+  messageRate: number;
+  messageBurst: number;
 }
 
 /** Frames a session may send before its welcome; a client waits for it, so a few at most. */
@@ -112,7 +116,8 @@ export class SessionHandlers implements SocketHandlers {
     if (!session.codec.events) return {};
     const { sessionId, id } = session;
     const since = this.#since;
-    const { instance, heartbeatIntervalMs: heartbeatInterval } = this.#ctx;
+    const { instance, heartbeatIntervalMs: heartbeatInterval, messageRate, messageBurst } =
+      this.#ctx;
     return {
       onReady: async (seq) => {
         // The active list as of at least `seq`, then every entry after `seq`: a client applies
@@ -123,7 +128,7 @@ export class SessionHandlers implements SocketHandlers {
         const [listed, sinceId, acked] = await Promise.all([
           this.#ctx.activeConditions(id),
           since !== undefined && since > 0 && since <= seq
-            ? this.#ctx.alarmIdAt(id, since)
+            ? this.#ctx.entryIdAt(id, since)
             : undefined,
           this.#ctx.acked(id),
         ]);
@@ -139,6 +144,8 @@ export class SessionHandlers implements SocketHandlers {
           position: since === undefined ? seq : Math.min(since, seq),
           serverTime: new Date(this.#ctx.now()).toISOString(),
           heartbeatInterval,
+          messageRate,
+          messageBurst,
           ...(conditions.length > 0 ? { conditions: conditions.length } : {}),
           ...(sinceId === undefined ? {} : { sinceId }),
           ...(acked === null ? {} : { acked }),
@@ -188,7 +195,10 @@ export class SessionHandlers implements SocketHandlers {
         },
         act: ({ action, key, fields, ref }) => {
           if (!this.#mayAct("Acting on a condition", ref)) return;
-          const actor = { subject: session.grant && actorOf(session.grant), fallback: "anonymous" };
+          const actor = {
+            subject: session.grant && actorOf(session.grant),
+            fallback: ANONYMOUS_ACTOR,
+          };
           const now = this.#ctx.now();
           const changed = Promise.resolve()
             .then(() => decodeAction(action, fields, actor, now, this.#ctx.maxShelveSeconds))

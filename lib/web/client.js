@@ -36,6 +36,9 @@
  *   refused: the token, or the answer of `POST /api/tokens` (`{ token, expiresAt }`) as is.
  * @property {number} [since] Resume after this seq on the first connection (0: everything
  *   retained). Without it the first connection starts live.
+ * @property {string | number} [sinceId] The `id` of the entry at `since`, as an earlier client's
+ *   `lastId` gave it: with it, a log that started again since then is told (`reset`) even when it
+ *   has grown past `since`.
  * @property {number} [minDelayMs] First reconnect delay cap; default 500.
  * @property {number} [maxDelayMs] Largest reconnect delay cap; default 30000.
  * @property {typeof WebSocket} [WebSocket] WebSocket implementation; default the global one.
@@ -45,6 +48,13 @@
  *   `["websocket", "sse"]`. `["sse"]` skips WebSockets altogether.
  * @property {() => number} [random] Jitter source in [0, 1); default `Math.random` (tests pin it).
  */
+
+/**
+ * What the server takes from a socket when its welcome doesn't say (`MESSAGE_RATE`,
+ * `MESSAGE_BURST`): a client past it is closed with 1008.
+ */
+const DEFAULT_MESSAGE_RATE = 20;
+const DEFAULT_MESSAGE_BURST = 40;
 
 /** Close codes after which retrying can't help: stop and report. */
 const FATAL = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
@@ -107,8 +117,14 @@ export class AlarmClient extends EventTarget {
   #lastRef = 0;
   /** @type {number | undefined} */
   #lastSeq;
-  /** The `id` of the alarm at `#lastSeq`, when that entry was an alarm. @type {unknown} */
+  /** The `id` of the entry at `#lastSeq` (an alarm's, or a transition's). @type {unknown} */
   #lastId;
+  /** Frames waiting for the socket's pace (see `#flush`). @type {string[]} */
+  #outbox = [];
+  /** Sends the socket may make now, its most, per second, and when last counted. */
+  #pace = { tokens: 0, most: 0, rate: DEFAULT_MESSAGE_RATE, at: 0 };
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #flushTimer;
   /** Conditions by key, each as of its own `seq`. @type {Map<string, any>} */
   #conditions = new Map();
   /** Entries at or below this seq are already in the conditions (the last snapshot's seq). */
@@ -130,6 +146,7 @@ export class AlarmClient extends EventTarget {
     this.#options = { minDelayMs: 500, maxDelayMs: 30_000, ...options };
     this.#transport = (options.transports ?? ["websocket", "sse"])[0] ?? "websocket";
     this.#lastSeq = options.since;
+    this.#lastId = options.sinceId;
     this.#token = options.token;
   }
 
@@ -146,6 +163,14 @@ export class AlarmClient extends EventTarget {
   /** The highest seq received (what a reconnect resumes after). @returns {number | undefined} */
   get lastSeq() {
     return this.#lastSeq;
+  }
+
+  /**
+   * The `id` of the entry at `lastSeq`, when known: keep it with `lastSeq` and pass both to a
+   * later client (`since`, `sinceId`). @returns {unknown}
+   */
+  get lastId() {
+    return this.#lastId;
   }
 
   /**
@@ -197,6 +222,8 @@ export class AlarmClient extends EventTarget {
   stop() {
     this.#stopped = true;
     this.#unanswered.clear();
+    this.#outbox = [];
+    clearTimeout(this.#flushTimer);
     clearTimeout(this.#retryTimer);
     clearInterval(this.#pingTimer);
     this.#endProbe();
@@ -259,8 +286,11 @@ export class AlarmClient extends EventTarget {
       this.#unopened = 0;
     };
     socket.onmessage = (event) => this.#onFrame(event.data);
+    // Nothing is sent before the welcome says how fast (see `#flush`).
+    this.#pace = { tokens: 0, most: 0, rate: DEFAULT_MESSAGE_RATE, at: 0 };
     socket.onclose = (event) => {
-      if (this.#socket === socket) this.#onClose(event.code, event.reason, opened);
+      // Deno reports a connection that just ended (reset, killed peer) as 0: browsers say 1006.
+      if (this.#socket === socket) this.#onClose(event.code || 1006, event.reason, opened);
     };
   }
 
@@ -268,6 +298,9 @@ export class AlarmClient extends EventTarget {
   #onClose(code, reason, opened) {
     clearInterval(this.#pingTimer);
     this.#socket = undefined;
+    // Frames not sent go with the socket: actions among them are reported below.
+    this.#outbox = [];
+    clearTimeout(this.#flushTimer);
     // Their answers went with the socket: recorded or not, the next snapshot tells.
     for (const about of this.#unanswered.values()) {
       this.#emit("error", {
@@ -478,6 +511,7 @@ export class AlarmClient extends EventTarget {
     }
     switch (message?.type) {
       case "welcome":
+        this.#paceFrom(message.messageRate, message.messageBurst);
         this.#startPings(message.heartbeatInterval);
         this.#welcomed(message.seq, message.conditions, message.sinceId, message.acked);
         break;
@@ -562,7 +596,7 @@ export class AlarmClient extends EventTarget {
   #transition(message) {
     if (typeof message?.seq !== "number" || message.seq <= (this.#lastSeq ?? 0)) return;
     this.#lastSeq = message.seq;
-    this.#lastId = undefined;
+    this.#lastId = message.id; // servers before 0.8.3 send none: then only a shorter log is told
     this.#condition(message.condition);
     this.#emit("transition", {
       seq: message.seq,
@@ -610,11 +644,49 @@ export class AlarmClient extends EventTarget {
     this.#pingTimer = setInterval(() => this.#sendJson({ type: "ping" }), ms);
   }
 
-  /** @param {unknown} value */
+  /**
+   * The socket's pace from its welcome: half the burst the server takes, at its rate, so frames
+   * that arrive bunched still fit (a client past it is closed with 1008).
+   * @param {unknown} rate @param {unknown} burst
+   */
+  #paceFrom(rate, burst) {
+    const r = typeof rate === "number" && rate > 0 ? rate : DEFAULT_MESSAGE_RATE;
+    const b = typeof burst === "number" && burst > 0 ? burst : DEFAULT_MESSAGE_BURST;
+    const most = Math.max(1, Math.floor(b / 2));
+    this.#pace = { tokens: most, most, rate: r, at: performance.now() };
+    this.#flush();
+  }
+
+  /** Queues `value` for the socket; false when there is no open one. @param {unknown} value */
   #sendJson(value) {
     if (this.#socket?.readyState !== 1) return false;
-    this.#socket.send(JSON.stringify(value));
+    this.#outbox.push(JSON.stringify(value));
+    this.#flush();
     return true;
+  }
+
+  /**
+   * Sends what the pace allows now, and comes back for the rest: acting on a whole list of
+   * conditions at once must not break the server's message limit.
+   */
+  #flush() {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const socket = this.#socket;
+    if (socket?.readyState !== 1 || this.#outbox.length === 0) return;
+    const pace = this.#pace;
+    const now = performance.now();
+    pace.tokens = Math.min(pace.most, pace.tokens + (now - pace.at) * pace.rate / 1000);
+    pace.at = now;
+    while (this.#outbox.length > 0 && pace.tokens >= 1) {
+      socket.send(/** @type {string} */ (this.#outbox.shift()));
+      pace.tokens--;
+    }
+    // Before the welcome (`most` 0) the welcome flushes; after it, when the next token is due.
+    if (this.#outbox.length > 0 && pace.most > 0) {
+      const wait = Math.ceil((1 - pace.tokens) * 1000 / pace.rate);
+      this.#flushTimer = setTimeout(() => this.#flush(), wait);
+    }
   }
 
   /** `<url>/<route>/<id>` over HTTP(S), whichever scheme `url` was given in. @param {string} route */
