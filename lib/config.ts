@@ -234,6 +234,11 @@ function kvPathProblem(path: string | undefined, token: string | undefined): str
   if ((/^https?[:;/\\]/i.test(path) || path.startsWith("//")) && !/^https?:\/\//i.test(path)) {
     return `KV_PATH looks like a misspelt URL (write "http://…" or "https://…"), got ${got}`;
   }
+  // What denokv's own `--addr` looks like: a server, not a file name.
+  if (/^[A-Za-z0-9.-]+:\d{1,5}$/.test(path)) {
+    return `KV_PATH looks like a host and port: name a KV Connect server by its URL ` +
+      `(${JSON.stringify(`http://${path}`)}), got ${got}`;
+  }
   if (/^:?memory:?$/i.test(path) && path !== ":memory:") {
     return `KV_PATH must be ":memory:" for a store in memory, got ${got}`;
   }

@@ -181,6 +181,9 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
       "https;//kv.example.com",
       "//kv.example.com",
       "data/kv.sqlite3 ",
+      "localhost:4512",
+      "kv.example.com:4512",
+      "127.0.0.1:4512",
     ]
   ) {
     assertThrows(
@@ -189,6 +192,11 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
       `got ${JSON.stringify(kv)}`,
     );
   }
+  assertThrows(
+    () => parseConfig({ KV_PATH: "localhost:4512", ...token }),
+    ConfigError,
+    'name a KV Connect server by its URL ("http://localhost:4512")',
+  );
   for (const missing of [{}, { DENO_KV_ACCESS_TOKEN: "  " }]) {
     assertThrows(
       () => parseConfig({ KV_PATH: "http://127.0.0.1:4512", ...missing }),
