@@ -94,6 +94,7 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     [`/websocket/plant-3?token=${good}`, { "sec-websocket-protocol": `alarms.v1, token.${bad}` }],
     [`/websocket/plant-3?token=${bad}`, { "sec-websocket-protocol": `alarms.v1, token.${good}` }],
     [`/websocket/plant-3?token=${good}&token=${bad}`, {}],
+    [`/websocket/plant-3`, { "sec-websocket-protocol": `alarms.v1, token.${good}, token.${bad}` }],
     [`/events/plant-3?token=${bad}&token=${good}`, { accept: "text/event-stream" }],
   ];
   for (const [path, headers] of upgrades) {
@@ -112,6 +113,13 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     const res = await server.post(`${path}?token=${good}`, {}, { authorization: `Bearer ${bad}` });
     assertEquals([res.status, res.body?.error?.code], [401, "two_tokens"], path);
     assertMatch(res.body.error.message, /^Send the connection token once: in "\?token=" or in/);
+    // Two Authorization headers (they arrive joined by a comma), or one in another form.
+    const two = await server.post(path, {}, { authorization: `Bearer ${good}, Bearer ${good}` });
+    assertEquals([two.status, two.body.error.code], [401, "two_tokens"], path);
+    const odd = await server.post(`${path}?token=${good}`, {}, {
+      authorization: `Bearer ${good} extra`,
+    });
+    assertEquals([odd.status, odd.body.error.code], [401, "invalid_token"], path);
   }
   // The API key in the header is no second token: the key holder acts.
   const published = await server.post("/api/alarms/plant-3", { msg: "one" }, {

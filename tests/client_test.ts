@@ -572,24 +572,66 @@ for (const transports of [undefined, ["sse"] as ["sse"]]) {
 }
 
 Deno.test("client: acting on a whole list at once keeps to the pace the welcome gives, and stays online", async () => {
-  // A burst of 10: a client sending its 30 actions at once would be closed with 1008.
+  // A burst of 2: a client sending its 20 actions at once would be closed with 1008.
   // The real clock: the server refills its bucket by it.
   await using server = await startServer({
     now: Date.now,
-    config: { messageRate: 20, messageBurst: 10 },
+    config: { messageRate: 20, messageBurst: 2 },
   });
-  for (let i = 0; i < 30; i++) await server.post("/api/alarms/many", { key: `k${i}` });
+  for (let i = 0; i < 20; i++) await server.post("/api/alarms/many", { key: `k${i}` });
   const client = new AlarmClient({ url: server.http, id: "many", since: 0 });
   const seen = watch(client);
   client.start();
   try {
-    await waitFor(() => client.conditions.length === 30);
+    await waitFor(() => client.conditions.length === 20);
     for (const c of client.conditions) assert(client.acknowledge(c.key));
     await waitFor(() => client.conditions.every((c) => c.state === "active-acknowledged"), 10_000);
     const listed = await server.get("/api/conditions/many?state=active-acknowledged");
-    assertEquals(listed.body.conditions.length, 30);
+    assertEquals(listed.body.conditions.length, 20);
     assertEquals([client.status, seen.errors, seen.codes], ["online", [], []]);
     assertEquals(server.app.metrics.errorCount("rate_limited"), 0);
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: an ack or a message still queued when the socket closes is reported unsent", async () => {
+  // One frame now, then one every two seconds: the rest wait in the queue.
+  await using server = await startServer({
+    now: Date.now,
+    config: { messageRate: 1, messageBurst: 2 },
+  });
+  await server.post("/api/alarms/q", { n: 1 });
+  const client = new AlarmClient({ url: server.http, id: "q", since: 0, minDelayMs: 10 });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.status === "online" && seen.alarms.length === 1);
+    assert(client.ack(1)); // sent at once
+    assert(client.send("elsewhere", { text: "hi" }));
+    assert(client.ack(1));
+    server.app.hub.closeAll(1012, "service restart");
+    await waitFor(() => seen.refusals.length === 2);
+    // The first ack went at once; the two queued behind it are the ones reported.
+    assertEquals(seen.refusals, ["unsent send", "unsent ack"]);
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: a sinceId kept as text matches a numeric alarm id: no reset", async () => {
+  await using server = await startServer();
+  await server.post("/api/alarms/num", { id: 42, n: 1 });
+  await server.post("/api/alarms/num", { n: 2 });
+  // What a page gets back from localStorage or its URL for `"id": 42`.
+  const client = new AlarmClient({ url: server.http, id: "num", since: 1, sinceId: "42" });
+  const seen = watch(client);
+  const resets: unknown[] = [];
+  client.addEventListener("reset", (e) => resets.push((e as CustomEvent).detail));
+  client.start();
+  try {
+    await waitFor(() => seen.alarms.length === 1);
+    assertEquals([resets, seen.alarms.map((a) => a.n)], [[], [2]]);
   } finally {
     client.stop();
   }

@@ -157,6 +157,13 @@ Deno.test("conditions: operators act from a v1 socket; refusals come back as err
     v1.send(JSON.stringify({ type: "acknowledge", key }));
     assertEquals((await v1.nextJson()).code, "invalid_key");
   }
+  // And it resets the count of invalid frames, as a valid message does.
+  for (const frame of ["x", "x", "x", "x", '{"type":"acknowledge"}', "x"]) {
+    v1.send(frame);
+    assertEquals((await v1.nextJson()).type, "error");
+  }
+  v1.send(JSON.stringify({ type: "ping" }));
+  assertEquals((await v1.nextJson()).type, "pong");
 
   v1.send(JSON.stringify({ type: "shelve", key: KEY, reason: "sensor swap", durationSeconds: 60 }));
   const shelved = await v1.nextJson();

@@ -88,7 +88,7 @@ export class Gate {
     const grant = this.keys
       ? await verifyToken(
         this.keys,
-        tokenOf(params, offeredToken(req.headers), `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`),
+        tokenOf(params, offeredTokens(req.headers), `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`),
         ids,
         now,
       )
@@ -187,36 +187,32 @@ async function verifyToken(
   return verified.grant;
 }
 
-/** The token offered as a `token.<token>` subprotocol, if any. */
-export function offeredToken(headers: Headers): string | undefined {
-  for (const protocol of (headers.get("sec-websocket-protocol") ?? "").split(",")) {
-    const p = protocol.trim();
-    if (p.startsWith(TOKEN_PROTOCOL_PREFIX)) return p.slice(TOKEN_PROTOCOL_PREFIX.length);
-  }
-  return undefined;
+/** The tokens offered as `token.<token>` subprotocols (one, normally). */
+export function offeredTokens(headers: Headers): string[] {
+  return (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
+    .filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+    .map((p) => p.slice(TOKEN_PROTOCOL_PREFIX.length));
 }
 
 /**
- * The connection token a request offers in `?token=` or in `other` (a header, named by `where`),
- * or a 401 when it offers more than one: which one to trust would be a guess.
+ * The connection token a request offers in `?token=` or in `others` (what a header carries,
+ * named by `where`), or a 401 when it offers more than one: which to trust would be a guess.
  */
 export function tokenOf(
   params: URLSearchParams,
-  other: string | undefined,
+  others: readonly string[],
   where: string,
 ): string | undefined {
   const query = params.getAll("token");
-  if (query.length > 1) {
-    throw new HttpError(401, "two_tokens", `Send the connection token once: "?token=" came twice`);
-  }
-  if (query.length > 0 && other !== undefined) {
-    throw new HttpError(
-      401,
-      "two_tokens",
-      `Send the connection token once: in "?token=" or in ${where}, not both`,
-    );
-  }
-  return query[0] ?? other;
+  const twice = query.length > 1
+    ? '"?token=" came twice'
+    : others.length > 1
+    ? `${where} came twice`
+    : query.length > 0 && others.length > 0
+    ? `in "?token=" or in ${where}, not both`
+    : undefined;
+  if (twice) throw new HttpError(401, "two_tokens", `Send the connection token once: ${twice}`);
+  return query[0] ?? others[0];
 }
 
 /** Whether a URL's `hostname` is an IP address or `localhost` (names nobody else can point). */

@@ -8,7 +8,7 @@
 import { type Grant, InvalidInput, refuseUnknownFields } from "../core/mod.ts";
 import type { Hub } from "../realtime/mod.ts";
 import { type Gate, tokenOf } from "./access.ts";
-import { type ApiKeyAuth, bearerOf } from "./auth.ts";
+import { type ApiKeyAuth, bearersOf } from "./auth.ts";
 import { readJsonObject } from "./body.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
 
@@ -41,12 +41,21 @@ export async function authorize(
   deps: AckDeps,
 ): Promise<Caller> {
   const { gate, auth, now } = deps;
-  const bearer = bearerOf(req.headers);
   const byKey = auth !== undefined && await auth.check(req.headers).then(() => true, () => false);
   if (byKey) return { byKey };
   gate.checkOrigin(req);
   if (gate.keys) {
-    const token = tokenOf(params, bearer, 'the "Authorization" header');
+    const bearers = bearersOf(req.headers);
+    // A credential in another form is no token, and no reason to read `?token=` instead.
+    const offered = bearers.flatMap((bearer) => bearer ?? []);
+    if (offered.length < bearers.length) {
+      throw new HttpError(
+        401,
+        "invalid_token",
+        'The "Authorization" header is not "Bearer <token>"',
+      );
+    }
+    const token = tokenOf(params, offered, 'the "Authorization" header');
     return { byKey, grant: await gate.checkToken(token, id, now()) };
   }
   // Without tokens configured, only the key would do: its own 401 says so.

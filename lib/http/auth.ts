@@ -29,6 +29,16 @@ export function bearerOf(headers: Headers): string | undefined {
   return /^Bearer +(\S+) *$/i.exec(headers.get("authorization") ?? "")?.[1];
 }
 
+/**
+ * Every credential `Authorization` carries (several headers arrive joined by commas): each
+ * `Bearer <credential>`'s, or `undefined` for a part in another form.
+ */
+export function bearersOf(headers: Headers): (string | undefined)[] {
+  const value = headers.get("authorization");
+  if (value === null) return [];
+  return value.split(",").map((part) => /^ *Bearer +(\S+) *$/i.exec(part)?.[1]);
+}
+
 // Comparing fixed-length digests makes the comparison independent of the key's length, and the
 // loop below doesn't stop at the first differing byte.
 async function digest(text: string): Promise<Uint8Array> {

@@ -37,7 +37,8 @@ export type Inbound =
   | { kind: "message"; message: ClientMessage }
   /**
    * Not a valid message: answered with an error (with its `ref`), and counted as a strike unless
-   * `strike` is false (a field an operator got wrong, answered like a refused action).
+   * `strike` is false (a field an operator got wrong, answered like a refused action: it resets
+   * the count as a valid message does).
    */
   | { kind: "invalid"; code: string; message: string; ref?: Ref; strike?: false }
   /** Text the format has no use for: dropped and counted under `metric`, never answered. */

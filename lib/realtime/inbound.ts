@@ -49,7 +49,9 @@ export function receiveText(context: InboundContext, session: Session, text: str
     // Every invalid message gets its error, the last one too, just before the close.
     const { code, message, ref } = inbound;
     registry.sendEvent(session, { type: "error", code, message, ...referred(ref) });
-    if (inbound.strike !== false && ++session.strikes >= MAX_STRIKES) {
+    // Not a strike: a well-formed message refused, which resets the count as any valid one.
+    if (inbound.strike === false) session.strikes = 0;
+    else if (++session.strikes >= MAX_STRIKES) {
       registry.close(session, CLOSE_POLICY, "too many invalid messages");
     }
     return;

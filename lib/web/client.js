@@ -76,7 +76,8 @@ const PROBE_MAX_FACTOR = 60;
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
  * `{ code, message, action?, key? }`: `action` and `key` name the condition action refused, or
- * left unanswered when the connection closed, code `unconfirmed`), `message` (detail:
+ * left unanswered when the connection closed, code `unconfirmed`; code `unsent`: an `ack` (with
+ * its `seq`) or a `send` (with its `to`) still queued when the connection closed), `message` (detail:
  * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`:
  * another client of the id acknowledged every alarm up to `seq`, or had before this one
  * connected), `conditions` (detail: the id's active conditions, as `conditions` returns them,
@@ -119,7 +120,11 @@ export class AlarmClient extends EventTarget {
   #lastSeq;
   /** The `id` of the entry at `#lastSeq` (an alarm's, or a transition's). @type {unknown} */
   #lastId;
-  /** Frames waiting for the socket's pace (see `#flush`). @type {string[]} */
+  /**
+   * Frames waiting for the socket's pace (see `#flush`), each with what to report if the socket
+   * closes first (an `ack` or a `send`; actions are reported through `#unanswered`).
+   * @type {{ text: string, about?: Record<string, unknown> }[]}
+   */
   #outbox = [];
   /** Sends the socket may make now, its most, per second, and when last counted. */
   #pace = { tokens: 0, most: 0, rate: DEFAULT_MESSAGE_RATE, at: 0 };
@@ -240,7 +245,7 @@ export class AlarmClient extends EventTarget {
    */
   ack(seq) {
     if (this.#transport === "sse") return this.#ackOverHttp(seq);
-    return this.#sendJson({ type: "ack", seq });
+    return this.#sendJson({ type: "ack", seq }, { action: "ack", seq });
   }
 
   /**
@@ -249,7 +254,7 @@ export class AlarmClient extends EventTarget {
    * @param {string} to @param {unknown} data @returns {boolean} sent
    */
   send(to, data) {
-    return this.#sendJson({ type: "send", to, data });
+    return this.#sendJson({ type: "send", to, data }, { action: "send", to });
   }
 
   /** @param {boolean} [switching] from SSE to a WebSocket that just opened */
@@ -298,7 +303,16 @@ export class AlarmClient extends EventTarget {
   #onClose(code, reason, opened) {
     clearInterval(this.#pingTimer);
     this.#socket = undefined;
-    // Frames not sent go with the socket: actions among them are reported below.
+    // Frames not sent go with the socket: acks and messages are reported here, actions below.
+    for (const { about } of this.#outbox) {
+      if (about) {
+        this.#emit("error", {
+          code: "unsent",
+          message: "The connection closed before it was sent",
+          ...about,
+        });
+      }
+    }
     this.#outbox = [];
     clearTimeout(this.#flushTimer);
     // Their answers went with the socket: recorded or not, the next snapshot tells.
@@ -563,7 +577,9 @@ export class AlarmClient extends EventTarget {
     // store restored, replaced, or in memory and restarted), and its seqs are not what we saw.
     // Everything it retains is read again, from the start: some twice rather than any missed.
     const behind = typeof seq === "number" && this.#lastSeq !== undefined && seq < this.#lastSeq;
-    const other = sinceId !== undefined && this.#lastId !== undefined && sinceId !== this.#lastId;
+    // As text: an id kept in storage or a URL comes back a string (`42` for `"id": 42`).
+    const other = sinceId !== undefined && this.#lastId !== undefined &&
+      String(sinceId) !== String(this.#lastId);
     if (behind || other) {
       this.#emit("reset", { seq, lastSeq: this.#lastSeq });
       this.#lastSeq = 0;
@@ -645,22 +661,27 @@ export class AlarmClient extends EventTarget {
   }
 
   /**
-   * The socket's pace from its welcome: half the burst the server takes, at its rate, so frames
-   * that arrive bunched still fit (a client past it is closed with 1008).
+   * The socket's pace from its welcome: half the burst the server takes, at half its rate, so
+   * frames the network delays and delivers bunched still fit (past it, the server closes with
+   * 1008), even with a burst of 1.
    * @param {unknown} rate @param {unknown} burst
    */
   #paceFrom(rate, burst) {
     const r = typeof rate === "number" && rate > 0 ? rate : DEFAULT_MESSAGE_RATE;
     const b = typeof burst === "number" && burst > 0 ? burst : DEFAULT_MESSAGE_BURST;
     const most = Math.max(1, Math.floor(b / 2));
-    this.#pace = { tokens: most, most, rate: r, at: performance.now() };
+    this.#pace = { tokens: most, most, rate: r / 2, at: performance.now() };
     this.#flush();
   }
 
-  /** Queues `value` for the socket; false when there is no open one. @param {unknown} value */
-  #sendJson(value) {
+  /**
+   * Queues `value` for the socket; false when there is no open one. `about`: what to report if
+   * it is still queued when the socket closes.
+   * @param {unknown} value @param {Record<string, unknown>} [about]
+   */
+  #sendJson(value, about) {
     if (this.#socket?.readyState !== 1) return false;
-    this.#outbox.push(JSON.stringify(value));
+    this.#outbox.push({ text: JSON.stringify(value), ...(about ? { about } : {}) });
     this.#flush();
     return true;
   }
@@ -679,7 +700,7 @@ export class AlarmClient extends EventTarget {
     pace.tokens = Math.min(pace.most, pace.tokens + (now - pace.at) * pace.rate / 1000);
     pace.at = now;
     while (this.#outbox.length > 0 && pace.tokens >= 1) {
-      socket.send(/** @type {string} */ (this.#outbox.shift()));
+      socket.send(/** @type {{ text: string }} */ (this.#outbox.shift()).text);
       pace.tokens--;
     }
     // Before the welcome (`most` 0) the welcome flushes; after it, when the next token is due.
