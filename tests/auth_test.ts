@@ -121,6 +121,20 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     });
     assertEquals([odd.status, odd.body.error.code], [401, "invalid_token"], path);
   }
+  // An empty `?token=` offers nothing; a stream reads no subprotocol (only a socket has one).
+  const empty = await server.post(`/api/acks/plant-3?token=`, {}, {
+    authorization: `Bearer ${good}`,
+  });
+  assertEquals(empty.body.error.code, "invalid_field"); // past the token: the body's turn
+  const onStream = await fetch(`${server.http}/events/plant-3`, {
+    headers: { "sec-websocket-protocol": `token.${good}` },
+  });
+  assertEquals([onStream.status, (await onStream.json()).error.code], [401, "token_required"]);
+  // Clearing with the key and a token: the two tokens are what is wrong, not a missing key.
+  const clear = await server.post("/api/conditions/plant-3/k/clear", {}, {
+    authorization: `Bearer ${KEY}, Bearer ${good}`,
+  });
+  assertEquals([clear.status, clear.body.error.code], [401, "two_tokens"]);
   // The API key in the header is no second token: the key holder acts.
   const published = await server.post("/api/alarms/plant-3", { msg: "one" }, {
     authorization: `Bearer ${KEY}`,

@@ -46,7 +46,8 @@ export class Gate {
 
   /**
    * Admits an upgrade to `id` from `address`, or throws the {@linkcode HttpError} to answer.
-   * Returns the token's grant (when tokens are required) and the place held for the socket.
+   * Returns the token's grant (when tokens are required) and the place held for the socket. A
+   * socket's token may come as a `token.` subprotocol too.
    */
   async admit(
     req: Request,
@@ -56,14 +57,23 @@ export class Gate {
     occupancy: Occupancy,
     now: number,
   ): Promise<Admission> {
-    const { grant, slots } = await this.admitAll(req, params, [id], address, occupancy, now);
+    const offered = offeredTokens(req.headers);
+    const { grant, slots } = await this.admitAll(
+      req,
+      params,
+      [id],
+      address,
+      occupancy,
+      now,
+      offered,
+    );
     return { grant, slot: slots[0]! };
   }
 
   /**
    * Admits one connection carrying sessions of every id in `ids` (an event stream of several
    * ids): one origin check, one upgrade counted, one token that must cover every id, and a
-   * place per id, all or none.
+   * place per id, all or none. The token comes in `?token=`, or in `subprotocol` (a socket's).
    */
   async admitAll(
     req: Request,
@@ -72,6 +82,7 @@ export class Gate {
     address: string,
     occupancy: Occupancy,
     now: number,
+    subprotocol: readonly string[] = [],
   ): Promise<{ grant: Grant | undefined; slots: Slot[] }> {
     this.checkOrigin(req);
     const retryAfter = this.#upgrades.hit(address, now);
@@ -88,7 +99,7 @@ export class Gate {
     const grant = this.keys
       ? await verifyToken(
         this.keys,
-        tokenOf(params, offeredTokens(req.headers), `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`),
+        tokenOf(params, subprotocol, `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`),
         ids,
         now,
       )
@@ -203,7 +214,8 @@ export function tokenOf(
   others: readonly string[],
   where: string,
 ): string | undefined {
-  const query = params.getAll("token");
+  // An empty `?token=` offers nothing (alone, it is no token at all).
+  const query = params.getAll("token").filter((token) => token !== "");
   const twice = query.length > 1
     ? '"?token=" came twice'
     : others.length > 1

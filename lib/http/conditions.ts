@@ -152,7 +152,7 @@ export async function actOnCondition(
     // No token could clear: what is missing is the API key, whatever tokens are on.
     if (
       action === "clear" && deps.auth !== undefined && error instanceof HttpError &&
-      error.status === 401
+      error.status === 401 && error.code !== "two_tokens"
     ) {
       throw new HttpError(401, "unauthorized", "Clearing a condition takes the API key", {
         "www-authenticate": 'Bearer realm="alarmcast"',

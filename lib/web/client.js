@@ -36,7 +36,7 @@
  *   refused: the token, or the answer of `POST /api/tokens` (`{ token, expiresAt }`) as is.
  * @property {number} [since] Resume after this seq on the first connection (0: everything
  *   retained). Without it the first connection starts live.
- * @property {string | number} [sinceId] The `id` of the entry at `since`, as an earlier client's
+ * @property {string | number | null} [sinceId] The `id` of the entry at `since`, as an earlier client's
  *   `lastId` gave it: with it, a log that started again since then is told (`reset`) even when it
  *   has grown past `since`.
  * @property {number} [minDelayMs] First reconnect delay cap; default 500.
@@ -76,8 +76,8 @@ const PROBE_MAX_FACTOR = 60;
  * A reconnecting connection to one id. Events: `alarm` (detail: the alarm, each seq once, in
  * order), `status` (detail: `{ status, transport, code?, reason? }`), `error` (detail:
  * `{ code, message, action?, key? }`: `action` and `key` name the condition action refused, or
- * left unanswered when the connection closed, code `unconfirmed`; code `unsent`: an `ack` (with
- * its `seq`) or a `send` (with its `to`) still queued when the connection closed), `message` (detail:
+ * left unanswered when the connection closed, code `unconfirmed`; an `ack` (with `seq`) or a
+ * `send` (with `to`) likewise; code `unsent`: any of them still queued when it closed), `message` (detail:
  * `{ from, data }`), `gap` (detail: `{ since, firstAvailable }`), `ack` (detail: `{ id, seq }`:
  * another client of the id acknowledged every alarm up to `seq`, or had before this one
  * connected), `conditions` (detail: the id's active conditions, as `conditions` returns them,
@@ -111,8 +111,10 @@ export class AlarmClient extends EventTarget {
   /** The SSE session's id (from its welcome), sent with acks. @type {string | undefined} */
   #sessionId;
   /**
-   * Actions sent on the socket and not answered yet, by their `ref`.
-   * @type {Map<number, { action: string, key: string }>}
+   * Frames sent or queued on the socket and not answered yet, by their `ref`: what to report
+   * about one the connection takes with it (an action's `action` and `key`, an `ack`'s `seq`, a
+   * `send`'s `to`).
+   * @type {Map<number, Record<string, unknown>>}
    */
   #unanswered = new Map();
   #lastRef = 0;
@@ -121,9 +123,8 @@ export class AlarmClient extends EventTarget {
   /** The `id` of the entry at `#lastSeq` (an alarm's, or a transition's). @type {unknown} */
   #lastId;
   /**
-   * Frames waiting for the socket's pace (see `#flush`), each with what to report if the socket
-   * closes first (an `ack` or a `send`; actions are reported through `#unanswered`).
-   * @type {{ text: string, about?: Record<string, unknown> }[]}
+   * Frames waiting for the socket's pace (see `#flush`), with their `ref` when they have one.
+   * @type {{ text: string, ref?: number }[]}
    */
   #outbox = [];
   /** Sends the socket may make now, its most, per second, and when last counted. */
@@ -151,7 +152,7 @@ export class AlarmClient extends EventTarget {
     this.#options = { minDelayMs: 500, maxDelayMs: 30_000, ...options };
     this.#transport = (options.transports ?? ["websocket", "sse"])[0] ?? "websocket";
     this.#lastSeq = options.since;
-    this.#lastId = options.sinceId;
+    this.#lastId = options.sinceId ?? undefined;
     this.#token = options.token;
   }
 
@@ -223,7 +224,7 @@ export class AlarmClient extends EventTarget {
     void this.#connect();
   }
 
-  /** Closes the connection for good. */
+  /** Closes the connection for good; what is still queued or unanswered is dropped, unreported. */
   stop() {
     this.#stopped = true;
     this.#unanswered.clear();
@@ -245,7 +246,7 @@ export class AlarmClient extends EventTarget {
    */
   ack(seq) {
     if (this.#transport === "sse") return this.#ackOverHttp(seq);
-    return this.#sendJson({ type: "ack", seq }, { action: "ack", seq });
+    return this.#sendReferred({ type: "ack", seq }, { action: "ack", seq });
   }
 
   /**
@@ -254,7 +255,7 @@ export class AlarmClient extends EventTarget {
    * @param {string} to @param {unknown} data @returns {boolean} sent
    */
   send(to, data) {
-    return this.#sendJson({ type: "send", to, data }, { action: "send", to });
+    return this.#sendReferred({ type: "send", to, data }, { action: "send", to });
   }
 
   /** @param {boolean} [switching] from SSE to a WebSocket that just opened */
@@ -303,19 +304,20 @@ export class AlarmClient extends EventTarget {
   #onClose(code, reason, opened) {
     clearInterval(this.#pingTimer);
     this.#socket = undefined;
-    // Frames not sent go with the socket: acks and messages are reported here, actions below.
-    for (const { about } of this.#outbox) {
-      if (about) {
-        this.#emit("error", {
-          code: "unsent",
-          message: "The connection closed before it was sent",
-          ...about,
-        });
-      }
+    // Frames still queued go with the socket, never sent; those sent, their answers with it:
+    // recorded or not, the next snapshot (or `ack` event) tells.
+    for (const { ref } of this.#outbox) {
+      const about = ref === undefined ? undefined : this.#unanswered.get(ref);
+      if (ref === undefined || !about) continue;
+      this.#unanswered.delete(ref);
+      this.#emit("error", {
+        code: "unsent",
+        message: "The connection closed before it was sent",
+        ...about,
+      });
     }
     this.#outbox = [];
     clearTimeout(this.#flushTimer);
-    // Their answers went with the socket: recorded or not, the next snapshot tells.
     for (const about of this.#unanswered.values()) {
       this.#emit("error", {
         code: "unconfirmed",
@@ -627,10 +629,7 @@ export class AlarmClient extends EventTarget {
    */
   #act(action, key, fields) {
     if (this.#transport !== "sse") {
-      const ref = ++this.#lastRef;
-      const sent = this.#sendJson({ ...fields, type: action, key, ref });
-      if (sent) this.#unanswered.set(ref, { action, key });
-      return sent;
+      return this.#sendReferred({ ...fields, type: action, key }, { action, key });
     }
     if (this.#events === undefined) return false;
     const url = this.#httpUrl("api/conditions");
@@ -670,18 +669,32 @@ export class AlarmClient extends EventTarget {
     const r = typeof rate === "number" && rate > 0 ? rate : DEFAULT_MESSAGE_RATE;
     const b = typeof burst === "number" && burst > 0 ? burst : DEFAULT_MESSAGE_BURST;
     const most = Math.max(1, Math.floor(b / 2));
-    this.#pace = { tokens: most, most, rate: r / 2, at: performance.now() };
+    // And no more than `most` in any 100 ms: a connection may hold back small frames that long
+    // (Nagle's algorithm and delayed ACKs), and then they arrive together.
+    this.#pace = { tokens: most, most, rate: Math.min(r / 2, most * 10), at: performance.now() };
     this.#flush();
   }
 
+  /** Queues `value` for the socket; false when there is no open one. @param {unknown} value */
+  #sendJson(value) {
+    return this.#queue(JSON.stringify(value));
+  }
+
   /**
-   * Queues `value` for the socket; false when there is no open one. `about`: what to report if
-   * it is still queued when the socket closes.
-   * @param {unknown} value @param {Record<string, unknown>} [about]
+   * Queues `value` with a `ref`, so its answer (or the lack of one) is reported with `about`.
+   * @param {Record<string, unknown>} value @param {Record<string, unknown>} about
    */
-  #sendJson(value, about) {
+  #sendReferred(value, about) {
+    const ref = ++this.#lastRef;
+    const queued = this.#queue(JSON.stringify({ ...value, ref }), ref);
+    if (queued) this.#unanswered.set(ref, about);
+    return queued;
+  }
+
+  /** @param {string} text @param {number} [ref] */
+  #queue(text, ref) {
     if (this.#socket?.readyState !== 1) return false;
-    this.#outbox.push({ text: JSON.stringify(value), ...(about ? { about } : {}) });
+    this.#outbox.push(ref === undefined ? { text } : { text, ref });
     this.#flush();
     return true;
   }
