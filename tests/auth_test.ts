@@ -121,6 +121,16 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     });
     assertEquals([odd.status, odd.body.error.code], [401, "invalid_token"], path);
   }
+  // Another scheme (a proxy's Basic login) is not ours: the query's token is read.
+  const basic = await server.post(`/api/acks/plant-3?token=${good}`, {}, {
+    authorization: "Basic dXNlcjpwYXNz",
+  });
+  assertEquals(basic.body.error.code, "invalid_field"); // past the token: the body's turn
+  // An empty `token.` offers nothing either.
+  const emptyProtocol = await status(server, `/websocket/plant-3?token=${good}`, {
+    "sec-websocket-protocol": "alarms.v1, token.",
+  });
+  assertEquals(emptyProtocol.status, 101);
   // An empty `?token=` offers nothing; a stream reads no subprotocol (only a socket has one).
   const empty = await server.post(`/api/acks/plant-3?token=`, {}, {
     authorization: `Bearer ${good}`,
@@ -144,7 +154,8 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     authorization: `Bearer ${KEY}`,
   });
   assertEquals(acked.status, 200);
-  assertEquals(server.app.metrics.sessionsOpened, 0);
+  // The one socket opened: the one with an empty `token.` beside its `?token=`.
+  assertEquals(server.app.metrics.sessionsOpened, 1);
 });
 
 Deno.test("tokens: a session is closed with 4001 when its token expires", async () => {

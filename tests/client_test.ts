@@ -641,3 +641,78 @@ Deno.test("client: a sinceId kept as text matches a numeric alarm id: no reset",
     client.stop();
   }
 });
+
+Deno.test("client: a sinceId without since is ignored: no reset when it reconnects", async () => {
+  await using server = await startServer();
+  await server.post("/api/alarms/lone", { n: 1 });
+  const client = new AlarmClient({ url: server.http, id: "lone", sinceId: "x", minDelayMs: 10 });
+  const seen = watch(client);
+  const resets: unknown[] = [];
+  client.addEventListener("reset", (e) => resets.push((e as CustomEvent).detail));
+  client.start();
+  try {
+    await waitFor(() => client.status === "online");
+    server.app.hub.closeAll(1012, "service restart");
+    await waitFor(() => seen.statuses.filter((s) => s === "online").length === 2);
+    await server.post("/api/alarms/lone", { n: 2 });
+    await waitFor(() => seen.alarms.length === 1);
+    assertEquals([resets, seen.alarms.map((a) => a.n)], [[], [2]]);
+  } finally {
+    client.stop();
+  }
+});
+
+Deno.test("client: an ack queued before the welcome never reaches a log that started again", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await using server = await startServer({ kv });
+  const { client: before } = await clientThatSawThree(server, "pw");
+  const { lastSeq, lastId } = before;
+  before.stop();
+  await forgetLog(kv, "pw");
+  for (let n = 11; n <= 15; n++) await server.post("/api/alarms/pw", { n });
+  // The first socket's frames wait until the page has acted: its ack is queued before the welcome.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  let sockets = 0;
+  function HeldSocket(url: string, protocols?: string[]) {
+    const socket = new WebSocket(url, protocols);
+    if (sockets++ > 0) return socket;
+    return new Proxy(socket, {
+      set(target, prop, value) {
+        if (prop !== "onmessage") return Reflect.set(target, prop, value);
+        const pending: MessageEvent[] = [];
+        let open = false;
+        held.then(() => {
+          open = true;
+          for (const event of pending) value.call(target, event);
+        });
+        target.onmessage = (event) => open ? value.call(target, event) : void pending.push(event);
+        return true;
+      },
+      get(target, prop) {
+        const member = Reflect.get(target, prop);
+        return typeof member === "function" ? member.bind(target) : member;
+      },
+    });
+  }
+  const client = new AlarmClient({
+    url: server.http,
+    id: "pw",
+    since: lastSeq!,
+    sinceId: lastId,
+    minDelayMs: 10,
+    WebSocket: HeldSocket as unknown as typeof WebSocket,
+  });
+  const seen = watch(client);
+  client.start();
+  try {
+    await waitFor(() => client.ack(3)); // true once the socket is open: queued
+    release();
+    await waitFor(() => seen.alarms.length === 5);
+    assertEquals(seen.refusals, ["unsent ack"]);
+    // Nobody acknowledged the new log's alarms.
+    assertEquals((await server.get("/api/sessions/pw")).body.acked, 0);
+  } finally {
+    client.stop();
+  }
+});

@@ -441,7 +441,7 @@ export function actorNameOf(field: string, value: unknown): string | undefined {
 export interface Actor {
   /** The subject of the connection token the request came with; a `by` is then refused. */
   subject?: string | undefined;
-  /** Who acts when nobody is named (`api` for the API key, `anonymous` on an open socket). */
+  /** Who acts when nobody is named (`api` for the API key, `anonymous` without credentials). */
   fallback: string;
 }
 

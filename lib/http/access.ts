@@ -200,8 +200,9 @@ async function verifyToken(
 
 /** The tokens offered as `token.<token>` subprotocols (one, normally). */
 export function offeredTokens(headers: Headers): string[] {
+  // An empty one offers nothing, as an empty `?token=` (see `tokenOf`).
   return (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
-    .filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+    .filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX) && p !== TOKEN_PROTOCOL_PREFIX)
     .map((p) => p.slice(TOKEN_PROTOCOL_PREFIX.length));
 }
 
@@ -219,7 +220,7 @@ export function tokenOf(
   const twice = query.length > 1
     ? '"?token=" came twice'
     : others.length > 1
-    ? `${where} came twice`
+    ? `two in ${where}`
     : query.length > 0 && others.length > 0
     ? `in "?token=" or in ${where}, not both`
     : undefined;

@@ -46,7 +46,7 @@ export async function authorize(
   gate.checkOrigin(req);
   if (gate.keys) {
     const bearers = bearersOf(req.headers);
-    // A credential in another form is no token, and no reason to read `?token=` instead.
+    // A malformed `Bearer` is no token, and no reason to read `?token=` instead.
     const offered = bearers.flatMap((bearer) => bearer ?? []);
     if (offered.length < bearers.length) {
       throw new HttpError(

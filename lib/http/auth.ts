@@ -24,19 +24,22 @@ export class ApiKeyAuth {
   }
 }
 
-/** The credential of an `Authorization: Bearer <credential>` header, if there is one. */
+/** The credential of `Authorization: Bearer <credential>`, if it holds exactly one. */
 export function bearerOf(headers: Headers): string | undefined {
-  return /^Bearer +(\S+) *$/i.exec(headers.get("authorization") ?? "")?.[1];
+  const bearers = bearersOf(headers);
+  return bearers.length === 1 ? bearers[0] : undefined;
 }
 
 /**
- * Every credential `Authorization` carries (several headers arrive joined by commas): each
- * `Bearer <credential>`'s, or `undefined` for a part in another form.
+ * Every `Bearer` credential `Authorization` carries (several headers arrive joined by commas),
+ * or `undefined` for one that says `Bearer` but isn't `Bearer <credential>`. Other schemes
+ * (`Basic` from a proxy's login) are not ours, and left out.
  */
 export function bearersOf(headers: Headers): (string | undefined)[] {
   const value = headers.get("authorization");
   if (value === null) return [];
-  return value.split(",").map((part) => /^ *Bearer +(\S+) *$/i.exec(part)?.[1]);
+  return value.split(",").filter((part) => /^\s*Bearer\b/i.test(part))
+    .map((part) => /^\s*Bearer +(\S+)\s*$/i.exec(part)?.[1]);
 }
 
 // Comparing fixed-length digests makes the comparison independent of the key's length, and the

@@ -149,7 +149,8 @@ export async function actOnCondition(
 ): Promise<Response> {
   const key = checkKey(rawKey);
   const caller = await authorize(req, id, params, deps).catch((error) => {
-    // No token could clear: what is missing is the API key, whatever tokens are on.
+    // No token could clear: what is missing is the API key, whatever tokens are on (unless it
+    // came with a token, which is what to say then).
     if (
       action === "clear" && deps.auth !== undefined && error instanceof HttpError &&
       error.status === 401 && error.code !== "two_tokens"

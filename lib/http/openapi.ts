@@ -34,6 +34,7 @@ import {
   VERSION,
 } from "../core/mod.ts";
 import type { Config } from "../config.ts";
+import { UNACKNOWLEDGED_SAMPLE } from "../realtime/mod.ts";
 import { MAX_IDEMPOTENCY_KEY, MAX_TARGETS } from "./publish.ts";
 import { MAX_HISTORY } from "./request.ts";
 import { answersHead, type Route, templateParams } from "./router.ts";
@@ -901,7 +902,8 @@ const SCHEMAS: JsonMap = {
       acked: int(0),
       unacknowledged: {
         description: "Alarms after `acked`: `seq - acked`, less the actions on conditions among " +
-          "the id's newest 1,000 entries; null until some client of the id acknowledges",
+          `the id's newest ${UNACKNOWLEDGED_SAMPLE} entries; null until some client of the id ` +
+          "acknowledges",
         oneOf: [int(0), { type: "null" }],
       },
     },

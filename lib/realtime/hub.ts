@@ -50,8 +50,11 @@ export interface IdStatus {
   unacknowledged: number | null;
 }
 
-/** Newest log entries read to leave operators' actions out of an id's unacknowledged count. */
-const UNACKNOWLEDGED_SAMPLE = 1000;
+/**
+ * Newest log entries read to leave operators' actions out of an id's unacknowledged count (as
+ * many as the flood figures read: a polled route reads no more).
+ */
+export const UNACKNOWLEDGED_SAMPLE = RATE_SAMPLE;
 
 /** The limits a hub enforces (see the configuration of the same names). */
 export interface HubLimits {
@@ -325,7 +328,8 @@ export class Hub {
     // entries are left out; an older or expired entry counts as an alarm.
     const from = Math.max(acked, seq - UNACKNOWLEDGED_SAMPLE);
     const entries = await store.read(id, from, seq - from);
-    const actions = entries.filter((e) => e.transition !== undefined).length;
+    // An entry past `seq` (appended since the head was read, where some expired) isn't counted.
+    const actions = entries.filter((e) => e.seq <= seq && e.transition !== undefined).length;
     return { count, seq, acked, unacknowledged: seq - acked - actions };
   }
 

@@ -45,7 +45,8 @@ export function receiveText(context: InboundContext, session: Session, text: str
     return;
   }
   if (inbound.kind === "invalid") {
-    metrics.error("invalid_message");
+    // A refusal (no strike) counts nothing, as the action's other refusals.
+    if (inbound.strike !== false) metrics.error("invalid_message");
     // Every invalid message gets its error, the last one too, just before the close.
     const { code, message, ref } = inbound;
     registry.sendEvent(session, { type: "error", code, message, ...referred(ref) });

@@ -15,6 +15,7 @@ export {
   type HubStore,
   type IdStatus,
   type Published,
+  UNACKNOWLEDGED_SAMPLE,
 } from "./hub.ts";
 export { Registry, type Slot } from "./registry.ts";
 export { Session } from "./session.ts";

@@ -36,7 +36,7 @@
  *   refused: the token, or the answer of `POST /api/tokens` (`{ token, expiresAt }`) as is.
  * @property {number} [since] Resume after this seq on the first connection (0: everything
  *   retained). Without it the first connection starts live.
- * @property {string | number | null} [sinceId] The `id` of the entry at `since`, as an earlier client's
+ * @property {string | number | null | undefined} [sinceId] The `id` of the entry at `since`, as an earlier client's
  *   `lastId` gave it: with it, a log that started again since then is told (`reset`) even when it
  *   has grown past `since`.
  * @property {number} [minDelayMs] First reconnect delay cap; default 500.
@@ -120,7 +120,7 @@ export class AlarmClient extends EventTarget {
   #lastRef = 0;
   /** @type {number | undefined} */
   #lastSeq;
-  /** The `id` of the entry at `#lastSeq` (an alarm's, or a transition's). @type {unknown} */
+  /** The `id` of the entry at `#lastSeq` (an alarm's, or a transition's). @type {string | number | undefined} */
   #lastId;
   /**
    * Frames waiting for the socket's pace (see `#flush`), with their `ref` when they have one.
@@ -152,7 +152,8 @@ export class AlarmClient extends EventTarget {
     this.#options = { minDelayMs: 500, maxDelayMs: 30_000, ...options };
     this.#transport = (options.transports ?? ["websocket", "sse"])[0] ?? "websocket";
     this.#lastSeq = options.since;
-    this.#lastId = options.sinceId ?? undefined;
+    // Only with the seq it names.
+    this.#lastId = options.since === undefined ? undefined : options.sinceId ?? undefined;
     this.#token = options.token;
   }
 
@@ -173,7 +174,7 @@ export class AlarmClient extends EventTarget {
 
   /**
    * The `id` of the entry at `lastSeq`, when known: keep it with `lastSeq` and pass both to a
-   * later client (`since`, `sinceId`). @returns {unknown}
+   * later client (`since`, `sinceId`). @returns {string | number | undefined}
    */
   get lastId() {
     return this.#lastId;
@@ -191,7 +192,7 @@ export class AlarmClient extends EventTarget {
 
   /**
    * Acknowledges condition `key` (an operator has seen it).
-   * @param {string} key @param {{ comment?: string }} [fields] @returns {boolean} sent
+   * @param {string} key @param {{ comment?: string }} [fields] @returns {boolean} taken (queued for the connection; false: not connected)
    */
   acknowledge(key, fields = {}) {
     return this.#act("acknowledge", key, fields);
@@ -202,7 +203,7 @@ export class AlarmClient extends EventTarget {
    * clears, with `untilCleared`). A reason is required.
    * @param {string} key
    * @param {{ reason: string, durationSeconds?: number, untilCleared?: boolean, comment?: string }} fields
-   * @returns {boolean} sent
+   * @returns {boolean} taken (queued for the connection; false: not connected)
    */
   shelve(key, fields) {
     return this.#act("shelve", key, fields);
@@ -210,7 +211,7 @@ export class AlarmClient extends EventTarget {
 
   /**
    * Unshelves condition `key` before its time.
-   * @param {string} key @param {{ comment?: string }} [fields] @returns {boolean} sent
+   * @param {string} key @param {{ comment?: string }} [fields] @returns {boolean} taken (queued for the connection; false: not connected)
    */
   unshelve(key, fields = {}) {
     return this.#act("unshelve", key, fields);
@@ -242,7 +243,7 @@ export class AlarmClient extends EventTarget {
 
   /**
    * Acknowledges every alarm up to `seq`: on the socket, or over HTTP when on SSE.
-   * @param {number} seq @returns {boolean} sent
+   * @param {number} seq @returns {boolean} taken (queued for the connection; false: not connected)
    */
   ack(seq) {
     if (this.#transport === "sse") return this.#ackOverHttp(seq);
@@ -252,7 +253,7 @@ export class AlarmClient extends EventTarget {
   /**
    * Sends `data` to every v1 session of `to` (where the token allows). Not over SSE, which
    * only receives: returns false there.
-   * @param {string} to @param {unknown} data @returns {boolean} sent
+   * @param {string} to @param {unknown} data @returns {boolean} taken (queued for the connection; false: not connected)
    */
   send(to, data) {
     return this.#sendReferred({ type: "send", to, data }, { action: "send", to });
@@ -291,7 +292,8 @@ export class AlarmClient extends EventTarget {
       opened = true;
       this.#unopened = 0;
     };
-    socket.onmessage = (event) => this.#onFrame(event.data);
+    // A socket given up (a log that started again) may still have frames on their way: not ours.
+    socket.onmessage = (event) => this.#socket === socket && this.#onFrame(event.data);
     // Nothing is sent before the welcome says how fast (see `#flush`).
     this.#pace = { tokens: 0, most: 0, rate: DEFAULT_MESSAGE_RATE, at: 0 };
     socket.onclose = (event) => {
@@ -460,7 +462,7 @@ export class AlarmClient extends EventTarget {
   #ackOverHttp(seq) {
     if (this.#events === undefined) return false;
     const body = { seq, ...(this.#sessionId ? { sessionId: this.#sessionId } : {}) };
-    this.#post(this.#httpUrl("api/acks"), body, "ack_failed");
+    this.#post(this.#httpUrl("api/acks"), body, "ack_failed", { action: "ack", seq });
     return true;
   }
 
@@ -468,7 +470,7 @@ export class AlarmClient extends EventTarget {
    * POSTs `body` with the token (what a stream can't send); a refusal is emitted as an `error`
    * with the server's code, or `failed` when there is none, and `about` (the action).
    * @param {URL} url @param {unknown} body @param {string} failed
-   * @param {{ action: string, key: string }} [about]
+   * @param {Record<string, unknown>} [about]
    */
   #post(url, body, failed, about) {
     /** @type {Record<string, string>} */
@@ -527,9 +529,11 @@ export class AlarmClient extends EventTarget {
     }
     switch (message?.type) {
       case "welcome":
-        this.#paceFrom(message.messageRate, message.messageBurst);
         this.#startPings(message.heartbeatInterval);
-        this.#welcomed(message.seq, message.conditions, message.sinceId, message.acked);
+        // Frames queued before it go only to the log this client saw: checked first.
+        if (this.#welcomed(message.seq, message.conditions, message.sinceId, message.acked)) {
+          this.#paceFrom(message.messageRate, message.messageBurst);
+        }
         break;
       case "alarm":
         if (message.condition) this.#condition(message.condition);
@@ -564,17 +568,22 @@ export class AlarmClient extends EventTarget {
 
   /**
    * Online: the id's head was `seq`; `conditions` says how many active conditions the snapshot
-   * that follows holds (none when absent); `sinceId`, the `id` of the alarm at our `since` now;
-   * `acked`, how far the id's alarms were acknowledged.
+   * that follows holds (none when absent); `sinceId`, the `id` of the entry at our `since` now;
+   * `acked`, how far the id's alarms were acknowledged. False when the log started again (then
+   * it is read again from the start).
    * @param {unknown} seq @param {unknown} conditions @param {unknown} sinceId
-   * @param {unknown} acked
+   * @param {unknown} acked @returns {boolean}
    */
   #welcomed(seq, conditions, sinceId, acked) {
     this.#attempt = 0;
     this.#everOnline = true;
     if (conditions === undefined) this.#snapshot({ seq, conditions: [] });
-    // First connection without `since`: from now on, resume after the head we were told.
-    if (this.#lastSeq === undefined && typeof seq === "number") this.#lastSeq = seq;
+    // First connection without `since`: from now on, resume after the head we were told (whose
+    // entry we never saw).
+    if (this.#lastSeq === undefined && typeof seq === "number") {
+      this.#lastSeq = seq;
+      this.#lastId = undefined;
+    }
     // Behind what we saw, or another alarm where we saw ours: the id's log started again (its
     // store restored, replaced, or in memory and restarted), and its seqs are not what we saw.
     // Everything it retains is read again, from the start: some twice rather than any missed.
@@ -586,11 +595,13 @@ export class AlarmClient extends EventTarget {
       this.#emit("reset", { seq, lastSeq: this.#lastSeq });
       this.#lastSeq = 0;
       this.#lastId = undefined;
-      return this.#restart();
+      this.#restart();
+      return false;
     }
     // How far the id's alarms were acknowledged before: as if another client just did.
     if (typeof acked === "number") this.#emit("ack", { id: this.#options.id, seq: acked });
     this.#setStatus("online");
+    return true;
   }
 
   /** Replaces the conditions with a snapshot taken at `seq` or later. @param {any} snapshot */
@@ -614,7 +625,8 @@ export class AlarmClient extends EventTarget {
   #transition(message) {
     if (typeof message?.seq !== "number" || message.seq <= (this.#lastSeq ?? 0)) return;
     this.#lastSeq = message.seq;
-    this.#lastId = message.id; // servers before 0.8.3 send none: then only a shorter log is told
+    // Servers before 0.8.3 send none: then only a shorter log is told.
+    this.#lastId = idOf(message.id);
     this.#condition(message.condition);
     this.#emit("transition", {
       seq: message.seq,
@@ -642,7 +654,7 @@ export class AlarmClient extends EventTarget {
   #alarm(alarm) {
     if (typeof alarm?.seq !== "number" || alarm.seq <= (this.#lastSeq ?? 0)) return; // duplicate
     this.#lastSeq = alarm.seq;
-    this.#lastId = alarm.id;
+    this.#lastId = idOf(alarm.id);
     // The raise's entry carried the condition without its alarm: this is it (level, message).
     const raised = typeof alarm.key === "string" ? this.#conditions.get(alarm.key) : undefined;
     if (raised?.raiseSeq === alarm.seq) {
@@ -662,15 +674,15 @@ export class AlarmClient extends EventTarget {
   /**
    * The socket's pace from its welcome: half the burst the server takes, at half its rate, so
    * frames the network delays and delivers bunched still fit (past it, the server closes with
-   * 1008), even with a burst of 1.
+   * 1008); a burst of 1 leaves no room for two delivered together.
    * @param {unknown} rate @param {unknown} burst
    */
   #paceFrom(rate, burst) {
     const r = typeof rate === "number" && rate > 0 ? rate : DEFAULT_MESSAGE_RATE;
     const b = typeof burst === "number" && burst > 0 ? burst : DEFAULT_MESSAGE_BURST;
     const most = Math.max(1, Math.floor(b / 2));
-    // And no more than `most` in any 100 ms: a connection may hold back small frames that long
-    // (Nagle's algorithm and delayed ACKs), and then they arrive together.
+    // And at most `2 * most` (the burst) in any 100 ms: a connection may hold back small frames
+    // that long (Nagle's algorithm and delayed ACKs), and then they arrive together.
     this.#pace = { tokens: most, most, rate: Math.min(r / 2, most * 10), at: performance.now() };
     this.#flush();
   }
@@ -780,4 +792,9 @@ function expiresSoon(token) {
   } catch {
     return false;
   }
+}
+
+/** An entry's `id` as the server sends it (a string or a number), else none. @param {unknown} id */
+function idOf(id) {
+  return typeof id === "string" || typeof id === "number" ? id : undefined;
 }

@@ -330,8 +330,13 @@ function connect(ids, token) {
       queueRender(); // ack buttons follow the connection state
     });
     client.addEventListener("error", (e) => {
-      const { code, message, key } =
-        /** @type {CustomEvent<{ code: string, message: string, key?: string }>} */ (e).detail;
+      const { code, message, key, action } = /** @type {CustomEvent<
+        { code: string, message: string, key?: string, action?: string }
+      >} */
+        (e).detail;
+      // An ack the connection took with it: the id's `ack` events say where acks stand.
+      const lost = code === "unconfirmed" || code === "unsent";
+      if (lost && (action === "ack" || action === "send")) return;
       conditions.refused(id, String(code), String(message), key);
     });
     conditions.attach(id, client);
