@@ -207,7 +207,8 @@ export function decodeClientMessage(text: string): DecodeResult {
     : { ok: true, message: { ...message, ...referred } };
 }
 
-type Failure = { code: string; message: string; strike?: false };
+/** A refusal of a message's content, before its `ref` is added. */
+type Failure = Omit<Extract<DecodeResult, { ok: false }>, "ok" | "ref">;
 
 const SEND_FIELDS: ReadonlySet<string> = new Set(["type", "to", "data", "ref"]);
 const ACK_FIELDS: ReadonlySet<string> = new Set(["type", "seq", "ref"]);

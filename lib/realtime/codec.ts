@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ClientMessage, EntryFrames, Ref, ServerMessage } from "../core/mod.ts";
+import type { ClientMessage, DecodeResult, EntryFrames, ServerMessage } from "../core/mod.ts";
 
 /** What a session's connection can do, asked instead of its name. */
 export interface Transport {
@@ -40,7 +40,7 @@ export type Inbound =
    * `strike` is false (a field an operator got wrong, answered like a refused action: it resets
    * the count as a valid message does).
    */
-  | { kind: "invalid"; code: string; message: string; ref?: Ref; strike?: false }
+  | ({ kind: "invalid" } & Omit<Extract<DecodeResult, { ok: false }>, "ok">)
   /** Text the format has no use for: dropped and counted under `metric`, never answered. */
   | { kind: "ignored"; metric: string };
 
