@@ -249,6 +249,21 @@ Deno.test("escalation: deleting a policy cancels its pending escalations", async
   assertEquals(await t.store.dueUpTo(Number.MAX_SAFE_INTEGER, 10), []);
 });
 
+Deno.test("escalation: a policy another instance just stored is not taken for a deleted one", async () => {
+  await using t = await setup(2);
+  const [first, second] = t.escalations as [Escalation, Escalation];
+  await first.put("other", { ...BOILERS, match: { ids: ["elsewhere"] } });
+  await second.start(); // knows "other"; then hears no more (a watch behind)
+  await second.stop();
+  await first.put("boilers", BOILERS);
+  await t.publish("plant-3", { level: "critical" });
+  t.clock.time += 60_000;
+  assertEquals(await second.scan(), 1);
+  await second.stop(); // its escalation published
+  assertEquals(t.published.map((p) => p.target), ["shift-lead"]);
+  assertEquals(t.metrics.escalationsFired, 1);
+});
+
 Deno.test("escalation: escalation alarms are never escalated again", async () => {
   await using t = await setup();
   await t.escalation.put("all", {

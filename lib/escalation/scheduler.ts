@@ -137,6 +137,11 @@ export class Scheduler {
     let handled = 0;
     for (let page = 0; page < MAX_PAGES; page++) {
       const due = await this.#o.store.dueUpTo(now, PAGE);
+      // A policy this instance doesn't know may be one another instance just stored, its watch
+      // not here yet: read them all again before taking its records for a deleted policy's.
+      if (due.some((e) => this.#o.policies.get(e.record.policy) === undefined)) {
+        await this.#o.policies.reload();
+      }
       const done = await Promise.all(due.map((entry) => this.#handle(entry, now)));
       handled += done.filter((d) => d).length;
       // A full page with nothing handled would only be read again.

@@ -334,10 +334,11 @@ export class Appender {
       const unknown = targets.filter((t) => contended || !this.#heads.has(t));
       const idemKeys = batch.flatMap((p) => (p.idemKey ? [p.idemKey] : []));
       // A failed commit while fenced may mean a newcomer: read the arrival record again.
-      const fence = contended && this.#fence ? [ARRIVAL_KEY] : [];
+      const fenced = this.#fence;
+      const fence = contended && fenced ? [ARRIVAL_KEY] : [];
       const buckets = [...new Set(targets.map(bucketOf))];
       // Fenced, the feed is not written: its heads need no reading.
-      const unknownBuckets = this.#fence
+      const unknownBuckets = fenced
         ? []
         : buckets.filter((b) => contended || !this.#feedHeads.has(b));
       // The conditions the batch changes. A cached record is trusted only with its id's head
@@ -393,6 +394,12 @@ export class Appender {
       // holds for the cache's budget.
       const records = new Map<string, { record: string; bytes: number }>();
       const arrival = fence.length > 0 ? read.at(-1) : undefined;
+      if (this.#fence !== fenced) {
+        // Fenced or unfenced while reading (a newcomer arrived, or left): the feed heads this
+        // attempt read, or didn't, no longer fit; start again with them read afresh.
+        contended = true;
+        continue;
+      }
       if (arrival && arrival.versionstamp !== this.#fence?.versionstamp) {
         this.#fence = undefined; // a newcomer: write the feed, with its heads read afresh
         contended = true;
@@ -520,9 +527,11 @@ export class Appender {
         const expiry = recordExpiry(conditions.get(id)!, this.#retention.ageMs);
         op.set(wanted.get(id)!.kvKey, record, expiry);
       }
-      for (const [t, seq] of next) op.set(headKey(t), seq);
-      for (const t of resized) op.set(listedKey(t), sizes.get(t)!.count);
+      // Only the heads that moved are written: a batch whose changes were all refused leaves no
+      // head behind for an id that has none, and moves no versionstamp others have cached.
       const changed = [...next].filter(([t, seq]) => seq > first.get(t)!);
+      for (const [t, seq] of changed) op.set(headKey(t), seq);
+      for (const t of resized) op.set(listedKey(t), sizes.get(t)!.count);
       const feed = this.#fence ? new Map<number, number>() : this.#feed(op, feedHeads, changed);
       if (this.#fence) op.check(this.#fence);
       const result = await guard(() => op.commit());
@@ -541,7 +550,7 @@ export class Appender {
         }
       }
       if (result.ok) {
-        for (const [t, seq] of next) this.#remember(t, seq, result.versionstamp);
+        for (const [t, seq] of changed) this.#remember(t, seq, result.versionstamp);
         for (const [t, size] of sizes) if (this.#heads.has(t)) this.#listed.set(t, size);
         for (const [id, { bytes }] of records) {
           const { target, key } = wanted.get(id)!;
@@ -613,16 +622,16 @@ export class Appender {
   }
 
   // How many of `target`'s condition records are in the active list, counted one by one.
-  async #countListed(target: string): Promise<number> {
-    let count = 0;
-    const entries = this.#kv.list({ prefix: condPrefix(target) });
-    await guard(async () => {
-      for await (const { value } of entries) {
+  // Listed and counted inside the guard: a busy store's retry starts over.
+  #countListed(target: string): Promise<number> {
+    return guard(async () => {
+      let count = 0;
+      for await (const { value } of this.#kv.list({ prefix: condPrefix(target) })) {
         const condition = decodeCondition(value);
         if (condition && inActiveList(condition.state)) count++;
       }
+      return count;
     });
-    return count;
   }
 
   /**

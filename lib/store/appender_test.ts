@@ -1,7 +1,9 @@
 import { assertEquals } from "@std/assert";
-import { batchSize, type Planned } from "./appender.ts";
+import { prepareAlarm } from "../core/mod.ts";
+import { Appender, batchSize, type Planned } from "./appender.ts";
+import type { KvLike } from "./call_timeout.ts";
 import { KV_CONNECT_COMMITS } from "./open.ts";
-import { bucketOf } from "./schema.ts";
+import { ARRIVAL_KEY, bucketOf } from "./schema.ts";
 
 const alarm = (target: string, key?: string, bytes = 200): Planned => ({
   target,
@@ -51,4 +53,43 @@ Deno.test("over KV Connect a commit carries at most two small alarms: its reques
   // Two that together pass the byte budget go one at a time; a large one goes alone.
   assertEquals(batchSize(many(3, (i) => alarm(`id-${i}`, undefined, 700)), KV_CONNECT_COMMITS), 1);
   assertEquals(batchSize([alarm("a", undefined, 90_000), alarm("b")], KV_CONNECT_COMMITS), 1);
+});
+
+Deno.test("a newcomer arriving while a fenced batch reads: the batch starts again and writes the feed", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let gate: PromiseWithResolvers<void> | undefined;
+  const reading = Promise.withResolvers<void>();
+  const slow: KvLike = {
+    get: kv.get.bind(kv),
+    list: kv.list.bind(kv),
+    set: kv.set.bind(kv),
+    delete: kv.delete.bind(kv),
+    atomic: kv.atomic.bind(kv),
+    watch: kv.watch.bind(kv),
+    close: kv.close.bind(kv),
+    getMany: async (keys, options) => {
+      if (gate) {
+        reading.resolve();
+        await gate.promise;
+      }
+      return kv.getMany(keys, options);
+    },
+  };
+  const appender = new Appender(slow, { count: 100, ageMs: 3600_000 }, 5000);
+  const { versionstamp } = await kv.set(ARRIVAL_KEY, "A");
+  appender.fence({ key: ARRIVAL_KEY, value: "A", versionstamp }); // alone: no feed
+  gate = Promise.withResolvers();
+  // A new id: its head is read, so the batch awaits between deciding and committing.
+  const appended = appender.append("plant-3", prepareAlarm({ message: "x" }, 0));
+  await reading.promise;
+  appender.fence(undefined); // a newcomer arrived
+  gate.resolve();
+  gate = undefined;
+  const result = await appended;
+  assertEquals(result.duplicate ? 0 : result.alarm.seq, 1);
+  const fed = await Array.fromAsync(kv.list<{ target: string; seq: number }>({ prefix: ["feed"] }));
+  assertEquals(
+    fed.flatMap((e) => typeof e.value === "object" && "target" in e.value ? [e.value] : []),
+    [{ target: "plant-3", seq: 1 }],
+  );
 });

@@ -80,6 +80,11 @@ export class MemoryLog implements AlarmLog {
     this.#now = now;
   }
 
+  /** How many ids have a log here: each had something appended. */
+  get ids(): number {
+    return this.#targets.size;
+  }
+
   /** No other isolate reads this log, so there is no change feed to fence. */
   fence(): void {}
 
@@ -145,18 +150,16 @@ export class MemoryLog implements AlarmLog {
     if (seen) {
       return { appended: { duplicate: true, id: seen.id, seq: seen.seq }, repeat: false };
     }
-    let log = this.#targets.get(target);
-    if (!log) {
-      log = {
-        seq: 0,
-        alarms: [],
-        storedAt: [],
-        start: 0,
-        conditions: new Map(),
-        normal: new Map(),
-      };
-      this.#targets.set(target, log);
-    }
+    // A new id's log is kept only once something is appended to it: a refused change leaves
+    // nothing behind.
+    const log: TargetLog = this.#targets.get(target) ?? {
+      seq: 0,
+      alarms: [],
+      storedAt: [],
+      start: 0,
+      conditions: new Map(),
+      normal: new Map(),
+    };
     this.#trim(log, now); // what retention dropped is not acted on
     let alarm = completeAlarm(prepared, target, log.seq + 1);
     let condition: Condition | undefined;
@@ -181,6 +184,7 @@ export class MemoryLog implements AlarmLog {
       if (condition.state === "normal") log.normal.set(change.key, now);
       alarm = { ...alarm, condition: conditionView(condition) };
     }
+    this.#targets.set(target, log);
     log.seq++;
     log.alarms.push(alarm);
     log.storedAt.push(now);

@@ -614,6 +614,42 @@ Deno.test("an active list's size missing or wrong in KV (a store written before 
   await assertRejects(() => conditionChange(fresh, "e", "raise"), Conflict);
 });
 
+Deno.test("an active list counted while SQLite is busy is counted afresh on the retry", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const retention = { ...RETENTION, conditions: 3 };
+  const before = new AlarmStore(kv, retention);
+  for (const key of ["a", "b"]) await conditionChange(before, key, "raise");
+  await kv.delete(["listed", "p"]); // as an older version leaves it: counted from the records
+  // Every other listing of the records fails after its first record, as a busy database does.
+  let listings = 0;
+  const busy = withAtomic(kv, () => kv.atomic());
+  busy.list = <T>(selector: Deno.KvListSelector, options?: Deno.KvListOptions) => {
+    const records = kv.list<T>(selector, options);
+    if (!("prefix" in selector) || selector.prefix[0] !== "cond" || ++listings % 2 === 0) {
+      return records;
+    }
+    let read = 0;
+    const failing = {
+      get cursor() {
+        return records.cursor;
+      },
+      next: async () => {
+        const next = await records.next();
+        if (read++ === 1) throw new Error("database is locked"); // that record is gone with it
+        return next;
+      },
+      [Symbol.asyncIterator]() {
+        return failing;
+      },
+    };
+    return failing as unknown as Deno.KvListIterator<T>;
+  };
+  const counting = new AlarmStore(busy, retention);
+  await conditionChange(counting, "c", "raise");
+  assertEquals((await kv.get(["listed", "p"])).value, 3);
+  await assertRejects(() => conditionChange(counting, "d", "raise"), Conflict);
+});
+
 Deno.test("two writers raising new conditions at once fill an active list exactly to its limit", async () => {
   await withFile(async (path) => {
     using kvA = await Deno.openKv(path);
@@ -646,4 +682,30 @@ Deno.test("a writer whose id another changed meanwhile counts its active list af
     assertEquals((await a.conditions("p")).length, 3);
     assertEquals((await kvA.get(["listed", "p"])).value, 3);
   });
+});
+
+Deno.test("a refused condition change writes nothing: no head for an id never used, no head moved", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new AlarmStore(kv, RETENTION);
+  const ack = { key: "k", change: { action: "acknowledge", by: "x" }, at: NOW } as const;
+  for (let i = 0; i < 20; i++) {
+    await assertRejects(
+      () => store.append(`never-${i}`, alarm(), undefined, undefined, ack),
+      NotFound,
+    );
+  }
+  assertEquals(await Array.fromAsync(kv.list({ prefix: ["head"] })), []);
+  await store.append("used", alarm({ key: "k" }), undefined, undefined, {
+    key: "k",
+    change: { action: "raise", alarm: { key: "k" } },
+    at: NOW,
+  });
+  const before = await kv.get(["head", "used"]);
+  const unshelve = { key: "k", change: { action: "unshelve", by: "x" }, at: NOW } as const;
+  await assertRejects(
+    () => store.append("used", alarm(), undefined, undefined, unshelve),
+    Conflict,
+  );
+  const after = await kv.get(["head", "used"]);
+  assertEquals([after.value, after.versionstamp], [1, before.versionstamp]);
 });
