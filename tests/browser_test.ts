@@ -900,3 +900,136 @@ browserTest(
     }
   },
 );
+
+/** Whether the keyboard focus is on `selector` or inside it (never back on the page's body). */
+function focusedIn(page: Page, selector: string) {
+  return page.evaluate((selector) => {
+    const doc = (globalThis as unknown as {
+      document: { activeElement: { closest(s: string): unknown } | null };
+    }).document;
+    return Boolean(doc.activeElement?.closest(selector));
+  }, selector);
+}
+
+browserTest(
+  "console: focus stays on the row after a keyboard acknowledge or shelve; long levels keep their column; another id starts clean; a token leaves the address bar",
+  async () => {
+    await using server = await startServer();
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      // A token in a link is taken, then dropped from the address bar.
+      await page.goto(`${server.http}/?token=secret-1`);
+      assertEquals(new URL(page.url()).searchParams.has("token"), false);
+      assertEquals(await page.inputValue('#connect input[name="token"]'), "secret-1");
+      await page.fill('#connect input[name="token"]', "");
+
+      await page.goto(`${server.http}/?id=plant-3`);
+      await page.waitForSelector('#connections li[data-id="plant-3"].status-online');
+      await server.post("/api/alarms/plant-3", { level: "minor", message: "Shift started" });
+      await server.post("/api/alarms/plant-3", {
+        key: "sis/trip",
+        level: "safety-instrumented-trip",
+        message: "SIS trip",
+      });
+      await server.post("/api/alarms/plant-3", { key: "k2", level: "critical", message: "Hot" });
+      const row = (key: string) => `li.condition[data-key="${key}"]`;
+      await page.waitForSelector(`#conditions > ${row("sis/trip")}`);
+      await page.waitForSelector(`#conditions > ${row("k2")}`);
+      // Every row's badge ends before its level starts, however long a level is.
+      const overlaps = await page.$$eval(
+        "#conditions > li.condition",
+        (items) =>
+          items.map((li) => {
+            const badge = li.querySelector(".badge")!.getBoundingClientRect();
+            const level = li.querySelector(".level")!.getBoundingClientRect();
+            return badge.right - level.left;
+          }),
+      );
+      assert(overlaps.every((px) => px <= 0), `badges over levels by ${overlaps} px`);
+      assertEquals(
+        await page.getAttribute(`${row("sis/trip")} .level`, "title"),
+        "safety-instrumented-trip",
+      );
+
+      // Acknowledged from the keyboard: its button is off then, the focus on its row.
+      await page.focus(`${row("k2")} .acknowledge`);
+      await page.keyboard.press("Enter");
+      await text(page, `${row("k2")} .state-text`, "Acknowledged");
+      assert(await focusedIn(page, row("k2")), "focus on the acknowledged row");
+      // Shelved from its dialog: the row moves to the shelved list, and so does the focus.
+      await page.focus(`${row("sis/trip")} .shelve`);
+      await page.keyboard.press("Enter");
+      await page.fill("#shelve-reason", "Maintenance");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(`#shelved > ${row("sis/trip")}`);
+      await page.waitForFunction(() =>
+        !(globalThis as unknown as { document: { querySelector(s: string): { open: boolean } } })
+          .document.querySelector("#shelve-dialog").open
+      );
+      assert(await focusedIn(page, `#shelved > ${row("sis/trip")}`), "focus on the shelved row");
+
+      // Another id: nothing of plant-3 stays (alarms, levels), however the page got there.
+      await page.fill('#connect input[name="ids"]', "plant-9");
+      await page.click("#connect button");
+      await page.waitForSelector('#connections li[data-id="plant-9"].status-online');
+      await count(page, "#conditions > li", 0);
+      await count(page, "#alarms > li", 0);
+      await count(page, "#filter-level option", 1);
+      assertEquals(await page.textContent("#tab-alarms"), "Other alarms (0)");
+      await server.post("/api/alarms/plant-9", { level: "info", message: "Here" });
+      await count(page, "#alarms > li", 1);
+      assertEquals(
+        await page.$$eval("#filter-level option", (o) => o.map((x) => x.getAttribute("value"))),
+        ["", "info"],
+      );
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest(
+  "console in Chinese: a refused duration and the server's own actor names read in Chinese; a lost connection says the list may be out of date",
+  async () => {
+    const server = await startServer({ config: { maxShelveSeconds: 600 } });
+    let stopped = false;
+    const browser = await launch();
+    try {
+      const context = await browser.newContext({ locale: "zh-CN" });
+      const page = await context.newPage();
+      // Without /openapi.json the dialog doesn't know the limit: the server's refusal says it.
+      await page.route("**/openapi.json", (route) => route.abort());
+      await page.goto(`${server.http}/?id=plant-3`);
+      await page.waitForSelector('#connections li[data-id="plant-3"].status-online');
+      const key = "boiler-7";
+      const row = `#conditions > li.condition[data-key="${key}"]`;
+      await server.post("/api/alarms/plant-3", { key, level: "critical", message: "压力过高" });
+      await page.waitForSelector(row);
+      await page.click(`${row} .shelve`);
+      await page.fill("#shelve-reason", "检修");
+      await page.selectOption("#shelve-duration", "3600");
+      await page.click("#shelve-submit");
+      await text(page, "#shelve-error", "请求被拒绝：搁置时长须在 1 至 600 秒之间");
+      await page.click("#shelve-cancel");
+      // Acknowledged over HTTP with no credentials: by "anonymous", said in Chinese.
+      const acked = await server.post(`/api/conditions/plant-3/${enc(key)}/acknowledge`, {});
+      assertEquals(acked.status, 200);
+      await page.waitForSelector(`${row}[data-state="active-acknowledged"]`);
+      assert((await page.textContent(`${row} .note`))?.startsWith("匿名用户"));
+
+      assertEquals(await page.isVisible("#stale"), false);
+      stopped = true;
+      await server[Symbol.asyncDispose]();
+      await text(page, "#stale", "与 plant-3 的连接已中断：列表可能不是最新状态", 10_000);
+      assertEquals(await page.getAttribute("main", "class"), "stale");
+      await context.close();
+    } finally {
+      await browser.close();
+      if (!stopped) await server[Symbol.asyncDispose]();
+    }
+  },
+);

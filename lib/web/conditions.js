@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { errorText, levelName, t } from "./i18n.js";
-import { button, clockTime, el, levelOf, make, textOf, timeOf, tone } from "./view.js";
+import { actorName, errorText, levelName, t } from "./i18n.js";
+import { button, clockTime, el, levelOf, make, textOf, timeOf, titled, tone } from "./view.js";
 
 /** @typedef {import("./client.js").AlarmClient} AlarmClient */
 /** @typedef {import("./client.js").Alarm} Alarm */
@@ -86,6 +86,12 @@ export class ConditionsView {
   #max = Infinity;
   /** The dialog's error, in the current language. @type {(() => string) | undefined} */
   #dialogText;
+  /**
+   * Where focus goes back to when the dialog closes: the button that opened it, and its row's
+   * place in its list (the row may have gone by then).
+   * @type {{ focus: string, index: number } | undefined}
+   */
+  #opener;
   /** Whether any condition was ever seen: the console then opens on this view. */
   seen = false;
 
@@ -218,18 +224,14 @@ export class ConditionsView {
     );
     const current = matches.filter((c) => !c.shelved);
     const shelved = matches.filter((c) => c.shelved);
-    const focused = document.activeElement?.getAttribute("data-focus");
+    const focused = focusedAction();
     el("conditions").replaceChildren(...current.slice(0, limit).map((c) => this.#row(c)));
     el("no-conditions").hidden = current.length > 0;
     el("shelved-heading").textContent = t("shelved", { n: shelved.length });
     el("shelved-section").hidden = shelved.length === 0;
     el("shelved").replaceChildren(...shelved.map((c) => this.#row(c)));
-    // Rows are rebuilt on every change: keyboard focus stays on the same button.
-    if (focused) {
-      /** @type {HTMLElement | null} */ (document.querySelector(
-        `[data-focus="${CSS.escape(focused)}"]`,
-      ))?.focus();
-    }
+    // Rows are rebuilt on every change: keyboard focus stays on the same button, or near it.
+    if (focused) refocus(focused);
     return { total: all.filter((c) => !c.shelved).length, matching: current.length };
   }
 
@@ -254,6 +256,9 @@ export class ConditionsView {
     li.dataset.target = c.id;
     li.dataset.key = c.key;
     li.dataset.state = c.state;
+    // Focus lands on the row when its button can't take it (see refocus).
+    li.dataset.focus = `${k}\nrow`;
+    li.tabIndex = -1;
     const online = this.#clients.get(c.id)?.status === "online";
 
     // The state in words and shape: colour alone says nothing to some operators.
@@ -266,10 +271,12 @@ export class ConditionsView {
     where.append(make("span", "target", c.id), make("span", "key", c.key));
 
     const body = make("span", "body");
-    body.append(make("span", "text", c.alarm ? textOf(c.alarm) : ""));
+    body.append(titled(make("span", "text", c.alarm ? textOf(c.alarm) : "")));
     if (c.acknowledged && c.state === "active-acknowledged") {
       const time = clockTime(c.acknowledged.at).textContent ?? "";
-      body.append(make("span", "note", t("acknowledgedBy", { by: c.acknowledged.by, time })));
+      body.append(
+        make("span", "note", t("acknowledgedBy", { by: actorName(c.acknowledged.by), time })),
+      );
     }
     if (c.shelved) body.append(this.#shelvedInfo(c.shelved));
 
@@ -315,7 +322,7 @@ export class ConditionsView {
 
     li.append(
       badge,
-      make("span", "level", levelName(level) || "—"),
+      titled(make("span", "level", levelName(level) || "—")),
       where,
       body,
       count,
@@ -348,7 +355,7 @@ export class ConditionsView {
     /** @type {[MessageKey, string, string | Node][]} */
     const fields = [
       ["shelvedReason", "shelved-reason", shelved.reason],
-      ["shelvedBy", "shelved-by", shelved.by],
+      ["shelvedBy", "shelved-by", actorName(shelved.by)],
       ["shelvedUntil", "shelved-until", clockTime(shelved.until)],
     ];
     for (const [label, className, value] of fields) {
@@ -373,6 +380,13 @@ export class ConditionsView {
       box.append(make("p", "history-empty", t("historyEmpty")));
       return box;
     }
+    const head = make("div", "history-head");
+    head.setAttribute("aria-hidden", "true"); // each entry's parts are read in this order
+    for (const key of /** @type {const} */ (["historyWhen", "historyAction", "historyBy"])) {
+      head.append(make("span", "", t(key)));
+    }
+    head.append(make("span", "", t("historyDetails")));
+    box.append(head);
     const list = make("ol", "history-list");
     // Newest first, as the lists are.
     for (const entry of [...entries].reverse()) {
@@ -393,7 +407,7 @@ export class ConditionsView {
       item.append(
         clockTime(entry.at, "history-when"),
         make("span", "history-action", action.startsWith("action.") ? entry.action : action),
-        make("span", "history-by", entry.by || t("publisher")),
+        make("span", "history-by", entry.by ? actorName(entry.by) : t("publisher")),
         details,
       );
       list.append(item);
@@ -430,6 +444,7 @@ export class ConditionsView {
 
   /** @param {Condition} c @param {"shelve" | "acknowledge"} action */
   #openDialog(c, action) {
+    this.#opener = focusedAction();
     this.#acting = { id: c.id, key: c.key, action, sent: false };
     const form = /** @type {HTMLFormElement} */ (el("shelve-form"));
     form.reset();
@@ -562,7 +577,44 @@ export class ConditionsView {
     this.#dialogText = undefined;
     const dialog = /** @type {HTMLDialogElement} */ (el("shelve-dialog"));
     if (dialog.open) dialog.close();
+    const opener = this.#opener;
+    this.#opener = undefined;
+    if (opener) refocus(opener);
   }
+}
+
+/**
+ * The row button that has the keyboard focus (its `data-focus`), and its row's place in its list.
+ * @returns {{ focus: string, index: number } | undefined}
+ */
+function focusedAction() {
+  const active = document.activeElement;
+  const focus = active?.getAttribute("data-focus");
+  const row = active?.closest("li.condition");
+  if (!focus || !row?.parentElement) return undefined;
+  return { focus, index: [...row.parentElement.children].indexOf(row) };
+}
+
+/**
+ * Puts the focus back on a rebuilt row's button; disabled now (an acknowledgement on its way),
+ * on its row; gone to the other list (shelved, unshelved), on the row there; gone (back to
+ * normal), on the row that took its place, or the list: never back to the top of the page.
+ * @param {{ focus: string, index: number }} wanted
+ */
+function refocus({ focus, index }) {
+  const found = /** @type {HTMLElement | null} */ (
+    document.querySelector(`[data-focus="${CSS.escape(focus)}"]`)
+  );
+  if (found && !(found instanceof HTMLButtonElement && found.disabled)) return found.focus();
+  const [id, key] = focus.split("\n");
+  const rows = /** @type {HTMLElement[]} */ ([...document.querySelectorAll("li.condition")]);
+  const same = rows.find((r) => r.dataset.target === id && r.dataset.key === key);
+  const list = el("conditions");
+  const near = same ?? /** @type {HTMLElement | undefined} */ (
+    list.children[Math.min(index, list.children.length - 1)]
+  );
+  if (!near) list.tabIndex = -1;
+  (near ?? list).focus();
 }
 
 /**

@@ -17,7 +17,7 @@ import { AlarmClient } from "./client.js";
 import { ConditionsView } from "./conditions.js";
 import { FloodWatch } from "./flood.js";
 import { chooseLanguage, errorText, initLanguage, LANGUAGES, levelName, t } from "./i18n.js";
-import { button, el, levelOf, make, now, relative, textOf, timeOf, tone } from "./view.js";
+import { button, el, levelOf, make, now, relative, textOf, timeOf, titled, tone } from "./view.js";
 
 /** @typedef {import("./client.js").Alarm} Alarm */
 /** @typedef {import("./client.js").Status} Status */
@@ -25,6 +25,8 @@ import { button, el, levelOf, make, now, relative, textOf, timeOf, tone } from "
 
 /** Rows rendered per "page" of a list. */
 const PAGE = 200;
+/** The level filter's order: by tone, the most severe first. */
+const TONES = ["crit", "warn", "info", "other"];
 
 /** @type {Map<string, AlarmClient>} */
 const clients = new Map();
@@ -122,7 +124,17 @@ function add(alarm) {
 function addLevel(level) {
   if (!level || levels.has(level)) return;
   levels.add(level);
-  el("filter-level").append(new Option(levelName(level), level));
+  const select = /** @type {HTMLSelectElement} */ (el("filter-level"));
+  const option = new Option(levelName(level), level);
+  option.title = level;
+  // In a fixed order, whatever the order alarms came in: by severity, then the others by name.
+  const after = [...select.options].slice(1).find((o) => levelOrder(level, o.value) < 0);
+  select.insertBefore(option, after ?? null);
+}
+
+/** Levels by their tone (the most severe first), then by name. @param {string} a @param {string} b */
+function levelOrder(a, b) {
+  return TONES.indexOf(tone(a)) - TONES.indexOf(tone(b)) || a.localeCompare(b);
 }
 
 function queueRender() {
@@ -163,16 +175,13 @@ function render() {
   );
   el("alarms").replaceChildren(...visible.slice(0, shown).map(row));
   el("more").hidden = visible.length <= shown;
-  if (view === "conditions") {
-    el("count").textContent = t("conditionCount", {
-      shown: current.matching,
-      total: current.total,
-    });
-  } else {
-    el("count").textContent = alarms.length === 0
-      ? t("noAlarms")
-      : t("alarmCount", { shown: visible.length, total: alarms.length });
-  }
+  // A live region: rewritten only when what it says changes, so it is announced once.
+  const count = view === "conditions"
+    ? t("conditionCount", { shown: current.matching, total: current.total })
+    : alarms.length === 0
+    ? t("noAlarms")
+    : t("alarmCount", { shown: visible.length, total: alarms.length });
+  if (el("count").textContent !== count) el("count").textContent = count;
   const late = alarms.filter((a) => stateOf(a) !== "").length;
   el("overdue").textContent = late === 0 ? "" : t("overdueCount", { n: late });
   el("overdue").hidden = late === 0;
@@ -227,11 +236,11 @@ function row(alarm) {
     li.classList.add("escalation");
     body.append(make("span", "state", t("escalationOf", original)));
   }
-  body.append(make("span", "text", textOf(alarm)));
+  body.append(titled(make("span", "text", textOf(alarm))));
   li.append(
     time,
     make("span", "target", alarm.target),
-    make("span", "level", levelName(level) || "—"),
+    titled(make("span", "level", levelName(level) || "—")),
     body,
     make("span", "seq", `#${alarm.seq}`),
     ack,
@@ -272,6 +281,19 @@ function showStatus(id, status, transport) {
   badge.textContent =
     t("statusLine", { id, status: t(/** @type {const} */ (`status.${status}`)) }) + via;
   if (transport) badge.setAttribute("data-transport", transport);
+  showStale();
+}
+
+/** Says which ids lost their connection (the list may be out of date for them), if any. */
+function showStale() {
+  const lost = [...statuses].filter(([, { status }]) =>
+    status === "reconnecting" || status === "offline"
+  ).map(([id]) => id);
+  const stale = el("stale");
+  const text = lost.length === 0 ? "" : t("stale", { ids: lost.join(", ") });
+  if (stale.textContent !== text) stale.textContent = text;
+  stale.hidden = lost.length === 0;
+  document.querySelector("main")?.classList.toggle("stale", lost.length > 0);
 }
 
 /**
@@ -290,7 +312,18 @@ function connect(ids, token) {
   for (const client of clients.values()) client.stop();
   clients.clear();
   statuses.clear();
+  showStale();
   conditions.reset();
+  // Nothing of the ids watched before stays on screen: their alarms, acks, floods and levels.
+  alarms.length = 0;
+  seen.clear();
+  acked.clear();
+  escalations.clear();
+  floods.clear();
+  levels.clear();
+  /** @type {HTMLSelectElement} */ (el("filter-level")).options.length = 1;
+  shown = shownConditions = PAGE;
+  queueRender();
   el("connections").replaceChildren();
   const filter = /** @type {HTMLSelectElement} */ (el("filter-id"));
   const all = new Option(t("all"), "");
@@ -422,9 +455,15 @@ function setup() {
   setInterval(renderFloods, 1000);
   render();
   const ids = parseIds(params.getAll("id").join(","));
+  if (params.has("token")) {
+    // A token in a link is taken once: it stays out of the address bar, history and bookmarks.
+    tokenInput.value = params.get("token") ?? "";
+    const url = new URL(location.href);
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url);
+  }
   if (ids.length > 0) {
     idsInput.value = ids.join(", ");
-    tokenInput.value = params.get("token") ?? "";
     connect(ids, tokenInput.value);
   }
 }

@@ -55,6 +55,7 @@ const EN = {
   "status.reconnecting": "reconnecting",
   "status.offline": "offline",
   statusLine: "{id}: {status}",
+  stale: "Not connected to {ids}: the list may be out of date",
   ack: "Ack",
   acked: "Acked",
   overdue: "Overdue",
@@ -179,6 +180,7 @@ const ZH = {
   "status.reconnecting": "重连中",
   "status.offline": "离线",
   statusLine: "{id}：{status}",
+  stale: "与 {ids} 的连接已中断：列表可能不是最新状态",
   ack: "确认",
   acked: "已确认",
   overdue: "超时",
@@ -318,8 +320,52 @@ export function t(key, params = {}) {
  * @param {string} code @param {string} detail
  */
 export function errorText(code, detail) {
+  if (current === "zh-CN" && (code === "invalid_field" || code === "invalid_key")) {
+    const text = zhFieldText(detail);
+    if (text) return text;
+  }
   const key = /** @type {MessageKey} */ (`error.${code}`);
   return key in EN ? t(key, { detail, code }) : t("error.other", { detail, code });
+}
+
+/** The server's own names for who acted, as Chinese readers read them. */
+const ZH_ACTORS = /** @type {Record<string, string>} */ ({
+  anonymous: "匿名用户",
+  system: "系统",
+  api: "API 调用方",
+});
+
+/**
+ * Who acted, as people read it: the server's own names (`anonymous`, `system`, `api`) in the
+ * current language, people's names as given. @param {string} by
+ */
+export function actorName(by) {
+  return current === "zh-CN" ? ZH_ACTORS[by] ?? by : by;
+}
+
+/** What the console's fields are called in Chinese, for a refusal that names one. */
+const ZH_FIELDS = /** @type {Record<string, string>} */ ({
+  durationSeconds: "搁置时长",
+  reason: "原因",
+  comment: "备注",
+  untilCleared: "“恢复正常时结束”",
+  key: "报警键",
+});
+
+/**
+ * A refusal of a field the server explains in English (`Field "reason" …`), said in Chinese:
+ * the field by name, and a shelve's longest duration; undefined for one the console can't name.
+ * @param {string} detail @returns {string | undefined}
+ */
+function zhFieldText(detail) {
+  const named = /^Field "([\w.]+)"/.exec(detail);
+  const field = named && ZH_FIELDS[named[1] ?? ""];
+  if (!field) return undefined;
+  const range = / from (\d+) to (\d+)/.exec(detail);
+  if (named?.[1] === "durationSeconds" && range) {
+    return `请求被拒绝：搁置时长须在 ${range[1]} 至 ${range[2]} 秒之间`;
+  }
+  return `请求被拒绝：${field}不符合要求`;
 }
 
 /** How a level reads in the current language (unknown levels as sent). @param {string} level */

@@ -119,3 +119,12 @@ export function clockTime(ms, className = "") {
   node.dateTime = date.toISOString();
   return node;
 }
+
+/**
+ * `node` with its whole text as its tooltip: the list shows a long one cut short.
+ * @template {HTMLElement} T @param {T} node @returns {T}
+ */
+export function titled(node) {
+  node.title = node.textContent ?? "";
+  return node;
+}
