@@ -11,12 +11,13 @@
  */
 import { createApp } from "./lib/app.ts";
 import { configOrExit, misspeltSettings } from "./lib/config.ts";
-import { listen, type Listener } from "./lib/http/mod.ts";
+import { isListenSettingError, listen, type Listener } from "./lib/http/mod.ts";
 import { createLogger } from "./lib/observe/mod.ts";
 import {
   type AlarmStore,
   buildStore,
   describeStore,
+  isAccessRefused,
   redactUrls,
   storePathProblem,
 } from "./lib/store/mod.ts";
@@ -63,7 +64,7 @@ try {
     ...describeStore(config.kvPath),
     error: redactUrls(error instanceof Error ? error.message : String(error)),
   });
-  Deno.exit(1);
+  Deno.exit(isAccessRefused(error) ? 78 : 1); // credentials refused: a setting (EX_CONFIG)
 }
 logger.log("info", "store opened", describeStore(config.kvPath));
 const app = createApp({ config, logger, store });
@@ -85,13 +86,14 @@ function startListening(): Listener {
       },
     });
   } catch (error) {
-    // e.g. the port is taken: one log line and a clear exit, not a stack trace.
+    // e.g. the port is taken: one log line and a clear exit, not a stack trace; 78 for a HOST
+    // that is no address of this machine (systemd then stops restarting it).
     logger.log("error", "cannot listen", {
       host: config.host,
       port: config.port,
       error: `${error}`,
     });
-    Deno.exit(1);
+    Deno.exit(isListenSettingError(error) ? 78 : 1);
   }
 }
 

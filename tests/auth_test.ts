@@ -140,6 +140,21 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     headers: { "sec-websocket-protocol": `token.${good}` },
   });
   assertEquals([onStream.status, (await onStream.json()).error.code], [401, "token_required"]);
+  // Nor the Authorization header, on a stream or a socket: a client that sends its token there is
+  // told where it goes, not only that one is missing; with the token in the query it is ignored.
+  const bearer = await fetch(`${server.http}/events/plant-3`, {
+    headers: { authorization: `Bearer ${good}` },
+  });
+  const { error } = await bearer.json();
+  assertEquals([bearer.status, error.code], [401, "token_required"]);
+  assertMatch(error.message, /"Authorization" header is not read here$/);
+  const socket = await status(server, "/websocket/plant-3", { authorization: `Bearer ${good}` });
+  assertEquals(socket.status, 401);
+  const both = await fetch(`${server.http}/events/plant-3?token=${good}`, {
+    headers: { authorization: `Bearer ${KEY}` },
+  });
+  await both.body?.cancel();
+  assertEquals(both.status, 200);
   // Clearing with the key and a token: the two tokens are what is wrong, not a missing key.
   const clear = await server.post("/api/conditions/plant-3/k/clear", {}, {
     authorization: `Bearer ${KEY}, Bearer ${good}`,
@@ -154,8 +169,9 @@ Deno.test("tokens: a token offered twice is refused with 401 two_tokens, whichev
     authorization: `Bearer ${KEY}`,
   });
   assertEquals(acked.status, 200);
-  // The one socket opened: the one with an empty `token.` beside its `?token=`.
-  assertEquals(server.app.metrics.sessionsOpened, 1);
+  // The sessions opened: the socket with an empty `token.` beside its `?token=`, and the stream
+  // with its token in the query and the API key in a header it doesn't read.
+  assertEquals(server.app.metrics.sessionsOpened, 2);
 });
 
 Deno.test("tokens: a session is closed with 4001 when its token expires", async () => {

@@ -59,6 +59,12 @@ Deno.test("hostile: JSON bombs on POST are refused with 400 before they cost any
     const res = await post(t.server, "/api/alarms/x", body);
     assertEquals([res.status, res.body.error.code], [400, code]);
   }
+  // A number the alarm would carry changed (a Java long id rounded, an overflow sent as null).
+  for (const body of [`{"deviceId":9007199254740993}`, `{"big":1e999}`]) {
+    const res = await post(t.server, "/api/alarms/x", body);
+    assertEquals([res.status, res.body.error.code], [400, "json_inexact_number"], body);
+    assert(res.body.error.message.includes("send it as a string"));
+  }
   // Big but legitimate shapes are fine: a long flat array, a long string of escapes.
   assertEquals(
     (await post(t.server, "/api/alarms/x", `{"a":[${"0,".repeat(20_000)}0]}`)).status,
@@ -83,6 +89,8 @@ Deno.test("hostile: JSON bombs on the socket get error frames; the legacy socket
     }}}`,
   );
   assertEquals((await v1.nextJson()).code, "json_too_many_keys");
+  v1.send(`{"type":"send","to":"y","data":{"n":9007199254740993},"ref":"r1"}`);
+  assertEquals((await v1.nextJson()).code, "json_inexact_number");
   await using legacy = await TestClient.open(`${t.server.ws}/websocket/bystander`);
   legacy.send("[".repeat(15_000));
   await t.stillFine(); // the legacy socket gets the alarm and nothing else
@@ -356,4 +364,34 @@ Deno.test("hostile: a quoted charset is the same charset", async () => {
     body: "{}",
   });
   assertEquals([latin.status, (await latin.json()).error.code], [415, "unsupported_media_type"]);
+});
+
+Deno.test("hostile: a compressed body is refused naming its coding, not read as JSON", async () => {
+  await using t = await setup();
+  const gzipped = await new Response(
+    new Blob(['{"message":"zipped"}']).stream().pipeThrough(new CompressionStream("gzip")),
+  ).arrayBuffer();
+  for (
+    const [coding, body] of [["gzip", gzipped], ["br", '{"message":"labelled"}'], [
+      "identity, gzip",
+      gzipped,
+    ]] as const
+  ) {
+    const res = await fetch(`${t.server.http}/api/alarms/coded`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": coding },
+      body,
+    });
+    const { error } = await res.json();
+    assertEquals([res.status, error.code], [415, "unsupported_media_type"], coding);
+    assert(error.message.startsWith("Content-Encoding "), error.message);
+  }
+  const plain = await fetch(`${t.server.http}/api/alarms/coded`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-encoding": "identity" },
+    body: "{}",
+  });
+  await plain.body?.cancel();
+  assertEquals(plain.status, 202);
+  assertEquals((await t.server.get("/api/alarms/coded")).body.alarms.length, 1);
 });

@@ -106,6 +106,15 @@ Deno.test("invalid configuration stops the server at start with every problem li
   assertNotMatch(record.msg, /short/);
 });
 
+Deno.test("a HOST that is no address of this machine stops the start with 78 (a setting, not a fault)", async () => {
+  for (const host of ["999.1.1.1", "10.200.200.200"]) {
+    await using proc = new ServerProcess({ HOST: host, KV_PATH: ":memory:" });
+    assertEquals((await proc.status).code, 78, host);
+    const line = proc.records().find((r) => r.msg === "cannot listen");
+    assertEquals(line?.host, host);
+  }
+});
+
 Deno.test("a store that can't be what KV_PATH says stops the start: a folder with 78, an unreachable URL without its credentials in the log", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -126,7 +135,8 @@ Deno.test("a store that can't be what KV_PATH says stops the start: a folder wit
     );
     const url = `http://li:hunter2@127.0.0.1:${other.addr.port}/db?secret=1`;
     await using proc = new ServerProcess({ KV_PATH: url, DENO_KV_ACCESS_TOKEN: "t".repeat(32) });
-    assertEquals((await proc.status).code, 1);
+    // Its credentials refused (401): a setting to fix, which systemd does not restart.
+    assertEquals((await proc.status).code, 78);
     const line = proc.lines.find((l) => l.includes("cannot open the store"));
     assert(line, proc.lines.join("\n"));
     assertNotMatch(proc.lines.join("\n"), /hunter2|secret=1/);

@@ -124,6 +124,8 @@ Deno.test("sse: bad input gets a clear 400/404/405 and opens nothing", async () 
   const cases: [string, number, string, Record<string, string>?][] = [
     ["/events/bad%20id", 400, "invalid_id"],
     ["/events/a?since=-1", 400, "invalid_cursor"],
+    ["/events/a?since=1&since=2", 400, "invalid_parameter"],
+    ["/events?id=a&since=a=1&since=a=2", 400, "invalid_parameter"],
     ["/events/a?since=1.5", 400, "invalid_cursor"],
     ["/events/a", 400, "invalid_cursor", { "last-event-id": "x=1" }],
     ["/events", 400, "invalid_parameter"],

@@ -132,7 +132,16 @@ export function fitsCharacters(value: string, max: number): boolean {
  * away, so no route could name the condition).
  */
 export function isValidKey(key: unknown): key is string {
-  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== ".." && !isBlank(key);
+  return isStoredKey(key) && !isBlank(key);
+}
+
+/**
+ * Whether `key` may name a condition already stored: what releases before 0.8.2 took for a key,
+ * blank ones too. Reading or acting on a condition asks only this, so one raised then stays
+ * manageable (else it would stay active for good); raising one asks {@linkcode isValidKey}.
+ */
+export function isStoredKey(key: unknown): key is string {
+  return isPrintable(key, MAX_KEY_LENGTH) && key !== "." && key !== "..";
 }
 
 /**

@@ -148,10 +148,12 @@ export function listDelta(before: Condition | undefined, after: Condition): -1 |
  * connecting to the id is sent.
  */
 export function tooManyConditions(id: string, max: number): Conflict {
-  const full = `${max} conditions in its active list, the most it may hold`;
+  // The limit, not a count: during an upgrade from before 0.8 a list may hold a few more.
   return new Conflict(
     "too_many_conditions",
-    `Id ${quote(id)} has ${full} until some return to normal`,
+    `Id ${
+      quote(id)
+    } holds the most conditions its active list may (${max}) until some return to normal`,
   );
 }
 

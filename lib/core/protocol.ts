@@ -9,8 +9,15 @@
 import type { Alarm } from "./alarm.ts";
 import type { Condition } from "./condition.ts";
 import { isValidId, quote } from "./ids.ts";
-import { fitsCharacters, isValidKey, MAX_KEY_LENGTH } from "./alarm.ts";
-import { isJsonObject, type JsonObject, MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJson } from "./json.ts";
+import { fitsCharacters, isStoredKey, MAX_KEY_LENGTH } from "./alarm.ts";
+import {
+  INEXACT_NUMBER,
+  isJsonObject,
+  type JsonObject,
+  MAX_JSON_DEPTH,
+  MAX_JSON_KEYS,
+  parseJson,
+} from "./json.ts";
 import { InvalidInput, refuseUnknownFields } from "./errors.ts";
 
 /** The subprotocol of typed envelopes. */
@@ -187,6 +194,9 @@ export function decodeClientMessage(text: string): DecodeResult {
     if (parsed.reason === "too_deep") {
       return invalid("json_too_deep", `Message nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
+    if (parsed.reason === "inexact_number") {
+      return invalid("json_inexact_number", INEXACT_NUMBER("Message"));
+    }
     return parsed.reason === "too_many_keys"
       ? invalid("json_too_many_keys", `Message has more than ${MAX_JSON_KEYS} keys`)
       : invalid("invalid_json", "Message is not valid JSON");
@@ -249,13 +259,13 @@ function decodeTyped(value: JsonObject): ClientMessage | Failure {
     case "acknowledge":
     case "shelve":
     case "unshelve": {
-      if (!isValidKey(value.key)) {
+      if (!isStoredKey(value.key)) {
         // The code HTTP answers for a bad key in the path, so a client reports both alike; and,
         // like a bad reason or duration, an operator's typo is answered, not counted as garbage.
         return {
           ...failure(
             "invalid_key",
-            `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not blank, "." or ".."`,
+            `Field "key" must be 1 to ${MAX_KEY_LENGTH} printable characters, not "." or ".."`,
           ),
           strike: false,
         };

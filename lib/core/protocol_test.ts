@@ -35,7 +35,8 @@ Deno.test("protocol: decoding client messages never throws", () => {
     [`{"type":"send","data":1}`, "invalid_message"],
     [`{"type":"ack","seq":"3"}`, "invalid_message"],
     [`{"type":"ack","seq":1.5}`, "invalid_message"],
-    [`{"type":"ack","seq":9007199254740993}`, "invalid_message"],
+    [`{"type":"ack","seq":9007199254740993}`, "json_inexact_number"],
+    [`{"type":"ack","seq":1e400}`, "json_inexact_number"],
     // Like the HTTP API and the condition actions: a field they don't take is refused (an ack's
     // `id` would look like it acks another id's alarms; a send's `from` like a forged sender).
     [`{"type":"ack","seq":1,"id":"plant-4"}`, "unknown_field"],
@@ -68,7 +69,7 @@ Deno.test("protocol: a message's ref is kept for its reply, and checked", () => 
     ref: "r",
   });
   const tooLong = ["x".repeat(MAX_REF_LENGTH + 1), "😀".repeat(MAX_REF_LENGTH + 1)];
-  for (const ref of ["", ...tooLong, 1.5, 2 ** 53, "\ud800", null, [1], { a: 1 }, true]) {
+  for (const ref of ["", ...tooLong, 1.5, "\ud800", null, [1], { a: 1 }, true]) {
     const decoded = decodeClientMessage(JSON.stringify({ type: "ping", ref }));
     assertEquals(
       decoded,

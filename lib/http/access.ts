@@ -96,14 +96,19 @@ export class Gate {
         },
       );
     }
-    const grant = this.keys
-      ? await verifyToken(
-        this.keys,
-        tokenOf(params, subprotocol, `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`),
-        ids,
-        now,
-      )
+    const token = this.keys
+      ? tokenOf(params, subprotocol, `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`)
       : undefined;
+    if (this.keys && token === undefined && req.headers.has("authorization")) {
+      // Sockets and streams don't read that header (browsers can't set it on either).
+      throw new HttpError(
+        401,
+        "token_required",
+        `A connection token is required, in "?token=" or a "${TOKEN_PROTOCOL_PREFIX}" ` +
+          `subprotocol: the "Authorization" header is not read here`,
+      );
+    }
+    const grant = this.keys ? await verifyToken(this.keys, token, ids, now) : undefined;
     // Checked and taken with no await in between, so concurrent upgrades can't all pass.
     const { maxSessions, maxSessionsPerId, maxSessionsPerAddress } = this.#config;
     if (occupancy.occupied + ids.length > maxSessions) {

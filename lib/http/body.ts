@@ -6,17 +6,20 @@
  * @module
  */
 import {
+  INEXACT_NUMBER,
   isJsonObject,
   type JsonObject,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
   parseJson,
+  quote,
 } from "../core/mod.ts";
 import { HttpError } from "./errors.ts";
 
 /** Reads and validates the body of `req` as one JSON object of at most `maxBytes` bytes. */
 export async function readJsonObject(req: Request, maxBytes: number): Promise<JsonObject> {
   checkContentType(req.headers.get("content-type"));
+  checkContentEncoding(req.headers.get("content-encoding"));
   // A length next to chunked framing says nothing (Deno before 2.9 passes such requests on).
   const declared = req.headers.has("transfer-encoding") ? null : req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
@@ -84,6 +87,7 @@ const JSON_ERRORS = {
     "json_too_many_keys",
     `Body has more than ${MAX_JSON_KEYS} keys`,
   ),
+  inexact_number: new HttpError(400, "json_inexact_number", INEXACT_NUMBER("Body")),
 };
 
 function checkContentType(header: string | null): void {
@@ -95,6 +99,21 @@ function checkContentType(header: string | null): void {
     (charset !== undefined && charset !== "utf-8")
   ) {
     throw new HttpError(415, "unsupported_media_type", 'Content-Type must be "application/json"');
+  }
+}
+
+// A compressed body would be read as JSON text and refused as such (or worse, taken for it):
+// RFC 9110's answer to a coding not supported is 415, naming it.
+function checkContentEncoding(header: string | null): void {
+  if (header === null) return;
+  const codings = header.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "");
+  const other = codings.find((c) => c !== "identity");
+  if (other !== undefined) {
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      `Content-Encoding ${quote(other)} is not supported: send the body uncompressed`,
+    );
   }
 }
 

@@ -19,7 +19,7 @@ import {
   inActiveList,
   isJsonObject,
   isShelved,
-  isValidKey,
+  isStoredKey,
   levelOf,
   MAX_KEY_LENGTH,
   quote,
@@ -29,7 +29,7 @@ import type { Hub } from "../realtime/mod.ts";
 import { type AckDeps, authorize } from "./acks.ts";
 import { readJsonObject } from "./body.ts";
 import { HttpError, jsonResponse } from "./errors.ts";
-import { pageOf } from "./request.ts";
+import { oneParam, pageOf } from "./request.ts";
 
 /** Entries of a condition's history returned at most (newest kept). */
 export const MAX_CONDITION_HISTORY = 100;
@@ -44,7 +44,7 @@ export async function listConditions(
   params: URLSearchParams,
   now: number,
 ): Promise<Response> {
-  const state = params.get("state");
+  const state = oneParam(params, "state");
   if (state !== null && state !== "shelved" && state !== "all" && !isState(state)) {
     throw new HttpError(
       400,
@@ -54,7 +54,7 @@ export async function listConditions(
       }`,
     );
   }
-  const level = params.get("level")?.toLowerCase();
+  const level = oneParam(params, "level")?.toLowerCase();
   const conditions = (await hub.conditions(id)).filter((c) =>
     (state === null
       ? inActiveList(c.state)
@@ -183,13 +183,11 @@ export function checkKey(raw: string): string {
   } catch {
     key = undefined;
   }
-  if (!isValidKey(key)) {
+  if (!isStoredKey(key)) {
     throw new HttpError(
       400,
       "invalid_key",
-      `Key ${
-        quote(raw)
-      } must be 1 to ${MAX_KEY_LENGTH} printable characters, not blank, percent-encoded`,
+      `Key ${quote(raw)} must be 1 to ${MAX_KEY_LENGTH} printable characters, percent-encoded`,
     );
   }
   return key;

@@ -34,7 +34,7 @@ import {
   type Transport,
 } from "../realtime/mod.ts";
 import { HttpError } from "./errors.ts";
-import { checkId } from "./request.ts";
+import { checkId, oneParam } from "./request.ts";
 
 /** Longest a stream stays silent: a comment goes out after this, so proxies keep it open. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -83,7 +83,7 @@ export function parseStreamRequest(
 ): StreamRequest {
   // An empty Last-Event-ID names no event (EventSource sends none then): as if absent.
   const lastEventId = headers.get("last-event-id") || null;
-  const position = lastEventId ?? params.get("since");
+  const position = lastEventId ?? oneParam(params, "since");
   const where = lastEventId === null ? '"since"' : "Last-Event-ID";
   if (rawId !== undefined) {
     const id = checkId(rawId);

@@ -32,6 +32,17 @@ export interface Listener {
 const REOPEN_BACKOFF: Backoff = { firstMs: 200, maxMs: 5000 };
 
 /** Listens on `host:port`; throws if the first listen fails (e.g. the port is taken). */
+/**
+ * Whether `error` from listening names a setting to fix rather than a passing fault: `HOST` not an
+ * address of this machine, or no name that resolves, or a port this user may not bind (a port in
+ * use may be freed, and is worth a restart).
+ */
+export function isListenSettingError(error: unknown): boolean {
+  return error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof Deno.errors.PermissionDenied ||
+    (error instanceof Error && /failed to lookup address/i.test(error.message));
+}
+
 export function listen(options: ListenOptions): Listener {
   const { logger } = options;
   let stopping = false;

@@ -8,5 +8,5 @@
  * @module
  */
 export { type ConnInfo, createHandler, type HandlerOptions, type HttpHandler } from "./handler.ts";
-export { listen, type Listener, type ListenOptions } from "./listen.ts";
+export { isListenSettingError, listen, type Listener, type ListenOptions } from "./listen.ts";
 export { LEGACY_WIRE, V1_WIRE } from "./upgrade.ts";

@@ -346,7 +346,13 @@ export const TARGET_LINKS: JsonMap = {
  */
 export const URL_CODES = ["invalid_host", "invalid_path"];
 /** What reading a JSON body can refuse (`body.ts`). */
-export const BODY_CODES = ["invalid_json", "json_too_deep", "json_too_many_keys", "not_an_object"];
+export const BODY_CODES = [
+  "invalid_json",
+  "json_too_deep",
+  "json_too_many_keys",
+  "json_inexact_number",
+  "not_an_object",
+];
 
 /**
  * What operation docs draw on, for one configuration: what it turns on (API key, tokens,
@@ -689,6 +695,7 @@ const SCHEMAS: JsonMap = {
       `most ${MAX_ALARM_BYTES} bytes as JSON once parsed. \`seq\`, \`target\`, \`condition\` ` +
       "and `transition` are reserved. With a `key`, the alarm raises that condition of the id.",
     maxProperties: MAX_JSON_KEYS,
+    additionalProperties: ref("JsonValue"),
     properties: {
       id: {
         description: "Absent or null: a UUID",
@@ -707,6 +714,18 @@ const SCHEMAS: JsonMap = {
       condition: false,
       transition: false,
     },
+  },
+  JsonValue: {
+    description: "Any JSON value whose numbers parse to what they say: an integer beyond " +
+      `±${Number.MAX_SAFE_INTEGER} (a Java \`long\` id) or one too large for a double is ` +
+      "refused (`json_inexact_number`): send such numbers as strings",
+    anyOf: [
+      { type: ["string", "boolean", "null"] },
+      { type: "integer", minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+      { type: "number", not: { type: "integer" } },
+      { type: "array", items: ref("JsonValue") },
+      { type: "object", additionalProperties: ref("JsonValue") },
+    ],
   },
   Alarm: {
     type: "object",

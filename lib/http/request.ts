@@ -96,6 +96,18 @@ export function pageOf(params: URLSearchParams): { after: number; limit: number 
   };
 }
 
+/**
+ * Query parameter `name`, or null when absent; given twice it is a 400: which to follow would be
+ * a guess (a proxy or client appending a second `since` would resume from the wrong place).
+ */
+export function oneParam(params: URLSearchParams, name: string): string | null {
+  const all = params.getAll(name);
+  if (all.length > 1) {
+    throw new HttpError(400, "invalid_parameter", `Parameter ${quote(name)} is given twice`);
+  }
+  return all[0] ?? null;
+}
+
 /** Reads an optional non-negative integer query parameter, or throws a 400. */
 export function intParam(
   params: URLSearchParams,
@@ -104,7 +116,7 @@ export function intParam(
   min: number,
   max: number,
 ): number {
-  const raw = params.get(name);
+  const raw = oneParam(params, name);
   if (raw === null) return fallback;
   const value = parseSeq(raw) ?? NaN;
   if (!(value >= min && value <= max)) {

@@ -33,6 +33,13 @@ export interface Gauges {
 /** Ids given series of their own in `/metrics`, at most: the busiest, so the series stay few. */
 export const MAX_ID_SERIES = 100;
 
+/**
+ * Error kinds and condition actions shown at 0 from the start: an alert on `increase()` or
+ * `rate()` of a series that appeared with its first error would miss that first burst.
+ */
+const WATCHED_ERRORS = ["store_unavailable", "too_many_conditions", "internal", "socket_handler"];
+const CONDITION_ACTIONS = ["acknowledge", "shelve", "unshelve", "clear", "expire"];
+
 /** Process-wide counters. */
 export class Metrics {
   /** Frames received from clients. */
@@ -57,8 +64,8 @@ export class Metrics {
   webhooksRetried = 0;
   /** Webhooks given up on (refused, or out of attempts). */
   webhooksFailed = 0;
-  readonly #errors = new Map<string, number>();
-  readonly #conditionChanges = new Map<string, number>();
+  readonly #errors = new Map<string, number>(WATCHED_ERRORS.map((kind) => [kind, 0]));
+  readonly #conditionChanges = new Map<string, number>(CONDITION_ACTIONS.map((a) => [a, 0]));
 
   /** Counts one change of a condition by `action` (acknowledge, shelve, unshelve, clear, expire). */
   conditionChanged(action: string): void {

@@ -14,6 +14,7 @@ export { bucketOf, FEED_BUCKETS } from "./schema.ts";
 export {
   buildStore,
   describeStore,
+  isAccessRefused,
   openStore,
   redactUrls,
   type StoreKind,

@@ -84,6 +84,15 @@ export const KV_CONNECT_COMMITS: CommitLimits = {
 const OPEN_ATTEMPTS = 6;
 
 /**
+ * Whether `error` from opening the store is KV Connect refusing its credentials (401, 403): a
+ * wrong `DENO_KV_ACCESS_TOKEN` or URL, a setting to fix rather than a fault a restart cures.
+ */
+export function isAccessRefused(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /\b(401|403)\b|unauthori[sz]ed|forbidden/i.test(message);
+}
+
+/**
  * Opens the store at `path`, creating the folder of a SQLite file first. A KV Connect URL is
  * opened as is; its access token comes from `DENO_KV_ACCESS_TOKEN`. A SQLite file another
  * process holds locked (two starting at once on a new file) is waited for, about 30 s in all,

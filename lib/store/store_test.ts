@@ -575,7 +575,7 @@ for (const log of ["kv", "memory"] as const) {
       [full.code, full.message],
       [
         "too_many_conditions",
-        'Id "p" has 3 conditions in its active list, the most it may hold until some return to normal',
+        'Id "p" holds the most conditions its active list may (3) until some return to normal',
       ],
     );
     await conditionChange(store, "a", "raise"); // a repeat adds nothing
