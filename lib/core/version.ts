@@ -5,4 +5,4 @@
  */
 
 /** This release, in semantic versioning. */
-export const VERSION = "0.8.3";
+export const VERSION = "0.8.4";
