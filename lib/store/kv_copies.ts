@@ -16,6 +16,8 @@ import { writeShelvingEnd } from "./shelvings.ts";
 
 /** Mutations per commit at most, well inside KV's limits (a condition's record is under 64 KiB). */
 const PER_COMMIT = 10;
+/** Pause after a failed batch before its copies go again, with whatever was queued since. */
+const RETRY_MS = 1000;
 
 interface Batch {
   /** Latest state per condition (`id\nkey`), in the order first queued. */
@@ -62,11 +64,7 @@ export class KvCopies {
   }
 
   #batch(): Batch {
-    const batch = this.#next ??= {
-      conditions: new Map(),
-      writes: [],
-      done: Promise.withResolvers(),
-    };
+    const batch = this.#next ??= emptyBatch();
     if (!this.#writing) void this.#write();
     return batch;
   }
@@ -91,9 +89,31 @@ export class KvCopies {
         }
         batch.done.resolve();
       } catch (error) {
+        // Its callers hear of it (a 503: maybe stored), but the memory log holds the changes:
+        // their copies go again with the next batch, or escalation would act on a stale one.
         batch.done.reject(error);
+        this.#requeue(batch);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     }
     this.#writing = false;
   }
+
+  // Puts a failed batch's copies back in the next one: a condition's later state, queued since,
+  // wins; deadlines and shelvings' ends (written again as they are) go first, in their order.
+  #requeue(failed: Batch): void {
+    const next = this.#next ??= emptyBatch();
+    next.done.promise.catch(() => {}); // nobody may be waiting for it
+    const later = next.conditions;
+    next.conditions = new Map(failed.conditions);
+    for (const [id, condition] of later) {
+      next.conditions.delete(id);
+      next.conditions.set(id, condition);
+    }
+    next.writes.unshift(...failed.writes);
+  }
+}
+
+function emptyBatch(): Batch {
+  return { conditions: new Map(), writes: [], done: Promise.withResolvers() };
 }
