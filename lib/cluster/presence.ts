@@ -69,6 +69,8 @@ export class Presence {
   readonly #onError: (error: unknown) => void;
   /** Each chunk as last written (JSON) and when. */
   #written: { json: string; at: number }[] = [];
+  /** The last flush started: the next waits for it. */
+  #flushing: Promise<void> = Promise.resolve();
   #others: { at: number; read: Promise<PresenceSnapshot[]> } | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
   #refresh: ReturnType<typeof setInterval> | undefined;
@@ -150,9 +152,16 @@ export class Presence {
 
   /**
    * Writes this isolate's liveness record now, with the chunks that changed (or are due for a
-   * rewrite before they expire).
+   * rewrite before they expire). Flushes go one after another: two at once could leave the store
+   * with the older record while this isolate believes the newer one written.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    const next = this.#flushing.catch(() => {}).then(() => this.#flushOnce());
+    this.#flushing = next;
+    return next;
+  }
+
+  async #flushOnce(): Promise<void> {
     const ids = [...this.#local.ids()].sort();
     const chunks = 2 ** Math.max(0, Math.ceil(Math.log2(ids.length / IDS_PER_CHUNK)));
     const records: PresenceRecord[] = Array.from({ length: chunks }, () => ({ ids: [] }));
