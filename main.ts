@@ -70,9 +70,9 @@ logger.log("info", "store opened", describeStore(config.kvPath));
 const app = createApp({ config, logger, store });
 await app.start();
 
-const server = config.serveMode === "listen" ? startListening() : undefined;
+const server = config.serveMode === "listen" ? await startListening() : undefined;
 
-function startListening(): Listener {
+async function startListening(): Promise<Listener> {
   try {
     return listen({
       host: config.host,
@@ -93,6 +93,8 @@ function startListening(): Listener {
       port: config.port,
       error: `${error}`,
     });
+    // Started already: its presence goes, or the others would count it for 30 s.
+    await app.close(0).catch(() => {});
     Deno.exit(isListenSettingError(error) ? 78 : 1);
   }
 }

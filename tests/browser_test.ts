@@ -924,6 +924,9 @@ browserTest(
       await page.goto(`${server.http}/?token=secret-1`);
       assertEquals(new URL(page.url()).searchParams.has("token"), false);
       assertEquals(await page.inputValue('#connect input[name="token"]'), "secret-1");
+      // The tab keeps it: a reload still has it, though the address bar doesn't.
+      await page.reload();
+      assertEquals(await page.inputValue('#connect input[name="token"]'), "secret-1");
       await page.fill('#connect input[name="token"]', "");
 
       await page.goto(`${server.http}/?id=plant-3`);
@@ -931,7 +934,7 @@ browserTest(
       await server.post("/api/alarms/plant-3", { level: "minor", message: "Shift started" });
       await server.post("/api/alarms/plant-3", {
         key: "sis/trip",
-        level: "safety-instrumented-trip",
+        level: "safety-instrumented-function-trip-level",
         message: "SIS trip",
       });
       await server.post("/api/alarms/plant-3", { key: "k2", level: "critical", message: "Hot" });
@@ -951,7 +954,7 @@ browserTest(
       assert(overlaps.every((px) => px <= 0), `badges over levels by ${overlaps} px`);
       assertEquals(
         await page.getAttribute(`${row("sis/trip")} .level`, "title"),
-        "safety-instrumented-trip",
+        "safety-instrumented-function-trip-level",
       );
 
       // Acknowledged from the keyboard: its button is off then, the focus on its row.
@@ -970,6 +973,31 @@ browserTest(
           .document.querySelector("#shelve-dialog").open
       );
       assert(await focusedIn(page, `#shelved > ${row("sis/trip")}`), "focus on the shelved row");
+      // Levels in the filter by severity, whatever order they came in.
+      assertEquals(
+        await page.$$eval("#filter-level option", (o) => o.map((x) => x.getAttribute("value"))),
+        ["", "critical", "minor", "safety-instrumented-function-trip-level"],
+      );
+      // On a phone the long level neither widens the page nor its filter past the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const wide = await page.evaluate(() =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } })
+          .document.documentElement.scrollWidth
+      );
+      assertLess(wide, 391);
+      await page.setViewportSize({ width: 1280, height: 900 });
+
+      // The other alarms too: a new alarm leaves the focus where it was; acknowledged, on its row.
+      await page.click("#tab-alarms");
+      const shift = '#alarms > li[data-seq="1"]';
+      await page.focus(`${shift} .ack`);
+      await server.post("/api/alarms/plant-3", { level: "info", message: "Coffee" });
+      await count(page, "#alarms > li", 2);
+      assert(await focusedIn(page, `${shift} .ack`), "focus on the same button");
+      await page.keyboard.press("Enter");
+      await text(page, `${shift} .ack`, "Acked");
+      assert(await focusedIn(page, shift), "focus on the acknowledged alarm's row");
+      await page.click("#tab-conditions");
 
       // Another id: nothing of plant-3 stays (alarms, levels), however the page got there.
       await page.fill('#connect input[name="ids"]', "plant-9");

@@ -218,6 +218,8 @@ Deno.test("conditions: bad input gets a clear error, and nothing changes", async
     [`${PATH}/shelve`, { reason: "r", untilCleared: "yes" }, 400, "invalid_field"],
     [`${PATH}/shelve`, { reason: "r", durationSeconds: null }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { by: "system" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { by: "api" }, 400, "invalid_field"],
+    [`${PATH}/acknowledge`, { by: "Anonymous" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { by: "li\u0000wei" }, 400, "invalid_field"],
     [`${PATH}/acknowledge`, { color: "red" }, 400, "unknown_field"],
     [`${PATH}/acknowledge`, { by: "" }, 400, "invalid_field"],

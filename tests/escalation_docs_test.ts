@@ -65,6 +65,13 @@ Deno.test("docs/escalation.md: the shell and Java recipes accept a real webhook 
     assertEquals(await run("bash", ["-c", shell], env, dir), { code: 0, text: "valid" });
     const forged = shell.replaceAll("body.json", "forged.json");
     assertEquals(await run("bash", ["-c", forged], env, dir), { code: 1, text: "invalid" });
+    // The headers are the sender's: a timestamp that bash would run as a command is refused
+    // before any arithmetic, with or without a valid signature beside it.
+    for (const hostile of [`x[$(touch ${dir}/ran)]`, `1+x[$(touch ${dir}/ran)]`, ""]) {
+      const answer = await run("bash", ["-c", shell], { ...env, timestamp: hostile }, dir);
+      assertEquals(answer, { code: 1, text: "invalid" }, hostile);
+    }
+    assertEquals(await Deno.stat(`${dir}/ran`).then(() => true, () => false), false);
     if (!HAVE_JAVA) return; // the shell recipe still ran
     const args = (file: string) => ["VerifyWebhook.java", timestamp, signature, file];
     assertEquals(await run("java", args("body.json"), env, dir), { code: 0, text: "valid" });

@@ -115,6 +115,24 @@ Deno.test("a HOST that is no address of this machine stops the start with 78 (a 
   }
 });
 
+Deno.test("a start that can't listen leaves no presence behind for the others to count", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const kvPath = `${dir}/kv.sqlite3`;
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    for (let i = 0; i < 2; i++) {
+      await using failed = new ServerProcess({ PORT: String(taken.addr.port), KV_PATH: kvPath });
+      assertEquals((await failed.status).code, 1);
+    }
+    await using good = new ServerProcess({ KV_PATH: kvPath });
+    const port = await good.port();
+    const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+    assertEquals([health.instances, health.delivery], [1, "local"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a store that can't be what KV_PATH says stops the start: a folder with 78, an unreachable URL without its credentials in the log", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -137,6 +155,12 @@ Deno.test("a store that can't be what KV_PATH says stops the start: a folder wit
     await using proc = new ServerProcess({ KV_PATH: url, DENO_KV_ACCESS_TOKEN: "t".repeat(32) });
     // Its credentials refused (401): a setting to fix, which systemd does not restart.
     assertEquals((await proc.status).code, 78);
+    // Nothing there yet (a URL that merely says 403): worth a restart.
+    await using none = new ServerProcess({
+      KV_PATH: `http://127.0.0.1:${freePort()}/403`,
+      DENO_KV_ACCESS_TOKEN: "t".repeat(32),
+    });
+    assertEquals((await none.status).code, 1);
     const line = proc.lines.find((l) => l.includes("cannot open the store"));
     assert(line, proc.lines.join("\n"));
     assertNotMatch(proc.lines.join("\n"), /hunter2|secret=1/);

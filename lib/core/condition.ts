@@ -413,15 +413,21 @@ export const API_ACTOR = "api";
 /** Who acts with no credentials at all (an open server) and no `by`, over a socket or HTTP. */
 export const ANONYMOUS_ACTOR = "anonymous";
 
+/**
+ * The names the server writes in the audit trail itself, which nobody may give: the server's own
+ * changes, the API key holder's, and those of whoever acts without credentials.
+ */
+export const RESERVED_ACTORS: readonly string[] = [SYSTEM_ACTOR, API_ACTOR, ANONYMOUS_ACTOR];
+
 /** The names {@linkcode isActorName} refuses, as a JSON Schema pattern can say (`/openapi.json`). */
-export const RESERVED_ACTOR_PATTERN = misleadingNamePattern(SYSTEM_ACTOR);
+export const RESERVED_ACTOR_PATTERN = misleadingNamePattern(RESERVED_ACTORS);
 
 /**
  * Whether `value` may name who acts: 1 to 128 printable characters that pass for no other name in
- * the audit trail (not the server's own, `system`: see {@linkcode isMisleadingName}).
+ * the audit trail (none of {@linkcode RESERVED_ACTORS}: see {@linkcode isMisleadingName}).
  */
 export function isActorName(value: unknown): value is string {
-  return isPrintable(value, MAX_BY_LENGTH) && !isMisleadingName(value, SYSTEM_ACTOR);
+  return isPrintable(value, MAX_BY_LENGTH) && !isMisleadingName(value, RESERVED_ACTORS);
 }
 
 /**
@@ -434,7 +440,7 @@ export function actorNameOf(field: string, value: unknown): string | undefined {
     "invalid_field",
     `Field ${quote(field)} must be 1 to ${MAX_BY_LENGTH} printable characters that pass for no ` +
       `other name: no space at either end, no invisible character, not ${
-        quote(SYSTEM_ACTOR)
+        RESERVED_ACTORS.map((name) => quote(name)).join(", ")
       } in any form, no word mixing Latin with look-alike letters`,
   );
 }

@@ -178,7 +178,7 @@ Deno.test("condition: actions refuse bad fields, naming them", () => {
   );
   const byMessage =
     'Field "by" must be 1 to 128 printable characters that pass for no other name: no space at ' +
-    'either end, no invisible character, not "system" in any form, no word mixing Latin with ' +
+    'either end, no invisible character, not "system", "api", "anonymous" in any form, no word mixing Latin with ' +
     "look-alike letters";
   refused({ by: "li\nwei" }, byMessage);
   // The server's own name in any case, a name of spaces alone, one that shows as another (a

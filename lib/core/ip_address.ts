@@ -27,3 +27,20 @@ export function ipAddress(text: string): string | undefined {
   const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
+
+/**
+ * The bucket of the per-address limits `address` (as {@linkcode ipAddress} gives it) counts in:
+ * an IPv4 address itself, an IPv6 address by its /64, the block one subscriber is given (each of
+ * its addresses counted apart would let one client take any number of places).
+ */
+export function addressBucket(address: string): string {
+  if (!address.includes(":") || address.includes(".")) return address;
+  const [head = "", tail] = address.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined
+    ? left
+    : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  if (groups.length !== 8) return address;
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+}

@@ -62,6 +62,7 @@ export function checkShape(
 // Whether parsing number `token` loses it: past a double's range, or an integer past 2^53 − 1.
 function inexact(token: string): boolean {
   const n = Number(token);
+  if (Number.isNaN(n)) return false; // no number at all: JSON.parse says so
   return !Number.isFinite(n) || (/^-?\d+$/.test(token) && !Number.isSafeInteger(n));
 }
 

@@ -33,4 +33,8 @@ Deno.test("json: numbers parsing would change are refused; exact ones of any for
     ]
   ) assertEquals(checkShape(text), undefined, text);
   assertEquals(parseJson(`{"id":9007199254740993}`), { ok: false, reason: "inexact_number" });
+  // Not a number at all: JSON.parse's to refuse, as invalid JSON.
+  for (const text of [`{"a":1e}`, `{"a":1E+}`, `{"a":1234567890123456-}`]) {
+    assertEquals(parseJson(text), { ok: false, reason: "invalid_json" }, text);
+  }
 });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { actorNameOf, isActorName, SYSTEM_ACTOR } from "./condition.ts";
+import { actorNameOf, isActorName, RESERVED_ACTORS } from "./condition.ts";
 import { isMisleadingName } from "./visible.ts";
 import { InvalidInput, refuseUnknownFields } from "./errors.ts";
 import { isJsonObject, type JsonObject } from "./json.ts";
@@ -105,12 +105,12 @@ export function parseTokenRequest(body: JsonObject): TokenRequest {
 }
 
 /**
- * Who a grant's holder acts as on conditions: its `name`, else its id pattern (`token:system`
- * for the id `system`, which only the server's own changes are by).
+ * Who a grant's holder acts as on conditions: its `name`, else its id pattern (`token:api` for
+ * the id `api`, as for the other names the server writes itself: `system`, `anonymous`).
  */
 export function actorOf(grant: Grant): string {
   return grant.name ??
-    (isMisleadingName(grant.sub, SYSTEM_ACTOR) ? `token:${grant.sub}` : grant.sub);
+    (isMisleadingName(grant.sub, RESERVED_ACTORS) ? `token:${grant.sub}` : grant.sub);
 }
 
 /** HMAC keys for signing (with the first secret) and verifying (with any). */

@@ -72,14 +72,14 @@ export function isBlank(text: string): boolean {
 export const BLANK_PATTERN = `^[${INVISIBLE_BMP}]*$`;
 
 /**
- * Whether a name would pass for another in the audit trail, or for none: blank, `reserved` (the
- * server's own) in any case, width or look-alike letters (`SYSTEM`, `ｓｙｓｔｅｍ`, `ЅУЅТЕМ`,
+ * Whether a name would pass for another in the audit trail, or for none: blank, one of `reserved`
+ * (the server's own) in any case, width or look-alike letters (`SYSTEM`, `ｓｙｓｔｅｍ`, `ЅУЅТЕМ`,
  * `ꜱʏꜱᴛᴇᴍ`), white space at either end, a hidden character anywhere (`system\u200b`, bidi
  * controls, fillers, a joiner where no script needs one), or a word mixing Latin letters with
  * Cyrillic, Greek, Cherokee or Lisu ones, whose look-alikes spell Latin words (`ѕуѕtеm`).
  */
-export function isMisleadingName(name: string, reserved: string): boolean {
-  return isBlank(name) || skeleton(name) === reserved || SPACE_AT_AN_END.test(name) ||
+export function isMisleadingName(name: string, reserved: readonly string[]): boolean {
+  return isBlank(name) || reserved.includes(skeleton(name)) || SPACE_AT_AN_END.test(name) ||
     HIDDEN.test(name.replace(NOT_HIDDEN, "")) ||
     name.split(/\p{White_Space}+/u).some((word) =>
       LATIN.test(word) && LOOKALIKE_SCRIPTS.test(word)
@@ -102,7 +102,9 @@ const SPACES_BMP = String.raw` \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000`;
  * without Unicode properties can say: `reserved` in ASCII in any case, white space at either end,
  * a hidden character of the Basic Multilingual Plane anywhere.
  */
-export function misleadingNamePattern(reserved: string): string {
-  const anyCase = [...reserved].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join("");
-  return `^${anyCase}$|^[${SPACES_BMP}]|[${SPACES_BMP}]$|[${HIDDEN_BMP}]`;
+export function misleadingNamePattern(reserved: readonly string[]): string {
+  const anyCase = reserved.map((name) =>
+    [...name].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join("")
+  );
+  return `^(?:${anyCase.join("|")})$|^[${SPACES_BMP}]|[${SPACES_BMP}]$|[${HIDDEN_BMP}]`;
 }

@@ -5,7 +5,15 @@
  *
  * @module
  */
-import { type Grant, idMatches, ipAddress, quote, TokenKeys, WindowLimiter } from "../core/mod.ts";
+import {
+  addressBucket,
+  type Grant,
+  idMatches,
+  ipAddress,
+  quote,
+  TokenKeys,
+  WindowLimiter,
+} from "../core/mod.ts";
 import type { Config } from "../config.ts";
 import type { Slot } from "../realtime/mod.ts";
 import { HttpError } from "./errors.ts";
@@ -65,7 +73,7 @@ export class Gate {
       address,
       occupancy,
       now,
-      offered,
+      { tokens: offered },
     );
     return { grant, slot: slots[0]! };
   }
@@ -73,7 +81,8 @@ export class Gate {
   /**
    * Admits one connection carrying sessions of every id in `ids` (an event stream of several
    * ids): one origin check, one upgrade counted, one token that must cover every id, and a
-   * place per id, all or none. The token comes in `?token=`, or in `subprotocol` (a socket's).
+   * place per id, all or none. The token comes in `?token=`, or, on a socket, in its `token.`
+   * subprotocols (`socket.tokens`).
    */
   async admitAll(
     req: Request,
@@ -82,10 +91,10 @@ export class Gate {
     address: string,
     occupancy: Occupancy,
     now: number,
-    subprotocol: readonly string[] = [],
+    socket?: { tokens: readonly string[] },
   ): Promise<{ grant: Grant | undefined; slots: Slot[] }> {
     this.checkOrigin(req);
-    const retryAfter = this.#upgrades.hit(address, now);
+    const retryAfter = this.#upgrades.hit(addressBucket(address), now);
     if (retryAfter > 0) {
       throw new HttpError(
         429,
@@ -97,15 +106,17 @@ export class Gate {
       );
     }
     const token = this.keys
-      ? tokenOf(params, subprotocol, `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`)
+      ? tokenOf(params, socket?.tokens ?? [], `the "${TOKEN_PROTOCOL_PREFIX}" subprotocol`)
       : undefined;
     if (this.keys && token === undefined && req.headers.has("authorization")) {
       // Sockets and streams don't read that header (browsers can't set it on either).
+      const where = socket
+        ? `in "?token=" or a "${TOKEN_PROTOCOL_PREFIX}" subprotocol`
+        : `in "?token="`;
       throw new HttpError(
         401,
         "token_required",
-        `A connection token is required, in "?token=" or a "${TOKEN_PROTOCOL_PREFIX}" ` +
-          `subprotocol: the "Authorization" header is not read here`,
+        `A connection token is required, ${where}: the "Authorization" header is not read here`,
       );
     }
     const grant = this.keys ? await verifyToken(this.keys, token, ids, now) : undefined;
@@ -146,6 +157,28 @@ export class Gate {
     if (origin !== null && !this.originAllowed(origin, req.headers)) {
       throw new HttpError(403, "origin_not_allowed", `Origin ${quote(origin)} is not allowed`);
     }
+    // A browser sends no Origin on a same-origin GET (an event stream): a page under a name
+    // pointed at this server (DNS rebinding) would read it as its own. Browsers say they are
+    // (`Sec-Fetch-Site`): the host they sent it to is then judged as the page's.
+    if (origin === null && req.headers.has("sec-fetch-site") && !this.#hostAllowed(req.headers)) {
+      throw new HttpError(
+        403,
+        "origin_not_allowed",
+        `A page under ${quote(req.headers.get("host") ?? "")} is not allowed: ` +
+          `list its origin in ALLOWED_ORIGINS`,
+      );
+    }
+  }
+
+  // Whether a browser's request sent to `host` may come from a page of that host: an address
+  // or `localhost`, or the host of an allowed origin.
+  #hostAllowed(headers: Headers): boolean {
+    const origins = this.#config.allowedOrigins;
+    const host = headers.get("host") ?? "";
+    if (origins.length === 0) return true;
+    const url = URL.parse(`http://${host}`);
+    return (url !== null && isAddress(url.hostname)) ||
+      origins.some((origin) => URL.parse(origin)?.host === host.toLowerCase());
   }
 
   /** Whether a page from `origin` may connect (`headers`: the request's, for its own host). */

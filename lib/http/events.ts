@@ -83,7 +83,8 @@ export function parseStreamRequest(
 ): StreamRequest {
   // An empty Last-Event-ID names no event (EventSource sends none then): as if absent.
   const lastEventId = headers.get("last-event-id") || null;
-  const position = lastEventId ?? oneParam(params, "since");
+  const sinceParam = oneParam(params, "since"); // given twice is refused, even beside the header
+  const position = lastEventId ?? sinceParam;
   const where = lastEventId === null ? '"since"' : "Last-Event-ID";
   if (rawId !== undefined) {
     const id = checkId(rawId);

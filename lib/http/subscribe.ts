@@ -98,7 +98,8 @@ export function clientAddress(
   trustedProxies: readonly string[],
 ): string {
   const addr = info?.remoteAddr;
-  const peer = addr && "hostname" in addr ? addr.hostname : "unknown";
+  // Listening on both stacks (`HOST=::`), Deno names an IPv4 peer `::ffff:127.0.0.1`.
+  const peer = addr && "hostname" in addr ? ipAddress(addr.hostname) ?? addr.hostname : "unknown";
   if (!trustedProxies.includes(peer)) return peer;
   const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
   // Anything but an address (a port, brackets, "unknown") would be a limit bucket of its own.

@@ -37,7 +37,13 @@ export const MAX_ID_SERIES = 100;
  * Error kinds and condition actions shown at 0 from the start: an alert on `increase()` or
  * `rate()` of a series that appeared with its first error would miss that first burst.
  */
-const WATCHED_ERRORS = ["store_unavailable", "too_many_conditions", "internal", "socket_handler"];
+const WATCHED_ERRORS = [
+  "store_unavailable",
+  "too_many_conditions",
+  "internal",
+  "socket_handler",
+  "escalation",
+];
 const CONDITION_ACTIONS = ["acknowledge", "shelve", "unshelve", "clear", "expire"];
 
 /** Process-wide counters. */

@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { type Arrivals, Discovery, Presence, type PresenceRecords } from "../cluster/mod.ts";
+import {
+  type Arrivals,
+  Discovery,
+  Presence,
+  type PresenceRecords,
+  SNAPSHOT_MS,
+} from "../cluster/mod.ts";
 import {
   type Alarm,
   type AlarmPerformance,
@@ -162,6 +168,8 @@ export class Hub {
   readonly #recent = new RecentRaises();
   /** Ends shelvings when their time is up. */
   readonly #shelvingEnds: ShelvingEnds;
+  /** The last store probe started (`instances`), and when. */
+  #probing: { at: number; done: Promise<void> } | undefined;
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -268,11 +276,19 @@ export class Hub {
    * to the store succeeded: throws `StoreError` while the store can't be read or written.
    */
   async instances(): Promise<number> {
-    const [snapshot] = await Promise.all([
-      this.#presence.snapshot(),
-      this.#options.store.probe(this.instance),
-    ]);
+    const [snapshot] = await Promise.all([this.#presence.snapshot(), this.#probe()]);
     return snapshot.instances;
+  }
+
+  // One probe write serves every health check for a second, as one presence read does: a flood
+  // of `/healthz` (anyone may ask) costs the store a write a second, not one each. Real time:
+  // it paces the store, whatever clock the rest reads.
+  #probe(): Promise<void> {
+    const now = performance.now();
+    if (this.#probing === undefined || now - this.#probing.at >= SNAPSHOT_MS) {
+      this.#probing = { at: now, done: this.#options.store.probe(this.instance) };
+    }
+    return this.#probing.done;
   }
 
   /** Sessions open on this isolate. */

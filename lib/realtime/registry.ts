@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { type Alarm, CLOSE_INTERNAL, CLOSE_SLOW_CONSUMER, entryFrames } from "../core/mod.ts";
+import {
+  addressBucket,
+  type Alarm,
+  CLOSE_INTERNAL,
+  CLOSE_SLOW_CONSUMER,
+  entryFrames,
+} from "../core/mod.ts";
 import type { Metrics } from "../observe/mod.ts";
 import type { SessionEvent } from "./codec.ts";
 import type { Session } from "./session.ts";
@@ -72,9 +78,9 @@ export class Registry {
     return this.#placesById.get(id) ?? 0;
   }
 
-  /** Places taken from client `address`. */
+  /** Places taken from client `address` (from its /64, for an IPv6 one: see `addressBucket`). */
   occupiedFrom(address: string): number {
-    return this.#placesByAddress.get(address) ?? 0;
+    return this.#placesByAddress.get(addressBucket(address)) ?? 0;
   }
 
   /** Sessions the server closed whose peer has not let go yet. */
@@ -100,7 +106,7 @@ export class Registry {
   #take(id: string, address: string, delta: number): void {
     this.#places += delta;
     bump(this.#placesById, id, delta);
-    bump(this.#placesByAddress, address, delta);
+    bump(this.#placesByAddress, addressBucket(address), delta);
   }
 
   /** Ids with at least one session. */

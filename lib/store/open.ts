@@ -89,7 +89,8 @@ const OPEN_ATTEMPTS = 6;
  */
 export function isAccessRefused(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  return /\b(401|403)\b|unauthori[sz]ed|forbidden/i.test(message);
+  // The status as KV Connect's client words it: a URL holds no space, so "…/401" is no match.
+  return /\b(401 Unauthorized|403 Forbidden)\b/i.test(message);
 }
 
 /**

@@ -12,7 +12,20 @@
  * @module
  */
 import { actorName, errorText, levelName, t } from "./i18n.js";
-import { button, clockTime, el, levelOf, make, textOf, timeOf, titled, tone } from "./view.js";
+import {
+  button,
+  clockTime,
+  el,
+  focusable,
+  focusedAction,
+  levelOf,
+  make,
+  refocus,
+  textOf,
+  timeOf,
+  titled,
+  tone,
+} from "./view.js";
 
 /** @typedef {import("./client.js").AlarmClient} AlarmClient */
 /** @typedef {import("./client.js").Alarm} Alarm */
@@ -89,7 +102,7 @@ export class ConditionsView {
   /**
    * Where focus goes back to when the dialog closes: the button that opened it, and its row's
    * place in its list (the row may have gone by then).
-   * @type {{ focus: string, index: number } | undefined}
+   * @type {{ focus: string, index: number, list: string } | undefined}
    */
   #opener;
   /** Whether any condition was ever seen: the console then opens on this view. */
@@ -206,7 +219,8 @@ export class ConditionsView {
   }
 
   /**
-   * Renders both lists through `filters`, at most `limit` current rows.
+   * Renders both lists through `filters`, at most `limit` current rows (the caller keeps the
+   * keyboard focus: see `refocus`).
    * @param {Filters} filters @param {number} limit
    * @returns {{ total: number, matching: number }} current rows in all, and through the filters
    */
@@ -224,14 +238,11 @@ export class ConditionsView {
     );
     const current = matches.filter((c) => !c.shelved);
     const shelved = matches.filter((c) => c.shelved);
-    const focused = focusedAction();
     el("conditions").replaceChildren(...current.slice(0, limit).map((c) => this.#row(c)));
     el("no-conditions").hidden = current.length > 0;
     el("shelved-heading").textContent = t("shelved", { n: shelved.length });
     el("shelved-section").hidden = shelved.length === 0;
     el("shelved").replaceChildren(...shelved.map((c) => this.#row(c)));
-    // Rows are rebuilt on every change: keyboard focus stays on the same button, or near it.
-    if (focused) refocus(focused);
     return { total: all.filter((c) => !c.shelved).length, matching: current.length };
   }
 
@@ -256,9 +267,7 @@ export class ConditionsView {
     li.dataset.target = c.id;
     li.dataset.key = c.key;
     li.dataset.state = c.state;
-    // Focus lands on the row when its button can't take it (see refocus).
-    li.dataset.focus = `${k}\nrow`;
-    li.tabIndex = -1;
+    focusable(li, k); // focus lands on the row when its button can't take it (see refocus)
     const online = this.#clients.get(c.id)?.status === "online";
 
     // The state in words and shape: colour alone says nothing to some operators.
@@ -581,40 +590,6 @@ export class ConditionsView {
     this.#opener = undefined;
     if (opener) refocus(opener);
   }
-}
-
-/**
- * The row button that has the keyboard focus (its `data-focus`), and its row's place in its list.
- * @returns {{ focus: string, index: number } | undefined}
- */
-function focusedAction() {
-  const active = document.activeElement;
-  const focus = active?.getAttribute("data-focus");
-  const row = active?.closest("li.condition");
-  if (!focus || !row?.parentElement) return undefined;
-  return { focus, index: [...row.parentElement.children].indexOf(row) };
-}
-
-/**
- * Puts the focus back on a rebuilt row's button; disabled now (an acknowledgement on its way),
- * on its row; gone to the other list (shelved, unshelved), on the row there; gone (back to
- * normal), on the row that took its place, or the list: never back to the top of the page.
- * @param {{ focus: string, index: number }} wanted
- */
-function refocus({ focus, index }) {
-  const found = /** @type {HTMLElement | null} */ (
-    document.querySelector(`[data-focus="${CSS.escape(focus)}"]`)
-  );
-  if (found && !(found instanceof HTMLButtonElement && found.disabled)) return found.focus();
-  const [id, key] = focus.split("\n");
-  const rows = /** @type {HTMLElement[]} */ ([...document.querySelectorAll("li.condition")]);
-  const same = rows.find((r) => r.dataset.target === id && r.dataset.key === key);
-  const list = el("conditions");
-  const near = same ?? /** @type {HTMLElement | undefined} */ (
-    list.children[Math.min(index, list.children.length - 1)]
-  );
-  if (!near) list.tabIndex = -1;
-  (near ?? list).focus();
 }
 
 /**

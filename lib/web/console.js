@@ -17,7 +17,21 @@ import { AlarmClient } from "./client.js";
 import { ConditionsView } from "./conditions.js";
 import { FloodWatch } from "./flood.js";
 import { chooseLanguage, errorText, initLanguage, LANGUAGES, levelName, t } from "./i18n.js";
-import { button, el, levelOf, make, now, relative, textOf, timeOf, titled, tone } from "./view.js";
+import {
+  button,
+  el,
+  focusable,
+  focusedAction,
+  levelOf,
+  make,
+  now,
+  refocus,
+  relative,
+  textOf,
+  timeOf,
+  titled,
+  tone,
+} from "./view.js";
 
 /** @typedef {import("./client.js").Alarm} Alarm */
 /** @typedef {import("./client.js").Status} Status */
@@ -25,8 +39,13 @@ import { button, el, levelOf, make, now, relative, textOf, timeOf, titled, tone 
 
 /** Rows rendered per "page" of a list. */
 const PAGE = 200;
-/** The level filter's order: by tone, the most severe first. */
+/** The level filter's order: the common severities, then the others by tone. */
+const SEVERITIES = ["critical", "major", "minor", "warning", "info"];
 const TONES = ["crit", "warn", "info", "other"];
+/** Longest level name shown in the level filter (whole in its tooltip). */
+const LEVEL_OPTION_LENGTH = 24;
+/** Where the token given last is kept for this tab: a reload reconnects with it. */
+const TOKEN_KEY = "alarmcast.token";
 
 /** @type {Map<string, AlarmClient>} */
 const clients = new Map();
@@ -125,16 +144,28 @@ function addLevel(level) {
   if (!level || levels.has(level)) return;
   levels.add(level);
   const select = /** @type {HTMLSelectElement} */ (el("filter-level"));
-  const option = new Option(levelName(level), level);
+  const name = levelName(level);
+  const option = new Option(
+    name.length > LEVEL_OPTION_LENGTH ? `${name.slice(0, LEVEL_OPTION_LENGTH - 1)}…` : name,
+    level,
+  );
   option.title = level;
   // In a fixed order, whatever the order alarms came in: by severity, then the others by name.
   const after = [...select.options].slice(1).find((o) => levelOrder(level, o.value) < 0);
   select.insertBefore(option, after ?? null);
 }
 
-/** Levels by their tone (the most severe first), then by name. @param {string} a @param {string} b */
+/**
+ * The common severities in their order (critical, major, minor, warning, info), then other levels
+ * by their tone, the most severe first, then by name.
+ * @param {string} a @param {string} b
+ */
 function levelOrder(a, b) {
-  return TONES.indexOf(tone(a)) - TONES.indexOf(tone(b)) || a.localeCompare(b);
+  const rank = (/** @type {string} */ level) => {
+    const known = SEVERITIES.indexOf(level);
+    return known >= 0 ? known : SEVERITIES.length + TONES.indexOf(tone(level));
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
 }
 
 function queueRender() {
@@ -167,6 +198,8 @@ function render() {
   el("tab-conditions").textContent = t("tabConditions", { n: conditions.activeCount() });
   el("tab-alarms").textContent = t("tabAlarms", { n: alarms.length });
 
+  // Rows are rebuilt on every change: keyboard focus stays on the same button, or near it.
+  const focused = focusedAction();
   const current = conditions.render(filters, shownConditions);
   el("more-conditions").hidden = current.matching <= shownConditions;
 
@@ -174,6 +207,7 @@ function render() {
     (!filters.id || a.target === filters.id) && (!filters.level || levelOf(a) === filters.level)
   );
   el("alarms").replaceChildren(...visible.slice(0, shown).map(row));
+  if (focused) refocus(focused);
   el("more").hidden = visible.length <= shown;
   // A live region: rewritten only when what it says changes, so it is announced once.
   const count = view === "conditions"
@@ -218,11 +252,14 @@ function row(alarm) {
   const li = make("li", `alarm tone-${tone(level)}`);
   li.dataset.target = alarm.target;
   li.dataset.seq = String(alarm.seq);
+  const k = `${alarm.target}\n${alarm.seq}`;
+  focusable(li, k);
   const time = make("time", "when", relative(timeOf(alarm)));
   time.dateTime = new Date(timeOf(alarm)).toISOString();
   time.title = String(alarm.createTime);
   const done = isAcked(alarm);
   const ack = button("ack", t(done ? "acked" : "ack"));
+  ack.dataset.focus = `${k}\nack`;
   ack.disabled = done || clients.get(alarm.target)?.status !== "online";
   ack.addEventListener("click", () => acknowledge(alarm));
   const body = make("span", "body");
@@ -309,6 +346,7 @@ function problem(text) {
 
 /** @param {string[]} ids @param {string} token */
 function connect(ids, token) {
+  sessionToken(token ? "set" : "remove", token);
   for (const client of clients.values()) client.stop();
   clients.clear();
   statuses.clear();
@@ -377,6 +415,22 @@ function connect(ids, token) {
     showStatus(id, "connecting");
     client.start();
   }
+}
+
+/**
+ * The token this tab connected with last, kept for its reloads (gone with the tab; never in the
+ * address bar); storage may be off (a policy, private mode): then a reload asks again.
+ * @param {"get" | "set" | "remove"} what @param {string} [token] @returns {string | undefined}
+ */
+function sessionToken(what, token = "") {
+  try {
+    if (what === "get") return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+    if (what === "set") sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Not kept: the form still works.
+  }
+  return undefined;
 }
 
 /** @param {string} value */
@@ -455,9 +509,12 @@ function setup() {
   setInterval(renderFloods, 1000);
   render();
   const ids = parseIds(params.getAll("id").join(","));
+  tokenInput.value = sessionToken("get") ?? "";
   if (params.has("token")) {
-    // A token in a link is taken once: it stays out of the address bar, history and bookmarks.
+    // A token in a link is taken once: it stays out of the address bar, history and bookmarks,
+    // and this tab keeps it (sessionStorage) so a reload reconnects.
     tokenInput.value = params.get("token") ?? "";
+    sessionToken(tokenInput.value ? "set" : "remove", tokenInput.value);
     const url = new URL(location.href);
     url.searchParams.delete("token");
     history.replaceState(null, "", url);

@@ -128,3 +128,51 @@ export function titled(node) {
   node.title = node.textContent ?? "";
   return node;
 }
+
+/**
+ * Makes `row` a place the focus can land (not a tab stop), known as `key` in its list, as its
+ * buttons are (`${key}\n<their class>` in `data-focus`: see {@linkcode button}'s callers).
+ * @param {HTMLElement} row @param {string} key
+ */
+export function focusable(row, key) {
+  row.dataset.focus = `${key}\nrow`;
+  row.tabIndex = -1;
+}
+
+/**
+ * What has the keyboard focus in a list that is rebuilt (its `data-focus`), with its row's place
+ * and list, to put it back after: see {@linkcode refocus}.
+ * @returns {{ focus: string, index: number, list: string } | undefined}
+ */
+export function focusedAction() {
+  const active = document.activeElement;
+  const focus = active?.getAttribute("data-focus");
+  const row = active?.closest("li[data-focus]");
+  const list = row?.parentElement;
+  if (!focus || !row || !list?.id) return undefined;
+  return { focus, index: [...list.children].indexOf(row), list: list.id };
+}
+
+/**
+ * Puts the focus back after its list was rebuilt: on the same button; disabled now (an
+ * acknowledgement on its way), on its row; gone to another list (shelved, unshelved), on the row
+ * there; gone, on the row that took its place in its list, or the list: never back to the top
+ * of the page.
+ * @param {{ focus: string, index: number, list: string }} wanted
+ */
+export function refocus({ focus, index, list }) {
+  const found = /** @type {HTMLElement | null} */ (
+    document.querySelector(`[data-focus="${CSS.escape(focus)}"]`)
+  );
+  if (found && !(found instanceof HTMLButtonElement && found.disabled)) return found.focus();
+  const row = `${focus.slice(0, focus.lastIndexOf("\n"))}\nrow`;
+  const same = /** @type {HTMLElement | null} */ (
+    document.querySelector(`[data-focus="${CSS.escape(row)}"]`)
+  );
+  const parent = el(list);
+  const near = same ?? /** @type {HTMLElement | undefined} */ (
+    parent.children[Math.min(index, parent.children.length - 1)]
+  );
+  if (!near) parent.tabIndex = -1;
+  (near ?? parent).focus();
+}
