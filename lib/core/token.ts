@@ -225,7 +225,9 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
   // The alphabet only: the decoder itself would also take whitespace and padding.
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
   try {
-    return Uint8Array.fromBase64(text, { alphabet: "base64url" });
+    // Strict: spare bits in the last character set would give each token several spellings.
+    const bytes = Uint8Array.fromBase64(text, { alphabet: "base64url" });
+    return base64url(bytes) === text ? bytes : undefined;
   } catch {
     return undefined;
   }

@@ -62,6 +62,12 @@ Deno.test("tokens: forged, tampered, wrong algorithm and malformed tokens are re
   for (const bad of ["", "a.b", "a.b.c.d", "!!.??.**", "x".repeat(5000), `${token}x`]) {
     assert(!(await keys.verify(bad, NOW)).ok, bad.slice(0, 20));
   }
+  // One spelling per token: the last character's spare bits set is another string, refused.
+  const last = signature!.at(-1)!;
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const spare = alphabet[alphabet.indexOf(last) ^ 1]!; // a 32-byte signature: 2 spare bits
+  const respelt = token.slice(0, -1) + spare;
+  assertEquals(await keys.verify(respelt, NOW), { ok: false, reason: "malformed" });
   // Well signed but with claims the server can't use.
   for (
     const claims of [{ sub: "a b", exp: 9e9 }, { sub: "x" }, { sub: "x", exp: "9e9" }, {
