@@ -16,8 +16,6 @@ import { writeShelvingEnd } from "./shelvings.ts";
 
 /** Mutations per commit at most, well inside KV's limits (a condition's record is under 64 KiB). */
 const PER_COMMIT = 10;
-/** Pause after a failed batch before its copies go again, with whatever was queued since. */
-const RETRY_MS = 1000;
 
 interface Batch {
   /** Latest state per condition (`id\nkey`), in the order first queued. */
@@ -31,6 +29,8 @@ export class KvCopies {
   readonly #kv: KvLike;
   readonly #retentionMs: number;
   #next: Batch | undefined;
+  /** Copies of failed batches, nobody waiting: they go with the next batch a change starts. */
+  #parked: Batch | undefined;
   #writing = false;
 
   constructor(kv: KvLike, retentionMs: number) {
@@ -64,9 +64,14 @@ export class KvCopies {
   }
 
   #batch(): Batch {
-    const batch = this.#next ??= emptyBatch();
+    if (this.#next === undefined) {
+      this.#next = emptyBatch();
+      // What failed before goes first, its conditions at their latest state by then.
+      if (this.#parked) merge(this.#next, this.#parked);
+      this.#parked = undefined;
+    }
     if (!this.#writing) void this.#write();
-    return batch;
+    return this.#next;
   }
 
   // One batch at a time, in order; what is queued meanwhile goes in the next.
@@ -90,30 +95,29 @@ export class KvCopies {
         batch.done.resolve();
       } catch (error) {
         // Its callers hear of it (a 503: maybe stored), but the memory log holds the changes:
-        // their copies go again with the next batch, or escalation would act on a stale one.
+        // their copies go again with the next change's batch (not on a timer: a store that stays
+        // down costs nothing more), or escalation would act on a stale copy.
         batch.done.reject(error);
-        this.#requeue(batch);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        if (this.#parked) merge(batch, this.#parked);
+        this.#parked = batch;
       }
     }
     this.#writing = false;
-  }
-
-  // Puts a failed batch's copies back in the next one: a condition's later state, queued since,
-  // wins; deadlines and shelvings' ends (written again as they are) go first, in their order.
-  #requeue(failed: Batch): void {
-    const next = this.#next ??= emptyBatch();
-    next.done.promise.catch(() => {}); // nobody may be waiting for it
-    const later = next.conditions;
-    next.conditions = new Map(failed.conditions);
-    for (const [id, condition] of later) {
-      next.conditions.delete(id);
-      next.conditions.set(id, condition);
-    }
-    next.writes.unshift(...failed.writes);
   }
 }
 
 function emptyBatch(): Batch {
   return { conditions: new Map(), writes: [], done: Promise.withResolvers() };
+}
+
+// Puts what `earlier` holds before what `batch` holds: a condition's state in `batch`, later, wins;
+// deadlines and shelvings' ends (written again as they are) keep their order.
+function merge(batch: Batch, earlier: Batch): void {
+  const later = batch.conditions;
+  batch.conditions = new Map(earlier.conditions);
+  for (const [id, condition] of later) {
+    batch.conditions.delete(id);
+    batch.conditions.set(id, condition);
+  }
+  batch.writes.unshift(...earlier.writes);
 }
