@@ -62,14 +62,19 @@ Deno.test("docs/escalation.md: the shell and Java recipes accept a real webhook 
     await Deno.writeTextFile(`${dir}/forged.json`, body.replace("plant-3", "plant-4"));
     await Deno.writeTextFile(`${dir}/VerifyWebhook.java`, java);
     const env = { WEBHOOK_SECRET: SECRET, timestamp, signature, PATH: Deno.env.get("PATH")! };
-    assertEquals(await run("bash", ["-c", shell], env, dir), { code: 0, text: "valid" });
     const forged = shell.replaceAll("body.json", "forged.json");
-    assertEquals(await run("bash", ["-c", forged], env, dir), { code: 1, text: "invalid" });
-    // The headers are the sender's: a timestamp that bash would run as a command is refused
-    // before any arithmetic, with or without a valid signature beside it.
-    for (const hostile of [`x[$(touch ${dir}/ran)]`, `1+x[$(touch ${dir}/ran)]`, ""]) {
-      const answer = await run("bash", ["-c", shell], { ...env, timestamp: hostile }, dir);
-      assertEquals(answer, { code: 1, text: "invalid" }, hostile);
+    // In bash and in a POSIX sh (dash on Debian) alike.
+    for (const sh of ["bash", "sh"]) {
+      assertEquals(await run(sh, ["-c", shell], env, dir), { code: 0, text: "valid" }, sh);
+      assertEquals(await run(sh, ["-c", forged], env, dir), { code: 1, text: "invalid" }, sh);
+      // The headers are the sender's: a timestamp that bash would run as a command is refused
+      // before any arithmetic, with or without a valid signature beside it.
+      for (
+        const hostile of [`x[$(touch ${dir}/ran)]`, `1+x[$(touch ${dir}/ran)]`, "", "0999", "08"]
+      ) {
+        const answer = await run(sh, ["-c", shell], { ...env, timestamp: hostile }, dir);
+        assertEquals(answer, { code: 1, text: "invalid" }, `${sh} ${hostile}`);
+      }
     }
     assertEquals(await Deno.stat(`${dir}/ran`).then(() => true, () => false), false);
     if (!HAVE_JAVA) return; // the shell recipe still ran

@@ -22,6 +22,12 @@ Deno.test("a hung store: 503 within the deadline, /healthz 503, and back by itse
   let health = await a.get("/healthz");
   await waitFor(async () => (health = await a.get("/healthz")).status === 503, 3000);
   assertEquals([health.status, health.body.error.code], [503, "store_unavailable"]);
+  // While its probe write is unanswered (KV Connect would retry it for good), no other starts:
+  // an outage's health checks don't pile writes up.
+  const during = kv.calls.set;
+  const until = Date.now() + 1500;
+  while (Date.now() < until) assertEquals((await a.get("/healthz")).status, 503);
+  assertEquals(kv.calls.set, during);
 
   kv.release();
   const after = await a.post("/api/alarms/x", { n: 3 });

@@ -47,8 +47,9 @@ const LOOKALIKE_SCRIPTS =
   /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Cherokee}\p{Script=Lisu}]/u;
 
 /**
- * Letters that look like those of `system` in other scripts and styles (Cyrillic, Greek, Lisu,
- * Cherokee, small capitals), after NFKC and lower case: what a name is compared as.
+ * Letters that look like those of the reserved names (`system`, `api`, `anonymous`) in other
+ * scripts and styles (Cyrillic, Greek, Lisu, Cherokee, Latin small capitals and variants), after
+ * NFKC and lower case: what a name is compared as.
  */
 const LOOKALIKES = new Map<string, string>([
   ..."ѕꜱꓢꮪꮥ".split("").map((c) => [c, "s"] as const),
@@ -56,11 +57,21 @@ const LOOKALIKES = new Map<string, string>([
   ..."тᴛꓔꭲτ".split("").map((c) => [c, "t"] as const),
   ..."еᴇꓰꭼε".split("").map((c) => [c, "e"] as const),
   ..."мᴍꓟꮇμ".split("").map((c) => [c, "m"] as const),
+  ..."аɑᴀꓮꭺα".split("").map((c) => [c, "a"] as const),
+  ..."рᴘꓑꮲρ".split("").map((c) => [c, "p"] as const),
+  ..."іӏıɪꓲꭵι".split("").map((c) => [c, "i"] as const),
+  ..."ɴꓠ".split("").map((c) => [c, "n"] as const),
+  ..."оᴏꓳꮻο".split("").map((c) => [c, "o"] as const),
+  ..."ᴜꓴυ".split("").map((c) => [c, "u"] as const),
 ]);
 
-/** `name` as it reads: NFKC, lower case, look-alike letters as the Latin ones they pass for. */
+/**
+ * `name` as it reads: NFKC, lower case, combining marks left alone dropped (`i` with a dot above
+ * reads `i`), look-alike letters as the Latin ones they pass for.
+ */
 function skeleton(name: string): string {
-  return [...name.normalize("NFKC").toLowerCase()].map((c) => LOOKALIKES.get(c) ?? c).join("");
+  return [...name.normalize("NFKC").toLowerCase().replace(/\p{Mn}/gu, "")]
+    .map((c) => LOOKALIKES.get(c) ?? c).join("");
 }
 
 /** Whether `text` has nothing to read: {@linkcode INVISIBLE} characters alone (or nothing). */

@@ -121,3 +121,25 @@ Deno.test("visible: names that pass for the server's, for another or for none ar
     assert(!isMisleadingName(name, ["system"]), JSON.stringify(name));
   }
 });
+
+Deno.test("visible: every reserved name in other scripts and styles passes for it", () => {
+  const reserved = ["system", "api", "anonymous"];
+  for (
+    const name of [
+      "арі", // Cyrillic
+      "ꓮꓑꓲ", // Lisu
+      "ᴀᴘɪ", // small capitals
+      "αρι", // Greek
+      "ɑpi",
+      "apı",
+      "api̇",
+      "ᴀɴᴏɴʏᴍᴏᴜꜱ",
+      "аnоnymоus",
+    ]
+  ) {
+    assert(isMisleadingName(name, reserved), JSON.stringify(name));
+  }
+  for (const name of ["apis", "anonymous-ops", "Анна", "Ivan", "Παύλος"]) {
+    assert(!isMisleadingName(name, reserved), name);
+  }
+});

@@ -144,6 +144,14 @@ export class TimeoutKv implements KvLike {
     this.#limit.stop();
   }
 
+  /**
+   * `call` (made on the KV this one wraps), failing after the deadline: the call itself runs on,
+   * and KV Connect retries it until the store answers.
+   */
+  within<T>(call: Promise<T>): Promise<T> {
+    return this.#within(call);
+  }
+
   #within<T>(call: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const done = this.#limit.start(() =>

@@ -7,7 +7,14 @@
  *
  * @module
  */
-import type { Alarm, Condition, ConditionSpec, Policy, PreparedAlarm } from "../core/mod.ts";
+import {
+  type Alarm,
+  type Condition,
+  type ConditionSpec,
+  type Policy,
+  type PreparedAlarm,
+  StoreError,
+} from "../core/mod.ts";
 import type { AlarmLog, Appended, DueSpec, Retention } from "./alarm_log.ts";
 import type { CommitLimits } from "./appender.ts";
 import { type KvLike, TimeoutKv } from "./call_timeout.ts";
@@ -81,6 +88,10 @@ export interface PresenceSnapshot {
 /** Everything the service keeps in Deno KV. */
 export class AlarmStore {
   readonly #kv: TimeoutKv;
+  /** The KV the deadlines wrap: a probe's write is followed to its end there. */
+  readonly #rawKv: KvLike;
+  /** The probe write not answered yet, if any (see `probe`). */
+  #probeWrite: Promise<unknown> | undefined;
   readonly #log: AlarmLog;
   /** The arrival record as this isolate's own announcement left it. */
   #arrival: Deno.KvEntry<string> | undefined;
@@ -99,6 +110,7 @@ export class AlarmStore {
 
   constructor(kv: KvLike, retention: Retention, options: StoreOptions = {}) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.#rawKv = kv;
     this.#kv = new TimeoutKv(kv, timeoutMs);
     this.#pollMs = options.pollMs;
     this.#log = options.log === "memory"
@@ -413,7 +425,15 @@ export class AlarmStore {
 
   /** Writes a short-lived record for `instance`: fails (`StoreError`) while the store can't write. */
   async probe(instance: string): Promise<void> {
-    await guard(() => this.#kv.set(probeKey(instance), Date.now(), { expireIn: 60_000 }));
+    // One probe write at a time: KV Connect retries an unanswered call until the store is back,
+    // so a new one for each health check of an outage would pile up, each retried for good.
+    if (this.#probeWrite) throw new StoreError("The store has not answered the last probe yet");
+    const write = this.#rawKv.set(probeKey(instance), Date.now(), { expireIn: 60_000 });
+    const pending = write.then(() => {}, () => {}).finally(() => {
+      if (this.#probeWrite === pending) this.#probeWrite = undefined;
+    });
+    this.#probeWrite = pending;
+    await guard(() => this.#kv.within(write));
   }
 
   /** Closes the KV database. */
