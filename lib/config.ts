@@ -64,6 +64,11 @@ export interface Config {
   /** Exact origins allowed to open sockets (`ALLOWED_ORIGINS`); empty: any. */
   allowedOrigins: string[];
   /**
+   * Host names requests may be sent to besides IP addresses and `localhost` (`ALLOWED_HOSTS`),
+   * with a port or for any; empty: any host (no check).
+   */
+  allowedHosts: string[];
+  /**
    * Addresses of reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`);
    * empty: the connection's own address is the client's.
    */
@@ -103,6 +108,7 @@ export interface Config {
 /** Every environment variable the configuration reads. */
 export const SETTINGS: readonly string[] = [
   "ALARM_API_KEY",
+  "ALLOWED_HOSTS",
   "ALLOWED_ORIGINS",
   "DENO_DEPLOY",
   "DENO_KV_ACCESS_TOKEN",
@@ -200,6 +206,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   reusePort: false,
   tokenSecrets: [],
   allowedOrigins: [],
+  allowedHosts: [],
   trustedProxies: [],
   messageRate: 20,
   messageBurst: 40,
@@ -256,6 +263,9 @@ const MIN_TOKEN_SECRET_LENGTH = 32;
 // A scheme and a host (browsers send other schemes too: chrome-extension://…), or "null"; no
 // wildcard (entries are exact).
 const ORIGIN = /^(?:null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@*]+)$/;
+/** A host name as a `Host` header carries it, lower case, with an optional port. */
+const HOST_NAME =
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
 
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
 const WEBHOOK_ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
@@ -322,6 +332,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       String,
     ),
     allowedOrigins: (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter((o) => o),
+    allowedHosts: (env.ALLOWED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase())
+      .filter((h) => h),
     trustedProxies: (env.TRUSTED_PROXIES ?? "").split(",").map((a) => a.trim()).filter((a) => a),
     messageRate: int("MESSAGE_RATE", DEFAULT_CONFIG.messageRate, 1, 10_000),
     messageBurst: int("MESSAGE_BURST", DEFAULT_CONFIG.messageBurst, 1, 100_000),
@@ -395,6 +407,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     const secret = env[name];
     if (secret && secret.length < MIN_TOKEN_SECRET_LENGTH) {
       problems.push(`${name} must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`);
+    }
+  }
+  if (env.ALLOWED_HOSTS && config.allowedHosts.length === 0) {
+    problems.push(
+      `ALLOWED_HOSTS lists no host (unset it to allow any), got ${
+        JSON.stringify(env.ALLOWED_HOSTS)
+      }`,
+    );
+  }
+  for (const host of config.allowedHosts) {
+    if (!HOST_NAME.test(host)) {
+      problems.push(
+        `ALLOWED_HOSTS entries must be host names like "alarms.example.com" or ` +
+          `"alarms.example.com:8443" (no scheme, no path), got ${JSON.stringify(host)}`,
+      );
     }
   }
   // Set to nothing but commas would allow every origin while looking restrictive.

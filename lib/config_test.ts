@@ -23,6 +23,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     WS_TOKEN_SECRET: "s".repeat(32),
     WS_TOKEN_SECRET_PREVIOUS: "p".repeat(32),
     ALLOWED_ORIGINS: "https://ops.example.com, http://localhost:8080",
+    ALLOWED_HOSTS: "Alarms.Example.com, ops.example.com:8443",
     TRUSTED_PROXIES: "127.0.0.1, ::1",
     MESSAGE_RATE: "5",
     MESSAGE_BURST: "10",
@@ -59,6 +60,7 @@ Deno.test("config: defaults, overrides and every problem at once", () => {
     reusePort: true,
     tokenSecrets: ["s".repeat(32), "p".repeat(32)],
     allowedOrigins: ["https://ops.example.com", "http://localhost:8080"],
+    allowedHosts: ["alarms.example.com", "ops.example.com:8443"],
     trustedProxies: ["127.0.0.1", "::1"],
     messageRate: 5,
     messageBurst: 10,
@@ -133,6 +135,12 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
     ConfigError,
     "ALLOWED_ORIGINS",
   );
+  // Host names as a Host header carries them: no scheme, no path, not commas alone.
+  for (
+    const hosts of ["https://alarms.example.com", "alarms.example.com/x", "*.example.com", ","]
+  ) {
+    assertThrows(() => parseConfig({ ALLOWED_HOSTS: hosts }), ConfigError, "ALLOWED_HOSTS");
+  }
   // Entries no browser sends would never match; commas alone would allow every origin.
   for (
     const [origins, message] of [

@@ -538,3 +538,54 @@ Deno.test("conditions: a token's name is who acts; without a token no socket act
     0,
   ]);
 });
+
+Deno.test("ALLOWED_HOSTS: a request sent to a name not listed (DNS rebinding) is refused, whatever it asks", async () => {
+  await using server = await startServer({ config: { allowedHosts: ["alarms.example.com"] } });
+  assertEquals((await server.post("/api/alarms/plant-3", { msg: "secret" })).status, 202);
+  // What a page's requests carry after a rebind: its own name, no Origin on same-origin reads.
+  async function raw(method: string, path: string, host: string): Promise<string> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const body = method === "POST" ? '{"msg":"x"}' : "";
+    const head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n` +
+      (body ? `content-type: application/json\r\ncontent-length: ${body.length}\r\n` : "");
+    await conn.write(new TextEncoder().encode(`${head}\r\n${body}`));
+    const reader = conn.readable.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\r\n\r\n") || (text.startsWith("HTTP/1.1 4") && !text.includes("}"))) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    await reader.cancel();
+    return text;
+  }
+  const rebound = `evil.example:${server.port}`;
+  for (
+    const [method, path] of [
+      ["GET", "/events/plant-3"],
+      ["GET", "/api/alarms/plant-3"],
+      ["GET", "/api/sessions"],
+      ["POST", "/api/alarms/plant-3"],
+      ["GET", "/"],
+    ]
+  ) {
+    const answer = await raw(method!, path!, rebound);
+    assertMatch(answer, /^HTTP\/1\.1 403 /, `${method} ${path}`);
+    assertMatch(answer, /"code":"host_not_allowed"/);
+  }
+  // The names it answers to: listed (any port, any case), an IP address, localhost.
+  for (
+    const host of [
+      "alarms.example.com",
+      `ALARMS.example.com:${server.port}`,
+      `127.0.0.1:${server.port}`,
+      `localhost:${server.port}`,
+    ]
+  ) {
+    assertMatch(await raw("GET", "/api/alarms/plant-3", host), /^HTTP\/1\.1 200 /, host);
+  }
+  assertEquals(server.app.metrics.errorCount("host_not_allowed"), 5);
+  // Documented where every route's answers are.
+  const doc = (await server.get("/openapi.json")).body;
+  assertMatch(doc.info.description, /403 `host_not_allowed`.*`alarms\.example\.com`/);
+});

@@ -147,6 +147,26 @@ export class Gate {
   }
 
   /**
+   * Throws a 403 unless `req` was sent to a host this server answers to (`ALLOWED_HOSTS`, when
+   * set): an IP address, `localhost`, or a listed name (with its port, or any). A page under any
+   * other name pointed at this server (DNS rebinding) reads nothing, streams and `/api/` reads
+   * included, which carry no `Origin`.
+   */
+  checkHost(req: Request): void {
+    const hosts = this.#config.allowedHosts;
+    if (hosts.length === 0) return;
+    const host = (req.headers.get("host") ?? "").toLowerCase();
+    if (hosts.includes(host)) return;
+    const url = URL.parse(`http://${host}`);
+    if (url !== null && (isAddress(url.hostname) || hosts.includes(url.hostname))) return;
+    throw new HttpError(
+      403,
+      "host_not_allowed",
+      `Host ${quote(host)} is not one this server answers to: list it in ALLOWED_HOSTS`,
+    );
+  }
+
+  /**
    * Throws a 403 unless `req` comes from an allowed origin. Browsers always send `Origin`;
    * clients without one are not browsers and can't be hijacked cross-site, so they are judged by
    * their token alone. The console this server serves is allowed when reached by IP address or

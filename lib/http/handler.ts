@@ -139,6 +139,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     async fetch(req, info) {
       let found: Match<Operation> | undefined;
       try {
+        gate.checkHost(req);
         const target = req.method === "POST" ? publishTarget(req.url) : undefined;
         if (target !== undefined) return await publish(req, target);
         const url = requestUrl(req);

@@ -579,7 +579,12 @@ export function openApiDocument(
         "Every error body is the `Error` schema. A path not listed here answers 404 " +
         "`not_found`, a method not listed 405 `method_not_allowed` with `Allow` (after the " +
         `API key check on \`/api/\`). No route answers 411: a body without a length is read ` +
-        "as it streams. A 500 (`internal`) is a bug, never part of the contract.",
+        "as it streams. A 500 (`internal`) is a bug, never part of the contract." +
+        (config.allowedHosts.length > 0
+          ? " Any route answers 403 `host_not_allowed` to a request sent to a host name " +
+            `other than ${config.allowedHosts.map((h) => `\`${h}\``).join(", ")} ` +
+            "(`ALLOWED_HOSTS`), an IP address or `localhost`."
+          : ""),
       license: { name: "MIT", identifier: "MIT" },
     },
     tags: [
