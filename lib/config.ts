@@ -265,7 +265,7 @@ const MIN_TOKEN_SECRET_LENGTH = 32;
 const ORIGIN = /^(?:null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@*]+)$/;
 /** A host name as a `Host` header carries it, lower case, with an optional port. */
 const HOST_NAME =
-  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::[1-9]\d{0,4})?$/;
 
 // An origin as `new URL(…).origin` writes it (checked against that too): lower case, no path.
 const WEBHOOK_ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
@@ -417,7 +417,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     );
   }
   for (const host of config.allowedHosts) {
-    if (!HOST_NAME.test(host)) {
+    const port = Number(host.split(":")[1] ?? "1");
+    if (!HOST_NAME.test(host) || port > 65535) {
       problems.push(
         `ALLOWED_HOSTS entries must be host names like "alarms.example.com" or ` +
           `"alarms.example.com:8443" (no scheme, no path), got ${JSON.stringify(host)}`,

@@ -137,7 +137,15 @@ Deno.test("config: fail closed on Deno Deploy or with REQUIRE_AUTH=1", () => {
   );
   // Host names as a Host header carries them: no scheme, no path, not commas alone.
   for (
-    const hosts of ["https://alarms.example.com", "alarms.example.com/x", "*.example.com", ","]
+    const hosts of [
+      "https://alarms.example.com",
+      "alarms.example.com/x",
+      "*.example.com",
+      ",",
+      "alarms.example.com:99999",
+      "alarms.example.com:08443",
+      "alarms.example.com:0",
+    ]
   ) {
     assertThrows(() => parseConfig({ ALLOWED_HOSTS: hosts }), ConfigError, "ALLOWED_HOSTS");
   }

@@ -585,6 +585,15 @@ Deno.test("ALLOWED_HOSTS: a request sent to a name not listed (DNS rebinding) is
     assertMatch(await raw("GET", "/api/alarms/plant-3", host), /^HTTP\/1\.1 200 /, host);
   }
   assertEquals(server.app.metrics.errorCount("host_not_allowed"), 5);
+  // Over HTTP/2 the name comes as `:authority`, with no Host header: judged the same.
+  const h2 = Deno.createHttpClient({ http1: false, http2: true });
+  try {
+    const direct = await fetch(`${server.http}/api/alarms/plant-3`, { client: h2 });
+    await direct.body?.cancel();
+    assertEquals(direct.status, 200);
+  } finally {
+    h2.close();
+  }
   // Documented where every route's answers are.
   const doc = (await server.get("/openapi.json")).body;
   assertMatch(doc.info.description, /403 `host_not_allowed`.*`alarms\.example\.com`/);

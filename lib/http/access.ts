@@ -155,7 +155,8 @@ export class Gate {
   checkHost(req: Request): void {
     const hosts = this.#config.allowedHosts;
     if (hosts.length === 0) return;
-    const host = (req.headers.get("host") ?? "").toLowerCase();
+    // HTTP/2 names it in `:authority`, which only the URL carries.
+    const host = (req.headers.get("host") ?? authorityOf(req.url)).toLowerCase();
     if (hosts.includes(host)) return;
     const url = URL.parse(`http://${host}`);
     if (url !== null && (isAddress(url.hostname) || hosts.includes(url.hostname))) return;
@@ -284,6 +285,13 @@ export function tokenOf(
     : undefined;
   if (twice) throw new HttpError(401, "two_tokens", `Send the connection token once: ${twice}`);
   return query[0] ?? others[0];
+}
+
+/** The authority of request URL `url` as Deno spells it (scheme, "://", authority, path). */
+function authorityOf(url: string): string {
+  const start = url.indexOf("://") + 3;
+  const end = url.indexOf("/", start);
+  return url.slice(start, end < 0 ? undefined : end);
 }
 
 /** Whether a URL's `hostname` is an IP address or `localhost` (names nobody else can point). */
