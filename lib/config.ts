@@ -297,6 +297,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     }
     return value;
   }
+  // A comma-separated list; set to nothing but commas it would allow everything while looking
+  // restrictive, so that is a problem, naming what it should list.
+  function list(name: string, what: string): string[] {
+    const entries = (env[name] ?? "").split(",").map((e) => e.trim()).filter((e) => e);
+    if (env[name] && entries.length === 0) {
+      problems.push(
+        `${name} lists no ${what} (unset it to allow any), got ${JSON.stringify(env[name])}`,
+      );
+    }
+    return entries;
+  }
 
   const heartbeatTimeoutMs =
     int("HEARTBEAT_TIMEOUT_SECONDS", DEFAULT_CONFIG.heartbeatTimeoutMs / 1000, 5, 86_400) * 1000;
@@ -331,9 +342,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     tokenSecrets: [env.WS_TOKEN_SECRET, env.WS_TOKEN_SECRET_PREVIOUS].filter((s) => !!s).map(
       String,
     ),
-    allowedOrigins: (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter((o) => o),
-    allowedHosts: (env.ALLOWED_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase())
-      .filter((h) => h),
+    allowedOrigins: list("ALLOWED_ORIGINS", "origin"),
+    allowedHosts: list("ALLOWED_HOSTS", "host").map((h) => h.toLowerCase()),
     trustedProxies: (env.TRUSTED_PROXIES ?? "").split(",").map((a) => a.trim()).filter((a) => a),
     messageRate: int("MESSAGE_RATE", DEFAULT_CONFIG.messageRate, 1, 10_000),
     messageBurst: int("MESSAGE_BURST", DEFAULT_CONFIG.messageBurst, 1, 100_000),
@@ -409,13 +419,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       problems.push(`${name} must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`);
     }
   }
-  if (env.ALLOWED_HOSTS && config.allowedHosts.length === 0) {
-    problems.push(
-      `ALLOWED_HOSTS lists no host (unset it to allow any), got ${
-        JSON.stringify(env.ALLOWED_HOSTS)
-      }`,
-    );
-  }
   for (const host of config.allowedHosts) {
     const port = Number(host.split(":")[1] ?? "1");
     if (!HOST_NAME.test(host) || port > 65535) {
@@ -424,14 +427,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
           `"alarms.example.com:8443" (no scheme, no path), got ${JSON.stringify(host)}`,
       );
     }
-  }
-  // Set to nothing but commas would allow every origin while looking restrictive.
-  if (env.ALLOWED_ORIGINS && config.allowedOrigins.length === 0) {
-    problems.push(
-      `ALLOWED_ORIGINS lists no origin (unset it to allow any), got ${
-        JSON.stringify(env.ALLOWED_ORIGINS)
-      }`,
-    );
   }
   for (const origin of config.allowedOrigins) {
     if (!ORIGIN.test(origin)) {

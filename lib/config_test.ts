@@ -324,7 +324,9 @@ Deno.test("config: webhooks need exact origins and a long enough secret", () => 
 
 Deno.test("config: SETTINGS names every variable the config reads", async () => {
   const source = await Deno.readTextFile(new URL("./config.ts", import.meta.url));
-  const read = new Set([...source.matchAll(/(?:int\(\s*"|env\.)([A-Z_]+)/g)].map((m) => m[1]!));
+  const read = new Set(
+    [...source.matchAll(/(?:(?:int|list)\(\s*"|env\.)([A-Z_]+)/g)].map((m) => m[1]!),
+  );
   assertEquals([...read].sort(), [...SETTINGS].sort());
 });
 

@@ -178,28 +178,6 @@ export class Gate {
     if (origin !== null && !this.originAllowed(origin, req.headers)) {
       throw new HttpError(403, "origin_not_allowed", `Origin ${quote(origin)} is not allowed`);
     }
-    // A browser sends no Origin on a same-origin GET (an event stream): a page under a name
-    // pointed at this server (DNS rebinding) would read it as its own. Browsers say they are
-    // (`Sec-Fetch-Site`): the host they sent it to is then judged as the page's.
-    if (origin === null && req.headers.has("sec-fetch-site") && !this.#hostAllowed(req.headers)) {
-      throw new HttpError(
-        403,
-        "origin_not_allowed",
-        `A page under ${quote(req.headers.get("host") ?? "")} is not allowed: ` +
-          `list its origin in ALLOWED_ORIGINS`,
-      );
-    }
-  }
-
-  // Whether a browser's request sent to `host` may come from a page of that host: an address
-  // or `localhost`, or the host of an allowed origin.
-  #hostAllowed(headers: Headers): boolean {
-    const origins = this.#config.allowedOrigins;
-    const host = headers.get("host") ?? "";
-    if (origins.length === 0) return true;
-    const url = URL.parse(`http://${host}`);
-    return (url !== null && isAddress(url.hostname)) ||
-      origins.some((origin) => URL.parse(origin)?.host === host.toLowerCase());
   }
 
   /** Whether a page from `origin` may connect (`headers`: the request's, for its own host). */
