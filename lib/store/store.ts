@@ -428,12 +428,15 @@ export class AlarmStore {
     // One probe write at a time: KV Connect retries an unanswered call until the store is back,
     // so a new one for each health check of an outage would pile up, each retried for good.
     if (this.#probeWrite) throw new StoreError("The store has not answered the last probe yet");
-    const write = this.#rawKv.set(probeKey(instance), Date.now(), { expireIn: 60_000 });
-    const pending = write.then(() => {}, () => {}).finally(() => {
-      if (this.#probeWrite === pending) this.#probeWrite = undefined;
+    await guard(() => {
+      // Made inside the guard: a busy SQLite file's retry writes afresh.
+      const write = this.#rawKv.set(probeKey(instance), Date.now(), { expireIn: 60_000 });
+      const pending = write.then(() => {}, () => {}).finally(() => {
+        if (this.#probeWrite === pending) this.#probeWrite = undefined;
+      });
+      this.#probeWrite = pending;
+      return this.#kv.within(write);
     });
-    this.#probeWrite = pending;
-    await guard(() => this.#kv.within(write));
   }
 
   /** Closes the KV database. */

@@ -709,3 +709,15 @@ Deno.test("a refused condition change writes nothing: no head for an id never us
   const after = await kv.get(["head", "used"]);
   assertEquals([after.value, after.versionstamp], [1, before.versionstamp]);
 });
+
+Deno.test("a probe that meets a busy SQLite file is retried with a fresh write", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let sets = 0;
+  const busy = withAtomic(kv, () => kv.atomic());
+  busy.set = (key, value, options) =>
+    ++sets === 1 ? Promise.reject(new Error("database is locked")) : kv.set(key, value, options);
+  const store = new AlarmStore(busy, RETENTION);
+  await store.probe("me"); // the busy first try is retried, as every store call is
+  assertEquals(sets, 2);
+  assertEquals((await kv.get(["probe", "me"])).value !== null, true);
+});
